@@ -183,10 +183,7 @@ func Find(records []Record, mime string) ([]byte, bool) {
 // TLV tags of the Type 2 Tag memory layout.
 const (
 	tlvNull       = 0x00
-	tlvLock       = 0x01
-	tlvMemory     = 0x02
 	tlvNDEF       = 0x03
-	tlvProprietry = 0xFD
 	tlvTerminator = 0xFE
 )
 

@@ -1,0 +1,413 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"leifeng/reader"
+	"leifeng/reader/cardimage"
+	"leifeng/reader/credential"
+	"leifeng/reader/mfrc522"
+)
+
+// privateKey is the issuer key file (keep it offline, mode 0600).
+type privateKey struct {
+	KeyID uint16        `json:"key_id"`
+	Seed  cardimage.Hex `json:"seed"`
+}
+
+// publicKey is what kiosks trust.
+type publicKey struct {
+	KeyID     uint16        `json:"key_id"`
+	PublicKey cardimage.Hex `json:"public_key"`
+}
+
+// sunKeys is the fleet's SDM master key file.
+type sunKeys struct {
+	MetaRead cardimage.Hex `json:"meta_read"`
+	FileRead cardimage.Hex `json:"file_read"`
+}
+
+func writeJSON(path string, v any, mode os.FileMode) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), mode)
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func keygen(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	id := fs.Uint("id", 1, "issuer key ID written into every credential it signs")
+	out := fs.String("out", "issuer", "output path prefix")
+	sun := fs.Bool("sun", false, "make NTAG 424 DNA SDM master keys instead (<out>.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *sun {
+		k := sunKeys{MetaRead: make([]byte, 16), FileRead: make([]byte, 16)}
+		rand.Read(k.MetaRead)
+		rand.Read(k.FileRead)
+		if err := writeJSON(*out+".json", k, 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s.json\n", *out)
+		return nil
+	}
+	if *id > 0xFFFF {
+		return fmt.Errorf("key ID %d above 65535", *id)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(*out+".key", privateKey{KeyID: uint16(*id), Seed: priv.Seed()}, 0o600); err != nil {
+		return err
+	}
+	if err := writeJSON(*out+".pub", publicKey{KeyID: uint16(*id), PublicKey: cardimage.Hex(pub)}, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s.key (keep it offline) and %s.pub (for kiosks), key ID %d\n", *out, *out, *id)
+	return nil
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// hwFlags are the wiring of a real reader.
+type hwFlags struct {
+	spi, rst, irq string
+	gain          int
+}
+
+func (h *hwFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&h.spi, "spi", "", "SPI port of a real MFRC522 (e.g. SPI0.0 or /dev/spidev0.0); empty for card images")
+	fs.StringVar(&h.rst, "rst", "GPIO25", "GPIO wired to the MFRC522 RST (NRSTPD) pin; empty if not wired")
+	fs.StringVar(&h.irq, "irq", "GPIO24", "GPIO wired to the MFRC522 IRQ pin; empty if not wired")
+	fs.IntVar(&h.gain, "gain", 4, "receiver gain 0..7")
+}
+
+func parseDate(s string) (time.Time, error) {
+	return time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600))
+}
+
+func issue(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("issue", flag.ContinueOnError)
+	keyPath := fs.String("key", "issuer.key", "issuer private key file")
+	volunteer := fs.String("volunteer", "", "volunteer ID (required)")
+	serial := fs.String("serial", "", "credential serial (required)")
+	issued := fs.String("issued", time.Now().Format("2006-01-02"), "issue date, YYYY-MM-DD")
+	expires := fs.String("expires", "", "last valid day, YYYY-MM-DD (required)")
+	media := fs.String("media", "ntag215", "classic1k, ntag213, ntag215, ntag216 or ntag424 (card images)")
+	uidHex := fs.String("uid", "", "card UID in hex (card images; a real card gives its own)")
+	out := fs.String("out", "card.json", "card image file to write")
+	keyB := fs.String("keyb", "", "MIFARE Classic key B, 12 hex digits (default: random)")
+	sunPath := fs.String("sun-keys", "", "SDM master key file (ntag424)")
+	var hw hwFlags
+	hw.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *volunteer == "" || *serial == "" || *expires == "" {
+		return errors.New("issue: -volunteer, -serial and -expires are required")
+	}
+	var pk privateKey
+	if err := readJSON(*keyPath, &pk); err != nil {
+		return err
+	}
+	if len(pk.Seed) != ed25519.SeedSize {
+		return fmt.Errorf("%s: not an issuer key", *keyPath)
+	}
+	iss, err := parseDate(*issued)
+	if err != nil {
+		return err
+	}
+	exp, err := parseDate(*expires)
+	if err != nil {
+		return err
+	}
+	var opts cardimage.IssueOptions
+	if *keyB != "" {
+		b, err := hex.DecodeString(*keyB)
+		if err != nil || len(b) != 6 {
+			return fmt.Errorf("-keyb: want 12 hex digits")
+		}
+		opts.KeyB = [6]byte(b)
+	} else {
+		rand.Read(opts.KeyB[:])
+	}
+	if *sunPath != "" {
+		var k sunKeys
+		if err := readJSON(*sunPath, &k); err != nil {
+			return err
+		}
+		opts.SUNMaster = credential.SUNKeys{MetaRead: k.MetaRead, FileRead: k.FileRead}
+	} else if *media == "ntag424" {
+		return errors.New("issue: ntag424 needs -sun-keys")
+	}
+	sign := func(uid []byte, media string) (*cardimage.Image, error) {
+		c := &credential.Credential{UID: uid, Volunteer: *volunteer, Serial: *serial, Issued: iss, Expires: exp}
+		b, err := c.Sign(pk.KeyID, ed25519.NewKeyFromSeed(pk.Seed))
+		if err != nil {
+			return nil, err
+		}
+		return cardimage.Issue(media, uid, b, opts)
+	}
+	if hw.spi != "" {
+		return issueHardware(hw, sign, stdout)
+	}
+	uid, err := hex.DecodeString(*uidHex)
+	if err != nil || len(uid) == 0 {
+		return errors.New("issue: -uid must be the card UID in hex")
+	}
+	im, err := sign(uid, *media)
+	if err != nil {
+		return err
+	}
+	b, err := im.Save()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s card %X for volunteer %s, serial %s, valid through %s\n", *out, *media, uid, *volunteer, *serial, *expires)
+	return nil
+}
+
+// issueHardware waits for a blank card on a real reader, signs a credential
+// for its UID and writes it.
+func issueHardware(hw hwFlags, sign func([]byte, string) (*cardimage.Image, error), stdout io.Writer) error {
+	dev, closeDev, err := openReader(hw)
+	if err != nil {
+		return err
+	}
+	defer closeDev()
+	fmt.Fprintln(stdout, "place a blank card on the reader...")
+	var t *mfrc522.Target
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		t, err = dev.Detect(true)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, mfrc522.ErrNoCard) || time.Now().After(deadline) {
+			return fmt.Errorf("no card: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	media := "classic1k"
+	if t.SAK == 0x00 {
+		v, err := dev.NTAGVersion()
+		if err != nil {
+			return err
+		}
+		media = map[byte]string{0x0F: "ntag213", 0x11: "ntag215", 0x13: "ntag216"}[v[6]]
+		if media == "" {
+			return fmt.Errorf("unsupported tag, GET_VERSION % X", v)
+		}
+		if err := dev.HaltCard(); err != nil {
+			return err
+		}
+		if t, err = dev.Detect(true); err != nil {
+			return err
+		}
+	} else if t.SAK != 0x08 {
+		return fmt.Errorf("unsupported card, SAK 0x%02X", t.SAK)
+	}
+	im, err := sign(t.UID, media)
+	if err != nil {
+		return err
+	}
+	if err := reader.Write(dev, t, im, reader.TransportKey); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "issued %s card %X\n", media, t.UID)
+	return nil
+}
+
+// verifierFlags load what the reader checks cards against.
+type verifierFlags struct {
+	pubs    listFlag
+	revoked string
+	sun     string
+}
+
+func (v *verifierFlags) register(fs *flag.FlagSet) {
+	fs.Var(&v.pubs, "pub", "trusted issuer public key file (repeatable)")
+	fs.StringVar(&v.revoked, "revoked", "", "file of revoked serials, one a line")
+	fs.StringVar(&v.sun, "sun-keys", "", "SDM master key file, to check NTAG 424 DNA SUN messages")
+}
+
+func (v *verifierFlags) config() (*reader.Config, error) {
+	if len(v.pubs) == 0 {
+		return nil, errors.New("at least one -pub key is required")
+	}
+	ver := &credential.Verifier{Keys: map[uint16]ed25519.PublicKey{}, Revoked: map[string]bool{}}
+	for _, p := range v.pubs {
+		var k publicKey
+		if err := readJSON(p, &k); err != nil {
+			return nil, err
+		}
+		if len(k.PublicKey) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%s: not a public key", p)
+		}
+		ver.Keys[k.KeyID] = ed25519.PublicKey(k.PublicKey)
+	}
+	if v.revoked != "" {
+		b, err := os.ReadFile(v.revoked)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				ver.Revoked[l] = true
+			}
+		}
+	}
+	cfg := &reader.Config{Verifier: ver}
+	if v.sun != "" {
+		var k sunKeys
+		if err := readJSON(v.sun, &k); err != nil {
+			return nil, err
+		}
+		cfg.SUN = &credential.SUNKeys{MetaRead: k.MetaRead, FileRead: k.FileRead}
+	}
+	return cfg, nil
+}
+
+// tapJSON is what read prints per tap.
+type tapJSON struct {
+	Volunteer string        `json:"volunteer,omitempty"`
+	Card      string        `json:"card,omitempty"`
+	UID       cardimage.Hex `json:"uid,omitempty"`
+	Media     string        `json:"media,omitempty"`
+	Counter   uint32        `json:"counter,omitempty"`
+	SUN       string        `json:"sun,omitempty"`
+	At        time.Time     `json:"at"`
+	Error     string        `json:"error,omitempty"`
+	Message   string        `json:"message"`
+}
+
+func printTap(w io.Writer, t reader.Tap, err error) {
+	j := tapJSON{Volunteer: t.Volunteer, Card: t.Card, UID: t.UID, Media: t.Media, Counter: t.Counter, SUN: string(t.SUN), At: t.At, Message: reader.Message(err)}
+	if err != nil {
+		j.Error = err.Error()
+	}
+	b, _ := json.Marshal(j)
+	fmt.Fprintln(w, string(b))
+}
+
+func loadImage(path string) (*cardimage.Image, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return cardimage.Load(b)
+}
+
+func read(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("read", flag.ContinueOnError)
+	image := fs.String("image", "", "card image file to tap on the simulated reader")
+	var vf verifierFlags
+	vf.register(fs)
+	var hw hwFlags
+	hw.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := vf.config()
+	if err != nil {
+		return err
+	}
+	if hw.spi == "" {
+		if *image == "" {
+			return errors.New("read: give -image or -spi")
+		}
+		im, err := loadImage(*image)
+		if err != nil {
+			return err
+		}
+		tap, err := reader.ReadImage(context.Background(), im, cfg)
+		printTap(stdout, tap, err)
+		return err
+	}
+	dev, closeDev, err := openReader(hw)
+	if err != nil {
+		return err
+	}
+	defer closeDev()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(stdout, "reading from %s; Ctrl-C to stop\n", dev)
+	events := make(chan reader.Event)
+	done := make(chan error, 1)
+	go func() { done <- reader.NewReader(dev, cfg).Run(ctx, events) }()
+	for {
+		select {
+		case ev := <-events:
+			printTap(stdout, ev.Tap, ev.Err)
+		case <-done:
+			return nil
+		}
+	}
+}
+
+func verify(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	image := fs.String("image", "", "card image file (required)")
+	var vf verifierFlags
+	vf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := vf.config()
+	if err != nil {
+		return err
+	}
+	im, err := loadImage(*image)
+	if err != nil {
+		return err
+	}
+	msg, err := im.NDEF()
+	if err != nil {
+		return err
+	}
+	cred, _, err := credential.FromNDEF(msg)
+	if err != nil {
+		return err
+	}
+	c, err := cfg.Verifier.Verify(im.UID, cred)
+	if c != nil {
+		fmt.Fprintf(stdout, "volunteer %s, serial %s, key %d, card %X, issued %s, expires %s\n",
+			c.Volunteer, c.Serial, c.KeyID, c.UID, c.Issued.Format("2006-01-02"), c.Expires.Format("2006-01-02"))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "valid")
+	return nil
+}

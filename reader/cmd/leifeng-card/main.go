@@ -1,0 +1,62 @@
+// Command leifeng-card makes and checks 普洱市志愿服务证 (volunteer cards):
+// issuer keys, signed credentials written to card images or to real cards
+// through an MFRC522 on a Raspberry Pi, and reading and verifying cards.
+//
+//	leifeng-card keygen -id 1 -out issuer          # issuer.key, issuer.pub
+//	leifeng-card keygen -sun -out fleet-sun        # fleet-sun.json (NTAG 424 DNA SDM master keys)
+//	leifeng-card issue -key issuer.key -volunteer PE-530802-000123 -serial C2026-000123 \
+//	    -expires 2029-03-01 -media ntag215 -uid 04A23B1C558091 -out card.json
+//	leifeng-card issue -key issuer.key ... -spi SPI0.0 -rst GPIO25 -irq GPIO24
+//	leifeng-card read -pub issuer.pub -image card.json
+//	leifeng-card read -pub issuer.pub -spi SPI0.0 -rst GPIO25 -irq GPIO24
+//	leifeng-card verify -pub issuer.pub -image card.json
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: leifeng-card <command> [flags]
+
+commands:
+  keygen   make an issuer signing key (or, with -sun, NTAG 424 DNA SDM master keys)
+  issue    sign a credential and write it to a card image file or, with -spi, a card
+  read     read a card image through the simulated reader, or taps from -spi
+  verify   check the credential stored in a card image file
+Run leifeng-card <command> -h for its flags.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "keygen":
+		err = keygen(args[1:], stdout)
+	case "issue":
+		err = issue(args[1:], stdout)
+	case "read":
+		err = read(args[1:], stdout)
+	case "verify":
+		err = verify(args[1:], stdout)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "leifeng-card: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "leifeng-card:", err)
+		return 1
+	}
+	return 0
+}

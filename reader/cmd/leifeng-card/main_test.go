@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func cli(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if got := run(args, &out, &errb); got != want {
+		t.Fatalf("leifeng-card %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, want, out.String(), errb.String())
+	}
+	return out.String() + errb.String()
+}
+
+func TestIssueReadVerify(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	cli(t, 0, "keygen", "-id", "3", "-out", p("issuer"))
+	cli(t, 0, "keygen", "-sun", "-out", p("sun"))
+	for media, uid := range map[string]string{
+		"classic1k": "3A5C9107", "ntag213": "046B21C25F7180", "ntag215": "046B21C25F7181",
+		"ntag216": "046B21C25F7182", "ntag424": "046B21C25F7183",
+	} {
+		img := p(media + ".json")
+		cli(t, 0, "issue", "-key", p("issuer.key"), "-volunteer", "PE-530802-000123", "-serial", "C-"+media,
+			"-issued", "2026-01-01", "-expires", "2099-12-31", "-media", media, "-uid", uid, "-sun-keys", p("sun.json"), "-out", img)
+		out := cli(t, 0, "verify", "-pub", p("issuer.pub"), "-image", img)
+		if !strings.Contains(out, "valid") || !strings.Contains(out, "PE-530802-000123") {
+			t.Fatalf("verify %s: %s", media, out)
+		}
+		out = cli(t, 0, "read", "-pub", p("issuer.pub"), "-sun-keys", p("sun.json"), "-image", img)
+		var tap tapJSON
+		if err := json.Unmarshal([]byte(out), &tap); err != nil {
+			t.Fatalf("read %s: %v in %q", media, err, out)
+		}
+		if tap.Volunteer != "PE-530802-000123" || tap.Media != media || tap.Error != "" {
+			t.Fatalf("read %s: %+v", media, tap)
+		}
+		if media == "ntag424" && tap.Counter != 1 {
+			t.Fatalf("ntag424 counter %d", tap.Counter)
+		}
+	}
+
+	// Revoked, another issuer, tampered image.
+	os.WriteFile(p("revoked.txt"), []byte("# revoked\nC-ntag215\n"), 0o644)
+	out := cli(t, 1, "read", "-pub", p("issuer.pub"), "-revoked", p("revoked.txt"), "-image", p("ntag215.json"))
+	if !strings.Contains(out, "已停用") {
+		t.Fatalf("revoked: %s", out)
+	}
+	cli(t, 0, "keygen", "-id", "4", "-out", p("other"))
+	out = cli(t, 1, "verify", "-pub", p("other.pub"), "-image", p("ntag215.json"))
+	if !strings.Contains(out, "unknown issuer key") {
+		t.Fatalf("other issuer: %s", out)
+	}
+	b, _ := os.ReadFile(p("ntag215.json"))
+	var im map[string]any
+	json.Unmarshal(b, &im)
+	im["uid"] = "046B21C25F71FF" // the genuine payload on another card
+	b, _ = json.Marshal(im)
+	os.WriteFile(p("copy.json"), b, 0o644)
+	out = cli(t, 1, "read", "-pub", p("issuer.pub"), "-image", p("copy.json"))
+	if !strings.Contains(out, "another card UID") {
+		t.Fatalf("copied: %s", out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	cli(t, 2)
+	cli(t, 2, "frobnicate")
+	cli(t, 1, "issue", "-volunteer", "x")
+	cli(t, 1, "read", "-image", "nope.json")
+}

@@ -1,0 +1,239 @@
+package credential
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Version is the layout version this package writes.
+const Version = 1
+
+// MIMEType is the NDEF record type that carries a credential.
+const MIMEType = "application/vnd.leifeng.card"
+
+// Limits of the variable fields.
+const (
+	MaxVolunteerLen = 64
+	MaxSerialLen    = 32
+	SignatureSize   = ed25519.SignatureSize
+)
+
+const signingContext = "leifeng-card-v1"
+
+// cst is China Standard Time; expiry dates are civil dates in Pu'er.
+var cst = time.FixedZone("CST", 8*3600)
+
+// Credential is the content of a volunteer card.
+type Credential struct {
+	// Version is the layout version (1).
+	Version uint8
+	// KeyID names the issuer key that signed the credential.
+	KeyID uint16
+	// UID is the card UID the credential is bound to.
+	UID []byte
+	// Volunteer is the registered volunteer's ID.
+	Volunteer string
+	// Serial identifies this credential; revocations name it.
+	Serial string
+	// Issued is the issue date (midnight CST of that day).
+	Issued time.Time
+	// Expires is the last day the credential is valid (midnight CST).
+	Expires time.Time
+	// Signature is the issuer's Ed25519 signature.
+	Signature []byte
+}
+
+// credError is a sentinel that also matches a broader sentinel, so that a
+// caller who only cares whether a card is genuine can test ErrForged.
+type credError struct {
+	msg    string
+	parent error
+}
+
+func (e *credError) Error() string        { return e.msg }
+func (e *credError) Is(target error) bool { return e.parent != nil && target == e.parent }
+
+// Sentinel errors. Test with errors.Is: ErrWrongCard, ErrUnknownKey and
+// ErrMalformed also match ErrForged, since each means the card cannot be
+// shown to be genuine.
+var (
+	ErrForged           = errors.New("credential: signature does not verify")
+	ErrMalformed  error = &credError{"credential: malformed", ErrForged}
+	ErrUnknownKey error = &credError{"credential: unknown issuer key", ErrForged}
+	ErrWrongCard  error = &credError{"credential: issued for another card UID", ErrForged}
+	ErrExpired          = errors.New("credential: expired")
+	ErrRevoked          = errors.New("credential: revoked")
+)
+
+func dayOf(t time.Time) uint16 {
+	y, m, d := t.In(cst).Date()
+	return uint16(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+func dateOf(days uint16) time.Time {
+	u := time.Unix(int64(days)*86400, 0).UTC()
+	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, cst)
+}
+
+func validUID(uid []byte) bool {
+	return len(uid) == 4 || len(uid) == 7 || len(uid) == 10
+}
+
+// signedBytes returns the layout without the signature.
+func (c *Credential) signedBytes() ([]byte, error) {
+	if !validUID(c.UID) {
+		return nil, fmt.Errorf("%w: UID of %d bytes", ErrMalformed, len(c.UID))
+	}
+	if n := len(c.Volunteer); n == 0 || n > MaxVolunteerLen || !utf8.ValidString(c.Volunteer) {
+		return nil, fmt.Errorf("%w: volunteer ID of %d bytes", ErrMalformed, n)
+	}
+	if n := len(c.Serial); n == 0 || n > MaxSerialLen || !utf8.ValidString(c.Serial) {
+		return nil, fmt.Errorf("%w: serial of %d bytes", ErrMalformed, n)
+	}
+	v := c.Version
+	if v == 0 {
+		v = Version
+	}
+	b := []byte{v}
+	b = binary.BigEndian.AppendUint16(b, c.KeyID)
+	b = append(b, byte(len(c.UID)))
+	b = append(b, c.UID...)
+	b = append(b, byte(len(c.Volunteer)))
+	b = append(b, c.Volunteer...)
+	b = append(b, byte(len(c.Serial)))
+	b = append(b, c.Serial...)
+	b = binary.BigEndian.AppendUint16(b, dayOf(c.Issued))
+	b = binary.BigEndian.AppendUint16(b, dayOf(c.Expires))
+	return b, nil
+}
+
+func message(signed []byte) []byte {
+	return append([]byte(signingContext), signed...)
+}
+
+// Sign sets c.Version and c.Signature and returns the encoded credential.
+func (c *Credential) Sign(keyID uint16, priv ed25519.PrivateKey) ([]byte, error) {
+	c.Version = Version
+	c.KeyID = keyID
+	signed, err := c.signedBytes()
+	if err != nil {
+		return nil, err
+	}
+	c.Signature = ed25519.Sign(priv, message(signed))
+	c.Issued = dateOf(dayOf(c.Issued))
+	c.Expires = dateOf(dayOf(c.Expires))
+	return append(signed, c.Signature...), nil
+}
+
+// Decode parses an encoded credential without checking its signature.
+// Errors match ErrMalformed.
+func Decode(b []byte) (*Credential, error) {
+	r := reader{b: b}
+	c := &Credential{}
+	c.Version = r.byte()
+	if r.err == nil && c.Version != Version {
+		return nil, fmt.Errorf("%w: version %d", ErrMalformed, c.Version)
+	}
+	c.KeyID = r.uint16()
+	c.UID = r.bytes(int(r.byte()))
+	c.Volunteer = string(r.bytes(int(r.byte())))
+	c.Serial = string(r.bytes(int(r.byte())))
+	c.Issued = dateOf(r.uint16())
+	c.Expires = dateOf(r.uint16())
+	c.Signature = r.bytes(SignatureSize)
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.off != len(b) {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(b)-r.off)
+	}
+	if _, err := c.signedBytes(); err != nil {
+		return nil, err
+	}
+	if c.Expires.Before(c.Issued) {
+		return nil, fmt.Errorf("%w: expires before issued", ErrMalformed)
+	}
+	return c, nil
+}
+
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) bytes(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b)-r.off < n {
+		r.err = fmt.Errorf("%w: truncated at byte %d", ErrMalformed, r.off)
+		return nil
+	}
+	v := append([]byte(nil), r.b[r.off:r.off+n]...)
+	r.off += n
+	return v
+}
+
+func (r *reader) byte() byte {
+	if v := r.bytes(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) uint16() uint16 {
+	if v := r.bytes(2); v != nil {
+		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+// Verifier checks credentials offline. Its fields are read on each call;
+// replace the maps (do not mutate them) when the config changes.
+type Verifier struct {
+	// Keys are the trusted issuer public keys by key ID.
+	Keys map[uint16]ed25519.PublicKey
+	// Revoked holds revoked credential serials.
+	Revoked map[string]bool
+	// Now is the clock for expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Verify decodes payload and checks, in order: layout (ErrMalformed),
+// issuer key (ErrUnknownKey), signature (ErrForged), that the credential
+// was issued for the card it was read from (ErrWrongCard), revocation
+// (ErrRevoked) and expiry (ErrExpired). The credential is returned with
+// every error after decoding, so the caller can log which card it was.
+func (v *Verifier) Verify(uid, payload []byte) (*Credential, error) {
+	c, err := Decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := v.Keys[c.KeyID]
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return c, fmt.Errorf("%w: key %d", ErrUnknownKey, c.KeyID)
+	}
+	signed := payload[:len(payload)-SignatureSize]
+	if !ed25519.Verify(pub, message(signed), c.Signature) {
+		return c, fmt.Errorf("%w: serial %q", ErrForged, c.Serial)
+	}
+	if string(c.UID) != string(uid) {
+		return c, fmt.Errorf("%w: credential for %X read from %X", ErrWrongCard, c.UID, uid)
+	}
+	if v.Revoked[c.Serial] {
+		return c, fmt.Errorf("%w: serial %q", ErrRevoked, c.Serial)
+	}
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	if !now.Before(c.Expires.AddDate(0, 0, 1)) {
+		return c, fmt.Errorf("%w: serial %q on %s", ErrExpired, c.Serial, c.Expires.Format("2006-01-02"))
+	}
+	return c, nil
+}

@@ -1,0 +1,213 @@
+package credential
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"testing"
+	"time"
+)
+
+var (
+	testUID  = []byte{0x04, 0xA2, 0x3B, 0x1C, 0x55, 0x80, 0x91}
+	testSeed = bytes.Repeat([]byte{7}, 32)
+)
+
+func issue(t testing.TB, mut func(*Credential)) ([]byte, *Verifier) {
+	t.Helper()
+	priv := ed25519.NewKeyFromSeed(testSeed)
+	c := &Credential{
+		UID:       testUID,
+		Volunteer: "PE-530802-000123",
+		Serial:    "C2026-000123",
+		Issued:    time.Date(2026, 3, 5, 10, 0, 0, 0, cst),
+		Expires:   time.Date(2029, 3, 4, 0, 0, 0, 0, cst),
+	}
+	if mut != nil {
+		mut(c)
+	}
+	b, err := c.Sign(3, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Verifier{
+		Keys: map[uint16]ed25519.PublicKey{3: priv.Public().(ed25519.PublicKey)},
+		Now:  func() time.Time { return time.Date(2026, 11, 28, 9, 0, 0, 0, cst) },
+	}
+	return b, v
+}
+
+func TestVerifyGenuine(t *testing.T) {
+	b, v := issue(t, nil)
+	c, err := v.Verify(testUID, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Volunteer != "PE-530802-000123" || c.Serial != "C2026-000123" || c.KeyID != 3 {
+		t.Fatalf("%+v", c)
+	}
+	if got := c.Issued.Format("2006-01-02"); got != "2026-03-05" {
+		t.Fatalf("issued %s", got)
+	}
+}
+
+func TestVerifyErrors(t *testing.T) {
+	b, v := issue(t, nil)
+	other := append([]byte(nil), testUID...)
+	other[6] ^= 1
+
+	forged := append([]byte(nil), b...)
+	otherKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	copy(forged[len(forged)-64:], ed25519.Sign(otherKey, message(forged[:len(forged)-64])))
+
+	flipped := append([]byte(nil), b...)
+	flipped[12] ^= 0x01 // inside the volunteer ID
+
+	expired, _ := issue(t, func(c *Credential) { c.Expires = time.Date(2026, 11, 27, 0, 0, 0, 0, cst) })
+	lastDay, _ := issue(t, func(c *Credential) { c.Expires = time.Date(2026, 11, 28, 0, 0, 0, 0, cst) })
+
+	revoked := &Verifier{Keys: v.Keys, Now: v.Now, Revoked: map[string]bool{"C2026-000123": true}}
+	unknown := &Verifier{Keys: map[uint16]ed25519.PublicKey{4: v.Keys[3]}, Now: v.Now}
+
+	for _, c := range []struct {
+		name string
+		v    *Verifier
+		uid  []byte
+		b    []byte
+		want error
+	}{
+		{"forged signature", v, testUID, forged, ErrForged},
+		{"flipped byte", v, testUID, flipped, ErrForged},
+		{"copied onto another UID", v, other, b, ErrWrongCard},
+		{"expired", v, testUID, expired, ErrExpired},
+		{"revoked", revoked, testUID, b, ErrRevoked},
+		{"unknown key", unknown, testUID, b, ErrUnknownKey},
+		{"truncated", v, testUID, b[:40], ErrMalformed},
+		{"trailing", v, testUID, append(append([]byte(nil), b...), 0), ErrMalformed},
+	} {
+		_, err := c.v.Verify(c.uid, c.b)
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
+		}
+	}
+	if _, err := v.Verify(testUID, lastDay); err != nil {
+		t.Errorf("on its last day: %v", err)
+	}
+	for _, e := range []error{ErrWrongCard, ErrUnknownKey, ErrMalformed} {
+		if !errors.Is(e, ErrForged) {
+			t.Errorf("%v does not match ErrForged", e)
+		}
+	}
+	if errors.Is(ErrExpired, ErrForged) || errors.Is(ErrRevoked, ErrForged) {
+		t.Error("expired or revoked matches ErrForged")
+	}
+}
+
+// Every single flipped bit anywhere in the credential is refused.
+func TestEveryFlippedBit(t *testing.T) {
+	b, v := issue(t, nil)
+	for i := range b {
+		for bit := 0; bit < 8; bit++ {
+			f := append([]byte(nil), b...)
+			f[i] ^= 1 << bit
+			if _, err := v.Verify(testUID, f); !errors.Is(err, ErrForged) {
+				t.Fatalf("byte %d bit %d: err = %v", i, bit, err)
+			}
+		}
+	}
+}
+
+func TestFitsNTAG213(t *testing.T) {
+	b, _ := issue(t, nil)
+	msg, err := NDEFMessage(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := NTAGMemory(NTAG213, testUID, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mem) != 180 || mem[3] != 0x88^testUID[0]^testUID[1]^testUID[2] || mem[14] != 0x12 {
+		t.Fatalf("memory % x", mem[:16])
+	}
+	cred, sun, err := FromNDEF(msg)
+	if err != nil || !bytes.Equal(cred, b) || sun != nil {
+		t.Fatalf("FromNDEF: %v", err)
+	}
+}
+
+func TestClassicLayout(t *testing.T) {
+	b, _ := issue(t, nil)
+	msg, _ := NDEFMessage(b, false)
+	mem, err := ClassicMemory(testUID[:4], msg, [6]byte{1, 2, 3, 4, 5, 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sectors, err := ClassicNDEFSectors(mem[16:48])
+	if err != nil || len(sectors) != 15 || sectors[0] != 1 {
+		t.Fatalf("sectors %v %v", sectors, err)
+	}
+	var area []byte
+	for _, s := range sectors {
+		area = append(area, mem[s*64:s*64+48]...)
+	}
+	bad := append([]byte(nil), mem[16:48]...)
+	bad[5] ^= 1
+	if _, err := ClassicNDEFSectors(bad); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("bad MAD CRC: %v", err)
+	}
+	if got := mem[3*16+6 : 3*16+10]; !bytes.Equal(got, madAccess[:]) {
+		t.Fatalf("MAD trailer % x", got)
+	}
+	_ = area
+}
+
+func TestNTAG424File(t *testing.T) {
+	b, _ := issue(t, nil)
+	msg, _ := NDEFMessage(b, true)
+	file, p, m, err := NTAG424File(msg, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(file[p-2:p]) != "e=" || string(file[m-3:m]) != "&c=" {
+		t.Fatalf("offsets %d %d", p, m)
+	}
+	if _, _, _, err := NTAG424File(msg, 100); err == nil {
+		t.Fatal("oversized message accepted")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	b, _ := issue(f, nil)
+	f.Add(b)
+	f.Add(b[:70])
+	f.Add([]byte{1, 0, 3, 4, 1, 2, 3, 4})
+	_, v := issue(f, nil)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, err := Decode(in)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("decode error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		if len(c.Signature) != SignatureSize || !validUID(c.UID) {
+			t.Fatalf("accepted %+v", c)
+		}
+		if _, err := v.Verify(c.UID, in); err == nil && !bytes.Equal(in, b) {
+			t.Fatalf("fuzzed input verified: % x", in)
+		}
+	})
+}
+
+func FuzzFromNDEF(f *testing.F) {
+	b, _ := issue(f, nil)
+	msg, _ := NDEFMessage(b, true)
+	f.Add(msg)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cred, _, err := FromNDEF(in)
+		if err == nil && len(cred) > len(in) {
+			t.Fatal("credential longer than message")
+		}
+	})
+}
