@@ -1,0 +1,448 @@
+// Package uplink drains the kiosk's outbox to the cloud over MQTT and
+// reports the station's state.
+//
+// The outbox, not the MQTT client, is the truth about delivery: a record
+// leaves the outbox only when the gateway's ack names it, which the gateway
+// publishes after its database commit. A publish token only says the broker
+// took the message. So the uplink sends one batch at a time, oldest records
+// first, and sends the head of the outbox again after a timeout or a
+// reconnect; the gateway stores each record ID once, so a resend is
+// harmless and strict per-station order holds.
+package uplink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"leifeng/gateway/wire"
+	"leifeng/kiosk/clock"
+	"leifeng/kiosk/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultAckTimeout    = 10 * time.Second
+	DefaultMinBackoff    = 500 * time.Millisecond
+	DefaultMaxBackoff    = 30 * time.Second
+	DefaultStateDebounce = time.Second
+)
+
+// Config sets up an Uplink.
+type Config struct {
+	// Broker is the broker's URL, e.g. tcp://127.0.0.1:1883.
+	Broker string
+	// Station is this kiosk's station ID; it is also the MQTT client ID,
+	// which keeps the broker session (and its queued acks) across
+	// reconnects.
+	Station  string
+	Username string
+	Password string
+	// AckTimeout is how long to wait for the ack of a batch before sending
+	// it again. Zero means DefaultAckTimeout.
+	AckTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the jittered exponential wait between
+	// connection attempts. Zero means the defaults.
+	MinBackoff, MaxBackoff time.Duration
+	// StateDebounce gathers state changes (outbox depth while draining)
+	// into one retained state message per period. Zero means
+	// DefaultStateDebounce.
+	StateDebounce time.Duration
+	// MaxBatch caps the records per batch; zero or more than
+	// wire.MaxBatchRecords means wire.MaxBatchRecords.
+	MaxBatch int
+	// Firmware is the version string reported in the station state.
+	Firmware string
+	// Clock stamps each batch and state; nil means the system clock.
+	Clock clock.Clock
+	// Logger receives connection and delivery events; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Uplink connects to the broker and drains the outbox. Create it with New
+// and run it with Run.
+type Uplink struct {
+	cfg Config
+	st  *store.Store
+	log *slog.Logger
+
+	ackTopic, recordsTopic, stateTopic string
+
+	acks        chan *wire.Ack
+	readerDirty chan struct{}
+
+	mu     sync.Mutex
+	reader string
+}
+
+// New returns an Uplink for st. It does not connect; Run does.
+func New(st *store.Store, cfg Config) (*Uplink, error) {
+	if !wire.ValidStationID(cfg.Station) {
+		return nil, fmt.Errorf("uplink: bad station ID %q", cfg.Station)
+	}
+	if cfg.Broker == "" {
+		return nil, errors.New("uplink: no broker URL")
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.StateDebounce <= 0 {
+		cfg.StateDebounce = DefaultStateDebounce
+	}
+	if cfg.MaxBatch <= 0 || cfg.MaxBatch > wire.MaxBatchRecords {
+		cfg.MaxBatch = wire.MaxBatchRecords
+	}
+	if cfg.Clock == nil {
+		sys, err := clock.NewSystem()
+		if err != nil {
+			return nil, fmt.Errorf("uplink: %w", err)
+		}
+		cfg.Clock = sys
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Uplink{
+		cfg:          cfg,
+		st:           st,
+		log:          log.With("station", cfg.Station),
+		ackTopic:     wire.StationTopic(cfg.Station, wire.LeafAck),
+		recordsTopic: wire.StationTopic(cfg.Station, wire.LeafRecords),
+		stateTopic:   wire.StationTopic(cfg.Station, wire.LeafState),
+		// Acks are few (one batch is in flight); the buffer only absorbs
+		// duplicates from resends. A full buffer drops an ack, which a
+		// resend recovers.
+		acks:        make(chan *wire.Ack, 64),
+		readerDirty: make(chan struct{}, 1),
+		reader:      wire.ReaderAbsent,
+	}, nil
+}
+
+// SetReader reports the card reader's health (wire.ReaderOK, ...) in the
+// station state.
+func (u *Uplink) SetReader(health string) {
+	u.mu.Lock()
+	changed := u.reader != health
+	u.reader = health
+	u.mu.Unlock()
+	if changed {
+		select {
+		case u.readerDirty <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (u *Uplink) state(online bool) []byte {
+	u.mu.Lock()
+	health := u.reader
+	u.mu.Unlock()
+	data, err := wire.EncodeState(&wire.State{
+		Station: u.cfg.Station, Online: online, Firmware: u.cfg.Firmware,
+		Outbox: u.st.Depth(), Reader: health, Clock: u.cfg.Clock.Now(),
+	})
+	if err != nil {
+		// A State of plain fields always marshals.
+		panic(fmt.Sprintf("uplink: encode state: %v", err))
+	}
+	return data
+}
+
+// Run connects and keeps the outbox draining until ctx is done, retrying a
+// broker that is down (at start or later) forever with jittered
+// exponential backoff. On the way out it publishes the offline state and
+// disconnects cleanly. It returns ctx's error.
+func (u *Uplink) Run(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		lost := make(chan error, 1)
+		client := mqtt.NewClient(u.options(lost))
+		err := u.connect(ctx, client)
+		if err == nil {
+			attempt = 0
+			u.log.Info("uplink connected", "broker", u.cfg.Broker, "outbox", u.st.Depth())
+			err = u.session(ctx, client, lost)
+			if ctx.Err() != nil {
+				u.goOffline(client)
+				return ctx.Err()
+			}
+			client.Disconnect(0)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait := u.backoff(attempt)
+		u.log.Warn("uplink down, retrying", "broker", u.cfg.Broker, "err", err, "in", wait.Round(time.Millisecond), "outbox", u.st.Depth())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// backoff is the wait before connection attempt n+1: exponential from
+// MinBackoff to MaxBackoff, jittered to half to full so that kiosks cut
+// off together (a broker restart) do not all come back in one instant.
+func (u *Uplink) backoff(n int) time.Duration {
+	d := u.cfg.MaxBackoff
+	if n < 30 {
+		d = min(u.cfg.MinBackoff<<n, u.cfg.MaxBackoff)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (u *Uplink) options(lost chan<- error) *mqtt.ClientOptions {
+	opts := mqtt.NewClientOptions().
+		AddBroker(u.cfg.Broker).
+		SetClientID(u.cfg.Station).
+		SetCleanSession(false).
+		SetUsername(u.cfg.Username).
+		SetPassword(u.cfg.Password).
+		// Reconnection is Run's loop: it owns the backoff, and each
+		// connection gets a fresh last will carrying the current depth.
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetConnectTimeout(5*time.Second).
+		SetKeepAlive(30*time.Second).
+		SetPingTimeout(10*time.Second).
+		SetWill(u.stateTopic, string(u.state(false)), 1, true).
+		// Acks queued by the broker for our persistent session may arrive
+		// before Subscribe returns; they land here.
+		SetDefaultPublishHandler(u.onAck).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			select {
+			case lost <- err:
+			default:
+			}
+		})
+	return opts
+}
+
+// connect waits for the connection or ctx.
+func (u *Uplink) connect(ctx context.Context, client mqtt.Client) error {
+	tok := client.Connect()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		// The attempt ends within ConnectTimeout; wait so that no paho
+		// goroutine outlives Run.
+		<-tok.Done()
+		if tok.Error() == nil {
+			client.Disconnect(0)
+		}
+		return ctx.Err()
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("connect %s: %w", u.cfg.Broker, err)
+	}
+	return nil
+}
+
+// goOffline says goodbye: a clean disconnect suppresses the last will, so
+// the offline state is published by hand first.
+func (u *Uplink) goOffline(client mqtt.Client) {
+	tok := client.Publish(u.stateTopic, 1, true, u.state(false))
+	tok.WaitTimeout(time.Second)
+	client.Disconnect(250)
+	u.log.Info("uplink disconnected", "outbox", u.st.Depth())
+}
+
+// onAck runs on paho's goroutine: it only decodes and hands over, never
+// blocks.
+func (u *Uplink) onAck(_ mqtt.Client, m mqtt.Message) {
+	if m.Topic() != u.ackTopic {
+		u.log.Warn("message on unexpected topic ignored", "topic", m.Topic())
+		return
+	}
+	ack, err := wire.DecodeAck(m.Payload(), u.cfg.Station)
+	if err != nil {
+		u.log.Warn("bad ack ignored", "err", err, "reason", wire.Reason(err))
+		return
+	}
+	select {
+	case u.acks <- ack:
+	default:
+		u.log.Warn("ack dropped, the batch will be resent", "ids", len(ack.IDs))
+	}
+}
+
+// inflight is the batch awaiting its ack.
+type inflight struct {
+	ids     map[string]bool
+	first   string
+	retries int
+}
+
+// session drains the outbox over one connection until it is lost or ctx is
+// done.
+func (u *Uplink) session(ctx context.Context, client mqtt.Client, lost <-chan error) error {
+	sub := client.Subscribe(u.ackTopic, 1, u.onAck)
+	if !sub.WaitTimeout(u.cfg.AckTimeout) {
+		return fmt.Errorf("subscribe %s: no answer in %s", u.ackTopic, u.cfg.AckTimeout)
+	}
+	if err := sub.Error(); err != nil {
+		return fmt.Errorf("subscribe %s: %w", u.ackTopic, err)
+	}
+	client.Publish(u.stateTopic, 1, true, u.state(true))
+
+	ackTimer := time.NewTimer(u.cfg.AckTimeout)
+	ackTimer.Stop()
+	defer ackTimer.Stop()
+	stateTimer := time.NewTimer(u.cfg.StateDebounce)
+	stateTimer.Stop()
+	defer stateTimer.Stop()
+	stateDue := false
+	markState := func() {
+		if !stateDue {
+			stateDue = true
+			stateTimer.Reset(u.cfg.StateDebounce)
+		}
+	}
+
+	var cur *inflight
+	// send publishes the head of the outbox: on a new connection and after
+	// a timeout that is a resend of whatever was in flight.
+	send := func() error {
+		retries := 0
+		if cur != nil {
+			retries = cur.retries + 1
+		}
+		cur = nil
+		b, err := u.publishHead(client)
+		if err != nil || b == nil {
+			return err
+		}
+		b.retries = retries
+		cur = b
+		ackTimer.Reset(u.cfg.AckTimeout)
+		return nil
+	}
+	if err := send(); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-lost:
+			return fmt.Errorf("connection lost: %w", err)
+		case <-u.st.Appended():
+			markState()
+			if cur == nil {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		case ack := <-u.acks:
+			if u.apply(ack, cur) > 0 {
+				markState()
+			}
+			if cur != nil && len(cur.ids) == 0 {
+				cur = nil
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		case <-ackTimer.C:
+			if cur != nil {
+				u.log.Warn("no ack in time, resending", "record", cur.first, "records", len(cur.ids), "retry", cur.retries+1)
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		case <-u.readerDirty:
+			markState()
+		case <-stateTimer.C:
+			stateDue = false
+			client.Publish(u.stateTopic, 1, true, u.state(true))
+		}
+	}
+}
+
+// publishHead publishes the oldest records as one batch and returns it, or
+// nil if the outbox is empty.
+func (u *Uplink) publishHead(client mqtt.Client) (*inflight, error) {
+	recs, err := u.st.Oldest(u.cfg.MaxBatch)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	var data []byte
+	n := len(recs)
+	for {
+		data, err = wire.EncodeBatch(&wire.Batch{Station: u.cfg.Station, Sent: u.cfg.Clock.Now(), Records: recs[:n]})
+		if errors.Is(err, wire.ErrTooLarge) && n > 1 {
+			// Records with long notes: halve until the batch fits.
+			n /= 2
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("encode batch from seq %d: %w", recs[0].Seq, err)
+		}
+		break
+	}
+	// The token is not waited for: only the ack counts, and the ack timer
+	// covers a publish that never reached the broker.
+	client.Publish(u.recordsTopic, 1, false, data)
+	b := &inflight{ids: make(map[string]bool, n), first: recs[0].ID}
+	for _, r := range recs[:n] {
+		b.ids[r.ID] = true
+	}
+	u.log.Debug("batch sent", "record", recs[0].ID, "seq", recs[0].Seq, "records", n, "bytes", len(data))
+	return b, nil
+}
+
+// apply deletes what an ack names from the outbox: stored IDs are deleted,
+// rejected ones moved to the rejected bucket for the station manager. IDs
+// the outbox does not hold (a second ack for a resent batch, or garbage)
+// change nothing. It returns how many records left the outbox.
+func (u *Uplink) apply(ack *wire.Ack, cur *inflight) int {
+	acked, err := u.st.Ack(ack.IDs)
+	if err != nil {
+		// Most likely a full disk; the records stay and are resent, and
+		// the gateway's de-duplication makes that harmless.
+		u.log.Error("cannot delete acked records", "err", err)
+		return 0
+	}
+	rejected := 0
+	if len(ack.Rejected) > 0 {
+		rejected, err = u.st.Reject(ack.Rejected, u.cfg.Clock.Now().At)
+		if err != nil {
+			u.log.Error("cannot move rejected records", "err", err)
+		}
+		for _, r := range ack.Rejected {
+			u.log.Warn("record rejected by the gateway", "record", r.ID, "reason", r.Reason)
+		}
+	}
+	if cur != nil {
+		for _, id := range ack.IDs {
+			delete(cur.ids, id)
+		}
+		if err == nil {
+			for _, r := range ack.Rejected {
+				delete(cur.ids, r.ID)
+			}
+		}
+	}
+	if unknown := len(ack.IDs) - acked; unknown > 0 {
+		u.log.Debug("ack named records not in the outbox", "ids", unknown)
+	}
+	return acked + rejected
+}
