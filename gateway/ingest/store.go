@@ -24,12 +24,12 @@ type Entry struct {
 	wire.Record
 	// Time is when the record happened by the best clock available: At
 	// when the kiosk's clock was synced, else corrected (see ClockFlag).
-	Time time.Time
+	Time time.Time `json:"time"`
 	// ClockFlag is empty for a synced record, else ClockCorrected or
 	// ClockUncorrected.
-	ClockFlag string
+	ClockFlag string `json:"clock_flag,omitempty"`
 	// Received is when the gateway received the batch.
-	Received time.Time
+	Received time.Time `json:"received"`
 }
 
 // Store is where the gateway commits records.

@@ -1,0 +1,130 @@
+// Package api is the cloud's HTTP interface: JSON under /api/v1 for the
+// console and for scripts, /healthz for load balancers and /metrics for
+// Prometheus. Plain net/http handlers, no framework.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"leifeng/cloud/store"
+	"leifeng/gateway/ingest"
+	"leifeng/gateway/wire"
+)
+
+// Store is what the API reads.
+type Store interface {
+	Stations(ctx context.Context) ([]store.Station, error)
+	Records(ctx context.Context, station string, afterSeq uint64, limit int) ([]ingest.Entry, error)
+	VolunteerHours(ctx context.Context, volunteer string) (*store.Hours, error)
+	Ping(ctx context.Context) error
+}
+
+// maxPage bounds one page of records.
+const maxPage = 1000
+
+// New returns the API's handler. gatherer serves /metrics.
+func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger) http.Handler {
+	a := &api{s: s, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /api/v1/stations", a.stations)
+	mux.HandleFunc("GET /api/v1/records", a.records)
+	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", a.hours)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
+
+type api struct {
+	s   Store
+	log *slog.Logger
+}
+
+func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := a.s.Ping(r.Context()); err != nil {
+		a.fail(w, http.StatusServiceUnavailable, "database unreachable", err)
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true})
+}
+
+func (a *api) stations(w http.ResponseWriter, r *http.Request) {
+	st, err := a.s.Stations(r.Context())
+	if err != nil {
+		a.fail(w, http.StatusInternalServerError, "cannot list stations", err)
+		return
+	}
+	if st == nil {
+		st = []store.Station{}
+	}
+	writeJSON(w, map[string]any{"stations": st})
+}
+
+func (a *api) records(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	station := q.Get("station")
+	if !wire.ValidStationID(station) {
+		a.fail(w, http.StatusBadRequest, "station: give a station ID, e.g. ?station=pe-simao-001", nil)
+		return
+	}
+	after, err := uintParam(q.Get("after"), 0)
+	if err != nil {
+		a.fail(w, http.StatusBadRequest, "after: want the last seq of the previous page", err)
+		return
+	}
+	limit, err := uintParam(q.Get("limit"), 100)
+	if err != nil || limit == 0 || limit > maxPage {
+		a.fail(w, http.StatusBadRequest, "limit: want 1 to 1000", err)
+		return
+	}
+	rs, err := a.s.Records(r.Context(), station, after, int(limit))
+	if err != nil {
+		a.fail(w, http.StatusInternalServerError, "cannot read records", err)
+		return
+	}
+	if rs == nil {
+		rs = []ingest.Entry{}
+	}
+	writeJSON(w, map[string]any{"station": station, "records": rs})
+}
+
+func (a *api) hours(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 64 {
+		a.fail(w, http.StatusBadRequest, "volunteer ID missing or too long", nil)
+		return
+	}
+	h, err := a.s.VolunteerHours(r.Context(), id)
+	if err != nil {
+		a.fail(w, http.StatusInternalServerError, "cannot compute hours", err)
+		return
+	}
+	writeJSON(w, h)
+}
+
+func uintParam(s string, def uint64) (uint64, error) {
+	if s == "" {
+		return def, nil
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+func (a *api) fail(w http.ResponseWriter, code int, msg string, err error) {
+	if code >= 500 {
+		a.log.Error(msg, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(v)
+}

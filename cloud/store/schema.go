@@ -1,0 +1,114 @@
+package store
+
+import "strings"
+
+// The schema is one list of migrations for both databases. Each migration
+// runs once, in its own transaction, and is recorded in schema_migrations;
+// a migration, once released, is never edited — a change is a new one.
+//
+// Choices that keep one SQL text for both dialects:
+//   - Times are BIGINT nanoseconds since the Unix epoch (UTC). They round
+//     trip exactly (PostgreSQL's timestamptz keeps microseconds only, the
+//     kiosk's clocks are nanoseconds), and durations are plain integer
+//     subtraction in either database, so session hours can be computed in
+//     SQL without dialect-specific date arithmetic. Reports convert at the
+//     edge (to_timestamp(ns / 1e9), datetime(ns / 1e9, 'unixepoch')).
+//   - Text columns are NOT NULL, the empty string meaning "absent", which
+//     keeps the bulk insert free of NULL handling; the ref index is partial
+//     (only non-empty refs) so check-ins, which have no ref, cost it nothing.
+//
+// The one dialect difference is the collation of record IDs: PostgreSQL
+// gets COLLATE "C" so that comparing and sorting IDs is a byte comparison
+// (which for UUIDv7 is creation order) whatever locale the database was
+// created with; SQLite's default BINARY collation already is that.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+var migrations = []migration{
+	{1, "records, station states, sessions view", []string{
+		`CREATE TABLE records (
+			id           TEXT {{C}} PRIMARY KEY,
+			station      TEXT NOT NULL,
+			kind         TEXT NOT NULL,
+			volunteer    TEXT NOT NULL,
+			card         TEXT NOT NULL,
+			service      TEXT NOT NULL,
+			ref          TEXT {{C}} NOT NULL,
+			at_ns        BIGINT NOT NULL,
+			mono         BIGINT NOT NULL CHECK (mono >= 0),
+			boot         TEXT NOT NULL,
+			clock_synced BOOLEAN NOT NULL,
+			seq          BIGINT NOT NULL CHECK (seq >= 0),
+			review       BOOLEAN NOT NULL,
+			phone        TEXT NOT NULL,
+			note         TEXT NOT NULL,
+			counter      BIGINT NOT NULL,
+			sun          TEXT NOT NULL,
+			time_ns      BIGINT NOT NULL,
+			clock_flag   TEXT NOT NULL,
+			received_ns  BIGINT NOT NULL
+		)`,
+		// Records(station, afterSeq) and per-station counts.
+		`CREATE INDEX records_station_seq ON records (station, seq)`,
+		// Session pairing looks up the record that closes a check-in.
+		`CREATE INDEX records_ref ON records (ref) WHERE ref <> ''`,
+		// VolunteerHours starts from a volunteer's check-ins.
+		`CREATE INDEX records_volunteer ON records (volunteer, time_ns) WHERE kind = 'check_in'`,
+		`CREATE TABLE station_states (
+			station        TEXT PRIMARY KEY,
+			online         BOOLEAN NOT NULL,
+			config_version BIGINT NOT NULL,
+			config_error   TEXT NOT NULL,
+			firmware       TEXT NOT NULL,
+			outbox         BIGINT NOT NULL,
+			reader         TEXT NOT NULL,
+			clock_at_ns    BIGINT NOT NULL,
+			clock_mono     BIGINT NOT NULL,
+			clock_boot     TEXT NOT NULL,
+			clock_synced   BOOLEAN NOT NULL,
+			seen_ns        BIGINT NOT NULL
+		)`,
+		// Sessions are paired when read, not when written, so ingest stays
+		// one bulk insert and the pairing does not depend on the order in
+		// which a check-in and its check-out arrive. If (against the
+		// kiosk's rules) two records close the same check-in, the first
+		// by seq counts. raw_ns is the duration before clamping: from the
+		// monotonic clock within one boot, else from the corrected times.
+		`CREATE VIEW sessions AS
+		SELECT s.*, CASE WHEN s.raw_ns < 0 THEN 0 ELSE s.raw_ns END AS duration_ns
+		FROM (
+			SELECT c.id AS check_in, o.id AS check_out,
+				c.station AS station, c.volunteer AS volunteer, c.service AS service,
+				c.time_ns AS start_ns, o.time_ns AS end_ns,
+				c.clock_flag AS in_clock, o.clock_flag AS out_clock,
+				o.kind AS out_kind, o.review AS review,
+				o.boot = c.boot AS same_boot,
+				CASE WHEN o.boot = c.boot THEN o.mono - c.mono ELSE o.time_ns - c.time_ns END AS raw_ns
+			FROM records c
+			LEFT JOIN records o ON o.id = (
+				SELECT x.id FROM records x
+				WHERE x.ref = c.id AND x.ref <> '' AND x.kind IN ('check_out', 'auto_check_out')
+				ORDER BY x.seq, x.id LIMIT 1)
+			WHERE c.kind = 'check_in'
+		) s`,
+	}},
+}
+
+// migrationsTable is created, if missing, before migrations run.
+const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_ns BIGINT NOT NULL
+)`
+
+// dialectSQL fills the schema's dialect tokens.
+func dialectSQL(stmt string, postgres bool) string {
+	c := ""
+	if postgres {
+		c = `COLLATE "C"`
+	}
+	return strings.ReplaceAll(stmt, "{{C}}", c)
+}

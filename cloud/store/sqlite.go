@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"leifeng/gateway/ingest"
+)
+
+// sqliteBackend is a database/sql pool over one SQLite file.
+type sqliteBackend struct {
+	db *sql.DB
+	// SQLite has one writer at a time. Writers of this process queue on
+	// writeMu instead of sleeping in SQLite's busy handler, which polls
+	// with growing sleeps and would add milliseconds to every contended
+	// commit; busy_timeout still covers writers in other processes.
+	writeMu sync.Mutex
+}
+
+func openSQLite(path string) (*sqliteBackend, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("store: SQLite path %q: the store sets its own connection parameters", path)
+	}
+	// journal_mode=WAL: readers (the API) do not block the writer (the
+	// gateway) and a commit appends to one file instead of rewriting pages.
+	// synchronous=FULL: in WAL mode, NORMAL syncs only at checkpoints, so
+	// a power cut can roll back transactions that already committed — and
+	// the gateway acks a batch, letting the kiosk delete it, right after
+	// the commit. FULL syncs the WAL at every commit; the gateway commits
+	// a whole batch at a time, so that is one fsync per batch.
+	// _txlock=immediate: every transaction here writes, so take the write
+	// lock at BEGIN; a deferred transaction that upgrades later can fail
+	// with SQLITE_BUSY instead of waiting.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
+	// Readers run alongside the writer in WAL mode; a handful of
+	// connections is plenty for the API of one process.
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
+	return &sqliteBackend{db: db}, nil
+}
+
+func (b *sqliteBackend) dialect() string { return "sqlite" }
+
+func (b *sqliteBackend) close() error { return b.db.Close() }
+
+// sqlQuerier is the part of *sql.DB and *sql.Tx the queries use.
+type sqlQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+type sqliteQ struct{ q sqlQuerier }
+
+func (s sqliteQ) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqliteQ) query(ctx context.Context, query string, args []any, each func(rows) error) error {
+	rs, err := s.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := each(rs); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
+
+func (b *sqliteBackend) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	return sqliteQ{b.db}.exec(ctx, query, args...)
+}
+
+func (b *sqliteBackend) query(ctx context.Context, query string, args []any, each func(rows) error) error {
+	return sqliteQ{b.db}.query(ctx, query, args, each)
+}
+
+func (b *sqliteBackend) inTx(ctx context.Context, fn func(q querier) error) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(sqliteQ{tx}); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
+	return tx.Commit()
+}
+
+// rollback rolls tx back, ignoring that a failed statement or a cancelled
+// context may have ended it already.
+func rollback(tx *sql.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return err
+	}
+	return nil
+}
+
+func (b *sqliteBackend) ingest(ctx context.Context, entries []ingest.Entry) (int, error) {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	inserted, err := insertEach(ctx, tx, entries)
+	if err != nil {
+		return 0, errors.Join(err, rollback(tx))
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return int(inserted), nil
+}
+
+// insertEach runs insertOne for every entry, prepared once. With this
+// driver one prepared single-row statement per record measured several
+// times faster than multi-row INSERTs, whose binding cost grows with the
+// number of parameters.
+func insertEach(ctx context.Context, tx *sql.Tx, entries []ingest.Entry) (int64, error) {
+	stmt, err := tx.PrepareContext(ctx, insertOne)
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	var inserted int64
+	for i := range entries {
+		res, err := stmt.ExecContext(ctx, entryArgs(&entries[i])...)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		inserted += n
+	}
+	return inserted, nil
+}
