@@ -1,0 +1,61 @@
+# Leifeng Station — build, test, demo.
+#
+#   make demo    run the whole system on embedded defaults
+#   make test    run every test (private Mosquitto and PostgreSQL are started
+#                by the tests themselves; `make deps` installs them)
+#   make bench   the benchmarks of the record path and the reader
+#   make build   build the binaries into bin/
+#   make deps    install the Debian packages a fresh machine lacks
+
+GO        ?= go
+BIN       := bin
+BINARIES  := leifeng-cloud leifeng-kiosk leifeng-card leifeng-traffic
+# Debian packages the tests and the demo use: the brokers and database the
+# integration tests start privately, and a C compiler for cgo.
+DEB_PKGS  := mosquitto postgresql gcc
+SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
+
+.PHONY: all build test bench demo deps vet clean check-deps
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/leifeng-cloud ./cloud/cmd/leifeng-cloud
+	$(GO) build -o $(BIN)/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
+	$(GO) build -o $(BIN)/leifeng-traffic ./kiosk/cmd/leifeng-traffic
+	@if [ -d reader/cmd/leifeng-card ]; then $(GO) build -o $(BIN)/leifeng-card ./reader/cmd/leifeng-card; fi
+
+vet:
+	$(GO) vet ./...
+
+# Lists what a fresh machine lacks, with the line that installs it.
+check-deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: missing Debian packages:$$missing"; \
+	  echo "make: install them with: make deps   (or: sudo apt-get install -y$$missing)"; \
+	  echo "make: tests that need them will skip and say so"; \
+	fi
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] && [ -z "$(SUDO)" ]; then \
+	  echo "deps: run as root, or run: apt-get install -y$$missing"; exit 1; fi; \
+	$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing
+
+test: check-deps vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./kiosk/store/ ./cloud/store/ ./cloud/e2e/
+	@if [ -d reader ]; then $(GO) test -run '^$$' -bench BenchmarkTap -timeout 10m ./reader/; fi
+
+demo: build
+	@bash deploy/demo.sh
+
+clean:
+	rm -rf $(BIN) .demo

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make demo: the whole system on embedded defaults, on this machine.
+# The cloud (embedded MQTT broker + gateway + API on SQLite), two kiosks with
+# simulated card readers, and a morning of volunteers tapping in and out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HTTP=${LEIFENG_DEMO_HTTP:-127.0.0.1:8088}
+MQTT=${LEIFENG_DEMO_MQTT:-127.0.0.1:18830}
+SPEED=${LEIFENG_DEMO_SPEED:-120}
+READER_A=${LEIFENG_DEMO_READER_A:-127.0.0.1:17101}
+READER_B=${LEIFENG_DEMO_READER_B:-127.0.0.1:17102}
+DIR=.demo
+
+port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+for a in "$HTTP" "$MQTT" "$READER_A" "$READER_B"; do
+  if port_busy "$a"; then
+    echo "demo: $a is already in use. Stop what uses it, or choose other ports, e.g.:"
+    echo "  LEIFENG_DEMO_HTTP=127.0.0.1:9088 LEIFENG_DEMO_MQTT=127.0.0.1:19830 make demo"
+    exit 1
+  fi
+done
+
+rm -rf "$DIR"
+mkdir -p "$DIR/logs"
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "demo: stopping…"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "demo: stopped. Logs and data are in $DIR/"
+}
+trap cleanup EXIT INT TERM
+
+bin/leifeng-cloud serve --data "$DIR/cloud" --http "$HTTP" --mqtt-listen "$MQTT" \
+  >"$DIR/logs/cloud.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -sf "http://$HTTP/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -sf "http://$HTTP/healthz" >/dev/null || { echo "demo: the cloud did not start; see $DIR/logs/cloud.log"; tail -5 "$DIR/logs/cloud.log"; exit 1; }
+
+kiosk() { # station reader
+  bin/leifeng-kiosk --headless --station "$1" --data "$DIR/$1" --mqtt "tcp://$MQTT" \
+    --reader "sim:$2" --demo-clock-speed "$SPEED" >"$DIR/logs/$1.log" 2>&1 &
+  pids+=($!)
+}
+kiosk pe-simao-001 "$READER_A"
+kiosk pe-ninger-001 "$READER_B"
+for _ in $(seq 100); do
+  port_busy "$READER_A" && port_busy "$READER_B" && break
+  sleep 0.1
+done
+
+cat <<TXT
+================================================================
+ Leifeng Station demo — 普洱市学雷锋志愿服务站
+ cloud API     http://$HTTP/api/v1/stations
+               http://$HTTP/api/v1/records?station=pe-simao-001
+               http://$HTTP/api/v1/volunteers/V1001/hours
+ metrics       http://$HTTP/metrics
+ kiosks        pe-simao-001 (reader $READER_A), pe-ninger-001 (reader $READER_B)
+ tap a card    bin/leifeng-traffic --station pe-simao-001=$READER_A --tap V0001
+ logs          $DIR/logs/
+ stop          press Ctrl-C
+ A morning plays ${SPEED}× faster than real time (about $((16200 / SPEED / 60 + 1)) minutes).
+================================================================
+TXT
+
+bin/leifeng-traffic --station "pe-simao-001=$READER_A" --station "pe-ninger-001=$READER_B" --speed "$SPEED" &
+pids+=($!)
+wait "${pids[-1]}" || true
+sleep 2
+echo
+echo "Stations in the cloud:"
+curl -s "http://$HTTP/api/v1/stations" | sed 's/},{/},\n{/g'
+echo
+echo "Hours of volunteer V1001:"
+curl -s "http://$HTTP/api/v1/volunteers/V1001/hours" | head -c 600
+echo
+echo "The system keeps running; tap more cards as shown above. Ctrl-C stops it."
+while true; do sleep 3600; done

@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"leifeng/cloud/mosquittotest"
+	"leifeng/cloud/pgtest"
+)
+
+// bin holds the binaries TestMain built.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "leifeng-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	cmd := exec.Command("go", "build", "-o", dir+"/", "leifeng/cloud/cmd/leifeng-cloud", "leifeng/kiosk/cmd/leifeng-kiosk")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building the binaries:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a binary running as its own process, its output kept in a log
+// the test prints when it fails.
+type proc struct {
+	t      testing.TB
+	name   string
+	args   []string
+	log    *syncBuffer
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startProc(t testing.TB, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, args: args, log: &syncBuffer{}}
+	p.start()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("---- %s log ----\n%s", p.name, tail(p.log.String(), 60))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (p *proc) start() {
+	p.t.Helper()
+	cmd := exec.Command(filepath.Join(bin, p.name), p.args...)
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	fmt.Fprintf(p.log, "==== start %s %s\n", p.name, strings.Join(p.args, " "))
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd = cmd
+	p.exited = make(chan struct{})
+	exited := p.exited
+	go func() { cmd.Wait(); close(exited) }()
+}
+
+// kill is a power cut: SIGKILL, no chance to flush or close anything.
+func (p *proc) kill() {
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Kill()
+	<-p.exited
+	fmt.Fprintf(p.log, "==== killed -9\n")
+	p.cmd = nil
+}
+
+// stop is an orderly shutdown.
+func (p *proc) stop() {
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+	p.cmd = nil
+}
+
+func (p *proc) restart() {
+	p.t.Helper()
+	p.stop()
+	p.start()
+}
+
+func waitDial(t testing.TB, addr string, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s: %v\n%s", p.name, addr, err, tail(p.log.String(), 40))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cloud is a running leifeng-cloud serve.
+type cloud struct {
+	*proc
+	http, mqtt string // API base URL, broker URL for kiosks
+}
+
+type cloudOpt struct {
+	db       string // DSN; empty for SQLite under the data dir
+	external string // broker URL; empty for the embedded broker
+}
+
+func startCloud(t testing.TB, o cloudOpt) *cloud {
+	t.Helper()
+	httpAddr := freeAddr(t)
+	args := []string{"serve", "--data", t.TempDir(), "--http", httpAddr, "--gateway-id", "gw-e2e"}
+	c := &cloud{http: "http://" + httpAddr}
+	if o.external != "" {
+		args = append(args, "--mqtt", o.external)
+		c.mqtt = o.external
+	} else {
+		mqttAddr := freeAddr(t)
+		args = append(args, "--mqtt-listen", mqttAddr)
+		c.mqtt = "tcp://" + mqttAddr
+	}
+	if o.db != "" {
+		args = append(args, "--db", o.db)
+	}
+	c.proc = startProc(t, "leifeng-cloud", args...)
+	waitDial(t, httpAddr, c.proc)
+	return c
+}
+
+func (c *cloud) get(t testing.TB, path string, v any) {
+	t.Helper()
+	resp, err := http.Get(c.http + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s: %s", path, resp.Status, body)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", path, err, body)
+		}
+	}
+}
+
+func (c *cloud) metrics(t testing.TB) string {
+	t.Helper()
+	resp, err := http.Get(c.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+// apiRecord is a record as the API returns it.
+type apiRecord struct {
+	ID        string    `json:"id"`
+	Station   string    `json:"station"`
+	Kind      string    `json:"kind"`
+	Volunteer string    `json:"volunteer"`
+	Seq       uint64    `json:"seq"`
+	At        time.Time `json:"at"`
+	Time      time.Time `json:"time"`
+	ClockFlag string    `json:"clock_flag"`
+	Received  time.Time `json:"received"`
+}
+
+// records pages through every record of station, in seq order.
+func (c *cloud) records(t testing.TB, station string) []apiRecord {
+	t.Helper()
+	var all []apiRecord
+	var after uint64
+	for {
+		var page struct {
+			Records []apiRecord `json:"records"`
+		}
+		c.get(t, fmt.Sprintf("/api/v1/records?station=%s&after=%d&limit=1000", station, after), &page)
+		all = append(all, page.Records...)
+		if len(page.Records) < 1000 {
+			return all
+		}
+		after = page.Records[len(page.Records)-1].Seq
+	}
+}
+
+// waitRecords waits until station has n records in the database.
+func (c *cloud) waitRecords(t testing.TB, station string, n int, within time.Duration) []apiRecord {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		rs := c.records(t, station)
+		if len(rs) >= n {
+			return rs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("station %s: %d of %d records in the database after %s", station, len(rs), n, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// kiosk is a running leifeng-kiosk --headless with a simulated reader.
+type kiosk struct {
+	*proc
+	station, reader, data string
+	conn               net.Conn
+	rd                 *bufio.Reader
+}
+
+func startKiosk(t testing.TB, station, broker string, extra ...string) *kiosk {
+	t.Helper()
+	k := &kiosk{station: station, reader: freeAddr(t), data: t.TempDir()}
+	args := append([]string{"--headless", "--station", station, "--data", k.data, "--mqtt", broker,
+		"--reader", "sim:" + k.reader, "--ack-timeout", "2s"}, extra...)
+	k.proc = startProc(t, "leifeng-kiosk", args...)
+	waitDial(t, k.reader, k.proc)
+	return k
+}
+
+func (k *kiosk) restartKiosk(t testing.TB) {
+	t.Helper()
+	k.closeConn()
+	k.proc.start()
+	waitDial(t, k.reader, k.proc)
+}
+
+func (k *kiosk) closeConn() {
+	if k.conn != nil {
+		k.conn.Close()
+		k.conn = nil
+	}
+}
+
+// tapReply is the simulated reader's answer.
+type tapReply struct {
+	OK      bool    `json:"ok"`
+	Kind    string  `json:"kind"`
+	ID      string  `json:"id"`
+	Seq     uint64  `json:"seq"`
+	Repeat  bool    `json:"repeat"`
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error"`
+	Message string  `json:"message"`
+}
+
+// tap presents volunteer's card. An error means no confirmation came back
+// (the kiosk died, say); the tap may or may not have been recorded.
+func (k *kiosk) tap(volunteer string) (tapReply, error) {
+	var r tapReply
+	if k.conn == nil {
+		c, err := net.DialTimeout("tcp", k.reader, time.Second)
+		if err != nil {
+			return r, err
+		}
+		k.conn, k.rd = c, bufio.NewReader(c)
+	}
+	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	line, _ := json.Marshal(map[string]string{"volunteer": volunteer})
+	if _, err := k.conn.Write(append(line, '\n')); err != nil {
+		k.closeConn()
+		return r, err
+	}
+	text, err := k.rd.ReadBytes('\n')
+	if err != nil {
+		k.closeConn()
+		return r, err
+	}
+	return r, json.Unmarshal(text, &r)
+}
+
+func (k *kiosk) mustTap(t testing.TB, volunteer string) tapReply {
+	t.Helper()
+	r, err := k.tap(volunteer)
+	if err != nil || !r.OK {
+		t.Fatalf("tap %s at %s: %v %+v", volunteer, k.station, err, r)
+	}
+	return r
+}
+
+// backends are the brokers and databases every end-to-end case runs on.
+type backend struct {
+	name   string
+	broker string // "embedded" or "mosquitto"
+	db     string // "sqlite" or "postgres"
+}
+
+var backends = []backend{
+	{"embedded-sqlite", "embedded", "sqlite"},
+	{"embedded-postgres", "embedded", "postgres"},
+	{"mosquitto-sqlite", "mosquitto", "sqlite"},
+	{"mosquitto-postgres", "mosquitto", "postgres"},
+}
+
+// env starts what b names: a private Mosquitto or PostgreSQL when asked,
+// and the cloud on them.
+type env struct {
+	cloud *cloud
+	mq    *mosquittotest.Server
+	pg    *pgtest.Server
+}
+
+func startEnv(t testing.TB, b backend) *env {
+	t.Helper()
+	e := &env{}
+	var o cloudOpt
+	if b.broker == "mosquitto" {
+		e.mq = mosquittotest.Start(t, "")
+		o.external = e.mq.URL()
+	}
+	if b.db == "postgres" {
+		e.pg = pgtest.Start(t)
+		o.db = pgtest.NewDatabase(t, e.pg)
+	}
+	e.cloud = startCloud(t, o)
+	return e
+}
+
+var _ = context.Background
