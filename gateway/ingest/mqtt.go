@@ -29,9 +29,10 @@ type Client struct {
 	c mqtt.Client
 }
 
-// Connect connects g to the broker, making it g's Publisher, and keeps it connected until Close: on
-// every (re)connection it subscribes again. It returns once the first
-// connection is up, or when ctx ends first.
+// Connect connects g to the broker, making it g's Publisher, and keeps it
+// connected until Close: on every (re)connection it subscribes again. It
+// returns once the first connection is up, or when ctx ends first; ctx
+// bounds only that wait.
 func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error) {
 	log := g.opt.Logger
 	subscribed := make(chan error, 1)
@@ -62,7 +63,11 @@ func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error)
 			case wire.LeafRecords:
 				g.HandleRecords(m.Topic(), m.Payload())
 			case wire.LeafState:
-				g.HandleState(ctx, m.Topic(), m.Payload())
+				// ctx only bounds the first connection; a state arriving
+				// later gets its own deadline.
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				g.HandleState(sctx, m.Topic(), m.Payload())
+				cancel()
 			}
 		})
 		tok.Wait()
