@@ -22,7 +22,8 @@
 // the record that closed an overlong session before a fresh check-in.
 // Error codes: "storage" (not stored), "invalid" (the tap cannot be a
 // record), "bad_request" (not a request), "unsupported" (a card image and
-// no decoder), "card" (the decoder refused the card), "internal".
+// no decoder), "card" (the card was refused; "reason" says why: forged,
+// expired, revoked, unreadable, several_cards, unsupported), "internal".
 package simreader
 
 import (
@@ -84,7 +85,10 @@ type Reply struct {
 	CheckIn      string  `json:"check_in,omitempty"`
 	AutoCheckOut string  `json:"auto_check_out,omitempty"`
 	Error        string  `json:"error,omitempty"`
-	Message      string  `json:"message,omitempty"`
+	// Reason refines a "card" error: forged, expired, revoked,
+	// unreadable, several_cards, unsupported or reader_fault.
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Server is a listening simulated reader.
@@ -202,7 +206,7 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 		var err error
 		if t, err = s.images(ctx, req.Image); err != nil {
 			s.log.Info("card refused", "err", err)
-			return Reply{Error: "card", Message: "无法读取此卡，请重新刷卡；如仍不行，请联系站点管理员"}
+			return Reply{Error: "card", Reason: CardReason(err), Message: reader.Message(err)}
 		}
 	default:
 		t = reader.Tap{Volunteer: req.Volunteer, Card: req.Card, Media: Media, At: time.Now()}
@@ -212,6 +216,26 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 	}
 	res, err := s.book.TapService(ctx, t, req.Service)
 	return reply(res, err)
+}
+
+// CardReason names the reader error err for machines: the Reason of a
+// "card" reply.
+func CardReason(err error) string {
+	switch {
+	case errors.Is(err, reader.ErrSeveralCards):
+		return "several_cards"
+	case errors.Is(err, reader.ErrExpired):
+		return "expired"
+	case errors.Is(err, reader.ErrRevoked):
+		return "revoked"
+	case errors.Is(err, reader.ErrForged):
+		return "forged"
+	case errors.Is(err, reader.ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, reader.ErrReaderFault):
+		return "reader_fault"
+	}
+	return "unreadable"
 }
 
 func reply(res attendance.Result, err error) Reply {

@@ -2,7 +2,9 @@ package simreader
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -17,6 +19,8 @@ import (
 	"leifeng/kiosk/attendance"
 	"leifeng/kiosk/store"
 	"leifeng/reader"
+	"leifeng/reader/cardimage"
+	"leifeng/reader/credential"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -129,22 +133,39 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-func TestImageDecoder(t *testing.T) {
-	decode := func(_ context.Context, img json.RawMessage) (reader.Tap, error) {
-		var v struct{ Volunteer string }
-		if err := json.Unmarshal(img, &v); err != nil || v.Volunteer == "" {
-			return reader.Tap{}, errors.New("forged")
+// Card images go through the real driver on a simulated chip and the real
+// credential check: a genuine card taps, a forged one is refused with its
+// reason and a plain Chinese message.
+func TestCardImages(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, other, _ := ed25519.GenerateKey(nil)
+	cfg := &reader.Config{Verifier: &credential.Verifier{Keys: map[uint16]ed25519.PublicKey{1: pub}}}
+	image := func(signer ed25519.PrivateKey, uid []byte, volunteer, serial string) string {
+		c := credential.Credential{Version: 1, UID: uid, Volunteer: volunteer, Serial: serial,
+			Issued: time.Now().AddDate(0, -1, 0), Expires: time.Now().AddDate(1, 0, 0)}
+		payload, err := c.Sign(1, signer)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return reader.Tap{Volunteer: v.Volunteer, Card: "IMG-1", Media: "ntag215"}, nil
+		im, err := cardimage.Issue("ntag215", uid, payload, cardimage.IssueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := im.Save()
+		var compact bytes.Buffer
+		json.Compact(&compact, data)
+		return `{"image":` + compact.String() + `}`
 	}
-	c, st := serve(t, decode)
-	if rep := c.send(`{"image":{"volunteer":"V0009"}}`); !rep.OK || rep.Volunteer != "V0009" {
-		t.Fatalf("%+v", rep)
+	c, st := serve(t, CardImages(cfg))
+	uid := []byte{0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66}
+	if rep := c.send(image(priv, uid, "V0009", "S-0009")); !rep.OK || rep.Volunteer != "V0009" || rep.Kind != "check_in" {
+		t.Fatalf("genuine card: %+v", rep)
 	}
-	if rep := c.send(`{"image":{}}`); rep.OK || rep.Error != "card" || !strings.Contains(rep.Message, "重新刷卡") {
-		t.Fatalf("%+v", rep)
+	rep := c.send(image(other, []byte{0x04, 1, 2, 3, 4, 5, 6}, "V0010", "S-0010"))
+	if rep.OK || rep.Error != "card" || rep.Reason != "forged" || !strings.Contains(rep.Message, "志愿服务证") {
+		t.Fatalf("forged card: %+v", rep)
 	}
-	if recs, _ := st.Oldest(10); len(recs) != 1 || recs[0].Card != "IMG-1" {
+	if recs, _ := st.Oldest(10); len(recs) != 1 || recs[0].Card != "S-0009" || recs[0].Volunteer != "V0009" {
 		t.Fatalf("%+v", recs)
 	}
 }

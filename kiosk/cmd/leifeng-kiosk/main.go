@@ -37,6 +37,7 @@ import (
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 	"leifeng/kiosk/uplink"
+	"leifeng/reader"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -72,7 +73,16 @@ type options struct {
 	clockSpeed  float64
 	logLevel    string
 	version     bool
+	issuerKeys  listFlag
+	revoked     string
+	sunKeys     string
+	wiring      reader.Wiring
 }
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
 	var o options
@@ -84,7 +94,13 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.mqtt, "mqtt", "tcp://127.0.0.1:1883", `broker URL; "" runs offline, keeping every record in the outbox`)
 	fs.StringVar(&o.mqttUser, "mqtt-user", "", "broker user name")
 	fs.StringVar(&o.mqttPass, "mqtt-pass", "", "broker password")
-	fs.StringVar(&o.reader, "reader", "", "card reader: sim:HOST:PORT for the simulated reader")
+	fs.StringVar(&o.reader, "reader", "", "card reader: rc522:SPI (e.g. rc522:SPI0.0) for an MFRC522 module, sim:HOST:PORT for the simulated reader")
+	fs.StringVar(&o.wiring.RST, "reader-rst", "GPIO25", "GPIO wired to the MFRC522 RST pin; empty if not wired")
+	fs.StringVar(&o.wiring.IRQ, "reader-irq", "GPIO24", "GPIO wired to the MFRC522 IRQ pin; empty if not wired")
+	fs.IntVar(&o.wiring.Gain, "reader-gain", 4, "MFRC522 receiver gain, 0 to 7")
+	fs.Var(&o.issuerKeys, "issuer-key", "trusted card issuer public key file from `leifeng-card keygen` (repeatable); needed to accept real cards and card images")
+	fs.StringVar(&o.revoked, "revoked", "", "file of revoked credential serials, one a line")
+	fs.StringVar(&o.sunKeys, "sun-keys", "", "NTAG 424 DNA SDM master key file, to check SUN messages on the kiosk")
 	fs.DurationVar(&o.debounce, "debounce", attendance.DefaultDebounce, "the same card within this long is one tap")
 	fs.DurationVar(&o.maxSession, "max-session", attendance.DefaultMaxSession, "sessions open longer are closed automatically for review")
 	fs.DurationVar(&o.ackTimeout, "ack-timeout", uplink.DefaultAckTimeout, "resend a batch not acknowledged within this long")
@@ -106,8 +122,10 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--station %q: need 1 to 64 lowercase letters, digits and inner hyphens, e.g. pe-simao-001", o.station)
 	case o.data == "":
 		return nil, errors.New("--data is required: the directory for the kiosk's records")
-	case o.reader != "" && !strings.HasPrefix(o.reader, "sim:"):
-		return nil, fmt.Errorf("--reader %q: only the simulated reader (sim:HOST:PORT) exists so far", o.reader)
+	case o.reader != "" && !strings.HasPrefix(o.reader, "sim:") && !strings.HasPrefix(o.reader, "rc522:"):
+		return nil, fmt.Errorf("--reader %q: want rc522:SPI (a real MFRC522) or sim:HOST:PORT (the simulated reader)", o.reader)
+	case strings.HasPrefix(o.reader, "rc522:") && len(o.issuerKeys) == 0:
+		return nil, errors.New("--reader rc522 needs at least one --issuer-key to check cards against")
 	case o.clockSpeed <= 0:
 		return nil, errors.New("--demo-clock-speed must be positive")
 	case o.debounce <= 0 || o.maxSession <= 0 || o.ackTimeout <= 0:
@@ -168,9 +186,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	var cards *reader.Config
+	if len(o.issuerKeys) > 0 {
+		if cards, err = reader.LoadConfig(o.issuerKeys, o.revoked, o.sunKeys); err != nil {
+			return fmt.Errorf("--issuer-key: %w", err)
+		}
+		cards.Now = func() time.Time { return clk.Now().At }
+		cards.Verifier.Now = cards.Now
+	}
 	var sim *simreader.Server
 	if addr, ok := strings.CutPrefix(o.reader, "sim:"); ok {
-		if sim, err = simreader.Listen(addr, book, nil, log); err != nil {
+		var images simreader.ImageDecoder
+		if cards != nil {
+			images = simreader.CardImages(cards)
+		}
+		if sim, err = simreader.Listen(addr, book, images, log); err != nil {
 			return fmt.Errorf("--reader %s: %w (choose another address for --reader)", o.reader, errors.Unwrap(err))
 		}
 	}
@@ -207,6 +237,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		wg.Go(func() { fail(up.Run(ctx)) })
 	}
 	readerAddr := "none"
+	if spi, ok := strings.CutPrefix(o.reader, "rc522:"); ok {
+		o.wiring.SPI = spi
+		dev, closeDev, err := reader.OpenMFRC522(o.wiring)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("--reader %s: %w", o.reader, err)
+		}
+		defer closeDev()
+		readerAddr = dev.String()
+		wg.Go(func() { fail(readCards(ctx, reader.NewReader(dev, cards, reader.WithLogger(log)), book, up, log)) })
+	}
 	if sim != nil {
 		readerAddr = sim.Addr().String()
 		wg.Go(func() { fail(sim.Serve(ctx)) })
@@ -217,4 +259,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("kiosk stopped", "outbox", st.Depth())
 	return failed
+}
+
+// readCards runs the real reader's poll loop and hands each tap to the
+// attendance rules, reporting the reader's health on the way.
+func readCards(ctx context.Context, r *reader.Reader, book *attendance.Book, up *uplink.Uplink, log *slog.Logger) error {
+	events := make(chan reader.Event)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, events) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case ev := <-events:
+			health := wire.ReaderOK
+			if errors.Is(ev.Err, reader.ErrReaderFault) {
+				health = wire.ReaderFailing
+			}
+			if up != nil {
+				up.SetReader(health)
+			}
+			if ev.Err != nil {
+				log.Info("card refused", "reason", simreader.CardReason(ev.Err), "volunteer", ev.Tap.Volunteer, "err", ev.Err)
+				continue
+			}
+			res, err := book.Tap(ctx, ev.Tap)
+			if err != nil {
+				log.Error("tap not recorded", "volunteer", ev.Tap.Volunteer, "err", err, "message", attendance.Message(err))
+				continue
+			}
+			log.Info("tap", "kind", res.Kind, "record", res.ID, "volunteer", res.Volunteer, "repeat", res.Repeat)
+		}
+	}
 }

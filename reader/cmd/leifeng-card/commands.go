@@ -21,24 +21,6 @@ import (
 	"leifeng/reader/mfrc522"
 )
 
-// privateKey is the issuer key file (keep it offline, mode 0600).
-type privateKey struct {
-	KeyID uint16        `json:"key_id"`
-	Seed  cardimage.Hex `json:"seed"`
-}
-
-// publicKey is what kiosks trust.
-type publicKey struct {
-	KeyID     uint16        `json:"key_id"`
-	PublicKey cardimage.Hex `json:"public_key"`
-}
-
-// sunKeys is the fleet's SDM master key file.
-type sunKeys struct {
-	MetaRead cardimage.Hex `json:"meta_read"`
-	FileRead cardimage.Hex `json:"file_read"`
-}
-
 func writeJSON(path string, v any, mode os.FileMode) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -47,16 +29,6 @@ func writeJSON(path string, v any, mode os.FileMode) error {
 	return os.WriteFile(path, append(b, '\n'), mode)
 }
 
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
 
 func keygen(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
@@ -67,7 +39,7 @@ func keygen(args []string, stdout io.Writer) error {
 		return err
 	}
 	if *sun {
-		k := sunKeys{MetaRead: make([]byte, 16), FileRead: make([]byte, 16)}
+		k := reader.SUNKeyFile{MetaRead: make([]byte, 16), FileRead: make([]byte, 16)}
 		rand.Read(k.MetaRead)
 		rand.Read(k.FileRead)
 		if err := writeJSON(*out+".json", k, 0o600); err != nil {
@@ -83,10 +55,10 @@ func keygen(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeJSON(*out+".key", privateKey{KeyID: uint16(*id), Seed: priv.Seed()}, 0o600); err != nil {
+	if err := writeJSON(*out+".key", reader.PrivateKeyFile{KeyID: uint16(*id), Seed: priv.Seed()}, 0o600); err != nil {
 		return err
 	}
-	if err := writeJSON(*out+".pub", publicKey{KeyID: uint16(*id), PublicKey: cardimage.Hex(pub)}, 0o644); err != nil {
+	if err := writeJSON(*out+".pub", reader.PublicKeyFile{KeyID: uint16(*id), PublicKey: cardimage.Hex(pub)}, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s.key (keep it offline) and %s.pub (for kiosks), key ID %d\n", *out, *out, *id)
@@ -135,8 +107,8 @@ func issue(args []string, stdout io.Writer) error {
 	if *volunteer == "" || *serial == "" || *expires == "" {
 		return errors.New("issue: -volunteer, -serial and -expires are required")
 	}
-	var pk privateKey
-	if err := readJSON(*keyPath, &pk); err != nil {
+	var pk reader.PrivateKeyFile
+	if err := reader.ReadJSONFile(*keyPath, &pk); err != nil {
 		return err
 	}
 	if len(pk.Seed) != ed25519.SeedSize {
@@ -161,8 +133,8 @@ func issue(args []string, stdout io.Writer) error {
 		rand.Read(opts.KeyB[:])
 	}
 	if *sunPath != "" {
-		var k sunKeys
-		if err := readJSON(*sunPath, &k); err != nil {
+		var k reader.SUNKeyFile
+		if err := reader.ReadJSONFile(*sunPath, &k); err != nil {
 			return err
 		}
 		opts.SUNMaster = credential.SUNKeys{MetaRead: k.MetaRead, FileRead: k.FileRead}
@@ -202,7 +174,7 @@ func issue(args []string, stdout io.Writer) error {
 // issueHardware waits for a blank card on a real reader, signs a credential
 // for its UID and writes it.
 func issueHardware(hw hwFlags, sign func([]byte, string) (*cardimage.Image, error), stdout io.Writer) error {
-	dev, closeDev, err := openReader(hw)
+	dev, closeDev, err := reader.OpenMFRC522(reader.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
 	if err != nil {
 		return err
 	}
@@ -263,40 +235,7 @@ func (v *verifierFlags) register(fs *flag.FlagSet) {
 }
 
 func (v *verifierFlags) config() (*reader.Config, error) {
-	if len(v.pubs) == 0 {
-		return nil, errors.New("at least one -pub key is required")
-	}
-	ver := &credential.Verifier{Keys: map[uint16]ed25519.PublicKey{}, Revoked: map[string]bool{}}
-	for _, p := range v.pubs {
-		var k publicKey
-		if err := readJSON(p, &k); err != nil {
-			return nil, err
-		}
-		if len(k.PublicKey) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%s: not a public key", p)
-		}
-		ver.Keys[k.KeyID] = ed25519.PublicKey(k.PublicKey)
-	}
-	if v.revoked != "" {
-		b, err := os.ReadFile(v.revoked)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-				ver.Revoked[l] = true
-			}
-		}
-	}
-	cfg := &reader.Config{Verifier: ver}
-	if v.sun != "" {
-		var k sunKeys
-		if err := readJSON(v.sun, &k); err != nil {
-			return nil, err
-		}
-		cfg.SUN = &credential.SUNKeys{MetaRead: k.MetaRead, FileRead: k.FileRead}
-	}
-	return cfg, nil
+	return reader.LoadConfig(v.pubs, v.revoked, v.sun)
 }
 
 // tapJSON is what read prints per tap.
@@ -355,7 +294,7 @@ func read(args []string, stdout io.Writer) error {
 		printTap(stdout, tap, err)
 		return err
 	}
-	dev, closeDev, err := openReader(hw)
+	dev, closeDev, err := reader.OpenMFRC522(reader.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
 	if err != nil {
 		return err
 	}
