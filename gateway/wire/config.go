@@ -1,0 +1,144 @@
+package wire
+
+import "time"
+
+// Config is the document that says what a kiosk shows and how it behaves.
+// The cloud signs its exact bytes (Seal) and publishes it retained on
+// stations/{id}/config, and the fleet defaults on fleet/config; a kiosk
+// merges the two (the station wins), applies a document only if its
+// signature verifies and its Version is newer than the one it runs, and
+// keeps the last good one.
+//
+// Every field but V and Version is optional: an empty field means "the
+// fleet default", and for the fleet document "the built-in default".
+type Config struct {
+	V int `json:"v"`
+	// Version rises strictly with every document published for the same
+	// topic.
+	Version uint64 `json:"version"`
+	// Station is the station the document is for; empty for the fleet
+	// defaults.
+	Station string    `json:"station,omitempty"`
+	Issued  time.Time `json:"issued,omitzero"`
+
+	Profile       *Profile       `json:"profile,omitempty"`
+	Menu          []MenuCategory `json:"menu,omitempty"`
+	Board         *Board         `json:"board,omitempty"`
+	Announcements []Announcement `json:"announcements,omitempty"`
+	HonorRoll     []Honor        `json:"honor_roll,omitempty"`
+	UI            *UISettings    `json:"ui,omitempty"`
+	Reader        *ReaderConfig  `json:"reader,omitempty"`
+	Rules         *Rules         `json:"rules,omitempty"`
+	// Stars are the star-level thresholds in hours, ascending (default
+	// 100, 300, 600, 1000, 1500).
+	Stars []float64 `json:"stars,omitempty"`
+	// Revoked lists revoked card credential serials.
+	Revoked []string `json:"revoked,omitempty"`
+	// TrustedKeys are the card issuers' public keys.
+	TrustedKeys []TrustedKey `json:"trusted_keys,omitempty"`
+	// Volunteers are the station's volunteers as the kiosk may show them:
+	// masked name and hours recorded in the cloud at Issued.
+	Volunteers []VolunteerSummary `json:"volunteers,omitempty"`
+}
+
+// Profile is the station's identity and its "十有" checklist.
+type Profile struct {
+	Name    string `json:"name,omitempty"`
+	County  string `json:"county,omitempty"`
+	Address string `json:"address,omitempty"`
+	// Logo is a PNG, base64 in JSON; empty for the unified logo.
+	Logo      []byte          `json:"logo,omitempty"`
+	Checklist []ChecklistItem `json:"checklist,omitempty"`
+}
+
+// ChecklistItem is one of the ten things a station must have.
+type ChecklistItem struct {
+	Item string `json:"item"`
+	Done bool   `json:"done"`
+	Note string `json:"note,omitempty"`
+}
+
+// MenuCategory is a service type of the menu (菜单式服务目录).
+type MenuCategory struct {
+	ID    string     `json:"id"`
+	Name  string     `json:"name"`
+	Items []MenuItem `json:"items,omitempty"`
+}
+
+// MenuItem is one service the station offers.
+type MenuItem struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	What    string `json:"what,omitempty"`
+	When    string `json:"when,omitempty"`
+	Where   string `json:"where,omitempty"`
+	Who     string `json:"who,omitempty"`
+	Contact string `json:"contact,omitempty"`
+	// URL is the service's page, shown as a QR code.
+	URL string `json:"url,omitempty"`
+}
+
+// Board is the contact board (公示栏).
+type Board struct {
+	Workflow      []string `json:"workflow,omitempty"`
+	Services      []string `json:"services,omitempty"`
+	ContactPerson string   `json:"contact_person,omitempty"`
+	Phone         string   `json:"phone,omitempty"`
+	OpeningHours  string   `json:"opening_hours,omitempty"`
+}
+
+// Announcement is an upcoming activity.
+type Announcement struct {
+	Title string    `json:"title"`
+	Body  string    `json:"body,omitempty"`
+	When  time.Time `json:"when,omitzero"`
+	Where string    `json:"where,omitempty"`
+}
+
+// Honor is a line of the honor roll (志愿光荣榜).
+type Honor struct {
+	Volunteer string  `json:"volunteer"`
+	Name      string  `json:"name"` // masked, e.g. 张*三
+	Hours     float64 `json:"hours"`
+	Stars     int     `json:"stars"`
+}
+
+// UISettings tune the touchscreen.
+type UISettings struct {
+	IdleTimeoutSeconds int  `json:"idle_timeout_seconds,omitempty"`
+	LargeText          bool `json:"large_text,omitempty"`
+	HighContrast       bool `json:"high_contrast,omitempty"`
+	// Language is "zh" (default) or "en".
+	Language string `json:"language,omitempty"`
+	// Sound plays a tone on success and failure; Voice speaks the result.
+	Sound *bool `json:"sound,omitempty"`
+	Voice *bool `json:"voice,omitempty"`
+}
+
+// ReaderConfig tunes the card reader.
+type ReaderConfig struct {
+	DebounceMillis int `json:"debounce_ms,omitempty"`
+	AntennaGain    int `json:"antenna_gain,omitempty"`
+}
+
+// Rules are the check-in rules.
+type Rules struct {
+	// MaxSessionMinutes closes longer sessions with an auto_check_out.
+	MaxSessionMinutes int `json:"max_session_minutes,omitempty"`
+}
+
+// TrustedKey is a card issuer's Ed25519 public key.
+type TrustedKey struct {
+	ID        uint16 `json:"id"`
+	PublicKey []byte `json:"public_key"`
+}
+
+// VolunteerSummary is what a kiosk may show of a volunteer.
+type VolunteerSummary struct {
+	ID    string  `json:"id"`
+	Name  string  `json:"name"` // masked
+	Hours float64 `json:"hours"`
+}
+
+// DefaultStars are the national star thresholds in hours: 一星 to 五星.
+var DefaultStars = []float64{100, 300, 600, 1000, 1500}
