@@ -2,6 +2,14 @@
 //
 //	leifeng-cloud serve     broker + gateway + API in one process (embedded defaults)
 //	leifeng-cloud gateway   a gateway alone, one of several sharing the record stream
+//	leifeng-cloud station add        register a station, write its bundle
+//	leifeng-cloud config push        push a signed config (API)
+//	leifeng-cloud command            send a signed command (API)
+//	leifeng-cloud mosquitto-config   generate Mosquitto's config, passwords, ACL (and TLS)
+//
+// On first start `serve` creates cloud-keys.json under --data: the config
+// signing key, the gateway's broker password and the API's admin token.
+// Every other subcommand that needs them reads them from the same --data.
 //
 // `serve` with no flags runs on an embedded MQTT broker and SQLite under
 // --data; --mqtt points it at an external broker (Mosquitto, EMQX) and
@@ -10,9 +18,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,6 +40,7 @@ import (
 
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 )
@@ -42,6 +54,14 @@ func usage() {
 usage:
   leifeng-cloud serve   [flags]   embedded broker + gateway + API (one command, no setup)
   leifeng-cloud gateway [flags]   one more gateway on a shared subscription (scale out)
+  leifeng-cloud station add --id ID --broker URL [--name N --county C --out FILE]
+                                  register a station, write the bundle leifeng-kiosk --bundle reads
+  leifeng-cloud config push (--station ID | --county C | --all) --file FILE
+                                  push a signed config through the running cloud's API
+  leifeng-cloud command --station ID --name reboot|resync|reload_config|update_offer
+                                  send a signed command through the API
+  leifeng-cloud mosquitto-config --out DIR [--tls]
+                                  Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
 
 run "leifeng-cloud serve -h" for the flags.
@@ -59,6 +79,14 @@ func main() {
 		err = serve(os.Args[2:], false)
 	case "gateway":
 		err = serve(os.Args[2:], true)
+	case "station":
+		err = stationCmd(os.Args[2:])
+	case "config":
+		err = configCmd(os.Args[2:])
+	case "command":
+		err = commandCmd(os.Args[2:])
+	case "mosquitto-config":
+		err = mosquittoCmd(os.Args[2:])
 	case "version", "--version":
 		fmt.Println(version)
 	case "-h", "--help", "help":
@@ -77,8 +105,11 @@ func main() {
 type config struct {
 	data, httpAddr, mqttListen, mqttURL, db string
 	mqttUser, mqttPass, gatewayID           string
+	mqttCA, mqttCert, mqttKey               string
 	workers                                 int
 	verbose                                 bool
+	offlineAlert                            time.Duration
+	outboxAlert                             int
 }
 
 func serve(args []string, gatewayOnly bool) error {
@@ -89,17 +120,22 @@ func serve(args []string, gatewayOnly bool) error {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	var c config
 	host, _ := os.Hostname()
-	fs.StringVar(&c.data, "data", "leifeng-data", "directory for the embedded SQLite database")
+	fs.StringVar(&c.data, "data", "leifeng-data", "directory for the embedded SQLite database and the cloud's keys (cloud-keys.json)")
 	fs.StringVar(&c.db, "db", "", "database DSN: postgres://... for PostgreSQL, sqlite:PATH for SQLite (default: SQLite under --data)")
 	fs.StringVar(&c.mqttURL, "mqtt", "", "external broker URL, e.g. tcp://127.0.0.1:1883 (default: run the embedded broker)")
 	fs.StringVar(&c.mqttUser, "mqtt-user", "", "username at the external broker")
 	fs.StringVar(&c.mqttPass, "mqtt-pass", "", "password at the external broker")
+	fs.StringVar(&c.mqttCA, "mqtt-ca", "", "CA certificate (PEM) of an ssl:// broker")
+	fs.StringVar(&c.mqttCert, "mqtt-cert", "", "client certificate (PEM) at an ssl:// broker that requires one (cloud.crt of mosquitto-config --tls)")
+	fs.StringVar(&c.mqttKey, "mqtt-key", "", "the client certificate's key (PEM)")
 	fs.StringVar(&c.gatewayID, "gateway-id", "leifeng-gateway-"+host, "the gateway's MQTT client ID; keep it stable so its session survives restarts")
-	fs.IntVar(&c.workers, "gateway-workers", 4, "batches committed at once")
+	fs.IntVar(&c.workers, "gateway-workers", 8, "batches committed at once")
 	fs.BoolVar(&c.verbose, "v", false, "log every committed batch")
 	if !gatewayOnly {
 		fs.StringVar(&c.httpAddr, "http", ":8080", "address of the API, the console and /metrics")
 		fs.StringVar(&c.mqttListen, "mqtt-listen", ":1883", "address of the embedded broker (ignored with --mqtt)")
+		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
+		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 	}
 	fs.Parse(args)
 	if gatewayOnly && c.mqttURL == "" {
@@ -126,6 +162,22 @@ func serve(args []string, gatewayOnly bool) error {
 		return err
 	}
 	defer db.Close()
+	var keys *fleet.Keys
+	if gatewayOnly {
+		// A gateway on its own uses the cloud's account if given a copy of
+		// its keys; it never makes new ones.
+		keys, err = fleet.ReadKeys(c.data)
+		if err != nil && !errors.Is(err, iofs.ErrNotExist) {
+			return fmt.Errorf("--data %s: cloud keys: %w", c.data, err)
+		}
+	} else if keys, err = fleet.LoadKeys(c.data); err != nil {
+		return fmt.Errorf("--data %s: cloud keys: %w", c.data, err)
+	}
+	if c.mqttUser == "" && keys != nil {
+		// The cloud's own account: on the embedded broker, and on a
+		// Mosquitto configured by mosquitto-config from the same --data.
+		c.mqttUser, c.mqttPass = fleet.GatewayUser, keys.GatewayPassword
+	}
 
 	// Listen before anything starts, so a taken port is a one-line error
 	// naming the flag to change.
@@ -138,7 +190,9 @@ func serve(args []string, gatewayOnly bool) error {
 	}
 	brokerURL := c.mqttURL
 	if brokerURL == "" {
-		b, err := broker.Start(c.mqttListen, log)
+		b, err := broker.StartAuth(c.mqttListen, &broker.Auth{
+			CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword, Creds: fleet.Creds{Store: db},
+		}, log)
 		if err != nil {
 			return listenErr("--mqtt-listen", c.mqttListen, err)
 		}
@@ -154,8 +208,14 @@ func serve(args []string, gatewayOnly bool) error {
 	defer wg.Wait()
 	wg.Go(func() { gw.Run(ctx) })
 	connectCtx, cancelConnect := context.WithTimeout(ctx, 30*time.Second)
+	tlsConf, err := c.tls()
+	if err != nil {
+		cancelConnect()
+		stop()
+		return err
+	}
 	client, err := ingest.Connect(connectCtx, gw, ingest.ClientConfig{
-		Broker: brokerURL, ClientID: c.gatewayID, Username: c.mqttUser, Password: c.mqttPass,
+		Broker: brokerURL, ClientID: c.gatewayID, Username: c.mqttUser, Password: c.mqttPass, TLS: tlsConf,
 	})
 	cancelConnect()
 	if err != nil {
@@ -170,7 +230,13 @@ func serve(args []string, gatewayOnly bool) error {
 		<-ctx.Done()
 		return nil
 	}
-	srv := &http.Server{Handler: api.New(db, reg, log.With("part", "api")), ReadHeaderTimeout: 10 * time.Second}
+	svc := fleet.NewService(db, keys, client, log.With("part", "fleet"))
+	if err := svc.Republish(ctx); err != nil {
+		log.Error("cannot republish the stored configs", "err", err)
+	}
+	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
+		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+	srv := &http.Server{Handler: api.New(db, reg, log.With("part", "api"), fl), ReadHeaderTimeout: 10 * time.Second}
 	wg.Go(func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -183,6 +249,31 @@ func serve(args []string, gatewayOnly bool) error {
 		return err
 	}
 	return nil
+}
+
+// tls builds the client TLS config of --mqtt-ca, --mqtt-cert, --mqtt-key,
+// or nil without --mqtt-ca.
+func (c *config) tls() (*tls.Config, error) {
+	if c.mqttCA == "" {
+		return nil, nil
+	}
+	ca, err := os.ReadFile(c.mqttCA)
+	if err != nil {
+		return nil, fmt.Errorf("--mqtt-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("--mqtt-ca %s: no certificate", c.mqttCA)
+	}
+	conf := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if c.mqttCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.mqttCert, c.mqttKey)
+		if err != nil {
+			return nil, fmt.Errorf("--mqtt-cert: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
 }
 
 // openStore opens the database, retrying while it is not up yet (a cloud
