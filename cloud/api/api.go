@@ -29,21 +29,26 @@ type Store interface {
 // maxPage bounds one page of records.
 const maxPage = 1000
 
-// New returns the API's handler. gatherer serves /metrics.
-func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger) http.Handler {
-	a := &api{s: s, log: log}
+// New returns the API's handler. gatherer serves /metrics. f, if not nil,
+// adds the fleet endpoints and the console.
+func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet) http.Handler {
+	a := &api{s: s, log: log, f: f}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /api/v1/stations", a.stations)
 	mux.HandleFunc("GET /api/v1/records", a.records)
 	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", a.hours)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	if f != nil {
+		f.routes(mux, a)
+	}
 	return mux
 }
 
 type api struct {
 	s   Store
 	log *slog.Logger
+	f   *Fleet
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +67,15 @@ func (a *api) stations(w http.ResponseWriter, r *http.Request) {
 	}
 	if st == nil {
 		st = []store.Station{}
+	}
+	if a.f != nil {
+		views, err := a.views(r)
+		if err != nil {
+			a.fail(w, http.StatusInternalServerError, "cannot list stations", err)
+			return
+		}
+		writeJSON(w, map[string]any{"stations": views})
+		return
 	}
 	writeJSON(w, map[string]any{"stations": st})
 }

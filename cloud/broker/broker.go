@@ -25,9 +25,15 @@ type Broker struct {
 // ErrAddrInUse is returned by Start when the listen address is taken.
 var ErrAddrInUse = errors.New("address already in use")
 
-// Start listens on addr and serves MQTT until Close. It returns ErrAddrInUse
-// (wrapped) when the port is taken, so the caller can name its flag.
-func Start(addr string, log *slog.Logger) (*Broker, error) {
+// Start listens on addr and serves MQTT until Close, to every client on
+// every topic (tests and benchmarks of the record path). It returns
+// ErrAddrInUse (wrapped) when the port is taken, so the caller can name its
+// flag.
+func Start(addr string, log *slog.Logger) (*Broker, error) { return StartAuth(addr, nil, log) }
+
+// StartAuth is Start holding clients to a: per-station credentials and
+// topics. leifeng-cloud serve uses it.
+func StartAuth(addr string, a *Auth, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -49,7 +55,14 @@ func Start(addr string, log *slog.Logger) (*Broker, error) {
 			return c
 		}(),
 	})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	var hook mqtt.Hook = new(auth.AllowHook)
+	if a != nil {
+		if a.Log == nil {
+			a.Log = log
+		}
+		hook = a
+	}
+	if err := srv.AddHook(hook, nil); err != nil {
 		ln.Close()
 		return nil, err
 	}

@@ -95,6 +95,41 @@ var migrations = []migration{
 			WHERE c.kind = 'check_in'
 		) s`,
 	}},
+	{2, "registered stations, pushed configs, presence history, richer states", []string{
+		`ALTER TABLE station_states ADD COLUMN fleet_config_version BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE station_states ADD COLUMN fleet_config_error TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE station_states ADD COLUMN update_offered TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE station_states ADD COLUMN last_command TEXT NOT NULL DEFAULT ''`,
+		// outbox_rising counts consecutive reports whose outbox grew.
+		`ALTER TABLE station_states ADD COLUMN outbox_rising BIGINT NOT NULL DEFAULT 0`,
+		// since_ns is when online last changed.
+		`ALTER TABLE station_states ADD COLUMN since_ns BIGINT NOT NULL DEFAULT 0`,
+		// secret_hash is the broker password in mosquitto_passwd's PBKDF2
+		// form, so one column serves the embedded broker and Mosquitto's
+		// password file; the password itself is only in the bundle.
+		`CREATE TABLE stations (
+			id          TEXT PRIMARY KEY,
+			name        TEXT NOT NULL,
+			county      TEXT NOT NULL,
+			secret_hash TEXT NOT NULL,
+			created_ns  BIGINT NOT NULL
+		)`,
+		// One row per config topic: scope "fleet" or "station:ID"; doc is
+		// the document, sealed the envelope published retained.
+		`CREATE TABLE station_configs (
+			scope     TEXT PRIMARY KEY,
+			version   BIGINT NOT NULL,
+			doc       TEXT NOT NULL,
+			sealed    TEXT NOT NULL,
+			pushed_ns BIGINT NOT NULL
+		)`,
+		`CREATE TABLE presence (
+			station TEXT NOT NULL,
+			online  BOOLEAN NOT NULL,
+			at_ns   BIGINT NOT NULL
+		)`,
+		`CREATE INDEX presence_station ON presence (station, at_ns)`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

@@ -219,28 +219,49 @@ func fromNanos(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// SaveState records a station's reported state as of seen. A state older
-// than the one stored (a retained message delivered again after a newer
-// one) is ignored.
+// SaveState records a station's reported state as of seen, and a line of
+// presence history when the station went online or offline.
 func (s *Store) SaveState(ctx context.Context, st *wire.State, seen time.Time) error {
-	if st.ConfigVersion > math.MaxInt64 {
-		return fmt.Errorf("store: state of %s: config version %d out of range", st.Station, st.ConfigVersion)
+	if st.ConfigVersion > math.MaxInt64 || st.FleetConfigVersion > math.MaxInt64 {
+		return fmt.Errorf("store: state of %s: config version out of range", st.Station)
 	}
-	// One statement is its own transaction; no lock is needed beyond the
-	// row's, and an older state loses to a newer one in the WHERE.
-	_, err := s.b.exec(ctx, `INSERT INTO station_states (station, online, config_version, config_error,
-				firmware, outbox, reader, clock_at_ns, clock_mono, clock_boot, clock_synced, seen_ns)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	err := s.b.inTx(ctx, func(q querier) error {
+		known, was := false, false
+		err := q.query(ctx, `SELECT online FROM station_states WHERE station = $1`, []any{st.Station},
+			func(r rows) error { known = true; return r.Scan(&was) })
+		if err != nil {
+			return err
+		}
+		// An older state loses to a newer one in the WHERE.
+		n, err := q.exec(ctx, `INSERT INTO station_states (station, online, config_version, config_error,
+				firmware, outbox, reader, clock_at_ns, clock_mono, clock_boot, clock_synced, seen_ns,
+				fleet_config_version, fleet_config_error, update_offered, last_command, outbox_rising, since_ns)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $12)
 			ON CONFLICT (station) DO UPDATE SET
 				online = excluded.online, config_version = excluded.config_version,
 				config_error = excluded.config_error, firmware = excluded.firmware,
 				outbox = excluded.outbox, reader = excluded.reader,
 				clock_at_ns = excluded.clock_at_ns, clock_mono = excluded.clock_mono,
 				clock_boot = excluded.clock_boot, clock_synced = excluded.clock_synced,
-				seen_ns = excluded.seen_ns
+				seen_ns = excluded.seen_ns,
+				fleet_config_version = excluded.fleet_config_version,
+				fleet_config_error = excluded.fleet_config_error,
+				update_offered = excluded.update_offered, last_command = excluded.last_command,
+				outbox_rising = CASE WHEN excluded.outbox > station_states.outbox THEN station_states.outbox_rising + 1
+					WHEN excluded.outbox < station_states.outbox THEN 0 ELSE station_states.outbox_rising END,
+				since_ns = CASE WHEN excluded.online <> station_states.online THEN excluded.seen_ns
+					ELSE station_states.since_ns END
 			WHERE station_states.seen_ns <= excluded.seen_ns`,
-		st.Station, st.Online, int64(st.ConfigVersion), st.ConfigError, st.Firmware, int64(st.Outbox),
-		st.Reader, nanos(st.Clock.At), st.Clock.Mono, st.Clock.Boot, st.Clock.Synced, nanos(seen))
+			st.Station, st.Online, int64(st.ConfigVersion), st.ConfigError, st.Firmware, int64(st.Outbox),
+			st.Reader, nanos(st.Clock.At), st.Clock.Mono, st.Clock.Boot, st.Clock.Synced, nanos(seen),
+			int64(st.FleetConfigVersion), st.FleetConfigError, st.UpdateOffered, st.LastCommand)
+		if err != nil || n == 0 || (known && was == st.Online) {
+			return err
+		}
+		_, err = q.exec(ctx, `INSERT INTO presence (station, online, at_ns) VALUES ($1, $2, $3)`,
+			st.Station, st.Online, nanos(seen))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: save state of %s: %w", st.Station, err)
 	}
@@ -276,48 +297,75 @@ func (s *Store) State(ctx context.Context, station string) (*wire.State, time.Ti
 	return st, seen, nil
 }
 
-// Station is what the cloud knows about one station: its last reported
-// state, if any, and its records.
+// Station is what the cloud knows about one station: its registration,
+// its last reported state, if any, and its records.
 type Station struct {
 	ID string `json:"id"`
+	// Registered says whether `station add` created it (it has broker
+	// credentials); Name and County come from there.
+	Registered bool   `json:"registered"`
+	Name       string `json:"name,omitempty"`
+	County     string `json:"county,omitempty"`
 	// Reported says whether the station ever sent a state; if not, the
 	// state fields are zero and the station is known from records only.
-	Reported      bool   `json:"reported"`
-	Online        bool   `json:"online"`
-	ConfigVersion uint64 `json:"config_version"`
-	ConfigError   string `json:"config_error,omitempty"`
+	Reported           bool   `json:"reported"`
+	Online             bool   `json:"online"`
+	ConfigVersion      uint64 `json:"config_version"`
+	ConfigError        string `json:"config_error,omitempty"`
+	FleetConfigVersion uint64 `json:"fleet_config_version"`
+	FleetConfigError   string `json:"fleet_config_error,omitempty"`
+	// DesiredConfig is the version of the last document pushed to the
+	// station's own config topic (0: none).
+	DesiredConfig uint64 `json:"desired_config"`
 	Firmware      string `json:"firmware,omitempty"`
+	UpdateOffered string `json:"update_offered,omitempty"`
+	LastCommand   string `json:"last_command,omitempty"`
 	Outbox        int    `json:"outbox"`
-	Reader        string `json:"reader,omitempty"`
-	ClockSynced   bool   `json:"clock_synced"`
+	// OutboxRising counts consecutive reports in which the outbox grew.
+	OutboxRising int    `json:"outbox_rising"`
+	Reader       string `json:"reader,omitempty"`
+	ClockSynced  bool   `json:"clock_synced"`
 	// LastSeen is the later of the last state and the last batch received.
 	LastSeen time.Time `json:"last_seen"`
-	Records  int64     `json:"records"`
+	// Since is when the station last went online or offline (for a
+	// registered station that never reported: when it was registered).
+	Since   time.Time `json:"since"`
+	Records int64     `json:"records"`
 }
 
-// Stations lists every station seen in records or states, by ID.
+// Stations lists every station registered or seen in records or states, by
+// ID.
 func (s *Store) Stations(ctx context.Context) ([]Station, error) {
 	var out []Station
-	err := s.b.query(ctx, `SELECT k.station, st.station IS NOT NULL,
+	err := s.b.query(ctx, `SELECT k.station, reg.id IS NOT NULL, COALESCE(reg.name, ''), COALESCE(reg.county, ''),
+			st.station IS NOT NULL,
 			COALESCE(st.online, FALSE), COALESCE(st.config_version, 0), COALESCE(st.config_error, ''),
-			COALESCE(st.firmware, ''), COALESCE(st.outbox, 0), COALESCE(st.reader, ''),
-			COALESCE(st.clock_synced, FALSE), COALESCE(st.seen_ns, 0),
+			COALESCE(st.fleet_config_version, 0), COALESCE(st.fleet_config_error, ''), COALESCE(cfg.version, 0),
+			COALESCE(st.firmware, ''), COALESCE(st.update_offered, ''), COALESCE(st.last_command, ''),
+			COALESCE(st.outbox, 0), COALESCE(st.outbox_rising, 0), COALESCE(st.reader, ''),
+			COALESCE(st.clock_synced, FALSE), COALESCE(st.seen_ns, 0), COALESCE(st.since_ns, reg.created_ns, 0),
 			COALESCE(r.n, 0), COALESCE(r.last_ns, 0)
-		FROM (SELECT station FROM station_states UNION SELECT DISTINCT station FROM records) k
+		FROM (SELECT station FROM station_states UNION SELECT DISTINCT station FROM records
+			UNION SELECT id FROM stations) k
+		LEFT JOIN stations reg ON reg.id = k.station
 		LEFT JOIN station_states st ON st.station = k.station
+		LEFT JOIN station_configs cfg ON cfg.scope = 'station:' || k.station
 		LEFT JOIN (SELECT station, COUNT(*) AS n, MAX(received_ns) AS last_ns
 			FROM records GROUP BY station) r ON r.station = k.station
 		ORDER BY k.station`, nil,
 		func(r rows) error {
 			var (
-				st             Station
-				cv, ob         int64
-				seen, lastRecv int64
+				st                     Station
+				cv, fcv, dcv, ob, rise int64
+				seen, since, lastRecv  int64
 			)
-			err := r.Scan(&st.ID, &st.Reported, &st.Online, &cv, &st.ConfigError, &st.Firmware, &ob,
-				&st.Reader, &st.ClockSynced, &seen, &st.Records, &lastRecv)
-			st.ConfigVersion, st.Outbox = uint64(cv), int(ob)
+			err := r.Scan(&st.ID, &st.Registered, &st.Name, &st.County, &st.Reported, &st.Online, &cv, &st.ConfigError,
+				&fcv, &st.FleetConfigError, &dcv, &st.Firmware, &st.UpdateOffered, &st.LastCommand,
+				&ob, &rise, &st.Reader, &st.ClockSynced, &seen, &since, &st.Records, &lastRecv)
+			st.ConfigVersion, st.FleetConfigVersion, st.DesiredConfig = uint64(cv), uint64(fcv), uint64(dcv)
+			st.Outbox, st.OutboxRising = int(ob), int(rise)
 			st.LastSeen = fromNanos(max(seen, lastRecv))
+			st.Since = fromNanos(since)
 			out = append(out, st)
 			return err
 		})

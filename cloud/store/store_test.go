@@ -507,9 +507,9 @@ func testStations(t *testing.T, dsn newDSN) {
 	}
 	want := []Station{
 		{ID: "pe-a", Reported: true, Online: true, ConfigVersion: 3, Firmware: "1.0.0", Outbox: 2,
-			Reader: wire.ReaderOK, ClockSynced: true, LastSeen: a[len(a)-1].Received, Records: 30},
+			Reader: wire.ReaderOK, ClockSynced: true, LastSeen: a[len(a)-1].Received, Since: t0, Records: 30},
 		{ID: "pe-b", Records: 4},
-		{ID: "pe-c", Reported: true, Reader: wire.ReaderAbsent, LastSeen: t0.Add(time.Hour)},
+		{ID: "pe-c", Reported: true, Reader: wire.ReaderAbsent, LastSeen: t0.Add(time.Hour), Since: t0.Add(time.Hour)},
 	}
 	got[1].LastSeen = time.Time{} // pe-b's depends on the generated traffic
 	if !reflect.DeepEqual(got, want) {

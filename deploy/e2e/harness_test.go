@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -168,18 +169,29 @@ func waitDial(t testing.TB, addr string, p *proc) {
 type cloud struct {
 	*proc
 	http, mqtt string // API base URL, broker URL for kiosks
+	data       string // its --data: keys, SQLite
+	db         string // its --db, if not SQLite
 }
 
 type cloudOpt struct {
 	db       string // DSN; empty for SQLite under the data dir
 	external string // broker URL; empty for the embedded broker
+	data     string // --data; empty for a new temporary directory
+	extra    []string
 }
+
+// clouds maps a broker URL to the cloud whose stations use it, so that
+// startKiosk can register the station there and give the kiosk its bundle.
+var clouds sync.Map
 
 func startCloud(t testing.TB, o cloudOpt) *cloud {
 	t.Helper()
 	httpAddr := freeAddr(t)
-	args := []string{"serve", "--data", t.TempDir(), "--http", httpAddr, "--gateway-id", "gw-e2e"}
-	c := &cloud{http: "http://" + httpAddr}
+	if o.data == "" {
+		o.data = t.TempDir()
+	}
+	args := append([]string{"serve", "--data", o.data, "--http", httpAddr, "--gateway-id", "gw-e2e"}, o.extra...)
+	c := &cloud{http: "http://" + httpAddr, data: o.data, db: o.db}
 	if o.external != "" {
 		args = append(args, "--mqtt", o.external)
 		c.mqtt = o.external
@@ -193,7 +205,33 @@ func startCloud(t testing.TB, o cloudOpt) *cloud {
 	}
 	c.proc = startProc(t, "leifeng-cloud", args...)
 	waitDial(t, httpAddr, c.proc)
+	clouds.Store(c.mqtt, c)
+	t.Cleanup(func() { clouds.Delete(c.mqtt) })
 	return c
+}
+
+// cloudCmd runs a leifeng-cloud subcommand to completion and returns its
+// output.
+func cloudCmd(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(bin, "leifeng-cloud"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("leifeng-cloud %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// addStation registers station with c and returns its bundle file.
+func (c *cloud) addStation(t testing.TB, station, county string, extra ...string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), station+".bundle.json")
+	args := append([]string{"station", "add", "--data", c.data, "--id", station, "--county", county,
+		"--broker", c.mqtt, "--out", file}, extra...)
+	if c.db != "" {
+		args = append(args, "--db", c.db)
+	}
+	cloudCmd(t, args...)
+	return file
 }
 
 func (c *cloud) get(t testing.TB, path string, v any) {
@@ -276,15 +314,22 @@ func (c *cloud) waitRecords(t testing.TB, station string, n int, within time.Dur
 type kiosk struct {
 	*proc
 	station, reader, data string
-	conn               net.Conn
-	rd                 *bufio.Reader
+	bundle                string
+	conn                  net.Conn
+	rd                    *bufio.Reader
 }
 
 func startKiosk(t testing.TB, station, broker string, extra ...string) *kiosk {
 	t.Helper()
 	k := &kiosk{station: station, reader: freeAddr(t), data: t.TempDir()}
-	args := append([]string{"--headless", "--station", station, "--data", k.data, "--mqtt", broker,
-		"--reader", "sim:" + k.reader, "--ack-timeout", "2s"}, extra...)
+	args := []string{"--headless", "--station", station, "--data", k.data, "--mqtt", broker,
+		"--reader", "sim:" + k.reader, "--ack-timeout", "2s"}
+	// A kiosk joins its cloud as deployed: registered, with a bundle.
+	if c, ok := clouds.Load(broker); ok && !slices.Contains(extra, "--bundle") {
+		k.bundle = c.(*cloud).addStation(t, station, "")
+		args = append(args, "--bundle", k.bundle)
+	}
+	args = append(args, extra...)
 	k.proc = startProc(t, "leifeng-kiosk", args...)
 	waitDial(t, k.reader, k.proc)
 	return k

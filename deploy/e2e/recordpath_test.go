@@ -11,6 +11,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"leifeng/cloud/fleet"
 	"leifeng/gateway/wire"
 )
 
@@ -264,7 +265,14 @@ func TestGatewayAndDatabaseRestart(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	e := startEnv(t, backends[0])
 	k := startKiosk(t, "st-good", e.cloud.mqtt)
-	c := paho.NewClient(paho.NewClientOptions().AddBroker(e.cloud.mqtt).SetClientID("vandal"))
+	// The vandal holds the cloud's own broker account (a leaked secret):
+	// the gateway's checks, not the broker's ACL, must stop it.
+	keys, err := fleet.LoadKeys(e.cloud.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(e.cloud.mqtt).SetClientID("vandal").
+		SetUsername(fleet.GatewayUser).SetPassword(keys.GatewayPassword))
 	if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}

@@ -190,10 +190,20 @@ type State struct {
 	ConfigVersion uint64 `json:"config_version"`
 	// ConfigError says why the last config offered was refused.
 	ConfigError string `json:"config_error,omitempty"`
-	Firmware    string `json:"firmware,omitempty"`
-	Outbox      int    `json:"outbox"`
-	Reader      string `json:"reader,omitempty"`
-	Clock       Clock  `json:"clock"`
+	// FleetConfigVersion and FleetConfigError are the same for the fleet
+	// defaults (fleet/config).
+	FleetConfigVersion uint64 `json:"fleet_config_version,omitempty"`
+	FleetConfigError   string `json:"fleet_config_error,omitempty"`
+	Firmware           string `json:"firmware,omitempty"`
+	Outbox             int    `json:"outbox"`
+	Reader             string `json:"reader,omitempty"`
+	Clock              Clock  `json:"clock"`
+	// UpdateOffered is the firmware version last offered by a signed
+	// update_offer command, recorded until the firmware work installs it.
+	UpdateOffered string `json:"update_offered,omitempty"`
+	// LastCommand says what became of the last command received: its name
+	// and "ok" or the reason it was refused.
+	LastCommand string `json:"last_command,omitempty"`
 }
 
 // Command is an instruction to one kiosk, always inside a signed Envelope.

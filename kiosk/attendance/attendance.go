@@ -357,3 +357,24 @@ func (b *Book) Request(ctx context.Context, req ServiceRequest) (Result, error) 
 	b.log.Info("service request recorded", "record", r.ID, "service", r.Service, "seq", r.Seq)
 	return Result{Kind: r.Kind, ID: r.ID, Seq: r.Seq, Volunteer: r.Volunteer, Service: r.Service, At: r.At}, nil
 }
+
+// SetRules changes the debounce window and the maximum session while the
+// Book runs (a new config applied); zero keeps a value as it is. The next
+// tap and the next sweep use the new values.
+func (b *Book) SetRules(debounce, maxSession time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if debounce > 0 {
+		b.cfg.Debounce = debounce
+	}
+	if maxSession > 0 {
+		b.cfg.MaxSession = maxSession
+	}
+}
+
+// Rules returns the debounce window and maximum session in use.
+func (b *Book) Rules() (debounce, maxSession time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cfg.Debounce, b.cfg.MaxSession
+}

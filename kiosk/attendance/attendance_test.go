@@ -308,3 +308,25 @@ func TestInvalidTap(t *testing.T) {
 		t.Fatal("invalid taps stored")
 	}
 }
+
+// TestSetRulesLive: a config applied while the kiosk runs changes the
+// debounce window and the maximum session for the next tap.
+func TestSetRulesLive(t *testing.T) {
+	f := newFixture(t, Config{Debounce: 3 * time.Second, MaxSession: 12 * time.Hour})
+	in := f.tap(t, "V0001")
+	f.book.SetRules(500*time.Millisecond, 0)
+	if d, m := f.book.Rules(); d != 500*time.Millisecond || m != 12*time.Hour {
+		t.Fatalf("rules %s %s", d, m)
+	}
+	f.clock.advance(time.Second)
+	if r := f.tap(t, "V0001"); r.Repeat || r.Kind != wire.KindCheckOut || r.CheckIn != in.ID {
+		t.Fatalf("after a shorter debounce: %+v", r)
+	}
+	f.book.SetRules(0, time.Hour)
+	f.clock.advance(time.Second)
+	f.tap(t, "V0002")
+	f.clock.advance(2 * time.Hour)
+	if r := f.tap(t, "V0002"); r.AutoCheckOut == "" || r.Kind != wire.KindCheckIn {
+		t.Fatalf("after a shorter maximum session: %+v", r)
+	}
+}

@@ -29,8 +29,10 @@ var (
 	bucketRejected = []byte("rejected") // big-endian seq → JSON Rejected
 	bucketMeta     = []byte("meta")
 	keyNextSeq     = []byte("next_seq")
+	bucketConfig   = []byte("config") // slot ("fleet", "station", "offer") → signed envelope or JSON
+	bucketNonces   = []byte("nonces") // command nonce → big-endian expiry (Unix ns)
 
-	buckets = [][]byte{bucketOutbox, bucketIDs, bucketSessions, bucketRejected, bucketMeta}
+	buckets = [][]byte{bucketOutbox, bucketIDs, bucketSessions, bucketRejected, bucketMeta, bucketConfig, bucketNonces}
 )
 
 // ErrLocked is returned by Open when another process holds the file.

@@ -12,6 +12,7 @@ package uplink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,8 @@ type Config struct {
 	Station  string
 	Username string
 	Password string
+	// TLS is used for an ssl:// broker (CA and client certificate).
+	TLS *tls.Config
 	// AckTimeout is how long to wait for the ack of a batch before sending
 	// it again. Zero means DefaultAckTimeout.
 	AckTimeout time.Duration
@@ -64,6 +67,19 @@ type Config struct {
 	// Logger receives connection and delivery events; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Inbox, if set, receives what the cloud sends besides acks: the
+	// station's and the fleet's retained config and the station's
+	// commands. The uplink subscribes to those topics only when it is set.
+	Inbox Inbox
+	// Report, if set, fills the configuration and command fields of each
+	// state the uplink publishes.
+	Report func(*wire.State)
+}
+
+// Inbox takes configs and commands as they arrive. Message runs on the MQTT
+// client's goroutine: it must return promptly (a bbolt write is fine).
+type Inbox interface {
+	Message(topic string, payload []byte)
 }
 
 // Uplink connects to the broker and drains the outbox. Create it with New
@@ -77,6 +93,7 @@ type Uplink struct {
 
 	acks        chan *wire.Ack
 	readerDirty chan struct{}
+	resync      chan struct{}
 
 	mu     sync.Mutex
 	reader string
@@ -129,8 +146,28 @@ func New(st *store.Store, cfg Config) (*Uplink, error) {
 		// resend recovers.
 		acks:        make(chan *wire.Ack, 64),
 		readerDirty: make(chan struct{}, 1),
+		resync:      make(chan struct{}, 1),
 		reader:      wire.ReaderAbsent,
 	}, nil
+}
+
+// Refresh publishes the station state again soon (within StateDebounce),
+// after something Report fills in changed.
+func (u *Uplink) Refresh() {
+	select {
+	case u.readerDirty <- struct{}{}:
+	default:
+	}
+}
+
+// Resync sends the head of the outbox again now, without waiting for the
+// ack timeout; the outbox then drains as usual, so everything not yet
+// acknowledged is sent again (the resync command).
+func (u *Uplink) Resync() {
+	select {
+	case u.resync <- struct{}{}:
+	default:
+	}
 }
 
 // SetReader reports the card reader's health (wire.ReaderOK, ...) in the
@@ -152,10 +189,14 @@ func (u *Uplink) state(online bool) []byte {
 	u.mu.Lock()
 	health := u.reader
 	u.mu.Unlock()
-	data, err := wire.EncodeState(&wire.State{
+	st := &wire.State{
 		Station: u.cfg.Station, Online: online, Firmware: u.cfg.Firmware,
 		Outbox: u.st.Depth(), Reader: health, Clock: u.cfg.Clock.Now(),
-	})
+	}
+	if u.cfg.Report != nil {
+		u.cfg.Report(st)
+	}
+	data, err := wire.EncodeState(st)
 	if err != nil {
 		// A State of plain fields always marshals.
 		panic(fmt.Sprintf("uplink: encode state: %v", err))
@@ -213,6 +254,7 @@ func (u *Uplink) options(lost chan<- error) *mqtt.ClientOptions {
 		SetCleanSession(false).
 		SetUsername(u.cfg.Username).
 		SetPassword(u.cfg.Password).
+		SetTLSConfig(u.cfg.TLS).
 		// Reconnection is Run's loop: it owns the backoff, and each
 		// connection gets a fresh last will carrying the current depth.
 		SetAutoReconnect(false).
@@ -223,7 +265,7 @@ func (u *Uplink) options(lost chan<- error) *mqtt.ClientOptions {
 		SetWill(u.stateTopic, string(u.state(false)), 1, true).
 		// Acks queued by the broker for our persistent session may arrive
 		// before Subscribe returns; they land here.
-		SetDefaultPublishHandler(u.onAck).
+		SetDefaultPublishHandler(u.route).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			select {
 			case lost <- err:
@@ -262,13 +304,31 @@ func (u *Uplink) goOffline(client mqtt.Client) {
 	u.log.Info("uplink disconnected", "outbox", u.st.Depth())
 }
 
-// onAck runs on paho's goroutine: it only decodes and hands over, never
-// blocks.
-func (u *Uplink) onAck(_ mqtt.Client, m mqtt.Message) {
-	if m.Topic() != u.ackTopic {
-		u.log.Warn("message on unexpected topic ignored", "topic", m.Topic())
+// route runs on paho's goroutine: acks go to the session, configs and
+// commands to the Inbox.
+func (u *Uplink) route(c mqtt.Client, m mqtt.Message) {
+	if m.Topic() == u.ackTopic {
+		u.onAck(c, m)
 		return
 	}
+	if u.cfg.Inbox != nil && u.inboxTopics()[m.Topic()] != 0 {
+		u.cfg.Inbox.Message(m.Topic(), m.Payload())
+		return
+	}
+	u.log.Warn("message on unexpected topic ignored", "topic", m.Topic())
+}
+
+// inboxTopics are the topics the Inbox takes, with their QoS.
+func (u *Uplink) inboxTopics() map[string]byte {
+	return map[string]byte{
+		wire.StationTopic(u.cfg.Station, wire.LeafConfig):   1,
+		wire.StationTopic(u.cfg.Station, wire.LeafCommands): 1,
+		wire.FleetConfigTopic:                               1,
+	}
+}
+
+// onAck only decodes and hands over, never blocks.
+func (u *Uplink) onAck(_ mqtt.Client, m mqtt.Message) {
 	ack, err := wire.DecodeAck(m.Payload(), u.cfg.Station)
 	if err != nil {
 		u.log.Warn("bad ack ignored", "err", err, "reason", wire.Reason(err))
@@ -291,7 +351,13 @@ type inflight struct {
 // session drains the outbox over one connection until it is lost or ctx is
 // done.
 func (u *Uplink) session(ctx context.Context, client mqtt.Client, lost <-chan error) error {
-	sub := client.Subscribe(u.ackTopic, 1, u.onAck)
+	filters := map[string]byte{u.ackTopic: 1}
+	if u.cfg.Inbox != nil {
+		for topic, qos := range u.inboxTopics() {
+			filters[topic] = qos
+		}
+	}
+	sub := client.SubscribeMultiple(filters, u.route)
 	if !sub.WaitTimeout(u.cfg.AckTimeout) {
 		return fmt.Errorf("subscribe %s: no answer in %s", u.ackTopic, u.cfg.AckTimeout)
 	}
@@ -367,6 +433,11 @@ func (u *Uplink) session(ctx context.Context, client mqtt.Client, lost <-chan er
 			}
 		case <-u.readerDirty:
 			markState()
+		case <-u.resync:
+			u.log.Info("resync: sending the outbox again", "outbox", u.st.Depth())
+			if err := send(); err != nil {
+				return err
+			}
 		case <-stateTimer.C:
 			stateDue = false
 			client.Publish(u.stateTopic, 1, true, u.state(true))

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ErrExists is returned by AddStation for a station already registered.
+var ErrExists = errors.New("store: already exists")
+
+// ErrStale is returned by SaveConfig when the version is not above the one
+// stored: versions of one config topic rise strictly.
+var ErrStale = errors.New("store: config version not newer")
+
+// Registration is a station created by `leifeng-cloud station add`.
+type Registration struct {
+	ID     string
+	Name   string
+	County string
+	// SecretHash is the broker password hash (mosquitto_passwd's $7$).
+	SecretHash string
+	Created    time.Time
+}
+
+// AddStation registers a station, or fails with ErrExists.
+func (s *Store) AddStation(ctx context.Context, r Registration) error {
+	exists := false
+	err := s.b.inTx(ctx, func(q querier) error {
+		if err := q.query(ctx, `SELECT 1 FROM stations WHERE id = $1`, []any{r.ID},
+			func(rows) error { exists = true; return nil }); err != nil || exists {
+			return err
+		}
+		_, err := q.exec(ctx, `INSERT INTO stations (id, name, county, secret_hash, created_ns) VALUES ($1, $2, $3, $4, $5)`,
+			r.ID, r.Name, r.County, r.SecretHash, nanos(r.Created))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: add station %s: %w", r.ID, err)
+	}
+	if exists {
+		return fmt.Errorf("%w: station %s", ErrExists, r.ID)
+	}
+	return nil
+}
+
+// SetStationSecret replaces a registered station's broker password hash
+// (new credentials for a replaced kiosk).
+func (s *Store) SetStationSecret(ctx context.Context, id, hash string) error {
+	n, err := s.b.exec(ctx, `UPDATE stations SET secret_hash = $1 WHERE id = $2`, hash, id)
+	if err != nil {
+		return fmt.Errorf("store: station %s secret: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: station %s", ErrNotFound, id)
+	}
+	return nil
+}
+
+// Registrations lists the registered stations by ID; county, if not empty,
+// keeps only that county's.
+func (s *Store) Registrations(ctx context.Context, county string) ([]Registration, error) {
+	var out []Registration
+	err := s.b.query(ctx, `SELECT id, name, county, secret_hash, created_ns FROM stations
+		WHERE $1 = '' OR county = $1 ORDER BY id`, []any{county},
+		func(r rows) error {
+			var reg Registration
+			var created int64
+			err := r.Scan(&reg.ID, &reg.Name, &reg.County, &reg.SecretHash, &created)
+			reg.Created = fromNanos(created)
+			out = append(out, reg)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: registrations: %w", err)
+	}
+	return out, nil
+}
+
+// Registration returns one registered station, or ErrNotFound.
+func (s *Store) Registration(ctx context.Context, id string) (*Registration, error) {
+	var out *Registration
+	err := s.b.query(ctx, `SELECT id, name, county, secret_hash, created_ns FROM stations WHERE id = $1`, []any{id},
+		func(r rows) error {
+			out = new(Registration)
+			var created int64
+			err := r.Scan(&out.ID, &out.Name, &out.County, &out.SecretHash, &created)
+			out.Created = fromNanos(created)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: station %s: %w", id, err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("%w: station %s", ErrNotFound, id)
+	}
+	return out, nil
+}
+
+// ConfigDoc is a config as pushed: the document and its signed envelope.
+type ConfigDoc struct {
+	// Scope is "fleet" or "station:ID".
+	Scope   string
+	Version uint64
+	Doc     []byte
+	Sealed  []byte
+	Pushed  time.Time
+}
+
+// SaveConfig stores the config pushed on a scope. It fails with ErrStale
+// unless d.Version is above the stored one, so two pushes racing cannot
+// both publish the same version.
+func (s *Store) SaveConfig(ctx context.Context, d ConfigDoc) error {
+	if d.Version > math.MaxInt64 {
+		return fmt.Errorf("store: config version %d out of range", d.Version)
+	}
+	stale := false
+	err := s.b.inTx(ctx, func(q querier) error {
+		var cur int64
+		found := false
+		if err := q.query(ctx, `SELECT version FROM station_configs WHERE scope = $1`, []any{d.Scope},
+			func(r rows) error { found = true; return r.Scan(&cur) }); err != nil {
+			return err
+		}
+		if found && uint64(cur) >= d.Version {
+			stale = true
+			return nil
+		}
+		_, err := q.exec(ctx, `INSERT INTO station_configs (scope, version, doc, sealed, pushed_ns) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (scope) DO UPDATE SET version = excluded.version, doc = excluded.doc,
+				sealed = excluded.sealed, pushed_ns = excluded.pushed_ns`,
+			d.Scope, int64(d.Version), string(d.Doc), string(d.Sealed), nanos(d.Pushed))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: save config %s: %w", d.Scope, err)
+	}
+	if stale {
+		return fmt.Errorf("%w: %s version %d", ErrStale, d.Scope, d.Version)
+	}
+	return nil
+}
+
+// Config returns the config last pushed on scope, or ErrNotFound.
+func (s *Store) Config(ctx context.Context, scope string) (*ConfigDoc, error) {
+	all, err := s.configs(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("%w: config %s", ErrNotFound, scope)
+	}
+	return &all[0], nil
+}
+
+// Configs returns every pushed config, for republishing them retained.
+func (s *Store) Configs(ctx context.Context) ([]ConfigDoc, error) { return s.configs(ctx, "") }
+
+func (s *Store) configs(ctx context.Context, scope string) ([]ConfigDoc, error) {
+	var out []ConfigDoc
+	err := s.b.query(ctx, `SELECT scope, version, doc, sealed, pushed_ns FROM station_configs
+		WHERE $1 = '' OR scope = $1 ORDER BY scope`, []any{scope},
+		func(r rows) error {
+			var d ConfigDoc
+			var v, pushed int64
+			var doc, sealed string
+			err := r.Scan(&d.Scope, &v, &doc, &sealed, &pushed)
+			d.Version, d.Doc, d.Sealed, d.Pushed = uint64(v), []byte(doc), []byte(sealed), fromNanos(pushed)
+			out = append(out, d)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: configs: %w", err)
+	}
+	return out, nil
+}
+
+// PresenceChange is a station going online or offline.
+type PresenceChange struct {
+	Online bool      `json:"online"`
+	At     time.Time `json:"at"`
+}
+
+// Presence returns station's last changes of presence, newest first.
+func (s *Store) Presence(ctx context.Context, station string, limit int) ([]PresenceChange, error) {
+	var out []PresenceChange
+	err := s.b.query(ctx, `SELECT online, at_ns FROM presence WHERE station = $1 ORDER BY at_ns DESC LIMIT $2`,
+		[]any{station, limit},
+		func(r rows) error {
+			var p PresenceChange
+			var at int64
+			err := r.Scan(&p.Online, &at)
+			p.At = fromNanos(at)
+			out = append(out, p)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: presence of %s: %w", station, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"leifeng/cloud/mosquittotest"
+)
+
+// The console page in a real Chromium, driven over the DevTools protocol:
+// it lists the station, an admin edits the menu, contact board and
+// announcements of one station and of a county, pushes, and sees the
+// kiosk's reported version catch up with the desired one.
+func TestConsoleInChromium(t *testing.T) {
+	browser := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			browser = p
+			break
+		}
+	}
+	if browser == "" {
+		msg := "chromium is not installed; install it with: apt-get install chromium"
+		if mosquittotest.Require() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	c := startCloud(t, cloudOpt{})
+	k := startKiosk(t, "pe-web-001", c.mqtt)
+	c.waitStation(t, k.station, "online", 20*time.Second, func(s stationView) bool { return s.Online })
+	// A station of 思茅区, registered but without a kiosk yet: the county
+	// push below must reach it (pe-web-001 has no county).
+	c.addStation(t, "pe-web-002", "思茅区")
+
+	page := openPage(t, browser, c.http+"/console")
+	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
+
+	token := c.keys(t).AdminToken
+	page.eval(t, fmt.Sprintf(`(() => {
+		document.getElementById('target').value = 'station';
+		document.getElementById('targetValue').value = 'pe-web-001';
+		document.getElementById('menu').value = JSON.stringify([{id: 'elder', name: '助老服务', items: [{id: 'visit', name: '上门探访'}]}]);
+		document.getElementById('phone').value = '0879-3333333';
+		document.getElementById('contact').value = '李*华';
+		document.getElementById('ann').value = '周六义诊\n周日植树';
+		document.getElementById('token').value = %q;
+		document.getElementById('push').click();
+		return true; })()`, token))
+	page.waitTrue(t, `document.getElementById('msg').textContent.includes('已推送')`)
+	s := c.waitStation(t, k.station, "pushed from the console and applied", 20*time.Second, func(s stationView) bool {
+		return s.DesiredConfig > 0 && s.ConfigVersion == s.DesiredConfig
+	})
+	// The page shows it applied: desired / reported, both the version.
+	page.waitTrue(t, fmt.Sprintf(`(() => { const td = document.querySelector('tr[data-station="pe-web-001"] td.config');
+		return td !== null && td.classList.contains('applied') && td.textContent.startsWith('%d / %d'); })()`, s.DesiredConfig, s.ConfigVersion))
+	var doc struct {
+		Menu  []struct{ ID string } `json:"menu"`
+		Board struct {
+			Phone string `json:"phone"`
+		} `json:"board"`
+		Announcements []struct{ Title string } `json:"announcements"`
+	}
+	c.get(t, "/api/v1/config?station=pe-web-001", &doc)
+	if len(doc.Menu) != 1 || doc.Board.Phone != "0879-3333333" || len(doc.Announcements) != 2 {
+		t.Fatalf("pushed document %+v", doc)
+	}
+
+	// A county push reaches its registered stations.
+	page.eval(t, `(() => {
+		document.getElementById('target').value = 'county';
+		document.getElementById('targetValue').value = '思茅区';
+		document.getElementById('push').click();
+		return true; })()`)
+	page.waitTrue(t, `document.getElementById('msg').textContent.includes('pe-web-002')`)
+	c.waitStation(t, "pe-web-002", "county push stored", 10*time.Second, func(s stationView) bool { return s.DesiredConfig > 0 })
+
+	// Without the token nothing is pushed.
+	page.eval(t, `(() => { document.getElementById('token').value = 'wrong';
+		document.getElementById('target').value = 'station';
+		document.getElementById('targetValue').value = 'pe-web-001';
+		document.getElementById('push').click(); return true; })()`)
+	page.waitTrue(t, `document.getElementById('msg').textContent.includes('失败')`)
+}
+
+// page is one Chromium tab under DevTools control.
+type page struct {
+	conn net.Conn
+	rd   *bufio.Reader
+	mu   sync.Mutex
+	id   int
+}
+
+func openPage(t *testing.T, browser, target string) *page {
+	t.Helper()
+	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	cmd := exec.Command(browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port="+port,
+		"--user-data-dir="+t.TempDir(), target)
+	var log syncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("---- chromium ----\n%s", tail(log.String(), 30))
+		}
+	})
+	var wsURL string
+	deadline := time.Now().Add(20 * time.Second)
+	for wsURL == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("chromium did not offer its page for debugging\n%s", tail(log.String(), 30))
+		}
+		time.Sleep(100 * time.Millisecond)
+		resp, err := http.Get("http://127.0.0.1:" + port + "/json/list")
+		if err != nil {
+			continue
+		}
+		var targets []struct {
+			Type, URL, WebSocketDebuggerURL string
+		}
+		json.NewDecoder(resp.Body).Decode(&targets)
+		resp.Body.Close()
+		for _, tg := range targets {
+			if tg.Type == "page" && strings.HasPrefix(tg.URL, target) {
+				wsURL = tg.WebSocketDebuggerURL
+			}
+		}
+	}
+	p, err := dialWebSocket(wsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.conn.Close() })
+	return p
+}
+
+// eval runs a JavaScript expression in the page and returns its value.
+func (p *page) eval(t *testing.T, expr string) json.RawMessage {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.id++
+	msg, _ := json.Marshal(map[string]any{"id": p.id, "method": "Runtime.evaluate",
+		"params": map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}})
+	p.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := p.writeFrame(msg); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, err := p.readFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			ID     int `json:"id"`
+			Result struct {
+				Result struct {
+					Value json.RawMessage `json:"value"`
+				} `json:"result"`
+				ExceptionDetails *struct {
+					Text string `json:"text"`
+				} `json:"exceptionDetails"`
+			} `json:"result"`
+		}
+		if json.Unmarshal(data, &r) != nil || r.ID != p.id {
+			continue // an event
+		}
+		if r.Result.ExceptionDetails != nil {
+			t.Fatalf("page: %s: %s", expr, r.Result.ExceptionDetails.Text)
+		}
+		return r.Result.Result.Value
+	}
+}
+
+func (p *page) waitTrue(t *testing.T, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for string(p.eval(t, expr)) != "true" {
+		if time.Now().After(deadline) {
+			body := p.eval(t, `document.body.innerText`)
+			t.Fatalf("page: %s never became true; page text:\n%s", expr, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dialWebSocket opens a WebSocket (RFC 6455) client connection: just
+// enough for the DevTools protocol, which sends text frames.
+func dialWebSocket(raw string) (*page, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 16)
+	rand.Read(key)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		u.RequestURI(), u.Host, base64.StdEncoding.EncodeToString(key))
+	rd := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		conn.Close()
+		return nil, fmt.Errorf("websocket handshake: %s", resp.Status)
+	}
+	return &page{conn: conn, rd: rd}, nil
+}
+
+// writeFrame sends one masked text frame, as a client must.
+func (p *page) writeFrame(data []byte) error {
+	hdr := []byte{0x81}
+	switch n := len(data); {
+	case n < 126:
+		hdr = append(hdr, 0x80|byte(n))
+	case n < 1<<16:
+		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
+	default:
+		hdr = append(hdr, 0x80|127)
+		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
+	}
+	mask := make([]byte, 4)
+	rand.Read(mask)
+	hdr = append(hdr, mask...)
+	body := make([]byte, len(data))
+	for i, b := range data {
+		body[i] = b ^ mask[i%4]
+	}
+	_, err := p.conn.Write(append(hdr, body...))
+	return err
+}
+
+// readFrame reads one message, joining continuation frames and skipping
+// control frames.
+func (p *page) readFrame() ([]byte, error) {
+	var msg []byte
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(p.rd, h[:]); err != nil {
+			return nil, err
+		}
+		fin, op := h[0]&0x80 != 0, h[0]&0x0f
+		n := uint64(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var b [2]byte
+			if _, err := io.ReadFull(p.rd, b[:]); err != nil {
+				return nil, err
+			}
+			n = uint64(binary.BigEndian.Uint16(b[:]))
+		case 127:
+			var b [8]byte
+			if _, err := io.ReadFull(p.rd, b[:]); err != nil {
+				return nil, err
+			}
+			n = binary.BigEndian.Uint64(b[:])
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(p.rd, payload); err != nil {
+			return nil, err
+		}
+		if op >= 0x8 { // close, ping, pong
+			if op == 0x8 {
+				return nil, io.EOF
+			}
+			continue
+		}
+		msg = append(msg, payload...)
+		if fin {
+			return msg, nil
+		}
+	}
+}

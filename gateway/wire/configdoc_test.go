@@ -1,0 +1,197 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// schemaCase is a config document and whether it is valid.
+type schemaCase struct {
+	name  string
+	doc   string
+	valid bool
+}
+
+var key32 = `"` + strings.Repeat("A", 43) + `="`
+
+var schemaCases = []schemaCase{
+	{"minimal", `{"v":1,"version":1}`, true},
+	{"full", `{"v":1,"version":7,"station":"pe-simao-001","profile":{"name":"思茅站","checklist":[{"item":"有场地","done":true}]},
+		"menu":[{"id":"c1","name":"助老","items":[{"id":"m1","name":"陪伴"}]}],"board":{"phone":"0879-1234567"},
+		"announcements":[{"title":"周末义诊"}],"ui":{"idle_timeout_seconds":120,"language":"en"},
+		"reader":{"debounce_ms":1500,"antenna_gain":7},"rules":{"max_session_minutes":600},
+		"stars":[100,300],"revoked":["S1"],"trusted_keys":[{"id":1,"public_key":` + key32 + `}]}`, true},
+	{"version zero", `{"v":1,"version":0}`, false},
+	{"no version", `{"v":1}`, false},
+	{"bad station", `{"v":1,"version":2,"station":"PE_1"}`, false},
+	{"menu item without name", `{"v":1,"version":2,"menu":[{"id":"c","name":"n","items":[{"id":"x"}]}]}`, false},
+	{"menu id empty", `{"v":1,"version":2,"menu":[{"id":"","name":"n"}]}`, false},
+	{"debounce too long", `{"v":1,"version":2,"reader":{"debounce_ms":60001}}`, false},
+	{"gain 8", `{"v":1,"version":2,"reader":{"antenna_gain":8}}`, false},
+	{"max session negative", `{"v":1,"version":2,"rules":{"max_session_minutes":-1}}`, false},
+	{"language fr", `{"v":1,"version":2,"ui":{"language":"fr"}}`, false},
+	{"idle too long", `{"v":1,"version":2,"ui":{"idle_timeout_seconds":3601}}`, false},
+	{"empty announcement title", `{"v":1,"version":2,"announcements":[{"title":""}]}`, false},
+	{"long title", `{"v":1,"version":2,"announcements":[{"title":"` + strings.Repeat("长", 201) + `"}]}`, false},
+	{"title 200 chars", `{"v":1,"version":2,"announcements":[{"title":"` + strings.Repeat("长", 200) + `"}]}`, true},
+	{"short key", `{"v":1,"version":2,"trusted_keys":[{"id":1,"public_key":"AAAA"}]}`, false},
+	{"zero star", `{"v":1,"version":2,"stars":[0,100]}`, false},
+	{"empty revoked serial", `{"v":1,"version":2,"revoked":[""]}`, false},
+	{"honor stars 6", `{"v":1,"version":2,"honor_roll":[{"volunteer":"V1","name":"张*三","hours":1,"stars":6}]}`, false},
+	{"negative hours", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"x","hours":-1}]}`, false},
+	{"unknown field ignored", `{"v":1,"version":2,"future":{"x":1}}`, true},
+}
+
+// TestSchemaAgreesWithGo runs every example through the committed JSON
+// Schema (with the small evaluator below) and through DecodeConfig; both
+// must give the expected answer.
+func TestSchemaAgreesWithGo(t *testing.T) {
+	var schema map[string]any
+	if err := json.Unmarshal(ConfigSchema, &schema); err != nil {
+		t.Fatalf("config.schema.json: %v", err)
+	}
+	for _, c := range schemaCases {
+		var doc any
+		if err := json.Unmarshal([]byte(c.doc), &doc); err != nil {
+			t.Fatalf("%s: example is not JSON: %v", c.name, err)
+		}
+		schemaErr := evalSchema(schema, doc, "$")
+		if (schemaErr == nil) != c.valid {
+			t.Errorf("%s: schema says %v, want valid=%v", c.name, schemaErr, c.valid)
+		}
+		_, goErr := DecodeConfig([]byte(c.doc))
+		if (goErr == nil) != c.valid {
+			t.Errorf("%s: ValidateConfig says %v, want valid=%v", c.name, goErr, c.valid)
+		}
+	}
+}
+
+func TestGoOnlyConstraints(t *testing.T) {
+	for _, doc := range []string{
+		`{"v":1,"version":2,"stars":[300,100]}`,
+		`{"v":1,"version":2,"menu":[{"id":"c","name":"n","items":[{"id":"x","name":"a"},{"id":"x","name":"b"}]}]}`,
+	} {
+		if _, err := DecodeConfig([]byte(doc)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: got %v, want ErrInvalid", doc, err)
+		}
+	}
+	if _, err := DecodeConfig([]byte(`{"v":2,"version":2}`)); !errors.Is(err, ErrVersion) {
+		t.Errorf("v=2: %v", err)
+	}
+}
+
+func TestMergeStationWins(t *testing.T) {
+	fleet := &Config{V: 1, Version: 3, Reader: &ReaderConfig{DebounceMillis: 2000}, Menu: []MenuCategory{{ID: "f", Name: "fleet"}},
+		Board: &Board{Phone: "1"}}
+	station := &Config{V: 1, Version: 9, Station: "s-1", Reader: &ReaderConfig{AntennaGain: 6}, Board: &Board{Phone: "2"}}
+	m := MergeConfig(DefaultConfig(), fleet, station)
+	if m.Version != 9 || m.Station != "s-1" {
+		t.Fatalf("version/station %d %q", m.Version, m.Station)
+	}
+	if m.Reader.DebounceMillis != 2000 || m.Reader.AntennaGain != 6 {
+		t.Fatalf("reader %+v", m.Reader)
+	}
+	if m.Board.Phone != "2" || len(m.Menu) != 1 || m.Menu[0].ID != "f" {
+		t.Fatalf("board %+v menu %+v", m.Board, m.Menu)
+	}
+	if m.Rules.MaxSessionMinutes != 720 || len(m.Stars) != 5 {
+		t.Fatalf("defaults lost: %+v %v", m.Rules, m.Stars)
+	}
+	if d := DefaultConfig(); d.Reader.AntennaGain != 4 {
+		t.Fatal("merge wrote through to the defaults")
+	}
+}
+
+// evalSchema checks doc against the subset of JSON Schema that
+// config.schema.json uses.
+func evalSchema(s map[string]any, doc any, at string) error {
+	if c, ok := s["const"]; ok && fmt.Sprint(c) != fmt.Sprint(doc) {
+		return fmt.Errorf("%s: want %v", at, c)
+	}
+	if e, ok := s["enum"].([]any); ok {
+		found := false
+		for _, x := range e {
+			found = found || fmt.Sprint(x) == fmt.Sprint(doc)
+		}
+		if !found {
+			return fmt.Errorf("%s: %v not in enum", at, doc)
+		}
+	}
+	switch s["type"] {
+	case "object":
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: not an object", at)
+		}
+		for _, r := range asList(s["required"]) {
+			if _, ok := m[r.(string)]; !ok {
+				return fmt.Errorf("%s: %s required", at, r)
+			}
+		}
+		props, _ := s["properties"].(map[string]any)
+		for k, v := range m {
+			if ps, ok := props[k].(map[string]any); ok {
+				if err := evalSchema(ps, v, at+"."+k); err != nil {
+					return err
+				}
+			}
+		}
+	case "array":
+		a, ok := doc.([]any)
+		if !ok {
+			return fmt.Errorf("%s: not an array", at)
+		}
+		if mx, ok := s["maxItems"].(float64); ok && float64(len(a)) > mx {
+			return fmt.Errorf("%s: too many items", at)
+		}
+		if is, ok := s["items"].(map[string]any); ok {
+			for i, x := range a {
+				if err := evalSchema(is, x, fmt.Sprintf("%s[%d]", at, i)); err != nil {
+					return err
+				}
+			}
+		}
+	case "string":
+		str, ok := doc.(string)
+		if !ok {
+			return fmt.Errorf("%s: not a string", at)
+		}
+		n := float64(utf8.RuneCountInString(str))
+		if mn, ok := s["minLength"].(float64); ok && n < mn {
+			return fmt.Errorf("%s: too short", at)
+		}
+		if mx, ok := s["maxLength"].(float64); ok && n > mx {
+			return fmt.Errorf("%s: too long", at)
+		}
+		if p, ok := s["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
+			return fmt.Errorf("%s: does not match %s", at, p)
+		}
+	case "integer", "number":
+		x, ok := doc.(float64)
+		if !ok || (s["type"] == "integer" && x != math.Trunc(x)) {
+			return fmt.Errorf("%s: not a %s", at, s["type"])
+		}
+		if mn, ok := s["minimum"].(float64); ok && x < mn {
+			return fmt.Errorf("%s: below minimum", at)
+		}
+		if mn, ok := s["exclusiveMinimum"].(float64); ok && x <= mn {
+			return fmt.Errorf("%s: not above exclusive minimum", at)
+		}
+		if mx, ok := s["maximum"].(float64); ok && x > mx {
+			return fmt.Errorf("%s: above maximum", at)
+		}
+	case "boolean":
+		if _, ok := doc.(bool); !ok {
+			return fmt.Errorf("%s: not a boolean", at)
+		}
+	}
+	return nil
+}
+
+func asList(v any) []any { l, _ := v.([]any); return l }
