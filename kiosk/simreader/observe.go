@@ -1,0 +1,54 @@
+package simreader
+
+import (
+	"context"
+	"encoding/json"
+
+	"leifeng/kiosk/attendance"
+	"leifeng/reader"
+)
+
+// Observed is a Book that also reports the outcome of every tap, so a
+// touchscreen can show what the simulated reader did, and that uses the
+// service chosen on screen when a request names none. Observe runs after
+// the record is durable and must not block.
+type Observed struct {
+	Book Book
+	// Observe receives each tap and its outcome; nil means nobody watches.
+	Observe func(t reader.Tap, res attendance.Result, err error)
+	// Choose returns the service chosen on screen for the next check-in,
+	// or ""; nil means none.
+	Choose func() string
+}
+
+// TapService implements Book.
+func (o Observed) TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error) {
+	if service == "" && o.Choose != nil {
+		service = o.Choose()
+	}
+	res, err := o.Book.TapService(ctx, t, service)
+	if o.Observe != nil {
+		o.Observe(t, res, err)
+	}
+	return res, err
+}
+
+// Request implements Book.
+func (o Observed) Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error) {
+	return o.Book.Request(ctx, req)
+}
+
+// Images wraps dec so that a card refused while decoding (forged,
+// expired, revoked, ...) is reported to Observe too. A nil dec stays nil.
+func (o Observed) Images(dec ImageDecoder) ImageDecoder {
+	if dec == nil {
+		return nil
+	}
+	return func(ctx context.Context, image json.RawMessage) (reader.Tap, error) {
+		t, err := dec(ctx, image)
+		if err != nil && o.Observe != nil {
+			o.Observe(t, attendance.Result{}, err)
+		}
+		return t, err
+	}
+}

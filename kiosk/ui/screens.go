@@ -1,0 +1,657 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"leifeng/gateway/wire"
+	"leifeng/kiosk/attendance"
+)
+
+// button makes a touch target whose handler runs with the lock held and
+// counts as activity for the idle timeout.
+func (u *UI) button(text string, primary bool, f func()) *widget.Button {
+	b := widget.NewButton(text, func() {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		u.touched()
+		f()
+	})
+	if primary {
+		b.Importance = widget.HighImportance
+	}
+	return b
+}
+
+func (u *UI) label(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+func (u *UI) heading(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.SizeName = theme.SizeNameHeadingText
+	l.TextStyle.Bold = true
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// show puts content on screen; build rebuilds it after a change of
+// language, text size or config.
+func (u *UI) show(name string, build func() fyne.CanvasObject) {
+	if u.stopAnim != nil {
+		u.stopAnim()
+		u.stopAnim = nil
+	}
+	u.clockText = nil
+	u.screen = name
+	u.rerender = func() { u.win.SetContent(build()) }
+	u.win.SetContent(build())
+	if u.opt.OnShow != nil {
+		u.opt.OnShow(name)
+	}
+}
+
+func (u *UI) linkMark() fyne.CanvasObject {
+	st := u.core.Status()
+	text, c := u.t("link_unknown"), theme.Color(theme.ColorNameDisabled)
+	switch st.Link {
+	case LinkOnline:
+		text, c = u.t("online"), theme.Color(theme.ColorNameSuccess)
+	case LinkOffline:
+		text, c = u.t("offline"), theme.Color(theme.ColorNameDisabled)
+	}
+	dot := canvas.NewCircle(c)
+	return container.NewHBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(14, 14), dot)), widget.NewLabel(text))
+}
+
+// clockLabel is the header clock; tick updates it.
+func (u *UI) clockLabel() fyne.CanvasObject {
+	l := widget.NewLabel(u.clock())
+	u.clockText = func(s string) {
+		if l.Text != s {
+			l.SetText(s)
+		}
+	}
+	return l
+}
+
+// page is the frame of every screen but home: a title bar with Back and
+// Home, and the body scrolling beneath.
+func (u *UI) page(title string, back func(), body fyne.CanvasObject) fyne.CanvasObject {
+	left := []fyne.CanvasObject{}
+	if back != nil {
+		left = append(left, u.button(u.t("btn_back"), false, back))
+	}
+	left = append(left, u.button(u.t("btn_home"), false, func() { u.service = ""; u.showHome() }))
+	h := widget.NewLabel(title)
+	h.SizeName = theme.SizeNameSubHeadingText
+	h.TextStyle.Bold = true
+	bar := container.NewBorder(nil, nil, container.NewHBox(left...), container.NewHBox(u.linkMark(), u.clockLabel()), h)
+	return container.NewBorder(container.NewVBox(bar, widget.NewSeparator()), nil, nil, nil, container.NewVScroll(container.NewPadded(body)))
+}
+
+// grid lays buttons out in cols columns.
+func grid(cols int, objs ...fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewGridWithColumns(cols, objs...)
+}
+
+func (u *UI) showHome() {
+	u.show(ScreenHome, func() fyne.CanvasObject {
+		name := "学雷锋志愿服务站"
+		if u.cfg.Profile != nil && u.cfg.Profile.Name != "" {
+			name = u.cfg.Profile.Name
+		}
+		logo := canvas.NewText("雷锋", color.White)
+		logo.TextStyle.Bold = true
+		logo.TextSize = 18
+		badge := container.NewStack(canvas.NewRectangle(leifengRed), container.NewCenter(logo))
+		title := widget.NewLabel(name)
+		title.SizeName = theme.SizeNameSubHeadingText
+		title.TextStyle.Bold = true
+		top := container.NewBorder(nil, nil,
+			container.NewHBox(container.NewGridWrap(fyne.NewSize(56, 56), badge), title),
+			container.NewHBox(u.linkMark(), u.clockLabel()))
+
+		prompt := u.heading(u.t("tap_prompt"))
+		prompt.Wrapping = fyne.TextWrapOff
+		prompt.Alignment = fyne.TextAlignCenter
+		hint := widget.NewLabel(u.t("tap_hint"))
+		hint.Alignment = fyne.TextAlignCenter
+		arrow := canvas.NewText("▼", theme.Color(theme.ColorNamePrimary))
+		arrow.TextSize = 48
+		arrow.Alignment = fyne.TextAlignCenter
+		arrowBox := container.NewWithoutLayout(arrow)
+		arrowBox.Resize(fyne.NewSize(60, 80))
+		arrow.Resize(fyne.NewSize(60, 60))
+		center := []fyne.CanvasObject{prompt, hint, container.NewCenter(container.NewGridWrap(fyne.NewSize(60, 80), arrowBox))}
+		if u.service != "" {
+			center = append(center, container.NewCenter(container.NewHBox(
+				widget.NewLabel(u.t("chosen_service", u.serviceName(u.service))),
+				u.button(u.t("btn_no_service"), false, func() { u.service = ""; u.refresh() }))))
+		}
+		if u.opt.Animate {
+			a := canvas.NewPositionAnimation(fyne.NewPos(0, 0), fyne.NewPos(0, 20), 700*time.Millisecond, func(p fyne.Position) {
+				arrow.Move(p)
+				canvas.Refresh(arrow)
+			})
+			a.AutoReverse = true
+			a.RepeatCount = fyne.AnimationRepeatForever
+			a.Start()
+			u.stopAnim = a.Stop
+		}
+		size := u.t("btn_large")
+		if u.large {
+			size = u.t("btn_normal")
+		}
+		buttons := grid(4,
+			u.button(u.t("btn_menu"), true, func() { u.showMenu() }),
+			u.button(u.t("btn_board"), true, func() { u.showBoard() }),
+			u.button(u.t("btn_honor"), true, func() { u.showHonor() }),
+			u.button(u.t("btn_news"), true, func() { u.showNews() }),
+			u.button(u.t("btn_need"), true, func() { u.need = needDraft{}; u.showNeedCategory() }),
+			u.button(size, false, func() { u.large = !u.large; u.contrast = u.large; u.applyTheme(); u.refresh() }),
+			u.button(u.t("btn_lang"), false, func() {
+				if u.lang == Zh {
+					u.lang = En
+				} else {
+					u.lang = Zh
+				}
+				u.refresh()
+			}),
+			u.button(u.t("btn_admin"), false, func() { u.pin = ""; u.showPIN("") }),
+		)
+		return container.NewBorder(container.NewVBox(top, widget.NewSeparator()), container.NewPadded(buttons), nil, nil,
+			container.NewCenter(container.NewVBox(center...)))
+	})
+}
+
+func (u *UI) serviceName(id string) string {
+	for _, c := range u.cfg.Menu {
+		for _, it := range c.Items {
+			if it.ID == id {
+				return it.Name
+			}
+		}
+	}
+	return id
+}
+
+// showTap shows the outcome of a tap, or feeds the admin's reader test.
+func (u *UI) showTap(ev TapEvent) {
+	if u.readerTest && u.screen == ScreenAdmin {
+		u.readerTest = false
+		if ev.Err != nil {
+			u.testLine = u.t("admin_test_err", u.t(errorKey(ev.Err)))
+		} else {
+			u.testLine = u.t("admin_test_ok", ev.Tap.Volunteer, ev.Tap.Media)
+		}
+		u.refresh()
+		return
+	}
+	ok := ev.Err == nil
+	var title string
+	var lines []string
+	var words string
+	switch {
+	case !ok:
+		title = u.t("tap_failed")
+		lines = []string{u.t(errorKey(ev.Err))}
+		words = tr(Zh, "retap")
+		if u.lang == En {
+			words = tr(En, "retap")
+		}
+	case ev.Result.Kind == wire.KindCheckOut:
+		r := ev.Result
+		if !r.Repeat {
+			u.local[r.Volunteer] += r.Duration.Hours()
+		}
+		title = u.t("checkout_ok")
+		words = title
+		lines = append(lines, u.volunteerName(r.Volunteer))
+		if r.Service != "" {
+			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
+		}
+		lines = append(lines, u.t("today_duration", formatDuration(u.lang, r.Duration)))
+		lines = append(lines, u.hoursLines(r.Volunteer)...)
+	default:
+		r := ev.Result
+		title = u.t("checkin_ok")
+		words = title
+		lines = append(lines, u.volunteerName(r.Volunteer))
+		if r.Service != "" {
+			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
+		}
+		if r.AutoCheckOut != "" {
+			lines = append(lines, u.t("auto_closed"))
+		}
+		lines = append(lines, u.hoursLines(r.Volunteer)...)
+		u.service = ""
+	}
+	if ok && ev.Result.Repeat {
+		lines = append([]string{u.t("repeat_tap")}, lines...)
+	}
+	if u.opt.Sound != nil {
+		u.opt.Sound.Feedback(ok, words, string(u.lang))
+	}
+	u.resultEnd = time.Now().Add(u.opt.ResultFor)
+	u.show(ScreenResult, func() fyne.CanvasObject {
+		icon, c := theme.ConfirmIcon(), theme.Color(theme.ColorNameSuccess)
+		if !ok {
+			icon, c = theme.ErrorIcon(), theme.Color(theme.ColorNameError)
+		}
+		head := canvas.NewText(title, c)
+		head.TextSize = theme.Size(theme.SizeNameHeadingText) * 1.4
+		head.TextStyle.Bold = true
+		img := widget.NewIcon(theme.NewColoredResource(icon, themeColorName(ok)))
+		body := []fyne.CanvasObject{container.NewHBox(container.NewGridWrap(fyne.NewSize(72, 72), img), container.NewCenter(head))}
+		for i, l := range lines {
+			w := u.label(l)
+			if i == 0 {
+				w.SizeName = theme.SizeNameSubHeadingText
+				w.TextStyle.Bold = true
+			}
+			body = append(body, w)
+		}
+		return container.NewBorder(nil, container.NewPadded(u.button(u.t("btn_ok"), true, func() { u.showHome() })), nil, nil,
+			container.NewPadded(container.NewVBox(body...)))
+	})
+}
+
+func themeColorName(ok bool) fyne.ThemeColorName {
+	if ok {
+		return theme.ColorNameSuccess
+	}
+	return theme.ColorNameError
+}
+
+// hoursLines are the total, the star level and the progress to the next
+// star, when the volunteer's hours are known.
+func (u *UI) hoursLines(volunteer string) []string {
+	total, known := u.totalHours(volunteer)
+	if !known {
+		return nil
+	}
+	level, next := starLevel(u.stars(), total)
+	lines := []string{u.t("total_hours", total)}
+	if level > 0 {
+		lines = append(lines, u.t("star_level", u.starName(level)))
+	} else {
+		lines = append(lines, u.t("no_star"))
+	}
+	if next > 0 {
+		lines = append(lines, u.t("to_next_star", u.starName(level+1), next-total))
+	} else {
+		lines = append(lines, u.t("top_star"))
+	}
+	return lines
+}
+
+func (u *UI) showMenu() {
+	u.show(ScreenMenu, func() fyne.CanvasObject {
+		var bs []fyne.CanvasObject
+		for _, c := range u.cfg.Menu {
+			bs = append(bs, u.button(c.Name, true, func() { u.showItems(c) }))
+		}
+		if len(bs) == 0 {
+			return u.page(u.t("menu_title"), nil, u.label(u.t("menu_empty")))
+		}
+		return u.page(u.t("menu_title"), nil, grid(3, bs...))
+	})
+}
+
+func (u *UI) showItems(c wire.MenuCategory) {
+	u.show(ScreenItems, func() fyne.CanvasObject {
+		var bs []fyne.CanvasObject
+		for _, it := range c.Items {
+			bs = append(bs, u.button(it.Name, true, func() { u.showDetail(c, it) }))
+		}
+		if len(bs) == 0 {
+			bs = append(bs, u.label(u.t("menu_empty")))
+		}
+		return u.page(c.Name, func() { u.showMenu() }, grid(2, bs...))
+	})
+}
+
+func (u *UI) showDetail(c wire.MenuCategory, it wire.MenuItem) {
+	u.show(ScreenDetail, func() fyne.CanvasObject {
+		var lines []fyne.CanvasObject
+		add := func(key Key, v string) {
+			if v != "" {
+				lines = append(lines, u.label(u.t(key, v)))
+			}
+		}
+		add("item_what", it.What)
+		add("item_when", it.When)
+		add("item_where", it.Where)
+		add("item_who", it.Who)
+		add("item_contact", it.Contact)
+		lines = append(lines, u.button(u.t("btn_service"), false, func() { u.service = it.ID; u.showHome() }))
+		body := fyne.CanvasObject(container.NewVBox(lines...))
+		if it.URL != "" {
+			if q, err := EncodeQR([]byte(it.URL)); err == nil {
+				img := canvas.NewImageFromImage(q.Image(6, 4))
+				img.ScaleMode = canvas.ImageScalePixels
+				img.FillMode = canvas.ImageFillContain
+				cap := widget.NewLabel(u.t("item_qr"))
+				cap.Alignment = fyne.TextAlignCenter
+				body = container.NewBorder(nil, nil, nil,
+					container.NewVBox(container.NewGridWrap(fyne.NewSize(200, 200), img), cap), body)
+			} else {
+				u.log.Warn("menu item URL too long for a QR code", "item", it.ID, "err", err)
+			}
+		}
+		return u.page(it.Name, func() { u.showItems(c) }, body)
+	})
+}
+
+func (u *UI) showBoard() {
+	u.show(ScreenBoard, func() fyne.CanvasObject {
+		b := u.cfg.Board
+		if b == nil {
+			b = &wire.Board{}
+		}
+		var objs []fyne.CanvasObject
+		if len(b.Workflow) > 0 {
+			objs = append(objs, u.sub(u.t("board_workflow")))
+			for i, s := range b.Workflow {
+				objs = append(objs, u.label(fmt.Sprintf("%d. %s", i+1, s)))
+			}
+		}
+		if len(b.Services) > 0 {
+			objs = append(objs, u.sub(u.t("board_services")), u.label(strings.Join(b.Services, "、")))
+		}
+		if b.ContactPerson != "" {
+			objs = append(objs, u.label(u.t("board_contact", b.ContactPerson)))
+		}
+		if b.Phone != "" {
+			objs = append(objs, u.label(u.t("board_phone", b.Phone)))
+		}
+		if b.OpeningHours != "" {
+			objs = append(objs, u.label(u.t("board_hours", b.OpeningHours)))
+		}
+		if p := u.cfg.Profile; p != nil && len(p.Checklist) > 0 {
+			objs = append(objs, u.sub(u.t("board_checklist")))
+			var items []fyne.CanvasObject
+			for _, c := range p.Checklist {
+				mark, state := "●", u.t("done")
+				if !c.Done {
+					mark, state = "○", u.t("not_done")
+				}
+				items = append(items, u.label(fmt.Sprintf("%s %s（%s）", mark, c.Item, state)))
+			}
+			objs = append(objs, grid(2, items...))
+		}
+		return u.page(u.t("board_title"), nil, container.NewVBox(objs...))
+	})
+}
+
+func (u *UI) sub(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.SizeName = theme.SizeNameSubHeadingText
+	l.TextStyle.Bold = true
+	return l
+}
+
+func (u *UI) showHonor() {
+	u.show(ScreenHonor, func() fyne.CanvasObject {
+		var objs []fyne.CanvasObject
+		for i, h := range u.cfg.HonorRoll {
+			stars := u.t("no_star")
+			if h.Stars > 0 {
+				stars = u.t("star_level", u.starName(h.Stars))
+			}
+			objs = append(objs, u.label(u.t("honor_line", i+1, h.Name, h.Hours, stars)))
+		}
+		if len(objs) == 0 {
+			objs = append(objs, u.label(u.t("honor_empty")))
+		}
+		return u.page(u.t("honor_title"), nil, container.NewVBox(objs...))
+	})
+}
+
+func (u *UI) showNews() {
+	u.show(ScreenNews, func() fyne.CanvasObject {
+		var objs []fyne.CanvasObject
+		for _, a := range u.cfg.Announcements {
+			objs = append(objs, u.sub(a.Title))
+			if a.Body != "" {
+				objs = append(objs, u.label(a.Body))
+			}
+			if !a.When.IsZero() {
+				when := a.When.Format("2006-01-02 15:04")
+				if u.lang == Zh {
+					when = fmt.Sprintf("%d月%d日 %s", a.When.Month(), a.When.Day(), a.When.Format("15:04"))
+				}
+				objs = append(objs, u.label(u.t("news_when", when)))
+			}
+			if a.Where != "" {
+				objs = append(objs, u.label(u.t("news_where", a.Where)))
+			}
+			objs = append(objs, widget.NewSeparator())
+		}
+		if len(objs) == 0 {
+			objs = append(objs, u.label(u.t("news_empty")))
+		}
+		return u.page(u.t("news_title"), nil, container.NewVBox(objs...))
+	})
+}
+
+func (u *UI) showNeedCategory() {
+	u.show(ScreenNeedCat, func() fyne.CanvasObject {
+		var bs []fyne.CanvasObject
+		for _, c := range u.cfg.Menu {
+			bs = append(bs, u.button(c.Name, true, func() { u.need.service = c.Name; u.showNeedPhone() }))
+		}
+		return u.page(u.t("need_title"), nil, container.NewVBox(u.sub(u.t("need_step_cat")), grid(3, bs...)))
+	})
+}
+
+// keypad is a large on-screen number pad editing *digits.
+func (u *UI) keypad(digits *string, max int, changed func()) fyne.CanvasObject {
+	var keys []fyne.CanvasObject
+	for _, d := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"} {
+		keys = append(keys, u.button(d, false, func() {
+			if len(*digits) < max {
+				*digits += d
+			}
+			changed()
+		}))
+	}
+	keys = append(keys,
+		u.button(u.t("btn_clear"), false, func() { *digits = ""; changed() }),
+		u.button("0", false, func() {
+			if len(*digits) < max {
+				*digits += "0"
+			}
+			changed()
+		}),
+		u.button(u.t("btn_delete"), false, func() {
+			if len(*digits) > 0 {
+				*digits = (*digits)[:len(*digits)-1]
+			}
+			changed()
+		}))
+	return grid(3, keys...)
+}
+
+func validPhone(s string) bool {
+	switch {
+	case len(s) == 11 && s[0] == '1':
+		return true
+	case s != "" && s[0] == '0' && len(s) >= 10 && len(s) <= 12:
+		return true
+	}
+	return false
+}
+
+func (u *UI) showNeedPhone() {
+	u.show(ScreenNeedTel, func() fyne.CanvasObject {
+		shown := u.heading(u.need.phone)
+		shown.Alignment = fyne.TextAlignCenter
+		msg := widget.NewLabel("")
+		next := u.button(u.t("btn_next"), true, func() {
+			if !validPhone(u.need.phone) {
+				msg.SetText(u.t("need_phone_bad"))
+				return
+			}
+			u.showNeedNote()
+		})
+		pad := u.keypad(&u.need.phone, 12, func() { shown.SetText(u.need.phone); msg.SetText("") })
+		left := container.NewVBox(u.label(u.t("need_chosen", u.need.service)), u.sub(u.t("need_step_phone")),
+			container.NewStack(canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground)), shown), msg, next)
+		return u.page(u.t("need_title"), func() { u.showNeedCategory() }, grid(2, left, pad))
+	})
+}
+
+func (u *UI) showNeedNote() {
+	u.show(ScreenNeedNote, func() fyne.CanvasObject {
+		var bs []fyne.CanvasObject
+		for _, k := range []Key{"preset_urgent", "preset_home", "preset_morning", "preset_afternoon", "preset_family", "preset_none"} {
+			text := u.t(k)
+			primary := u.need.note == tr(Zh, k) || (k == "preset_none" && u.need.note == "")
+			bs = append(bs, u.button(text, primary, func() {
+				u.need.note = tr(Zh, k) // stored in Chinese for the station
+				if k == "preset_none" {
+					u.need.note = ""
+				}
+				u.refresh()
+			}))
+		}
+		submit := u.button(u.t("btn_submit"), true, func() { u.submitNeed() })
+		return u.page(u.t("need_title"), func() { u.showNeedPhone() }, container.NewVBox(
+			u.label(u.t("need_chosen", u.need.service+" · "+u.need.phone)), u.sub(u.t("need_step_note")), grid(2, bs...), submit))
+	})
+}
+
+// submitNeed writes the request off the UI thread and shows the reference
+// number when it is durable.
+func (u *UI) submitNeed() {
+	if u.need.saving {
+		return
+	}
+	u.need.saving = true
+	req := attendance.ServiceRequest{Service: u.need.service, Phone: u.need.phone, Note: u.need.note}
+	ctx := u.ctx
+	u.showNeedDone()
+	go func() {
+		res, err := u.core.Request(ctx, req)
+		u.do(func() {
+			u.need.saving = false
+			if err != nil {
+				u.log.Error("service request not stored", "err", err)
+				u.need.failed = u.t("need_failed")
+			} else {
+				u.need.ref = fmt.Sprintf("XQ-%04d", res.Seq)
+			}
+			u.touched()
+			if u.screen == ScreenNeedDone {
+				u.showNeedDone()
+			}
+		})
+	}()
+}
+
+func (u *UI) showNeedDone() {
+	u.show(ScreenNeedDone, func() fyne.CanvasObject {
+		var objs []fyne.CanvasObject
+		switch {
+		case u.need.saving:
+			objs = append(objs, u.heading(u.t("need_saving")))
+		case u.need.failed != "":
+			objs = append(objs, u.heading(u.need.failed))
+		default:
+			objs = append(objs, u.heading(u.t("need_done")), u.sub(u.t("need_ref", u.need.ref)), u.label(u.t("need_callback")))
+		}
+		objs = append(objs, u.button(u.t("btn_home"), true, func() { u.showHome() }))
+		return u.page(u.t("need_title"), nil, container.NewVBox(objs...))
+	})
+}
+
+func (u *UI) showPIN(msg string) {
+	u.show(ScreenPIN, func() fyne.CanvasObject {
+		dots := u.heading(strings.Repeat("●", len(u.pin)))
+		dots.Alignment = fyne.TextAlignCenter
+		m := widget.NewLabel(msg)
+		ok := u.button(u.t("btn_ok"), true, func() {
+			if u.opt.AdminPIN != "" && u.pin == u.opt.AdminPIN {
+				u.pin = ""
+				u.testLine = ""
+				u.showAdmin()
+				return
+			}
+			u.pin = ""
+			u.showPIN(u.t("pin_wrong"))
+		})
+		pad := u.keypad(&u.pin, 8, func() { dots.SetText(strings.Repeat("●", len(u.pin))); m.SetText("") })
+		left := container.NewVBox(u.sub(u.t("pin_title")), dots, m, ok)
+		return u.page(u.t("btn_admin"), nil, grid(2, left, pad))
+	})
+}
+
+func (u *UI) showAdmin() {
+	u.show(ScreenAdmin, func() fyne.CanvasObject {
+		st := u.core.Status()
+		link := u.t("link_unknown")
+		switch st.Link {
+		case LinkOnline:
+			link = u.t("online")
+		case LinkOffline:
+			link = u.t("offline")
+		}
+		sync := u.t("admin_never")
+		if !st.LastSync.IsZero() {
+			sync = st.LastSync.Format("2006-01-02 15:04:05")
+		}
+		broker := st.Broker
+		if broker == "" {
+			broker = u.t("none")
+		}
+		onOff := func(b bool) string {
+			if b {
+				return u.t("on")
+			}
+			return u.t("off")
+		}
+		lines := []fyne.CanvasObject{
+			u.label(u.t("admin_station", st.Station)),
+			u.label(u.t("admin_network", link)),
+			u.label(u.t("admin_broker", broker)),
+			u.label(u.t("admin_outbox", st.Outbox)),
+			u.label(u.t("admin_sync", sync)),
+			u.label(u.t("admin_reader", st.Reader)),
+			u.label(u.t("admin_config", u.cfg.Version)),
+			u.label(u.t("admin_software", st.Software)),
+		}
+		test := u.testLine
+		if u.readerTest {
+			test = u.t("admin_test_wait")
+		}
+		if test != "" {
+			lines = append(lines, u.sub(test))
+		}
+		buttons := grid(2,
+			u.button(u.t("admin_test"), true, func() { u.readerTest = true; u.testLine = ""; u.refresh() }),
+			u.button(u.t("admin_refresh"), false, func() { u.refresh() }),
+			u.button(u.t("admin_sound", onOff(u.sound)), false, func() { u.sound = !u.sound; u.soundChanged() }),
+			u.button(u.t("admin_voice", onOff(u.voice)), false, func() { u.voice = !u.voice; u.soundChanged() }),
+		)
+		return u.page(u.t("admin_title"), nil, container.NewVBox(append(lines, buttons)...))
+	})
+}
+
+func (u *UI) soundChanged() {
+	if u.opt.Sound != nil {
+		u.opt.Sound.SetEnabled(u.sound, u.voice)
+	}
+	u.refresh()
+}

@@ -1,0 +1,447 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"leifeng/gateway/wire"
+	"leifeng/kiosk/attendance"
+	"leifeng/reader"
+)
+
+// Core is what the UI needs of the kiosk core.
+type Core interface {
+	// Request records a registered need; it may block on the disk, so
+	// the UI calls it off the Fyne thread.
+	Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error)
+	// Status is a snapshot for the admin screen and the online mark; it
+	// must return quickly.
+	Status() Status
+}
+
+// ConfigSource holds the station config: Current is never nil, and
+// Subscribe delivers each newly applied config until its cancel func is
+// called.
+type ConfigSource interface {
+	Current() *wire.Config
+	Subscribe() (<-chan *wire.Config, func())
+}
+
+// Link is the state of the uplink as far as the kiosk knows it.
+type Link int
+
+// Link states.
+const (
+	LinkUnknown Link = iota
+	LinkOnline
+	LinkOffline
+)
+
+// Status is what the admin screen shows.
+type Status struct {
+	Station  string
+	Link     Link
+	Broker   string
+	Outbox   int
+	Reader   string
+	Software string
+	// LastSync is when the cloud last confirmed records; zero if not
+	// since start.
+	LastSync time.Time
+}
+
+// TapEvent is the outcome of one card presentation, after the reader
+// loop recorded it: Err is a reader error (forged, expired, ...) or an
+// attendance error (not stored); otherwise Result is the record written.
+type TapEvent struct {
+	Tap    reader.Tap
+	Result attendance.Result
+	Err    error
+}
+
+// Sounder plays the feedback of a tap: a tone, and the words spoken when
+// voice is on. It must not block.
+type Sounder interface {
+	Feedback(ok bool, words string, lang string)
+	SetEnabled(sound, voice bool)
+}
+
+// Options tune a UI.
+type Options struct {
+	// Now is the wall clock shown on screen; nil means time.Now.
+	Now func() time.Time
+	// AdminPIN opens the admin screen; empty disables it.
+	AdminPIN string
+	// ResultFor is how long a tap result stays before the home screen
+	// returns; zero means 6 s.
+	ResultFor time.Duration
+	// IdleTimeout overrides the config's idle timeout (for tests); zero
+	// uses the config, or 60 s.
+	IdleTimeout time.Duration
+	// Tick is how often the clock and the timeouts are checked; zero
+	// means 250 ms.
+	Tick time.Duration
+	// Animate runs the animation pointing at the reader.
+	Animate bool
+	// Sound plays tap feedback; nil is silent.
+	Sound Sounder
+	// OnShow, if set, is called on the UI thread each time a screen is
+	// shown, with the screen's name (tests wait on it).
+	OnShow func(screen string)
+	Logger *slog.Logger
+}
+
+// Screen names, as passed to Options.OnShow and returned by Screen.
+const (
+	ScreenHome     = "home"
+	ScreenResult   = "result"
+	ScreenMenu     = "menu"
+	ScreenItems    = "items"
+	ScreenDetail   = "detail"
+	ScreenBoard    = "board"
+	ScreenHonor    = "honor"
+	ScreenNews     = "news"
+	ScreenNeedCat  = "need_category"
+	ScreenNeedTel  = "need_phone"
+	ScreenNeedNote = "need_note"
+	ScreenNeedDone = "need_done"
+	ScreenPIN      = "pin"
+	ScreenAdmin    = "admin"
+)
+
+// UI is the kiosk touchscreen in one window.
+type UI struct {
+	win    fyne.Window
+	core   Core
+	source ConfigSource
+	opt    Options
+	log    *slog.Logger
+	events chan TapEvent
+	ctx    context.Context // set by Run; Request calls use it
+
+	// mu guards everything below. Fyne calls handlers on its thread, and
+	// the test driver on the test's goroutine; the lock makes both safe.
+	mu         sync.Mutex
+	cfg        *wire.Config
+	lang       Lang
+	large      bool
+	contrast   bool
+	sound      bool
+	voice      bool
+	screen     string
+	rerender   func()
+	lastTouch  time.Time
+	resultEnd  time.Time
+	service    string // chosen for the next check-in
+	local      map[string]float64
+	readerTest bool
+	testLine   string
+	stopAnim   func()
+	clockText  func(string)
+	need       needDraft
+	pin        string
+}
+
+type needDraft struct {
+	service, phone, note string
+	saving               bool
+	ref                  string
+	failed               string
+}
+
+// New builds the UI in win and shows the home screen. Call Run to bring
+// it to life.
+func New(win fyne.Window, core Core, source ConfigSource, opt Options) *UI {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.ResultFor <= 0 {
+		opt.ResultFor = 6 * time.Second
+	}
+	if opt.Tick <= 0 {
+		opt.Tick = 250 * time.Millisecond
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	u := &UI{
+		win: win, core: core, source: source, opt: opt, log: opt.Logger,
+		events: make(chan TapEvent, 16),
+		local:  make(map[string]float64),
+		ctx:    context.Background(),
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.applyConfig(source.Current())
+	u.resetPreferences()
+	u.lastTouch = time.Now()
+	u.showHome()
+	return u
+}
+
+// Notify hands the UI the outcome of a tap. It never blocks: when the UI
+// is far behind, the oldest waiting outcome is dropped (the tap itself is
+// already recorded).
+func (u *UI) Notify(ev TapEvent) {
+	for {
+		select {
+		case u.events <- ev:
+			return
+		default:
+		}
+		select {
+		case <-u.events:
+			u.log.Warn("ui behind: a tap result was not shown")
+		default:
+		}
+	}
+}
+
+// Service is the menu item a volunteer chose on screen for their next
+// check-in, or "".
+func (u *UI) Service() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.service
+}
+
+// Screen is the name of the screen shown.
+func (u *UI) Screen() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.screen
+}
+
+// Run shows tap results, follows config changes, ticks the clock and
+// applies the timeouts until ctx is done. It returns ctx's error.
+func (u *UI) Run(ctx context.Context) error {
+	updates, cancel := u.source.Subscribe()
+	defer cancel()
+	// A config applied before the subscription would otherwise be missed.
+	u.do(func() {
+		u.ctx = ctx
+		if c := u.source.Current(); c != nil && c != u.cfg {
+			u.applyConfig(c)
+			u.refresh()
+		}
+	})
+	tick := time.NewTicker(u.opt.Tick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			u.do(func() {
+				if u.stopAnim != nil {
+					u.stopAnim()
+					u.stopAnim = nil
+				}
+			})
+			return ctx.Err()
+		case ev := <-u.events:
+			u.do(func() { u.showTap(ev) })
+		case c, ok := <-updates:
+			if !ok {
+				updates = nil
+				continue
+			}
+			if c != nil {
+				u.do(func() { u.applyConfig(c); u.refresh() })
+			}
+		case <-tick.C:
+			u.do(u.tick)
+		}
+	}
+}
+
+// do runs f on the Fyne thread with the lock held.
+func (u *UI) do(f func()) {
+	fyne.Do(func() {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		f()
+	})
+}
+
+// touched records a touch for the idle timeout; handlers call it with the
+// lock held.
+func (u *UI) touched() { u.lastTouch = time.Now() }
+
+func (u *UI) tick() {
+	if u.clockText != nil {
+		u.clockText(u.clock())
+	}
+	now := time.Now()
+	switch {
+	case u.screen == ScreenResult && now.After(u.resultEnd):
+		u.showHome()
+	case u.screen != ScreenHome && u.screen != ScreenResult && now.Sub(u.lastTouch) > u.idleTimeout():
+		if u.need.saving {
+			return // the confirmation must be seen
+		}
+		u.resetPreferences()
+		u.service = ""
+		u.showHome()
+	}
+}
+
+func (u *UI) idleTimeout() time.Duration {
+	if u.opt.IdleTimeout > 0 {
+		return u.opt.IdleTimeout
+	}
+	if u.cfg.UI != nil && u.cfg.UI.IdleTimeoutSeconds > 0 {
+		return time.Duration(u.cfg.UI.IdleTimeoutSeconds) * time.Second
+	}
+	return time.Minute
+}
+
+func (u *UI) applyConfig(c *wire.Config) {
+	u.cfg = c
+	u.resetPreferencesFromConfig(false)
+}
+
+// resetPreferences returns language, text size and sound to the config's
+// choice, so a visitor's changes do not outlive their visit.
+func (u *UI) resetPreferences() { u.resetPreferencesFromConfig(true) }
+
+func (u *UI) resetPreferencesFromConfig(all bool) {
+	s := u.cfg.UI
+	if s == nil {
+		s = &wire.UISettings{}
+	}
+	if all {
+		u.lang = Zh
+		if s.Language == string(En) {
+			u.lang = En
+		}
+		u.large, u.contrast = s.LargeText, s.HighContrast
+	}
+	u.sound = s.Sound == nil || *s.Sound
+	u.voice = s.Voice != nil && *s.Voice
+	if u.opt.Sound != nil {
+		u.opt.Sound.SetEnabled(u.sound, u.voice)
+	}
+	u.applyTheme()
+}
+
+func (u *UI) applyTheme() {
+	want := kioskTheme{large: u.large, contrast: u.contrast}
+	app := fyne.CurrentApp()
+	if cur, ok := app.Settings().Theme().(kioskTheme); ok && cur == want {
+		return
+	}
+	app.Settings().SetTheme(want)
+}
+
+// refresh rebuilds the screen shown, after a change of config, language
+// or text size.
+func (u *UI) refresh() {
+	if u.rerender != nil {
+		u.rerender()
+	}
+}
+
+func (u *UI) t(key Key, args ...any) string { return tr(u.lang, key, args...) }
+
+func (u *UI) clock() string {
+	now := u.opt.Now()
+	if u.lang == En {
+		return now.Format("Mon 2 Jan 15:04")
+	}
+	week := []string{"日", "一", "二", "三", "四", "五", "六"}
+	return fmt.Sprintf("%d月%d日 星期%s %s", now.Month(), now.Day(), week[now.Weekday()], now.Format("15:04"))
+}
+
+// volunteerName is the masked name from the config, or the ID.
+func (u *UI) volunteerName(id string) string {
+	for _, v := range u.cfg.Volunteers {
+		if v.ID == id {
+			return v.Name
+		}
+	}
+	return id
+}
+
+// totalHours is the volunteer's hours known to the cloud when the config
+// was issued plus the sessions this kiosk closed since.
+func (u *UI) totalHours(id string) (float64, bool) {
+	base, known := 0.0, false
+	for _, v := range u.cfg.Volunteers {
+		if v.ID == id {
+			base, known = v.Hours, true
+		}
+	}
+	local, ok := u.local[id]
+	return base + local, known || ok
+}
+
+func (u *UI) stars() []float64 {
+	if len(u.cfg.Stars) > 0 {
+		return u.cfg.Stars
+	}
+	return wire.DefaultStars
+}
+
+// starLevel is how many thresholds hours reaches, and the next threshold
+// (0 when at the top).
+func starLevel(stars []float64, hours float64) (level int, next float64) {
+	for _, s := range stars {
+		if hours >= s {
+			level++
+			continue
+		}
+		return level, s
+	}
+	return level, 0
+}
+
+func (u *UI) starName(level int) string {
+	if level < 1 {
+		return ""
+	}
+	if level > 5 {
+		return fmt.Sprintf("%d★", level)
+	}
+	return u.t(Key(fmt.Sprintf("star%d", level)))
+}
+
+// errorKey picks the catalogue message for a failed tap.
+func errorKey(err error) Key {
+	switch {
+	case errors.Is(err, reader.ErrSeveralCards):
+		return "err_several"
+	case errors.Is(err, reader.ErrUnreadable):
+		return "err_unreadable"
+	case errors.Is(err, reader.ErrExpired):
+		return "err_expired"
+	case errors.Is(err, reader.ErrRevoked):
+		return "err_revoked"
+	case errors.Is(err, reader.ErrForged):
+		return "err_forged"
+	case errors.Is(err, reader.ErrUnsupported):
+		return "err_unsupported"
+	case errors.Is(err, reader.ErrReaderFault):
+		return "err_reader"
+	case errors.Is(err, attendance.ErrStorage) && errors.Is(err, syscall.ENOSPC):
+		return "err_disk_full"
+	case errors.Is(err, attendance.ErrStorage):
+		return "err_storage"
+	case errors.Is(err, attendance.ErrInvalidTap):
+		return "err_invalid"
+	}
+	return "err_other"
+}
+
+func formatDuration(lang Lang, d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	if m < 60 {
+		return tr(lang, "minutes", m)
+	}
+	return tr(lang, "hours_minutes", m/60, m%60)
+}
