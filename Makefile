@@ -10,9 +10,12 @@
 GO        ?= go
 BIN       := bin
 BINARIES  := leifeng-cloud leifeng-kiosk leifeng-card leifeng-traffic
-# Debian packages the tests and the demo use: the brokers and database the
-# integration tests start privately, and a C compiler for cgo.
-DEB_PKGS  := mosquitto postgresql gcc
+# Debian packages the build, the tests and the demo use: the brokers and
+# database the integration tests start privately; a C compiler and the X11/GL
+# headers for the kiosk's Fyne window (cgo); Xvfb, ImageMagick and zbar for
+# the kiosk's screenshot and QR tests; Chromium for the console's browser
+# test.
+DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev xvfb imagemagick zbar-tools chromium
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
 .PHONY: all build test bench demo deps vet clean check-deps

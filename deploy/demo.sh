@@ -43,13 +43,20 @@ for _ in $(seq 100); do
 done
 curl -sf "http://$HTTP/healthz" >/dev/null || { echo "demo: the cloud did not start; see $DIR/logs/cloud.log"; tail -5 "$DIR/logs/cloud.log"; exit 1; }
 
-kiosk() { # station reader
-  bin/leifeng-kiosk --headless --station "$1" --data "$DIR/$1" --mqtt "tcp://$MQTT" \
+kiosk() { # station reader county screen
+  # Each kiosk joins as deployed: registered with the cloud, which writes
+  # its bundle (station ID, broker credentials, the cloud's config key).
+  bin/leifeng-cloud station add --data "$DIR/cloud" --id "$1" --county "$3" \
+    --broker "tcp://$MQTT" --out "$DIR/$1.bundle.json" >/dev/null
+  bin/leifeng-kiosk "$4" --bundle "$DIR/$1.bundle.json" --data "$DIR/$1" \
     --reader "sim:$2" --demo-clock-speed "$SPEED" >"$DIR/logs/$1.log" 2>&1 &
   pids+=($!)
 }
-kiosk pe-simao-001 "$READER_A"
-kiosk pe-ninger-001 "$READER_B"
+# With a display, the first kiosk opens its touchscreen in a window.
+screen=--headless
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then screen=--windowed; fi
+kiosk pe-simao-001 "$READER_A" 思茅区 "$screen"
+kiosk pe-ninger-001 "$READER_B" 宁洱县 --headless
 for _ in $(seq 100); do
   port_busy "$READER_A" && port_busy "$READER_B" && break
   sleep 0.1
@@ -58,12 +65,14 @@ done
 cat <<TXT
 ================================================================
  Leifeng Station demo — 普洱市学雷锋志愿服务站
+ console       http://$HTTP/console   (admin token: admin_token in $DIR/cloud/cloud-keys.json)
  cloud API     http://$HTTP/api/v1/stations
                http://$HTTP/api/v1/records?station=pe-simao-001
                http://$HTTP/api/v1/volunteers/V1001/hours
  metrics       http://$HTTP/metrics
  kiosks        pe-simao-001 (reader $READER_A), pe-ninger-001 (reader $READER_B)
  tap a card    bin/leifeng-traffic --station pe-simao-001=$READER_A --tap V0001
+ push config   bin/leifeng-cloud config push --api http://$HTTP --data $DIR/cloud --station pe-simao-001 --file FILE
  logs          $DIR/logs/
  stop          press Ctrl-C
  A morning plays ${SPEED}× faster than real time (about $((16200 / SPEED / 60 + 1)) minutes).

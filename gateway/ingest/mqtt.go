@@ -101,7 +101,17 @@ func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error)
 
 // Publish sends payload with QoS 1 and waits for the broker to take it.
 func (c *Client) Publish(ctx context.Context, topic string, payload []byte) error {
-	tok := c.c.Publish(topic, 1, false, payload)
+	return c.publish(ctx, topic, payload, false)
+}
+
+// PublishRetained is Publish with the retain flag: the broker keeps the
+// message for every later subscriber (signed configs).
+func (c *Client) PublishRetained(ctx context.Context, topic string, payload []byte) error {
+	return c.publish(ctx, topic, payload, true)
+}
+
+func (c *Client) publish(ctx context.Context, topic string, payload []byte, retained bool) error {
+	tok := c.c.Publish(topic, 1, retained, payload)
 	select {
 	case <-tok.Done():
 		return tok.Error()

@@ -2,8 +2,10 @@
 // it reads taps, applies the check-in/check-out rules, keeps every record
 // in a bbolt outbox and drains it to the cloud over MQTT.
 //
-// Until the touchscreen UI and the NFC reader land, it runs headless with
-// a simulated reader (--reader sim:ADDR; protocol in package simreader):
+// With a display it runs the touchscreen UI full screen (--windowed for
+// development); --headless runs only the reader loop, the rules and the
+// uplink. With a simulated reader (--reader sim:ADDR; protocol in package
+// simreader):
 //
 //	leifeng-kiosk --headless --station pe-simao-001 --data /var/lib/leifeng \
 //	    --mqtt tcp://127.0.0.1:1883 --reader sim:127.0.0.1:7001
@@ -18,6 +20,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +38,7 @@ import (
 	"leifeng/gateway/wire"
 	"leifeng/kiosk/attendance"
 	"leifeng/kiosk/clock"
+	"leifeng/kiosk/config"
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 	"leifeng/kiosk/uplink"
@@ -54,12 +59,16 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(os.Stderr, "leifeng-kiosk: %v\n", err)
 		}
+		if errors.Is(err, errReboot) {
+			os.Exit(exitReboot)
+		}
 		os.Exit(2)
 	}
 }
 
 type options struct {
 	headless    bool
+	windowed    bool
 	station     string
 	data        string
 	mqtt        string
@@ -77,6 +86,8 @@ type options struct {
 	revoked     string
 	sunKeys     string
 	wiring      reader.Wiring
+	bundleFile  string
+	bundle      *wire.Bundle
 }
 
 type listFlag []string
@@ -89,6 +100,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("leifeng-kiosk", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.headless, "headless", false, "run without the touchscreen UI (a station with only a reader)")
+	fs.BoolVar(&o.windowed, "windowed", false, "show the touchscreen UI in an 800×480 window instead of full screen (development)")
 	fs.StringVar(&o.station, "station", "", "station ID, e.g. pe-simao-001 (required)")
 	fs.StringVar(&o.data, "data", "", "data directory; the bbolt file "+dbFile+" lives inside (required)")
 	fs.StringVar(&o.mqtt, "mqtt", "tcp://127.0.0.1:1883", `broker URL; "" runs offline, keeping every record in the outbox`)
@@ -108,8 +120,14 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.clockSpeed, "demo-clock-speed", 1, "demos: run the kiosk's clock this many times faster than real time")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.bundleFile, "bundle", "", "station bundle from `leifeng-cloud station add`: station ID, broker, credentials, trusted config keys (flags given explicitly win)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.bundleFile != "" {
+		if err := o.useBundle(fs); err != nil {
+			return nil, err
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -148,9 +166,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("station", o.station)
-	if !o.headless {
-		log.Info("no touchscreen UI is built yet; running headless")
-	}
 
 	var clk clock.Clock
 	sys, err := clock.NewSystem()
@@ -194,26 +209,57 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cards.Now = func() time.Time { return clk.Now().At }
 		cards.Verifier.Now = cards.Now
 	}
+	scr := newScreen(o, st, book, log)
 	var sim *simreader.Server
 	if addr, ok := strings.CutPrefix(o.reader, "sim:"); ok {
 		var images simreader.ImageDecoder
 		if cards != nil {
 			images = simreader.CardImages(cards)
 		}
-		if sim, err = simreader.Listen(addr, book, images, log); err != nil {
+		simBook, images := scr.observe(book, images)
+		if sim, err = simreader.Listen(addr, simBook, images, log); err != nil {
 			return fmt.Errorf("--reader %s: %w (choose another address for --reader)", o.reader, errors.Unwrap(err))
 		}
+	}
+
+	var trusted map[string]ed25519.PublicKey
+	var tlsConf *tls.Config
+	if o.bundle != nil {
+		trusted = o.bundle.Trusted()
+		if tlsConf, err = bundleTLS(o.bundle); err != nil {
+			return fmt.Errorf("--bundle %s: %w", o.bundleFile, err)
+		}
+	}
+	mgr, err := config.New(st, config.Options{Station: o.station, Trusted: trusted, Now: func() time.Time { return clk.Now().At }, Logger: log})
+	if err != nil {
+		return err
+	}
+	if s := mgr.Status(); s.StationVersion > 0 || s.FleetVersion > 0 {
+		applyRules(book, mgr.Current(), log)
+	}
+	if cards != nil {
+		// Before any reader goroutine runs: the verifier is not locked.
+		addCardKeys(cards, o.bundle, mgr.Current())
+	}
+	rebootCtx, reboot := context.WithCancelCause(ctx)
+	defer reboot(nil)
+	ctx = rebootCtx
+	in := newInbox(o.station, mgr, log, func() { reboot(errReboot) })
+	if err := scr.open(stationConfig(mgr)); err != nil {
+		return err
 	}
 
 	var up *uplink.Uplink
 	if o.mqtt != "" {
 		up, err = uplink.New(st, uplink.Config{
-			Broker: o.mqtt, Station: o.station, Username: o.mqttUser, Password: o.mqttPass,
+			Broker: o.mqtt, Station: o.station, Username: o.mqttUser, Password: o.mqttPass, TLS: tlsConf,
 			AckTimeout: o.ackTimeout, Firmware: version, Clock: clk, Logger: log,
+			Inbox: in, Report: in.report,
 		})
 		if err != nil {
 			return fmt.Errorf("--mqtt: %w", err)
 		}
+		in.up = up
 		if sim != nil {
 			up.SetReader(wire.ReaderOK)
 		}
@@ -233,6 +279,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	wg.Go(func() { fail(book.Run(ctx)) })
+	updates, unsubscribe := mgr.Subscribe()
+	defer unsubscribe()
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case cfg := <-updates:
+				applyRules(book, cfg, log)
+			}
+		}
+	})
 	if up != nil {
 		wg.Go(func() { fail(up.Run(ctx)) })
 	}
@@ -247,7 +305,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer closeDev()
 		readerAddr = dev.String()
-		wg.Go(func() { fail(readCards(ctx, reader.NewReader(dev, cards, reader.WithLogger(log)), book, up, log)) })
+		wg.Go(func() { fail(readCards(ctx, reader.NewReader(dev, cards, reader.WithLogger(log)), book, up, scr, log)) })
 	}
 	if sim != nil {
 		readerAddr = sim.Addr().String()
@@ -255,15 +313,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("kiosk running", "version", version, "data", o.data, "mqtt", o.mqtt, "reader", readerAddr, "outbox", st.Depth())
 	fmt.Fprintf(stderr, "leifeng-kiosk: ready station=%s reader=%s\n", o.station, readerAddr)
-	<-ctx.Done()
+	scr.setReader(readerAddr)
+	scr.wait(ctx, cancel)
 	wg.Wait()
 	log.Info("kiosk stopped", "outbox", st.Depth())
+	if failed == nil && errors.Is(context.Cause(ctx), errReboot) {
+		return errReboot
+	}
 	return failed
 }
 
 // readCards runs the real reader's poll loop and hands each tap to the
 // attendance rules, reporting the reader's health on the way.
-func readCards(ctx context.Context, r *reader.Reader, book *attendance.Book, up *uplink.Uplink, log *slog.Logger) error {
+func readCards(ctx context.Context, r *reader.Reader, book *attendance.Book, up *uplink.Uplink, scr *screen, log *slog.Logger) error {
 	events := make(chan reader.Event)
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, events) }()
@@ -281,9 +343,11 @@ func readCards(ctx context.Context, r *reader.Reader, book *attendance.Book, up 
 			}
 			if ev.Err != nil {
 				log.Info("card refused", "reason", simreader.CardReason(ev.Err), "volunteer", ev.Tap.Volunteer, "err", ev.Err)
+				scr.notify(ev.Tap, attendance.Result{}, ev.Err)
 				continue
 			}
-			res, err := book.Tap(ctx, ev.Tap)
+			res, err := book.TapService(ctx, ev.Tap, scr.service())
+			scr.notify(ev.Tap, res, err)
 			if err != nil {
 				log.Error("tap not recorded", "volunteer", ev.Tap.Volunteer, "err", err, "message", attendance.Message(err))
 				continue

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"maps"
+	"time"
+
+	"leifeng/gateway/wire"
+	"leifeng/kiosk/attendance"
+	"leifeng/kiosk/config"
+	"leifeng/kiosk/uplink"
+	"leifeng/reader"
+)
+
+// exitReboot is the exit status after a signed reboot command. The
+// systemd unit restarts the kiosk on it: Restart=on-failure (any status but
+// 0 restarts) or, with Restart=no, RestartForceExitStatus=75. 75 is
+// EX_TEMPFAIL: "try again", which a reboot is.
+const exitReboot = 75
+
+// errReboot ends run when a reboot command was obeyed.
+var errReboot = errors.New("reboot requested by a signed command")
+
+// bundleTLS builds the TLS config of a bundle with a CA and a client
+// certificate, or nil for a plain-TCP bundle.
+func bundleTLS(b *wire.Bundle) (*tls.Config, error) {
+	if b.CACert == "" {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(b.CACert)) {
+		return nil, errors.New("bundle: ca_cert holds no certificate")
+	}
+	c := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if b.ClientCert != "" {
+		cert, err := tls.X509KeyPair([]byte(b.ClientCert), []byte(b.ClientKey))
+		if err != nil {
+			return nil, fmt.Errorf("bundle: client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// inbox carries out what arrives from the cloud: configs go to the
+// manager, commands are verified by it and then obeyed.
+type inbox struct {
+	station string
+	mgr     *config.Manager
+	up      *uplink.Uplink
+	log     *slog.Logger
+	// reboot ends the kiosk with exitReboot.
+	reboot func()
+
+	last chan string // the last command's outcome, for the state
+}
+
+func newInbox(station string, mgr *config.Manager, log *slog.Logger, reboot func()) *inbox {
+	return &inbox{station: station, mgr: mgr, log: log, reboot: reboot, last: make(chan string, 1)}
+}
+
+// Message implements uplink.Inbox.
+func (in *inbox) Message(topic string, payload []byte) {
+	switch topic {
+	case wire.FleetConfigTopic:
+		in.mgr.Offer(config.Fleet, payload)
+	case wire.StationTopic(in.station, wire.LeafConfig):
+		in.mgr.Offer(config.Station, payload)
+	case wire.StationTopic(in.station, wire.LeafCommands):
+		in.command(payload)
+	}
+	in.up.Refresh()
+}
+
+func (in *inbox) command(payload []byte) {
+	c, err := in.mgr.Command(payload)
+	if err != nil {
+		in.log.Warn("command refused", "err", err, "reason", wire.Reason(err))
+		in.setLast("refused: " + err.Error())
+		return
+	}
+	in.log.Info("command", "name", c.Name, "nonce", c.Nonce)
+	switch c.Name {
+	case wire.CmdReboot:
+		in.setLast(c.Name + ": ok")
+		in.reboot()
+	case wire.CmdResync:
+		in.up.Resync()
+		in.setLast(c.Name + ": ok")
+	case wire.CmdReloadConfig:
+		if err := in.mgr.Reload(); err != nil {
+			in.setLast(c.Name + ": " + err.Error())
+			return
+		}
+		in.setLast(c.Name + ": ok")
+	case wire.CmdUpdateOffer:
+		var o wire.UpdateOffer
+		if err := json.Unmarshal(c.Args, &o); err != nil {
+			in.setLast(c.Name + ": bad offer: " + err.Error())
+			return
+		}
+		if err := in.mgr.RecordOffer(o); err != nil {
+			in.setLast(c.Name + ": " + err.Error())
+			return
+		}
+		// Recorded and reported only: installing firmware is the
+		// firmware work's job, not done here.
+		in.setLast(c.Name + ": recorded " + o.Version)
+	}
+}
+
+func (in *inbox) setLast(s string) {
+	select {
+	case <-in.last:
+	default:
+	}
+	in.last <- s
+}
+
+// report fills the state's configuration and command fields.
+func (in *inbox) report(st *wire.State) {
+	s := in.mgr.Status()
+	st.ConfigVersion, st.ConfigError = s.StationVersion, s.StationError
+	st.FleetConfigVersion, st.FleetConfigError = s.FleetVersion, s.FleetError
+	st.UpdateOffered = s.UpdateOffered
+	select {
+	case last := <-in.last:
+		in.last <- last
+		st.LastCommand = last
+	default:
+	}
+}
+
+// applyRules sets the attendance rules from cfg.
+func applyRules(book *attendance.Book, cfg *wire.Config, log *slog.Logger) {
+	var debounce, maxSession time.Duration
+	if cfg.Reader != nil {
+		debounce = time.Duration(cfg.Reader.DebounceMillis) * time.Millisecond
+	}
+	if cfg.Rules != nil {
+		maxSession = time.Duration(cfg.Rules.MaxSessionMinutes) * time.Minute
+	}
+	book.SetRules(debounce, maxSession)
+	d, m := book.Rules()
+	log.Info("rules from config", "config", cfg.Version, "debounce", d, "max_session", m)
+}
+
+// useBundle reads --bundle and takes from it what the flags did not set.
+func (o *options) useBundle(fs *flag.FlagSet) error {
+	b, err := wire.ReadBundle(o.bundleFile)
+	if err != nil {
+		return fmt.Errorf("--bundle: %w", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.station == "" {
+		o.station = b.Station
+	} else if o.station != b.Station {
+		return fmt.Errorf("--station %s but --bundle %s is for station %s", o.station, o.bundleFile, b.Station)
+	}
+	if !set["mqtt"] {
+		o.mqtt = b.Broker
+	}
+	if !set["mqtt-user"] {
+		o.mqttUser = b.Username
+	}
+	if !set["mqtt-pass"] {
+		o.mqttPass = b.Password
+	}
+	o.bundle = b
+	return nil
+}
+
+// addCardKeys adds to the card verifier the issuer keys of the bundle and
+// of the config in use, and the config's revocations. It runs once at
+// start, before the reader does: a config applied later changes the card
+// keys and revocations at the next start (a reboot command), because the
+// verifier has no lock to swap them under a running reader.
+func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
+	keys := maps.Clone(cards.Verifier.Keys)
+	if keys == nil {
+		keys = map[uint16]ed25519.PublicKey{}
+	}
+	var add []wire.TrustedKey
+	if b != nil {
+		add = append(add, b.IssuerKeys...)
+	}
+	add = append(add, cfg.TrustedKeys...)
+	for _, k := range add {
+		if len(k.PublicKey) == ed25519.PublicKeySize {
+			keys[k.ID] = ed25519.PublicKey(k.PublicKey)
+		}
+	}
+	revoked := maps.Clone(cards.Verifier.Revoked)
+	if revoked == nil {
+		revoked = map[string]bool{}
+	}
+	for _, s := range cfg.Revoked {
+		revoked[s] = true
+	}
+	cards.Verifier.Keys, cards.Verifier.Revoked = keys, revoked
+}
