@@ -89,3 +89,34 @@ func FuzzParseStationTopic(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeConfig(f *testing.F) {
+	def := DefaultConfig()
+	def.Version = 3
+	def.Station = "s1"
+	data, err := EncodeConfig(def)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"v":1,"version":2,"stars":[300,100]}`))
+	f.Add([]byte(`{"v":1,"version":1,"menu":[{"id":"a","name":"x"},{"id":"a","name":"y"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := DecodeConfig(data)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted is valid, and survives a round trip: what
+		// the kiosk stores in bbolt is what it applies after a restart.
+		if err := ValidateConfig(c); err != nil {
+			t.Fatalf("accepted an invalid config: %v", err)
+		}
+		again, err := EncodeConfig(c)
+		if err != nil {
+			t.Fatalf("accepted config does not encode: %v", err)
+		}
+		if _, err := DecodeConfig(again); err != nil {
+			t.Fatalf("accepted config does not decode again: %v", err)
+		}
+	})
+}
