@@ -14,7 +14,9 @@ import (
 // Config is what the reader checks cards against.
 type Config struct {
 	// Verifier holds the trusted issuer keys, the revocation list and the
-	// clock for expiry. Required.
+	// clock for expiry. Required. Its Update swaps the keys and
+	// revocations while Read runs on other goroutines (a config applied
+	// live); the next card read is checked against the new set.
 	Verifier *credential.Verifier
 	// SUN, when set, holds the fleet's NTAG 424 DNA SDM master keys: the
 	// reader then decrypts and checks each SUN message and fills

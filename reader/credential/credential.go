@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -193,15 +196,56 @@ func (r *reader) uint16() uint16 {
 	return 0
 }
 
-// Verifier checks credentials offline. Its fields are read on each call;
-// replace the maps (do not mutate them) when the config changes.
+// Verifier checks credentials offline. It is safe for concurrent use once
+// built: Keys and Revoked are the initial trust set, set before the first
+// Verify and not changed after; Update swaps in a new set atomically while
+// Verify runs on other goroutines (a config applied live).
 type Verifier struct {
-	// Keys are the trusted issuer public keys by key ID.
+	// Keys are the trusted issuer public keys by key ID, used until the
+	// first Update.
 	Keys map[uint16]ed25519.PublicKey
-	// Revoked holds revoked credential serials.
+	// Revoked holds revoked credential serials, used until the first
+	// Update.
 	Revoked map[string]bool
 	// Now is the clock for expiry; nil means time.Now.
 	Now func() time.Time
+
+	trust atomic.Pointer[trustSet]
+}
+
+// trustSet is an immutable snapshot of the keys and revocations.
+type trustSet struct {
+	keys    map[uint16]ed25519.PublicKey
+	revoked map[string]bool
+}
+
+// Update replaces the trusted issuer keys and the revocation list, both at
+// once: a Verify running concurrently sees either the old set or the new
+// one, never half of each. The maps are copied; the caller may reuse them.
+// Once Update is called, the Keys and Revoked fields are no longer read.
+func (v *Verifier) Update(keys map[uint16]ed25519.PublicKey, revoked map[string]bool) {
+	ts := &trustSet{keys: make(map[uint16]ed25519.PublicKey, len(keys)), revoked: maps.Clone(revoked)}
+	for id, k := range keys {
+		ts.keys[id] = slices.Clone(k)
+	}
+	v.trust.Store(ts)
+}
+
+// Trusted returns copies of the issuer keys and revocations in use (the
+// last Update's, or the Keys and Revoked fields before any), never nil.
+func (v *Verifier) Trusted() (map[uint16]ed25519.PublicKey, map[string]bool) {
+	keys, revoked := v.current()
+	k, r := make(map[uint16]ed25519.PublicKey, len(keys)), make(map[string]bool, len(revoked))
+	maps.Copy(k, keys)
+	maps.Copy(r, revoked)
+	return k, r
+}
+
+func (v *Verifier) current() (map[uint16]ed25519.PublicKey, map[string]bool) {
+	if ts := v.trust.Load(); ts != nil {
+		return ts.keys, ts.revoked
+	}
+	return v.Keys, v.Revoked
 }
 
 // Verify decodes payload and checks, in order: layout (ErrMalformed),
@@ -214,7 +258,8 @@ func (v *Verifier) Verify(uid, payload []byte) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, ok := v.Keys[c.KeyID]
+	keys, revoked := v.current()
+	pub, ok := keys[c.KeyID]
 	if !ok || len(pub) != ed25519.PublicKeySize {
 		return c, fmt.Errorf("%w: key %d", ErrUnknownKey, c.KeyID)
 	}
@@ -225,7 +270,7 @@ func (v *Verifier) Verify(uid, payload []byte) (*Credential, error) {
 	if string(c.UID) != string(uid) {
 		return c, fmt.Errorf("%w: credential for %X read from %X", ErrWrongCard, c.UID, uid)
 	}
-	if v.Revoked[c.Serial] {
+	if revoked[c.Serial] {
 		return c, fmt.Errorf("%w: serial %q", ErrRevoked, c.Serial)
 	}
 	now := time.Now()

@@ -211,3 +211,30 @@ func FuzzFromNDEF(f *testing.F) {
 		}
 	})
 }
+
+// Update replaces keys and revocations together and copies them; until the
+// first Update the fields are used.
+func TestVerifierUpdate(t *testing.T) {
+	b, v := issue(t, nil)
+	if _, err := v.Verify(testUID, b); err != nil {
+		t.Fatal(err)
+	}
+	keys, revoked := v.Trusted()
+	revoked["C2026-000123"] = true
+	if _, err := v.Verify(testUID, b); err != nil {
+		t.Fatalf("Trusted returned the verifier's own map: %v", err)
+	}
+	v.Update(keys, revoked)
+	delete(revoked, "C2026-000123")
+	if _, err := v.Verify(testUID, b); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("after revoking: %v", err)
+	}
+	v.Update(map[uint16]ed25519.PublicKey{4: keys[3]}, nil)
+	if _, err := v.Verify(testUID, b); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("after dropping the key: %v", err)
+	}
+	v.Update(keys, nil)
+	if _, err := v.Verify(testUID, b); err != nil {
+		t.Fatalf("key trusted again, revocation lifted: %v", err)
+	}
+}

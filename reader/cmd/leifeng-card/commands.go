@@ -29,7 +29,6 @@ func writeJSON(path string, v any, mode os.FileMode) error {
 	return os.WriteFile(path, append(b, '\n'), mode)
 }
 
-
 func keygen(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	id := fs.Uint("id", 1, "issuer key ID written into every credential it signs")
