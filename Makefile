@@ -25,7 +25,9 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/leifeng-cloud ./cloud/cmd/leifeng-cloud
-	$(GO) build -o $(BIN)/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
+	@# no_emoji leaves out Fyne's 4 MB colour emoji font, which the kiosk never
+	@# shows and Fyne would load once per text style (18 MB measured).
+	$(GO) build -tags no_emoji -o $(BIN)/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
 	$(GO) build -o $(BIN)/leifeng-traffic ./kiosk/cmd/leifeng-traffic
 	@if [ -d reader/cmd/leifeng-card ]; then $(GO) build -o $(BIN)/leifeng-card ./reader/cmd/leifeng-card; fi
 

@@ -53,25 +53,58 @@ func (u *UI) show(name string, build func() fyne.CanvasObject) {
 		u.stopAnim = nil
 	}
 	u.clockText = nil
+	u.linkShow = nil
 	u.screen = name
-	u.rerender = func() { u.win.SetContent(build()) }
-	u.win.SetContent(build())
+	u.rerender = func() { u.setContent(build()) }
+	u.setContent(build())
 	if u.opt.OnShow != nil {
 		u.opt.OnShow(name)
 	}
 }
 
-func (u *UI) linkMark() fyne.CanvasObject {
-	st := u.core.Status()
-	text, c := u.t("link_unknown"), theme.Color(theme.ColorNameDisabled)
-	switch st.Link {
-	case LinkOnline:
-		text, c = u.t("online"), theme.Color(theme.ColorNameSuccess)
-	case LinkOffline:
-		text, c = u.t("offline"), theme.Color(theme.ColorNameDisabled)
+// setContent puts c in the window unless it is already there (a reused
+// screen updated in place).
+func (u *UI) setContent(c fyne.CanvasObject) {
+	if u.win.Content() != c {
+		u.win.SetContent(c)
 	}
-	dot := canvas.NewCircle(c)
-	return container.NewHBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(14, 14), dot)), widget.NewLabel(text))
+}
+
+// linkMark is the quiet online/offline mark; updateLink keeps it right
+// when the uplink connects or loses its broker.
+func (u *UI) linkMark() fyne.CanvasObject {
+	dot := canvas.NewCircle(color.Transparent)
+	text := widget.NewLabel("")
+	shown := Link(-1)
+	set := func(l Link) {
+		if l == shown {
+			return
+		}
+		shown = l
+		t, c := u.t("link_unknown"), theme.Color(theme.ColorNameDisabled)
+		switch l {
+		case LinkOnline:
+			t, c = u.t("online"), theme.Color(theme.ColorNameSuccess)
+		case LinkOffline:
+			t, c = u.t("offline"), theme.Color(theme.ColorNameDisabled)
+		}
+		dot.FillColor = c
+		dot.Refresh()
+		text.SetText(t)
+	}
+	set(u.core.Status().Link)
+	u.linkShow = set
+	return container.NewHBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(14, 14), dot)), text)
+}
+
+// updateLink shows the uplink's state on the screen shown.
+func (u *UI) updateLink() {
+	if u.linkShow != nil {
+		u.linkShow(u.core.Status().Link)
+	}
+	if u.screen == ScreenAdmin {
+		u.refresh()
+	}
 }
 
 // clockLabel is the header clock; tick updates it.
@@ -105,74 +138,111 @@ func grid(cols int, objs ...fyne.CanvasObject) fyne.CanvasObject {
 	return container.NewGridWithColumns(cols, objs...)
 }
 
+// homeView is the home screen, built once and shown again after each tap
+// result: rebuilding it each time would leave a trail of dead widgets,
+// renderers and textures in Fyne's caches (they expire only after a
+// minute unused). It is rebuilt only when what it shows changes.
+type homeView struct {
+	key   homeKey
+	root  fyne.CanvasObject
+	arrow *canvas.Text
+	clock func(string)
+	link  func(Link)
+}
+
+type homeKey struct {
+	cfg             *wire.Config
+	lang            Lang
+	large, contrast bool
+	service         string
+}
+
 func (u *UI) showHome() {
 	u.show(ScreenHome, func() fyne.CanvasObject {
-		name := "学雷锋志愿服务站"
-		if u.cfg.Profile != nil && u.cfg.Profile.Name != "" {
-			name = u.cfg.Profile.Name
+		key := homeKey{cfg: u.cfg, lang: u.lang, large: u.large, contrast: u.contrast, service: u.service}
+		if u.home == nil || u.home.key != key {
+			u.home = u.buildHome(key)
 		}
-		logo := canvas.NewText("雷锋", color.White)
-		logo.TextStyle.Bold = true
-		logo.TextSize = 18
-		badge := container.NewStack(canvas.NewRectangle(leifengRed), container.NewCenter(logo))
-		title := widget.NewLabel(name)
-		title.SizeName = theme.SizeNameSubHeadingText
-		title.TextStyle.Bold = true
-		top := container.NewBorder(nil, nil,
-			container.NewHBox(container.NewGridWrap(fyne.NewSize(56, 56), badge), title),
-			container.NewHBox(u.linkMark(), u.clockLabel()))
-
-		prompt := u.heading(u.t("tap_prompt"))
-		prompt.Wrapping = fyne.TextWrapOff
-		prompt.Alignment = fyne.TextAlignCenter
-		hint := widget.NewLabel(u.t("tap_hint"))
-		hint.Alignment = fyne.TextAlignCenter
-		arrow := canvas.NewText("▼", theme.Color(theme.ColorNamePrimary))
-		arrow.TextSize = 48
-		arrow.Alignment = fyne.TextAlignCenter
-		arrowBox := container.NewWithoutLayout(arrow)
-		arrowBox.Resize(fyne.NewSize(60, 80))
-		arrow.Resize(fyne.NewSize(60, 60))
-		center := []fyne.CanvasObject{prompt, hint, container.NewCenter(container.NewGridWrap(fyne.NewSize(60, 80), arrowBox))}
-		if u.service != "" {
-			center = append(center, container.NewCenter(container.NewHBox(
-				widget.NewLabel(u.t("chosen_service", u.serviceName(u.service))),
-				u.button(u.t("btn_no_service"), false, func() { u.service = ""; u.refresh() }))))
-		}
+		h := u.home
+		u.clockText, u.linkShow = h.clock, h.link
+		h.clock(u.clock())
+		h.link(u.core.Status().Link)
 		if u.opt.Animate {
+			// A rerender (language, text size) calls this again: one
+			// animation at a time.
+			if u.stopAnim != nil {
+				u.stopAnim()
+			}
 			a := canvas.NewPositionAnimation(fyne.NewPos(0, 0), fyne.NewPos(0, 20), 700*time.Millisecond, func(p fyne.Position) {
-				arrow.Move(p)
-				canvas.Refresh(arrow)
+				h.arrow.Move(p)
+				canvas.Refresh(h.arrow)
 			})
 			a.AutoReverse = true
 			a.RepeatCount = fyne.AnimationRepeatForever
 			a.Start()
 			u.stopAnim = a.Stop
 		}
-		size := u.t("btn_large")
-		if u.large {
-			size = u.t("btn_normal")
-		}
-		buttons := grid(4,
-			u.button(u.t("btn_menu"), true, func() { u.showMenu() }),
-			u.button(u.t("btn_board"), true, func() { u.showBoard() }),
-			u.button(u.t("btn_honor"), true, func() { u.showHonor() }),
-			u.button(u.t("btn_news"), true, func() { u.showNews() }),
-			u.button(u.t("btn_need"), true, func() { u.need = needDraft{}; u.showNeedCategory() }),
-			u.button(size, false, func() { u.large = !u.large; u.contrast = u.large; u.applyTheme(); u.refresh() }),
-			u.button(u.t("btn_lang"), false, func() {
-				if u.lang == Zh {
-					u.lang = En
-				} else {
-					u.lang = Zh
-				}
-				u.refresh()
-			}),
-			u.button(u.t("btn_admin"), false, func() { u.pin = ""; u.showPIN("") }),
-		)
-		return container.NewBorder(container.NewVBox(top, widget.NewSeparator()), container.NewPadded(buttons), nil, nil,
-			container.NewCenter(container.NewVBox(center...)))
+		return h.root
 	})
+}
+
+func (u *UI) buildHome(key homeKey) *homeView {
+	name := "学雷锋志愿服务站"
+	if u.cfg.Profile != nil && u.cfg.Profile.Name != "" {
+		name = u.cfg.Profile.Name
+	}
+	logo := canvas.NewText("雷锋", color.White)
+	logo.TextStyle.Bold = true
+	logo.TextSize = 18
+	badge := container.NewStack(canvas.NewRectangle(leifengRed), container.NewCenter(logo))
+	title := widget.NewLabel(name)
+	title.SizeName = theme.SizeNameSubHeadingText
+	title.TextStyle.Bold = true
+	top := container.NewBorder(nil, nil,
+		container.NewHBox(container.NewGridWrap(fyne.NewSize(56, 56), badge), title),
+		container.NewHBox(u.linkMark(), u.clockLabel()))
+
+	prompt := u.heading(u.t("tap_prompt"))
+	prompt.Wrapping = fyne.TextWrapOff
+	prompt.Alignment = fyne.TextAlignCenter
+	hint := widget.NewLabel(u.t("tap_hint"))
+	hint.Alignment = fyne.TextAlignCenter
+	arrow := canvas.NewText("▼", theme.Color(theme.ColorNamePrimary))
+	arrow.TextSize = 48
+	arrow.Alignment = fyne.TextAlignCenter
+	arrowBox := container.NewWithoutLayout(arrow)
+	arrowBox.Resize(fyne.NewSize(60, 80))
+	arrow.Resize(fyne.NewSize(60, 60))
+	center := []fyne.CanvasObject{prompt, hint, container.NewCenter(container.NewGridWrap(fyne.NewSize(60, 80), arrowBox))}
+	if u.service != "" {
+		center = append(center, container.NewCenter(container.NewHBox(
+			widget.NewLabel(u.t("chosen_service", u.serviceName(u.service))),
+			u.button(u.t("btn_no_service"), false, func() { u.service = ""; u.refresh() }))))
+	}
+	size := u.t("btn_large")
+	if u.large {
+		size = u.t("btn_normal")
+	}
+	buttons := grid(4,
+		u.button(u.t("btn_menu"), true, func() { u.showMenu() }),
+		u.button(u.t("btn_board"), true, func() { u.showBoard() }),
+		u.button(u.t("btn_honor"), true, func() { u.showHonor() }),
+		u.button(u.t("btn_news"), true, func() { u.showNews() }),
+		u.button(u.t("btn_need"), true, func() { u.need = needDraft{}; u.showNeedCategory() }),
+		u.button(size, false, func() { u.large = !u.large; u.contrast = u.large; u.applyTheme(); u.refresh() }),
+		u.button(u.t("btn_lang"), false, func() {
+			if u.lang == Zh {
+				u.lang = En
+			} else {
+				u.lang = Zh
+			}
+			u.refresh()
+		}),
+		u.button(u.t("btn_admin"), false, func() { u.pin = ""; u.showPIN("") }),
+	)
+	root := container.NewBorder(container.NewVBox(top, widget.NewSeparator()), container.NewPadded(buttons), nil, nil,
+		container.NewCenter(container.NewVBox(center...)))
+	return &homeView{key: key, root: root, arrow: arrow, clock: u.clockText, link: u.linkShow}
 }
 
 func (u *UI) serviceName(id string) string {
@@ -245,26 +315,71 @@ func (u *UI) showTap(ev TapEvent) {
 	}
 	u.resultEnd = time.Now().Add(u.opt.ResultFor)
 	u.show(ScreenResult, func() fyne.CanvasObject {
-		icon, c := theme.ConfirmIcon(), theme.Color(theme.ColorNameSuccess)
-		if !ok {
-			icon, c = theme.ErrorIcon(), theme.Color(theme.ColorNameError)
+		if u.result == nil {
+			u.result = u.buildResult()
 		}
-		head := canvas.NewText(title, c)
-		head.TextSize = theme.Size(theme.SizeNameHeadingText) * 1.4
-		head.TextStyle.Bold = true
-		img := widget.NewIcon(theme.NewColoredResource(icon, themeColorName(ok)))
-		body := []fyne.CanvasObject{container.NewHBox(container.NewGridWrap(fyne.NewSize(72, 72), img), container.NewCenter(head))}
-		for i, l := range lines {
-			w := u.label(l)
-			if i == 0 {
-				w.SizeName = theme.SizeNameSubHeadingText
-				w.TextStyle.Bold = true
-			}
-			body = append(body, w)
-		}
-		return container.NewBorder(nil, container.NewPadded(u.button(u.t("btn_ok"), true, func() { u.showHome() })), nil, nil,
-			container.NewPadded(container.NewVBox(body...)))
+		u.result.fill(u, ok, title, lines)
+		return u.result.root
 	})
+}
+
+// resultView is the tap result screen, built once and updated in place
+// for each tap: at a busy station the result screen follows tap after
+// tap, and new widgets for each would pile up in Fyne's caches.
+type resultView struct {
+	root          fyne.CanvasObject
+	icon          *widget.Icon
+	okRes, errRes fyne.Resource
+	head          *canvas.Text
+	body          *fyne.Container
+	top           fyne.CanvasObject
+	lines         []*widget.Label
+	ok            *widget.Button
+}
+
+func (u *UI) buildResult() *resultView {
+	r := &resultView{
+		okRes:  theme.NewColoredResource(theme.ConfirmIcon(), themeColorName(true)),
+		errRes: theme.NewColoredResource(theme.ErrorIcon(), themeColorName(false)),
+		head:   canvas.NewText("", color.Transparent),
+	}
+	r.head.TextStyle.Bold = true
+	r.icon = widget.NewIcon(r.okRes)
+	r.top = container.NewHBox(container.NewGridWrap(fyne.NewSize(72, 72), r.icon), container.NewCenter(r.head))
+	r.body = container.NewVBox(r.top)
+	r.ok = u.button("", true, func() { u.showHome() })
+	r.root = container.NewBorder(nil, container.NewPadded(r.ok), nil, nil, container.NewPadded(r.body))
+	return r
+}
+
+// fill shows one tap's outcome: title and lines.
+func (r *resultView) fill(u *UI, ok bool, title string, lines []string) {
+	res, c := r.okRes, theme.Color(theme.ColorNameSuccess)
+	if !ok {
+		res, c = r.errRes, theme.Color(theme.ColorNameError)
+	}
+	if r.icon.Resource != res {
+		r.icon.SetResource(res)
+	}
+	r.head.Text, r.head.Color = title, c
+	r.head.TextSize = theme.Size(theme.SizeNameHeadingText) * 1.4
+	r.head.Refresh()
+	for len(r.lines) < len(lines) {
+		w := u.label("")
+		if len(r.lines) == 0 {
+			w.SizeName = theme.SizeNameSubHeadingText
+			w.TextStyle.Bold = true
+		}
+		r.lines = append(r.lines, w)
+	}
+	objs := append(make([]fyne.CanvasObject, 0, len(lines)+1), r.top)
+	for i, l := range lines {
+		r.lines[i].SetText(l)
+		objs = append(objs, r.lines[i])
+	}
+	r.body.Objects = objs
+	r.body.Refresh()
+	r.ok.SetText(u.t("btn_ok"))
 }
 
 func themeColorName(ok bool) fyne.ThemeColorName {

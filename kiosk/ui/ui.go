@@ -124,6 +124,7 @@ type UI struct {
 	opt    Options
 	log    *slog.Logger
 	events chan TapEvent
+	link   chan struct{}
 	ctx    context.Context // set by Run; Request calls use it
 
 	// mu guards everything below. Fyne calls handlers on its thread, and
@@ -145,6 +146,9 @@ type UI struct {
 	testLine   string
 	stopAnim   func()
 	clockText  func(string)
+	linkShow   func(Link) // updates the online mark of the screen shown
+	home       *homeView
+	result     *resultView
 	need       needDraft
 	pin        string
 }
@@ -174,6 +178,7 @@ func New(win fyne.Window, core Core, source ConfigSource, opt Options) *UI {
 	u := &UI{
 		win: win, core: core, source: source, opt: opt, log: opt.Logger,
 		events: make(chan TapEvent, 16),
+		link:   make(chan struct{}, 1),
 		local:  make(map[string]float64),
 		ctx:    context.Background(),
 	}
@@ -201,6 +206,15 @@ func (u *UI) Notify(ev TapEvent) {
 			u.log.Warn("ui behind: a tap result was not shown")
 		default:
 		}
+	}
+}
+
+// LinkChanged tells the UI that Core.Status().Link may have changed; the
+// online mark follows soon after. It never blocks.
+func (u *UI) LinkChanged() {
+	select {
+	case u.link <- struct{}{}:
+	default:
 	}
 }
 
@@ -246,6 +260,8 @@ func (u *UI) Run(ctx context.Context) error {
 			return ctx.Err()
 		case ev := <-u.events:
 			u.do(func() { u.showTap(ev) })
+		case <-u.link:
+			u.do(u.updateLink)
 		case c, ok := <-updates:
 			if !ok {
 				updates = nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,6 +79,7 @@ func (s *staticSource) apply(c *wire.Config) {
 type core struct {
 	book *attendance.Book
 	st   *store.Store
+	link *atomic.Int32 // the Link Status reports
 }
 
 func (c core) Request(ctx context.Context, r attendance.ServiceRequest) (attendance.Result, error) {
@@ -85,7 +87,7 @@ func (c core) Request(ctx context.Context, r attendance.ServiceRequest) (attenda
 }
 
 func (c core) Status() Status {
-	return Status{Station: "pe-simao-001", Link: LinkOffline, Outbox: c.st.Depth(), Reader: "sim", Software: "test"}
+	return Status{Station: "pe-simao-001", Link: Link(c.link.Load()), Outbox: c.st.Depth(), Reader: "sim", Software: "test"}
 }
 
 type kiosk struct {
@@ -96,6 +98,7 @@ type kiosk struct {
 	src   *staticSource
 	tap   simreader.Observed
 	clock *manualClock
+	link  *atomic.Int32
 }
 
 var fixedNow = time.Date(2027, 3, 5, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
@@ -119,12 +122,14 @@ func newKiosk(t testing.TB, size fyne.Size, opt Options) *kiosk {
 	if opt.AdminPIN == "" {
 		opt.AdminPIN = "2468"
 	}
-	u := New(win, core{book, st}, src, opt)
+	link := new(atomic.Int32)
+	link.Store(int32(LinkOffline))
+	u := New(win, core{book, st, link}, src, opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { u.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; win.Close() })
-	k := &kiosk{ui: u, win: win, st: st, src: src, clock: clk}
+	k := &kiosk{ui: u, win: win, st: st, src: src, clock: clk, link: link}
 	k.tap = simreader.Observed{Book: book, Choose: u.Service, Observe: func(tp reader.Tap, res attendance.Result, err error) {
 		u.Notify(TapEvent{Tap: tp, Result: res, Err: err})
 	}}
@@ -138,6 +143,12 @@ func newKiosk(t testing.TB, size fyne.Size, opt Options) *kiosk {
 func (k *kiosk) objects() []fyne.CanvasObject {
 	k.ui.mu.Lock()
 	defer k.ui.mu.Unlock()
+	return k.objectsLocked()
+}
+
+// objectsLocked is objects with the UI lock held: screens are updated in
+// place under it, so their fields are read under it too.
+func (k *kiosk) objectsLocked() []fyne.CanvasObject {
 	var out []fyne.CanvasObject
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
@@ -158,8 +169,10 @@ func (k *kiosk) objects() []fyne.CanvasObject {
 }
 
 func (k *kiosk) texts() string {
+	k.ui.mu.Lock()
+	defer k.ui.mu.Unlock()
 	var b strings.Builder
-	for _, o := range k.objects() {
+	for _, o := range k.objectsLocked() {
 		switch v := o.(type) {
 		case *widget.Label:
 			b.WriteString(v.Text + "\n")
@@ -401,6 +414,43 @@ func TestAdmin(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	k.shows("读卡正常：V0003（ntag215）")
+}
+
+// eventually waits until the screen shows want.
+func (k *kiosk) eventually(want string) {
+	k.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(k.texts(), want) {
+		if time.Now().After(deadline) {
+			k.t.Fatalf("screen %s does not show %q; it shows:\n%s", k.ui.Screen(), want, k.texts())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLinkMark: the quiet online/offline mark follows the uplink, on the
+// home screen and in the title bar of the other screens.
+func TestLinkMark(t *testing.T) {
+	k := newKiosk(t, fyne.NewSize(800, 480), Options{})
+	k.shows("离线")
+	k.link.Store(int32(LinkOnline))
+	k.ui.LinkChanged()
+	k.eventually("在线")
+	if strings.Contains(k.texts(), "离线") {
+		t.Fatalf("still offline:\n%s", k.texts())
+	}
+	k.press("公示栏")
+	k.wait(ScreenBoard)
+	k.shows("在线")
+	k.link.Store(int32(LinkOffline))
+	k.ui.LinkChanged()
+	k.eventually("离线")
+	k.press("返回首页")
+	k.wait(ScreenHome)
+	k.shows("离线")
+	k.link.Store(int32(LinkUnknown))
+	k.ui.LinkChanged()
+	k.eventually("联网状态未知")
 }
 
 // TestConfigChangesScreens: a newly applied config shows without a

@@ -97,6 +97,11 @@ type Uplink struct {
 
 	mu     sync.Mutex
 	reader string
+	// online is true while a session is up (connected and subscribed);
+	// linkCh is closed and replaced each time online changes. Both are
+	// guarded by mu: Run's goroutine writes them, anyone reads.
+	online bool
+	linkCh chan struct{}
 }
 
 // New returns an Uplink for st. It does not connect; Run does.
@@ -148,7 +153,39 @@ func New(st *store.Store, cfg Config) (*Uplink, error) {
 		readerDirty: make(chan struct{}, 1),
 		resync:      make(chan struct{}, 1),
 		reader:      wire.ReaderAbsent,
+		linkCh:      make(chan struct{}),
 	}, nil
+}
+
+// Online reports whether the uplink holds a working connection to the
+// broker: connected and subscribed to its acks. It is false before Run
+// connects, while Run waits to retry, and after Run returns.
+func (u *Uplink) Online() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.online
+}
+
+// Link returns the connection state now and a channel that is closed at
+// its next change; call Link again after the channel closes. A watcher
+// never misses a change and never blocks the uplink.
+func (u *Uplink) Link() (online bool, changed <-chan struct{}) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.online, u.linkCh
+}
+
+// setOnline records the connection state and wakes the watchers when it
+// changed.
+func (u *Uplink) setOnline(online bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.online == online {
+		return
+	}
+	u.online = online
+	close(u.linkCh)
+	u.linkCh = make(chan struct{})
 }
 
 // Refresh publishes the station state again soon (within StateDebounce),
@@ -365,6 +402,8 @@ func (u *Uplink) session(ctx context.Context, client mqtt.Client, lost <-chan er
 		return fmt.Errorf("subscribe %s: %w", u.ackTopic, err)
 	}
 	client.Publish(u.stateTopic, 1, true, u.state(true))
+	u.setOnline(true)
+	defer u.setOnline(false)
 
 	ackTimer := time.NewTimer(u.cfg.AckTimeout)
 	ackTimer.Stop()

@@ -321,3 +321,54 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Fatal("no broker accepted")
 	}
 }
+
+// waitLink waits for the uplink's connection state to become want,
+// following the change notifications of Link.
+func waitLink(t *testing.T, up *Uplink, want bool, within time.Duration) {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		online, changed := up.Link()
+		if online == want {
+			if up.Online() != want {
+				t.Fatalf("Online() = %v, Link() = %v", !want, want)
+			}
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("uplink online = %v after %s, want %v", online, within, want)
+		}
+	}
+}
+
+// TestOnline: the connection state follows the broker going down and
+// coming back, and is offline once Run returns.
+func TestOnline(t *testing.T) {
+	addr := freeAddr(t)
+	st := openStore(t)
+	r := start(t, st, addr, Config{})
+	time.Sleep(100 * time.Millisecond) // failed attempts, no broker
+	if r.up.Online() {
+		t.Fatal("online with no broker")
+	}
+	p := &peer{station: station}
+	b := startBroker(t, addr, p)
+	waitLink(t, r.up, true, 10*time.Second)
+	// A watcher taken now is woken by the loss.
+	_, changed := r.up.Link()
+	b.stop()
+	select {
+	case <-changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change notified when the broker went away")
+	}
+	waitLink(t, r.up, false, time.Second)
+	startBroker(t, addr, p)
+	waitLink(t, r.up, true, 10*time.Second)
+	r.stop()
+	if r.up.Online() {
+		t.Fatal("online after Run returned")
+	}
+}

@@ -238,7 +238,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		applyRules(book, mgr.Current(), log)
 	}
 	if cards != nil {
-		// Before any reader goroutine runs: the verifier is not locked.
 		addCardKeys(cards, o.bundle, mgr.Current())
 	}
 	rebootCtx, reboot := context.WithCancelCause(ctx)
@@ -260,6 +259,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--mqtt: %w", err)
 		}
 		in.up = up
+		scr.setUplink(up)
 		if sim != nil {
 			up.SetReader(wire.ReaderOK)
 		}
@@ -288,6 +288,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return
 			case cfg := <-updates:
 				applyRules(book, cfg, log)
+				if cards != nil {
+					// Live: the next tap is checked against these.
+					addCardKeys(cards, o.bundle, cfg)
+					log.Info("card keys from config", "config", cfg.Version, "trusted_keys", len(cfg.TrustedKeys), "revoked", len(cfg.Revoked))
+				}
 			}
 		}
 	})

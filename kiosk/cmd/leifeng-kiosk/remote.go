@@ -178,12 +178,15 @@ func (o *options) useBundle(fs *flag.FlagSet) error {
 	return nil
 }
 
-// addCardKeys adds to the card verifier the issuer keys of the bundle and
-// of the config in use, and the config's revocations. It runs once at
-// start, before the reader does: a config applied later changes the card
-// keys and revocations at the next start (a reboot command), because the
-// verifier has no lock to swap them under a running reader.
+// addCardKeys sets the card verifier's issuer keys and revocations to those
+// the kiosk started with (--issuer-key, --revoked), the bundle's issuer
+// keys and the keys and revocations of cfg, the config in use. It runs at
+// start and again on every config applied, while the reader runs: the
+// verifier swaps the whole set at once, so the next tap sees it. A key or
+// serial dropped from the config is dropped here too; the ones the kiosk
+// started with stay.
 func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
+	// The fields are the start-up set; Update never changes them.
 	keys := maps.Clone(cards.Verifier.Keys)
 	if keys == nil {
 		keys = map[uint16]ed25519.PublicKey{}
@@ -205,5 +208,5 @@ func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
 	for _, s := range cfg.Revoked {
 		revoked[s] = true
 	}
-	cards.Verifier.Keys, cards.Verifier.Revoked = keys, revoked
+	cards.Verifier.Update(keys, revoked)
 }
