@@ -118,12 +118,26 @@ log_type warning
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
 	s.cmd, s.exited = cmd, exited
+	// Ready when the port answers and our process is still alive: a
+	// broker that lost the port to another process exits at once, while
+	// the port answers for the other one.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			select {
+			case <-exited:
+			case <-time.After(100 * time.Millisecond):
+				return
+			}
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(s.dir, "mosquitto.log"))
+			s.cmd = nil
+			s.t.Fatalf("mosquitto exited instead of listening on %s:\n%s", s.Addr(), log)
+		default:
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(s.dir, "mosquitto.log"))

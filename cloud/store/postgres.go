@@ -127,6 +127,12 @@ func (b *pgBackend) inTx(ctx context.Context, fn func(q querier) error) error {
 // (PostgreSQL restarted, a network blip): when the error shows that
 // nothing reached the server, fn is tried once more on a fresh connection,
 // so the first call after a restart does not fail for a stale connection.
+//
+// When the server ended the connection (a restart terminates every
+// session with SQLSTATE 57P01), every idle connection is from before the
+// restart too: they are dropped, and fn is tried again on a fresh one.
+// Every statement the store runs is safe to repeat: reads, and writes that
+// skip what is already there.
 func (b *pgBackend) withConn(ctx context.Context, fn func(c *pgConn) error) error {
 	for try := 0; ; try++ {
 		c, err := b.pool.acquire(ctx)
@@ -134,11 +140,25 @@ func (b *pgBackend) withConn(ctx context.Context, fn func(c *pgConn) error) erro
 			return err
 		}
 		err = fn(c)
+		dead := err != nil && (c.IsClosed() || serverEnded(err))
 		b.pool.release(c)
-		if err == nil || try > 0 || !pgconn.SafeToRetry(err) || ctx.Err() != nil {
+		if dead {
+			b.pool.dropIdle()
+		}
+		if err == nil || try > 1 || !(dead || pgconn.SafeToRetry(err)) || ctx.Err() != nil {
 			return err
 		}
 	}
+}
+
+// serverEnded reports whether err says the server ended the session:
+// admin_shutdown, crash_shutdown or cannot_connect_now.
+func serverEnded(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return false
 }
 
 func (b *pgBackend) ingest(ctx context.Context, entries []ingest.Entry) (int, error) {
@@ -251,6 +271,17 @@ func (p *pgPool) release(c *pgConn) {
 	}
 	p.idle = append(p.idle, c)
 	p.mu.Unlock()
+}
+
+// dropIdle closes every idle connection.
+func (p *pgPool) dropIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, c := range idle {
+		closeConn(c)
+	}
 }
 
 func (p *pgPool) close() {

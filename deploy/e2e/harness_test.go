@@ -158,6 +158,13 @@ func waitDial(t testing.TB, addr string, p *proc) {
 			c.Close()
 			return
 		}
+		if p.cmd != nil {
+			select {
+			case <-p.exited:
+				t.Fatalf("%s exited instead of listening on %s:\n%s", p.name, addr, tail(p.log.String(), 40))
+			default:
+			}
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not listen on %s: %v\n%s", p.name, addr, err, tail(p.log.String(), 40))
 		}
@@ -305,6 +312,32 @@ func (c *cloud) waitRecords(t testing.TB, station string, n int, within time.Dur
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("station %s: %d of %d records in the database after %s", station, len(rs), n, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitIDs waits until every one of ids is among station's records.
+func (c *cloud) waitIDs(t testing.TB, station string, ids []string, within time.Duration) []apiRecord {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		rs := c.records(t, station)
+		have := make(map[string]bool, len(rs))
+		for _, r := range rs {
+			have[r.ID] = true
+		}
+		missing := 0
+		for _, id := range ids {
+			if !have[id] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return rs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("station %s: %d of %d confirmed records not in the database after %s", station, missing, len(ids), within)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

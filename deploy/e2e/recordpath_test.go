@@ -171,11 +171,10 @@ func TestPowerCut(t *testing.T) {
 	if len(confirmed) < trials {
 		t.Fatalf("only %d taps confirmed in %d trials: the burst did not run", len(confirmed), trials)
 	}
-	rs := e.cloud.waitRecords(t, k.station, len(confirmed), 60*time.Second)
-	// Wait for the tail: records committed but not confirmed before a kill
-	// arrive too, and then the count is steady.
-	time.Sleep(3 * time.Second)
-	rs = e.cloud.records(t, k.station)
+	// Records committed but not confirmed before a kill arrive too, so the
+	// count alone says nothing: wait for every confirmed ID. The outbox
+	// drains in seq order, so what is stored is always a gapless prefix.
+	rs := e.cloud.waitIDs(t, k.station, confirmed, 60*time.Second)
 	checkExactlyOnce(t, rs, confirmed)
 	t.Logf("%d trials: %d taps confirmed, %d records stored", trials, len(confirmed), len(rs))
 }
@@ -252,7 +251,7 @@ func TestGatewayAndDatabaseRestart(t *testing.T) {
 		confirmed = append(confirmed, <-got...)
 	}
 	waitDial(t, strings.TrimPrefix(e.cloud.http, "http://"), e.cloud.proc)
-	rs := e.cloud.waitRecords(t, k.station, len(confirmed), 60*time.Second)
+	rs := e.cloud.waitIDs(t, k.station, confirmed, 60*time.Second)
 	checkExactlyOnce(t, rs, confirmed)
 	if len(rs) != len(confirmed) {
 		t.Fatalf("%d records stored, %d confirmed", len(rs), len(confirmed))
@@ -296,14 +295,18 @@ func TestBadInput(t *testing.T) {
 		k.mustTap(t, fmt.Sprintf("V%d", i))
 	}
 	e.cloud.waitRecords(t, "st-good", 5, 20*time.Second)
-	m := e.cloud.metrics(t)
-	for _, reason := range []string{"malformed", "version", "station_mismatch", "too_large", "rate_limited"} {
-		if !strings.Contains(m, fmt.Sprintf(`leifeng_batches_rejected_total{reason=%q}`, reason)) {
-			t.Errorf("no rejection counted for %s", reason)
+	reasons := []string{"malformed", "version", "station_mismatch", "too_large", "rate_limited"}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, reason := range reasons {
+		for !strings.Contains(e.cloud.metrics(t), fmt.Sprintf(`leifeng_batches_rejected_total{reason=%q}`, reason)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no rejection counted for %s", reason)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	// The repeated ID was stored once; the flood stored its one record once.
-	if rs := e.cloud.records(t, "st-bad"); len(rs) != 1 {
+	if rs := e.cloud.waitRecords(t, "st-bad", 1, 10*time.Second); len(rs) != 1 {
 		t.Errorf("st-bad: %d records", len(rs))
 	}
 	if rs := e.cloud.waitRecords(t, "st-flood", 1, 10*time.Second); len(rs) != 1 {

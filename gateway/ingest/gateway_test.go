@@ -220,9 +220,9 @@ func TestNoAckWithoutCommit(t *testing.T) {
 	b := batch(t, "st-a", 3)
 	h.publish(t, "st-a", encode(t, b))
 	h.noAck(t, 300*time.Millisecond)
-	if got := testutil.ToFloat64(h.metrics.BatchesRejected.WithLabelValues("store_error")); got != 1 {
-		t.Fatalf("store_error counted %v", got)
-	}
+	waitFor(t, "store_error counted", func() bool {
+		return testutil.ToFloat64(h.metrics.BatchesRejected.WithLabelValues("store_error")) == 1
+	})
 	h.store.setFail(nil)
 	h.publish(t, "st-a", encode(t, b))
 	if a := h.ack(t); len(a.IDs) != 3 {
@@ -375,16 +375,25 @@ func TestSharedSubscription(t *testing.T) {
 		st := fmt.Sprintf("st-%d", i%8)
 		kiosk.Publish(wire.StationTopic(st, wire.LeafRecords), 1, false, encode(t, batch(t, st, 5))).Wait()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for store.count() < n*5 {
-		if time.Now().After(deadline) {
-			t.Fatalf("stored %d of %d", store.count(), n*5)
-		}
-		time.Sleep(20 * time.Millisecond)
+	ingested := func() (float64, float64) {
+		return testutil.ToFloat64(gws[0].opt.Metrics.RecordsIngested), testutil.ToFloat64(gws[1].opt.Metrics.RecordsIngested)
 	}
-	a := testutil.ToFloat64(gws[0].opt.Metrics.RecordsIngested)
-	b := testutil.ToFloat64(gws[1].opt.Metrics.RecordsIngested)
+	waitFor(t, "every record ingested", func() bool { a, b := ingested(); return a+b >= n*5 })
+	a, b := ingested()
 	if a+b != n*5 || a == 0 || b == 0 {
 		t.Fatalf("gateways ingested %v and %v of %d: not shared", a, b, n*5)
+	}
+}
+
+// waitFor polls cond for up to 10 s: the gateway counts after it commits,
+// on its own goroutine.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

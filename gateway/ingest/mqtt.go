@@ -42,9 +42,11 @@ func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error)
 		SetUsername(cfg.Username).
 		SetPassword(cfg.Password).
 		SetTLSConfig(cfg.TLS).
-		// A persistent session keeps the gateway's share of the queue at the
-		// broker while it restarts.
-		SetCleanSession(false).
+		// A clean session: a batch that waited at the broker while no
+		// gateway was up would be time-corrected by the length of the wait.
+		// Kiosks send unacknowledged batches again, with a fresh sending
+		// clock, so nothing is lost by letting the broker drop them.
+		SetCleanSession(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).

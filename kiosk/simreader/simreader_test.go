@@ -47,6 +47,10 @@ func (c *client) send(line string) Reply {
 	return rep
 }
 
+// testDebounce is long enough that a re-tap right after a tap whose fsync
+// was slow (a loaded disk) still falls inside it.
+const testDebounce = time.Second
+
 func serve(t *testing.T, images ImageDecoder) (*client, *store.Store) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "kiosk.db"))
@@ -55,7 +59,7 @@ func serve(t *testing.T, images ImageDecoder) (*client, *store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.DiscardHandler)
-	book, err := attendance.New(st, attendance.Config{Station: "pe-simao-001", Debounce: 50 * time.Millisecond, Logger: log})
+	book, err := attendance.New(st, attendance.Config{Station: "pe-simao-001", Debounce: testDebounce, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +94,7 @@ func TestTapProtocol(t *testing.T) {
 	if rep := c.send(`{"volunteer":"V0001"}`); !rep.OK || !rep.Repeat || rep.ID != in.ID {
 		t.Fatalf("re-tap: %+v", rep)
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(testDebounce + 100*time.Millisecond)
 	out := c.send(`{"volunteer":"V0001"}`)
 	if !out.OK || out.Kind != "check_out" || out.CheckIn != in.ID || out.Seconds <= 0 || out.Seq != 2 {
 		t.Fatalf("check-out: %+v", out)

@@ -380,7 +380,7 @@ func TestNeedRegistered(t *testing.T) {
 // TestIdleReturnsHome: a screen left alone goes back home, and the
 // visitor's language choice is dropped.
 func TestIdleReturnsHome(t *testing.T) {
-	k := newKiosk(t, fyne.NewSize(800, 480), Options{IdleTimeout: 80 * time.Millisecond, Tick: 10 * time.Millisecond})
+	k := newKiosk(t, fyne.NewSize(800, 480), Options{IdleTimeout: 500 * time.Millisecond, Tick: 10 * time.Millisecond})
 	k.press("English")
 	k.press("Contact board")
 	k.wait(ScreenBoard)

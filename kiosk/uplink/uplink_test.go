@@ -205,11 +205,13 @@ func TestResendAfterMissingAck(t *testing.T) {
 	startBroker(t, addr, p)
 	st := openStore(t)
 	ids := fill(t, st, 20)
-	start(t, st, addr, Config{AckTimeout: 200 * time.Millisecond})
+	start(t, st, addr, Config{AckTimeout: time.Second})
 	drained(t, st, 10*time.Second)
 	inOrder(t, p, ids)
-	if n, batches := p.stats(); n != 40 || batches != 2 {
-		t.Fatalf("%d records in %d batches, want the batch twice", n, batches)
+	// At least twice: a loaded machine may ack the resend after the timeout
+	// too, and the same batch then goes a third time, whole.
+	if n, batches := p.stats(); batches < 2 || n != 20*batches {
+		t.Fatalf("%d records in %d batches, want the whole batch again", n, batches)
 	}
 }
 

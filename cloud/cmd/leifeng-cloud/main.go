@@ -128,7 +128,7 @@ func serve(args []string, gatewayOnly bool) error {
 	fs.StringVar(&c.mqttCA, "mqtt-ca", "", "CA certificate (PEM) of an ssl:// broker")
 	fs.StringVar(&c.mqttCert, "mqtt-cert", "", "client certificate (PEM) at an ssl:// broker that requires one (cloud.crt of mosquitto-config --tls)")
 	fs.StringVar(&c.mqttKey, "mqtt-key", "", "the client certificate's key (PEM)")
-	fs.StringVar(&c.gatewayID, "gateway-id", "leifeng-gateway-"+host, "the gateway's MQTT client ID; keep it stable so its session survives restarts")
+	fs.StringVar(&c.gatewayID, "gateway-id", fmt.Sprintf("leifeng-gateway-%s-%d", host, os.Getpid()), "the gateway's MQTT client ID; each gateway needs its own")
 	fs.IntVar(&c.workers, "gateway-workers", 8, "batches committed at once")
 	fs.BoolVar(&c.verbose, "v", false, "log every committed batch")
 	if !gatewayOnly {
