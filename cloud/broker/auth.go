@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ func (a *Auth) Provides(b byte) bool {
 func (a *Auth) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
 	if user == a.CloudUser && a.CloudPassword != "" {
-		return pass == a.CloudPassword
+		return subtle.ConstantTimeCompare([]byte(pass), []byte(a.CloudPassword)) == 1
 	}
 	ok := a.station(cl.ID, user, pass)
 	if ok && pk.Connect.WillFlag && !a.OnACLCheck(&mqtt.Client{ID: cl.ID, Properties: mqtt.ClientProperties{Username: []byte(user)}}, pk.Connect.WillTopic, true) {
