@@ -153,30 +153,8 @@ func fillDemo(c *wire.Config) *wire.Config {
 	if c.Version > 0 {
 		return c
 	}
-	demo := ui.DefaultConfig()
-	f := *c
-	if f.Volunteers == nil {
-		f.Volunteers = demo.Volunteers
-	}
-	if f.Profile == nil {
-		f.Profile = demo.Profile
-	}
-	if f.Menu == nil {
-		f.Menu = demo.Menu
-	}
-	if f.Board == nil {
-		f.Board = demo.Board
-	}
-	if f.Announcements == nil {
-		f.Announcements = demo.Announcements
-	}
-	if f.HonorRoll == nil {
-		f.HonorRoll = demo.HonorRoll
-	}
-	if f.UI == nil {
-		f.UI = demo.UI
-	}
-	return &f
+	// The same merge a fleet default gets: what c sets wins.
+	return wire.MergeConfig(ui.DefaultConfig(), nil, c)
 }
 
 // observe makes the simulated reader's taps show on screen.
