@@ -39,18 +39,21 @@ type RequiredError struct {
 
 func (e *RequiredError) Error() string {
 	what := map[string]string{PartMenu: "the service menu (menu)", PartName: "the station name (profile.name)"}[e.Part]
-	return fmt.Sprintf("%s: the push would leave %s of %s empty; keep it in the push or give one (推送后%s)",
-		ErrRequired, what, orFleet(e.Station), strings.TrimPrefix(e.Chinese(), "推送后"))
+	return fmt.Sprintf("fleet: the push would leave %s of %s empty; keep it in the push or give one (%s)",
+		what, orFleet(e.Station), e.Chinese())
 }
 
 // Chinese is the reason as the console shows it.
 func (e *RequiredError) Chinese() string {
-	what := map[string]string{PartMenu: "服务菜单", PartName: "站点名称"}[e.Part]
-	where := "全部站点的默认配置"
+	what, harm := "服务菜单", "居民将无法浏览服务，也无法登记需求"
+	if e.Part == PartName {
+		what, harm = "站点名称", "屏幕上将不显示这是哪个服务站"
+	}
+	where := "全部站点默认配置"
 	if e.Station != "" {
 		where = "站点 " + e.Station + " "
 	}
-	return fmt.Sprintf("推送后%s的%s将为空，居民会无从选择。请在推送内容中保留或填写%s后再推送。", where, what, what)
+	return fmt.Sprintf("推送后%s的%s将为空，%s。请在推送内容中保留或填写%s后再推送。", where, what, harm, what)
 }
 
 func (e *RequiredError) Unwrap() error { return ErrRequired }
