@@ -56,7 +56,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-bin/leifeng-cloud serve --data "$DIR/cloud" --http "$HTTP" --mqtt-listen "$MQTT" \
+# The morning plays in minutes, so the kiosks get their volunteers' hours
+# from the cloud every minute rather than every ten.
+bin/leifeng-cloud serve --data "$DIR/cloud" --http "$HTTP" --mqtt-listen "$MQTT" --roster-refresh 1m \
   >"$DIR/logs/cloud.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
