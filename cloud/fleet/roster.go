@@ -15,12 +15,11 @@ import (
 // config version for every tap would spam the kiosks and the version
 // history, so the roster is refreshed on a schedule instead
 // (RunRosterRefresh, every --roster-refresh, 10 minutes by default): a
-// station gets a new version only when a volunteer joined it, a name
-// changed or some hours changed, and once its figures are older than
-// RosterMaxAge even when nothing changed, so that a kiosk never has to
-// show hours older than a day while it is online. At most one version per
-// station per interval; hours are rounded to the minute-and-a-half the
-// kiosk can show (0.01 h) so rounding noise is no change.
+// station gets a new version only when a volunteer joined it, a name or
+// some hours changed, and once its figures are older than RosterMaxAge
+// even when nothing changed, so that a kiosk online never has to show
+// hours older than a day. That is at most one version per station per
+// interval. Hours are rounded to 0.01 h (36 s), finer than a kiosk shows.
 const RosterMaxAge = 12 * time.Hour
 
 // Roster is station's own volunteers as its kiosk may show them: those
