@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -72,5 +74,39 @@ func TestTrafficPrintsCST(t *testing.T) {
 	}
 	if hm := m[1] + ":" + m[2]; hm != before.Format("15:04") && hm != after.Format("15:04") {
 		t.Fatalf("tap printed at %s, China Standard Time was %s to %s:\n%s", hm, before.Format("15:04"), after.Format("15:04"), out)
+	}
+}
+
+var adviceRE = regexp.MustCompile(`LEIFENG_DEMO_(HTTP|MQTT)=(127\.0\.0\.1:\d+)`)
+
+// make demo on a busy port stops before starting anything and suggests
+// ports that are free (the old advice named fixed ports, busy too).
+func TestDemoBusyPortAdvice(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	script, err := filepath.Abs("../demo.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "LEIFENG_DEMO_HTTP="+taken.Addr().String(), "LEIFENG_DEMO_MQTT="+taken.Addr().String(),
+		"LEIFENG_DEMO_READER_A="+freeAddr(t), "LEIFENG_DEMO_READER_B="+freeAddr(t))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("demo.sh started on a busy port:\n%s", out)
+	}
+	m := adviceRE.FindAllStringSubmatch(string(out), -1)
+	if len(m) != 2 || m[0][2] == m[1][2] {
+		t.Fatalf("want two different ports suggested for HTTP and MQTT:\n%s", out)
+	}
+	for _, s := range m {
+		ln, err := net.Listen("tcp", s[2])
+		if err != nil {
+			t.Fatalf("suggested %s for %s is not free: %v\n%s", s[2], s[1], err, out)
+		}
+		ln.Close()
 	}
 }
