@@ -52,10 +52,11 @@ func NewService(st *store.Store, keys *Keys, pub Publisher, log *slog.Logger) *S
 // Push signs doc as the next version of station's config (the fleet
 // defaults when station is ""), stores it and publishes it retained. It
 // returns the version. Names of volunteers leave masked, and the fleet
-// defaults never carry a roster (see sanitize). The version is above every earlier one on the
-// scope and at least the Unix time, so that even a cloud whose database
-// was restored from an old backup still publishes versions the kiosks
-// accept.
+// defaults never carry a roster (see sanitize). The version is above every
+// earlier one on the scope and at least the Unix time, so that even a cloud
+// whose database was restored from an old backup still publishes versions
+// the kiosks accept. Push does not check that the station is registered:
+// Apply does, for what an administrator pushes.
 func (s *Service) Push(ctx context.Context, station string, doc *wire.Config) (uint64, error) {
 	if s.pub == nil {
 		return 0, errors.New("fleet: not connected to the broker")
