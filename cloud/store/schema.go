@@ -130,6 +130,33 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX presence_station ON presence (station, at_ns)`,
 	}},
+	{3, "volunteer roster per station, commands and their outcomes", []string{
+		// The cloud's roster: names in full (they leave the cloud only
+		// masked), and the stations each volunteer is listed for. A
+		// volunteer also belongs to every station where they checked in.
+		`CREATE TABLE volunteers (
+			id         TEXT PRIMARY KEY,
+			name       TEXT NOT NULL,
+			updated_ns BIGINT NOT NULL
+		)`,
+		`CREATE TABLE volunteer_stations (
+			station   TEXT NOT NULL,
+			volunteer TEXT NOT NULL,
+			PRIMARY KEY (station, volunteer)
+		)`,
+		// Every command sent, and what the kiosk said of it (its state's
+		// last_command, matched by nonce).
+		`CREATE TABLE commands (
+			nonce      TEXT PRIMARY KEY,
+			station    TEXT NOT NULL,
+			name       TEXT NOT NULL,
+			sent_ns    BIGINT NOT NULL,
+			expires_ns BIGINT NOT NULL,
+			outcome    TEXT NOT NULL,
+			outcome_ns BIGINT NOT NULL
+		)`,
+		`CREATE INDEX commands_station ON commands (station, sent_ns)`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

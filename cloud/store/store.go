@@ -255,8 +255,16 @@ func (s *Store) SaveState(ctx context.Context, st *wire.State, seen time.Time) e
 			st.Station, st.Online, int64(st.ConfigVersion), st.ConfigError, st.Firmware, int64(st.Outbox),
 			st.Reader, nanos(st.Clock.At), st.Clock.Mono, st.Clock.Boot, st.Clock.Synced, nanos(seen),
 			int64(st.FleetConfigVersion), st.FleetConfigError, st.UpdateOffered, st.LastCommand)
-		if err != nil || n == 0 || (known && was == st.Online) {
+		if err != nil || n == 0 {
 			return err
+		}
+		if st.LastCommandNonce != "" {
+			if err := commandOutcome(ctx, q, st, seen); err != nil {
+				return err
+			}
+		}
+		if known && was == st.Online {
+			return nil
 		}
 		_, err = q.exec(ctx, `INSERT INTO presence (station, online, at_ns) VALUES ($1, $2, $3)`,
 			st.Station, st.Online, nanos(seen))

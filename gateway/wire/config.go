@@ -133,11 +133,16 @@ type TrustedKey struct {
 	PublicKey []byte `json:"public_key"`
 }
 
-// VolunteerSummary is what a kiosk may show of a volunteer.
+// VolunteerSummary is what a kiosk may show of a volunteer: only the
+// station's own volunteers reach it, names masked by the cloud (MaskName;
+// ValidateConfig refuses one that is not).
 type VolunteerSummary struct {
 	ID    string  `json:"id"`
 	Name  string  `json:"name"` // masked
 	Hours float64 `json:"hours"`
+	// HoursAsOf is when the cloud counted Hours; a kiosk shows the age of
+	// figures older than a day.
+	HoursAsOf time.Time `json:"hours_as_of,omitzero"`
 }
 
 // DefaultStars are the national star thresholds in hours: 一星 to 五星.

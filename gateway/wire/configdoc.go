@@ -51,7 +51,8 @@ func DecodeConfig(data []byte) (*Config, error) {
 
 // ValidateConfig checks c against the schema's constraints (see
 // ConfigSchema) and against what JSON Schema cannot say: star thresholds
-// ascending, issuer public keys of Ed25519 size, unique menu and key IDs.
+// ascending, issuer public keys of Ed25519 size, unique menu and key IDs,
+// volunteers' names masked.
 // Errors wrap ErrInvalid or ErrTooLarge.
 func ValidateConfig(c *Config) error {
 	v := &validator{}
@@ -124,6 +125,7 @@ func ValidateConfig(c *Config) error {
 		at := fmt.Sprintf("honor_roll[%d]", i)
 		v.str(at+".volunteer", h.Volunteer, 1, 64)
 		v.str(at+".name", h.Name, 0, 64)
+		v.masked(at+".name", h.Name)
 		v.num(at+".hours", h.Hours, 0, -1)
 		v.num(at+".stars", float64(h.Stars), 0, 5)
 	}
@@ -169,6 +171,7 @@ func ValidateConfig(c *Config) error {
 		at := fmt.Sprintf("volunteers[%d]", i)
 		v.str(at+".id", p.ID, 1, 64)
 		v.str(at+".name", p.Name, 0, 64)
+		v.masked(at+".name", p.Name)
 		v.num(at+".hours", p.Hours, 0, -1)
 	}
 	return v.err
@@ -191,6 +194,15 @@ func (v *validator) str(at, s string, minLen, maxLen int) {
 	}
 	if n := utf8.RuneCountInString(s); n < minLen || n > maxLen {
 		v.fail("%s has %d characters, want %d to %d", at, n, minLen, maxLen)
+	}
+}
+
+// masked refuses a volunteer's name that is not masked (NameMasked): a
+// kiosk shows these names on a public screen, so one that slipped past the
+// cloud unmasked is refused here too.
+func (v *validator) masked(at, name string) {
+	if !NameMasked(name) {
+		v.fail("%s is not masked (want e.g. 王*明, shown as MaskName makes it)", at)
 	}
 }
 

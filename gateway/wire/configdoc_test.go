@@ -45,6 +45,9 @@ var schemaCases = []schemaCase{
 	{"empty revoked serial", `{"v":1,"version":2,"revoked":[""]}`, false},
 	{"honor stars 6", `{"v":1,"version":2,"honor_roll":[{"volunteer":"V1","name":"张*三","hours":1,"stars":6}]}`, false},
 	{"negative hours", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"x","hours":-1}]}`, false},
+	{"unmasked volunteer", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王小明","hours":1}]}`, false},
+	{"masked volunteer", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"hours_as_of":"2026-11-29T10:00:00Z"}]}`, true},
+	{"unmasked honor", `{"v":1,"version":2,"honor_roll":[{"volunteer":"V1","name":"张三","hours":1,"stars":1}]}`, false},
 	{"unknown field ignored", `{"v":1,"version":2,"future":{"x":1}}`, true},
 }
 

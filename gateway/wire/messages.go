@@ -204,6 +204,10 @@ type State struct {
 	// LastCommand says what became of the last command received: its name
 	// and "ok" or the reason it was refused.
 	LastCommand string `json:"last_command,omitempty"`
+	// LastCommandNonce is the nonce of that command (read from its
+	// payload even when the signature failed), so the cloud can tell which
+	// command it sent the outcome belongs to.
+	LastCommandNonce string `json:"last_command_nonce,omitempty"`
 }
 
 // Command is an instruction to one kiosk, always inside a signed Envelope.

@@ -110,6 +110,7 @@ type config struct {
 	verbose                                 bool
 	offlineAlert                            time.Duration
 	outboxAlert                             int
+	rosterRefresh                           time.Duration
 }
 
 func serve(args []string, gatewayOnly bool) error {
@@ -136,6 +137,7 @@ func serve(args []string, gatewayOnly bool) error {
 		fs.StringVar(&c.mqttListen, "mqtt-listen", ":1883", "address of the embedded broker (ignored with --mqtt)")
 		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
+		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
 	}
 	fs.Parse(args)
 	if gatewayOnly && c.mqttURL == "" {
@@ -233,6 +235,9 @@ func serve(args []string, gatewayOnly bool) error {
 	svc := fleet.NewService(db, keys, client, log.With("part", "fleet"))
 	if err := svc.Republish(ctx); err != nil {
 		log.Error("cannot republish the stored configs", "err", err)
+	}
+	if c.rosterRefresh > 0 {
+		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}

@@ -59,11 +59,14 @@ type inbox struct {
 	// reboot ends the kiosk with exitReboot.
 	reboot func()
 
-	last chan string // the last command's outcome, for the state
+	last chan lastCommand // the last command's outcome, for the state
 }
 
+// lastCommand is the last command's outcome and its nonce.
+type lastCommand struct{ outcome, nonce string }
+
 func newInbox(station string, mgr *config.Manager, log *slog.Logger, reboot func()) *inbox {
-	return &inbox{station: station, mgr: mgr, log: log, reboot: reboot, last: make(chan string, 1)}
+	return &inbox{station: station, mgr: mgr, log: log, reboot: reboot, last: make(chan lastCommand, 1)}
 }
 
 // Message implements uplink.Inbox.
@@ -80,43 +83,45 @@ func (in *inbox) Message(topic string, payload []byte) {
 }
 
 func (in *inbox) command(payload []byte) {
+	nonce := wire.PeekCommandNonce(payload)
+	setLast := func(s string) { in.setLast(lastCommand{s, nonce}) }
 	c, err := in.mgr.Command(payload)
 	if err != nil {
 		in.log.Warn("command refused", "err", err, "reason", wire.Reason(err))
-		in.setLast("refused: " + err.Error())
+		setLast("refused: " + err.Error())
 		return
 	}
 	in.log.Info("command", "name", c.Name, "nonce", c.Nonce)
 	switch c.Name {
 	case wire.CmdReboot:
-		in.setLast(c.Name + ": ok")
+		setLast(c.Name + ": ok")
 		in.reboot()
 	case wire.CmdResync:
 		in.up.Resync()
-		in.setLast(c.Name + ": ok")
+		setLast(c.Name + ": ok")
 	case wire.CmdReloadConfig:
 		if err := in.mgr.Reload(); err != nil {
-			in.setLast(c.Name + ": " + err.Error())
+			setLast(c.Name + ": " + err.Error())
 			return
 		}
-		in.setLast(c.Name + ": ok")
+		setLast(c.Name + ": ok")
 	case wire.CmdUpdateOffer:
 		var o wire.UpdateOffer
 		if err := json.Unmarshal(c.Args, &o); err != nil {
-			in.setLast(c.Name + ": bad offer: " + err.Error())
+			setLast(c.Name + ": bad offer: " + err.Error())
 			return
 		}
 		if err := in.mgr.RecordOffer(o); err != nil {
-			in.setLast(c.Name + ": " + err.Error())
+			setLast(c.Name + ": " + err.Error())
 			return
 		}
 		// Recorded and reported only: installing firmware is the
 		// firmware work's job, not done here.
-		in.setLast(c.Name + ": recorded " + o.Version)
+		setLast(c.Name + ": recorded " + o.Version)
 	}
 }
 
-func (in *inbox) setLast(s string) {
+func (in *inbox) setLast(s lastCommand) {
 	select {
 	case <-in.last:
 	default:
@@ -133,7 +138,7 @@ func (in *inbox) report(st *wire.State) {
 	select {
 	case last := <-in.last:
 		in.last <- last
-		st.LastCommand = last
+		st.LastCommand, st.LastCommandNonce = last.outcome, last.nonce
 	default:
 	}
 }
