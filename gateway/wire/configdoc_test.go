@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -26,7 +29,7 @@ var schemaCases = []schemaCase{
 		"menu":[{"id":"c1","name":"助老","items":[{"id":"m1","name":"陪伴"}]}],"board":{"phone":"0879-1234567"},
 		"announcements":[{"title":"周末义诊"}],"ui":{"idle_timeout_seconds":120,"language":"en"},
 		"reader":{"debounce_ms":1500,"antenna_gain":7},"rules":{"max_session_minutes":600},
-		"stars":[100,300],"revoked":["S1"],"trusted_keys":[{"id":1,"public_key":` + key32 + `}]}`, true},
+		"stars":[100,300],"revoked":["S1"],"key_set":{"v":1,"key":"root-1","payload":"e30=","sig":"` + strings.Repeat("A", 86) + `=="}}`, true},
 	{"version zero", `{"v":1,"version":0}`, false},
 	{"no version", `{"v":1}`, false},
 	{"bad station", `{"v":1,"version":2,"station":"PE_1"}`, false},
@@ -41,6 +44,8 @@ var schemaCases = []schemaCase{
 	{"long title", `{"v":1,"version":2,"announcements":[{"title":"` + strings.Repeat("长", 201) + `"}]}`, false},
 	{"title 200 chars", `{"v":1,"version":2,"announcements":[{"title":"` + strings.Repeat("长", 200) + `"}]}`, true},
 	{"short key", `{"v":1,"version":2,"trusted_keys":[{"id":1,"public_key":"AAAA"}]}`, false},
+	{"bare issuer key", `{"v":1,"version":2,"trusted_keys":[{"id":1,"public_key":` + key32 + `}]}`, false},
+	{"key set without signature", `{"v":1,"version":2,"key_set":{"v":1,"key":"root-1","payload":"e30=","sig":""}}`, false},
 	{"zero star", `{"v":1,"version":2,"stars":[0,100]}`, false},
 	{"empty revoked serial", `{"v":1,"version":2,"revoked":[""]}`, false},
 	{"honor stars 6", `{"v":1,"version":2,"honor_roll":[{"volunteer":"V1","name":"张*三","hours":1,"stars":6}]}`, false},
@@ -195,3 +200,65 @@ func evalSchema(s map[string]any, doc any, at string) error {
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
+
+// TestKeySet: a key set sealed with the issuer root opens with the root's
+// public key only; one sealed with any other key, or altered, does not.
+func TestKeySet(t *testing.T) {
+	root := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32))
+	issuer := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)).Public().(ed25519.PublicKey)
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	ks := &KeySet{Version: 3, Issued: now, Expires: now.AddDate(0, 6, 0),
+		Keys: []TrustedKey{{ID: 1, PublicKey: issuer}}, RevokedKeys: []uint16{2}}
+	env, err := SealKeySet(root, "root-1", ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := map[string]ed25519.PublicKey{"root-1": root.Public().(ed25519.PublicKey)}
+	got, err := OpenKeySet(env, roots)
+	if err != nil || got.Version != 3 || len(got.Keys) != 1 || got.RevokedKeys[0] != 2 {
+		t.Fatalf("open: %+v %v", got, err)
+	}
+	// The config that relays it validates and round-trips it.
+	doc, err := DecodeConfig(mustEncode(t, &Config{Version: 1, KeySet: env}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenKeySet(doc.KeySet, roots); err != nil {
+		t.Fatalf("relayed key set: %v", err)
+	}
+
+	forged, _ := SealKeySet(other, "root-1", ks)
+	if _, err := OpenKeySet(forged, roots); !errors.Is(err, ErrSignature) {
+		t.Fatalf("key set signed by another key: %v", err)
+	}
+	if _, err := OpenKeySet(env, nil); !errors.Is(err, ErrSignature) {
+		t.Fatalf("no root provisioned: %v", err)
+	}
+	altered := *env
+	altered.Payload = bytes.Replace(env.Payload, []byte(`"version":3`), []byte(`"version":4`), 1)
+	if _, err := OpenKeySet(&altered, roots); !errors.Is(err, ErrSignature) {
+		t.Fatalf("altered key set: %v", err)
+	}
+	// A config key cannot stand in for the root: a config-shaped payload
+	// signed by the root is not a key set either.
+	cfg, _ := Seal(root, "root-1", []byte(`{"v":1,"version":5}`))
+	var e Envelope
+	json.Unmarshal(cfg, &e)
+	if _, err := OpenKeySet(&e, roots); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a config signed by the root taken for a key set: %v", err)
+	}
+	if _, err := SealKeySet(root, "root-1", &KeySet{Version: 1, Issued: now, Expires: now.Add(time.Hour),
+		Keys: []TrustedKey{{ID: 2, PublicKey: issuer}}, RevokedKeys: []uint16{2}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a key set that trusts and revokes one key: %v", err)
+	}
+}
+
+func mustEncode(t *testing.T, c *Config) []byte {
+	t.Helper()
+	b, err := EncodeConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -88,6 +88,9 @@ type options struct {
 	wiring      reader.Wiring
 	bundleFile  string
 	bundle      *wire.Bundle
+	// displayNow is the wall time shown on screen: the kiosk's clock, or
+	// with --demo-clock-speed a faster one.
+	displayNow func() time.Time
 }
 
 type listFlag []string
@@ -117,7 +120,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.maxSession, "max-session", attendance.DefaultMaxSession, "sessions open longer are closed automatically for review")
 	fs.DurationVar(&o.ackTimeout, "ack-timeout", uplink.DefaultAckTimeout, "resend a batch not acknowledged within this long")
 	fs.DurationVar(&o.clockOffset, "fake-clock-offset", 0, "testing and demos: shift the wall clock by this much and report it unsynced")
-	fs.Float64Var(&o.clockSpeed, "demo-clock-speed", 1, "demos: run the kiosk's clock this many times faster than real time")
+	fs.Float64Var(&o.clockSpeed, "demo-clock-speed", 1, "demos: run the clock shown on screen this many times faster than real time (records and durations keep real time)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.bundleFile, "bundle", "", "station bundle from `leifeng-cloud station add`: station ID, broker, credentials, trusted config keys (flags given explicitly win)")
@@ -173,13 +176,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	clk = sys
-	if o.clockSpeed != 1 {
-		clk = clock.NewScaled(clk, o.clockSpeed)
-		log.Warn("clock runs faster than real time (--demo-clock-speed)", "speed", o.clockSpeed)
-	}
 	if o.clockOffset != 0 {
 		clk = clock.Shifted{Clock: clk, Offset: o.clockOffset}
 		log.Warn("wall clock shifted and reported unsynced (--fake-clock-offset)", "offset", o.clockOffset)
+	}
+	// Records, durations, debouncing and every expiry check use clk; the
+	// demo's fast clock only moves the time shown on screen, so a session
+	// is as long as it really was.
+	o.displayNow = func() time.Time { return clk.Now().At }
+	if o.clockSpeed != 1 {
+		fast := clock.NewScaled(clk, o.clockSpeed)
+		o.displayNow = func() time.Time { return fast.Now().At }
+		log.Warn("the clock on screen runs faster than real time (--demo-clock-speed); records and durations keep real time", "speed", o.clockSpeed)
 	}
 
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
