@@ -3,7 +3,8 @@
 // volunteers arrive between eight and half past nine, serve one to four
 // hours at a service of the station's menu, and tap out. Time runs --speed
 // times faster than the wall clock, so a morning takes a few minutes; run
-// the kiosks with the same --demo-clock-speed so their hours come out real.
+// the kiosks with the same --demo-clock-speed so their screens show the
+// morning's time. Hours are real time: a demo hour lasts 30 s at 120×.
 //
 //	leifeng-traffic --station pe-simao-001=127.0.0.1:7101 --station pe-ninger-001=127.0.0.1:7102
 //	leifeng-traffic --station pe-simao-001=127.0.0.1:7101 --tap V0001
