@@ -26,7 +26,7 @@ type KeySet struct {
 	Kind string `json:"kind"`
 	// Version rises with every key set the root signs; a kiosk never goes
 	// back to a lower one.
-	Version uint64 `json:"version"`
+	Version uint64    `json:"version"`
 	Issued  time.Time `json:"issued"`
 	// Expires bounds how long an old key set can be shown to a kiosk that
 	// has not seen a newer one (a fresh kiosk, after an issuer key was

@@ -84,7 +84,7 @@ var (
 	// ErrNotYetValid: the credential's issue date is still ahead (beyond
 	// NotBeforeSlack) of a synchronised clock.
 	ErrNotYetValid = errors.New("credential: not yet valid")
-	ErrRevoked          = errors.New("credential: revoked")
+	ErrRevoked     = errors.New("credential: revoked")
 )
 
 func dayOf(t time.Time) uint16 {
