@@ -81,10 +81,10 @@ var (
 	ErrUnknownKey error = &credError{"credential: unknown issuer key", ErrForged}
 	ErrWrongCard  error = &credError{"credential: issued for another card UID", ErrForged}
 	ErrExpired          = errors.New("credential: expired")
+	ErrRevoked          = errors.New("credential: revoked")
 	// ErrNotYetValid: the credential's issue date is still ahead (beyond
 	// NotBeforeSlack) of a synchronised clock.
 	ErrNotYetValid = errors.New("credential: not yet valid")
-	ErrRevoked     = errors.New("credential: revoked")
 )
 
 func dayOf(t time.Time) uint16 {
