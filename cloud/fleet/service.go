@@ -212,9 +212,20 @@ func (s *Service) AddStation(ctx context.Context, id, name, county, broker strin
 	if err := s.st.AddStation(ctx, store.Registration{ID: id, Name: name, County: county, SecretHash: hash, Created: s.Now()}); err != nil {
 		return nil, err
 	}
-	return &wire.Bundle{
+	b := &wire.Bundle{
 		V: wire.Version, Station: id, Broker: broker, Username: id, Password: secret, ConfigKeys: s.keys.Public(),
-	}, nil
+	}
+	// The kiosk refuses configs older than those in force now: a broker
+	// cannot hand a fresh kiosk an old document with an old revocation list.
+	for scope, min := range map[string]*uint64{FleetScope: &b.MinFleetConfig, StationScope(id): &b.MinStationConfig} {
+		d, err := s.st.Config(ctx, scope)
+		if err == nil {
+			*min = d.Version
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // Creds are the registered stations' broker credentials, for the embedded

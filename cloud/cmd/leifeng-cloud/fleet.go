@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -45,7 +47,7 @@ func openData(ctx context.Context, data, db string) (*store.Store, *fleet.Keys, 
 // stationCmd is `leifeng-cloud station add`.
 func stationCmd(args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New(`usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--out FILE]`)
+		return errors.New(`usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
 	}
 	fs := flag.NewFlagSet("station add", flag.ExitOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
@@ -56,6 +58,8 @@ func stationCmd(args []string) error {
 	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883 (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
 	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle")
+	roots := rootFlag{}
+	fs.Var(roots, "issuer-root", "issuer root public key file from `leifeng-card keygen -root` (repeatable): the kiosk takes card-issuer keys only in key sets it signed")
 	fs.Parse(args[1:])
 	if *id == "" || *brokerURL == "" {
 		return errors.New("station add needs --id and --broker")
@@ -74,6 +78,9 @@ func stationCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(roots) > 0 {
+		b.IssuerRoots = roots
+	}
 	if *tlsDir != "" {
 		ca, err := fleet.LoadCA(*tlsDir)
 		if err != nil {
@@ -89,6 +96,33 @@ func stationCmd(args []string) error {
 		return err
 	}
 	fmt.Printf("station %s registered; bundle written to %s (keep it secret; leifeng-kiosk --bundle %s)\n", *id, *out, *out)
+	return nil
+}
+
+// rootFlag reads issuer root public key files (leifeng-card keygen -root)
+// into root ID → public key. The cloud only copies them into the bundle;
+// it never holds the root's private half.
+type rootFlag map[string][]byte
+
+func (r rootFlag) String() string { return fmt.Sprint(len(r), " issuer roots") }
+
+func (r rootFlag) Set(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var f struct {
+		RootID    string `json:"root_id"`
+		PublicKey string `json:"public_key"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	key, err := hex.DecodeString(f.PublicKey)
+	if err != nil || len(key) != ed25519.PublicKeySize || f.RootID == "" {
+		return fmt.Errorf("%s: not an issuer root public key (leifeng-card keygen -root)", path)
+	}
+	r[f.RootID] = key
 	return nil
 }
 

@@ -183,14 +183,16 @@ func (o *options) useBundle(fs *flag.FlagSet) error {
 	return nil
 }
 
-// addCardKeys sets the card verifier's issuer keys and revocations to those
-// the kiosk started with (--issuer-key, --revoked), the bundle's issuer
-// keys and the keys and revocations of cfg, the config in use. It runs at
-// start and again on every config applied, while the reader runs: the
-// verifier swaps the whole set at once, so the next tap sees it. A key or
-// serial dropped from the config is dropped here too; the ones the kiosk
-// started with stay.
-func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
+// addCardKeys sets the card verifier's issuer keys and revocations: the
+// keys the kiosk was provisioned with (--issuer-key, the bundle's issuer
+// keys) and those of ks, the root-signed key set in use (nil for none),
+// less every key ks revokes; the serials of --revoked and of cfg, the
+// config in use. The online config itself adds no issuer key: its
+// trusted_keys never get this far (the config manager refuses them). It
+// runs at start and again on every config applied, while the reader runs:
+// the verifier swaps the whole set at once, so the next tap sees it. It
+// returns how many issuer keys are trusted.
+func addCardKeys(cards *reader.Config, b *wire.Bundle, ks *wire.KeySet, cfg *wire.Config) int {
 	// The fields are the start-up set; Update never changes them.
 	keys := maps.Clone(cards.Verifier.Keys)
 	if keys == nil {
@@ -200,10 +202,17 @@ func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
 	if b != nil {
 		add = append(add, b.IssuerKeys...)
 	}
-	add = append(add, cfg.TrustedKeys...)
+	if ks != nil {
+		add = append(add, ks.Keys...)
+	}
 	for _, k := range add {
 		if len(k.PublicKey) == ed25519.PublicKeySize {
 			keys[k.ID] = ed25519.PublicKey(k.PublicKey)
+		}
+	}
+	if ks != nil {
+		for _, id := range ks.RevokedKeys {
+			delete(keys, id)
 		}
 	}
 	revoked := maps.Clone(cards.Verifier.Revoked)
@@ -214,4 +223,5 @@ func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
 		revoked[s] = true
 	}
 	cards.Verifier.Update(keys, revoked)
+	return len(keys)
 }

@@ -106,6 +106,7 @@ func (s *screen) open(src ui.ConfigSource) error {
 	player := voice.New(s.log)
 	u := ui.New(w, s, src, ui.Options{
 		AdminPIN: os.Getenv(adminPINEnv), Animate: true, Sound: player, Logger: s.log,
+		Now: s.o.displayNow,
 	})
 	w.Show()
 	s.mu.Lock()

@@ -3,7 +3,8 @@
 // volunteers arrive between eight and half past nine, serve one to four
 // hours at a service of the station's menu, and tap out. Time runs --speed
 // times faster than the wall clock, so a morning takes a few minutes; run
-// the kiosks with the same --demo-clock-speed so their hours come out real.
+// the kiosks with the same --demo-clock-speed so their screens show the
+// morning's time. Hours are real time: a demo hour lasts 30 s at 120×.
 //
 // Each line shows two times: the moment of the tap in China Standard Time
 // (what the console and the API show for the record), and where the played
