@@ -40,17 +40,38 @@ type memStore struct {
 	order   []string
 	states  map[string]*wire.State
 	fail    error
+	// poison makes the database refuse a record whose volunteer it is, as
+	// PostgreSQL refuses a value it cannot hold.
+	poison  string
+	refused map[string]string
+	calls   int
 }
 
 func newMemStore() *memStore {
-	return &memStore{records: map[string]Entry{}, states: map[string]*wire.State{}}
+	return &memStore{records: map[string]Entry{}, states: map[string]*wire.State{}, refused: map[string]string{}}
+}
+
+func (s *memStore) Refuse(_ context.Context, e Entry, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.refused[e.ID] = reason
+	return nil
 }
 
 func (s *memStore) Ingest(_ context.Context, es []Entry) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.calls++
 	if s.fail != nil {
 		return 0, s.fail
+	}
+	for _, e := range es {
+		if s.poison != "" && e.Volunteer == s.poison {
+			return 0, fmt.Errorf("%w: invalid byte sequence in %s", ErrRefused, e.ID)
+		}
 	}
 	n := 0
 	for _, e := range es {

@@ -1,0 +1,509 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"leifeng/gateway/ingest"
+	"leifeng/gateway/wire"
+)
+
+// The cloud does not trust a station's arithmetic. A session whose records
+// a stolen kiosk could have made up is stored like any other, but flagged,
+// and it counts for nothing until a person approves it.
+const (
+	// FlagTooLong: the session is longer than the station's maximum
+	// (rules.max_session_minutes of the config pushed to it, else the
+	// fleet's, else the built-in 12 h), beyond SweepGrace.
+	FlagTooLong = "too_long"
+	// FlagOverlap: the volunteer was already in a counted session,
+	// here or at another station, when this one started or before it ended.
+	FlagOverlap = "overlap"
+	// FlagFuture: a record of the session is dated later than the gateway
+	// received it, beyond FutureSkew.
+	FlagFuture = "future"
+)
+
+// Tolerances of the flags.
+const (
+	// SweepGrace is how far past the maximum a session may run: a kiosk
+	// closes overlong sessions on a sweep every minute, so its own
+	// automatic check-out lands a little after the maximum.
+	SweepGrace = 5 * time.Minute
+	// FutureSkew is how far ahead of the gateway's clock a synced kiosk
+	// clock may run.
+	FutureSkew = 5 * time.Minute
+)
+
+// DefaultMaxSession is the maximum session when no pushed config sets one:
+// the kiosk's built-in rule (wire.DefaultConfig).
+var DefaultMaxSession = time.Duration(wire.DefaultConfig().Rules.MaxSessionMinutes) * time.Minute
+
+// ErrNotFlagged is returned by ApproveSession for a session that needs no
+// approval.
+var ErrNotFlagged = errors.New("store: session is not flagged")
+
+// storable reports whether t can be kept as int64 nanoseconds.
+func storable(t time.Time) bool {
+	return t.IsZero() || (t.Year() >= 1678 && t.Year() <= 2261)
+}
+
+// checkStorable refuses, before the database sees them, values its columns
+// cannot hold, so a record that would fail the batch is found at once.
+func checkStorable(e *ingest.Entry) error {
+	switch {
+	case e.Seq > math.MaxInt64:
+		return fmt.Errorf("%w: record %s: seq %d out of range", ingest.ErrRefused, e.ID, e.Seq)
+	case !storable(e.At) || !storable(e.Time) || !storable(e.Received):
+		return fmt.Errorf("%w: record %s: time %s out of range", ingest.ErrRefused, e.ID, e.At.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Refuse keeps an entry the database refused in rejected_records, with the
+// reason. Refusing an ID again changes nothing.
+func (s *Store) Refuse(ctx context.Context, e ingest.Entry, reason string) error {
+	doc, err := json.Marshal(&e)
+	if err != nil {
+		return fmt.Errorf("store: refuse %s: %w", e.ID, err)
+	}
+	clean := func(v string) string { return strings.ToValidUTF8(strings.ReplaceAll(v, "\x00", ""), "?") }
+	_, err = s.b.exec(ctx, `INSERT INTO rejected_records (id, station, reason, record, received_ns, rejected_ns)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+		clean(e.ID), clean(e.Station), clean(reason), string(doc), nanos(e.Received), time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("store: refuse %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// RejectedRecord is a record the database refused.
+type RejectedRecord struct {
+	ID       string          `json:"id"`
+	Station  string          `json:"station"`
+	Reason   string          `json:"reason"`
+	Record   json.RawMessage `json:"record"`
+	Received time.Time       `json:"received"`
+	Rejected time.Time       `json:"rejected"`
+}
+
+// RejectedRecords lists the refused records of station (all if ""),
+// oldest first.
+func (s *Store) RejectedRecords(ctx context.Context, station string) ([]RejectedRecord, error) {
+	var out []RejectedRecord
+	err := s.b.query(ctx, `SELECT id, station, reason, record, received_ns, rejected_ns FROM rejected_records
+		WHERE $1 = '' OR station = $1 ORDER BY rejected_ns, id`, []any{station},
+		func(r rows) error {
+			var (
+				rr        RejectedRecord
+				doc       string
+				recv, rej int64
+			)
+			err := r.Scan(&rr.ID, &rr.Station, &rr.Reason, &doc, &recv, &rej)
+			rr.Record, rr.Received, rr.Rejected = json.RawMessage(doc), fromNanos(recv), fromNanos(rej)
+			out = append(out, rr)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: rejected records: %w", err)
+	}
+	return out, nil
+}
+
+// Reasons of a clone alert.
+const (
+	// CloneSUNReplay: the same SUN message was read twice. A genuine NTAG
+	// 424 DNA makes a new one at every tap; a copy of one read replays it.
+	CloneSUNReplay = "sun_replay"
+	// CloneCounterRepeat: two taps carry the same counter.
+	CloneCounterRepeat = "counter_repeat"
+	// CloneCounterBack: a later tap carries a lower counter.
+	CloneCounterBack = "counter_back"
+)
+
+// CloneAlert is a pair of taps of one card whose SUN data cannot both come
+// from the genuine card: a clone, or a replayed read.
+type CloneAlert struct {
+	Card      string    `json:"card"`
+	Volunteer string    `json:"volunteer"`
+	Reason    string    `json:"reason"`
+	RecordA   string    `json:"record_a"`
+	RecordB   string    `json:"record_b"`
+	StationA  string    `json:"station_a"`
+	StationB  string    `json:"station_b"`
+	CounterA  uint32    `json:"counter_a"`
+	CounterB  uint32    `json:"counter_b"`
+	Detected  time.Time `json:"detected"`
+}
+
+// sunTap is what the clone check needs of a tap.
+type sunTap struct {
+	id, station string
+	counter     uint32
+	sun         string
+	time        int64
+}
+
+// cloneReason says why taps a and b of one card cannot both be genuine, or
+// "" if they can. Counters are compared with the taps' times (corrected
+// where the kiosk clock was not synced), not with their order of arrival:
+// a kiosk that was offline for a week delivers old taps late.
+func cloneReason(a, b sunTap) string {
+	switch {
+	case a.sun != "" && a.sun == b.sun:
+		return CloneSUNReplay
+	case a.counter == 0 || b.counter == 0:
+		return ""
+	case a.counter == b.counter:
+		return CloneCounterRepeat
+	case a.time != b.time && (a.counter < b.counter) != (a.time < b.time):
+		return CloneCounterBack
+	}
+	return ""
+}
+
+// CheckClones compares every entry that carries NTAG 424 DNA SUN data with
+// the stored taps of the same card and records an alert for each pair that
+// cannot both be genuine. Run after the entries were committed; running it
+// again adds nothing. It returns the number of new alerts.
+func (s *Store) CheckClones(ctx context.Context, entries []ingest.Entry) (int, error) {
+	var total int64
+	for i := range entries {
+		e := &entries[i]
+		if e.Card == "" || (e.Counter == 0 && e.SUN == "") {
+			continue
+		}
+		me := sunTap{id: e.ID, station: e.Station, counter: e.Counter, sun: e.SUN, time: nanos(e.Time)}
+		var others []sunTap
+		err := s.b.query(ctx, `SELECT id, station, counter, sun, time_ns FROM records
+			WHERE card = $1 AND (counter > 0 OR sun <> '') AND id <> $2`, []any{e.Card, e.ID},
+			func(r rows) error {
+				var o sunTap
+				var ctr int64
+				err := r.Scan(&o.id, &o.station, &ctr, &o.sun, &o.time)
+				o.counter = uint32(ctr)
+				others = append(others, o)
+				return err
+			})
+		if err != nil {
+			return 0, fmt.Errorf("store: clone check of %s: %w", e.ID, err)
+		}
+		for _, o := range others {
+			reason := cloneReason(me, o)
+			if reason == "" {
+				continue
+			}
+			a, b := me, o
+			if b.id < a.id {
+				a, b = b, a
+			}
+			n, err := s.b.exec(ctx, `INSERT INTO clone_alerts (record_a, record_b, card, volunteer, reason,
+					station_a, station_b, counter_a, counter_b, detected_ns)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (record_a, record_b) DO NOTHING`,
+				a.id, b.id, e.Card, e.Volunteer, reason, a.station, b.station, int64(a.counter), int64(b.counter),
+				time.Now().UnixNano())
+			if err != nil {
+				return 0, fmt.Errorf("store: clone alert for %s: %w", e.ID, err)
+			}
+			total += n
+		}
+	}
+	return int(total), nil
+}
+
+// CloneAlerts lists the clone alerts of card (all if ""), newest first.
+func (s *Store) CloneAlerts(ctx context.Context, card string) ([]CloneAlert, error) {
+	var out []CloneAlert
+	err := s.b.query(ctx, `SELECT card, volunteer, reason, record_a, record_b, station_a, station_b,
+			counter_a, counter_b, detected_ns
+		FROM clone_alerts WHERE $1 = '' OR card = $1 ORDER BY detected_ns DESC, record_a, record_b`, []any{card},
+		func(r rows) error {
+			var (
+				a          CloneAlert
+				ca, cb, dt int64
+			)
+			err := r.Scan(&a.Card, &a.Volunteer, &a.Reason, &a.RecordA, &a.RecordB, &a.StationA, &a.StationB, &ca, &cb, &dt)
+			a.CounterA, a.CounterB, a.Detected = uint32(ca), uint32(cb), fromNanos(dt)
+			out = append(out, a)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: clone alerts: %w", err)
+	}
+	return out, nil
+}
+
+// limits caches each station's maximum session from the pushed configs,
+// re-reading a config document only when its version changed.
+type limits struct {
+	mu       sync.Mutex
+	versions map[string]uint64
+	max      map[string]time.Duration // by scope; 0: the config sets none
+}
+
+// maxSession returns a function giving a station's maximum session as the
+// cloud last pushed it.
+func (s *Store) maxSession(ctx context.Context) (func(station string) time.Duration, error) {
+	type ver struct {
+		scope   string
+		version uint64
+	}
+	var vs []ver
+	err := s.b.query(ctx, `SELECT scope, version FROM station_configs`, nil, func(r rows) error {
+		var v ver
+		var n int64
+		err := r.Scan(&v.scope, &n)
+		v.version = uint64(n)
+		vs = append(vs, v)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: session limits: %w", err)
+	}
+	l := &s.limits
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.versions == nil {
+		l.versions, l.max = map[string]uint64{}, map[string]time.Duration{}
+	}
+	current := map[string]bool{}
+	for _, v := range vs {
+		current[v.scope] = true
+		if got, ok := l.versions[v.scope]; ok && got == v.version {
+			continue
+		}
+		var doc string
+		err := s.b.query(ctx, `SELECT doc FROM station_configs WHERE scope = $1`, []any{v.scope},
+			func(r rows) error { return r.Scan(&doc) })
+		if err != nil {
+			return nil, fmt.Errorf("store: session limits: %w", err)
+		}
+		var c struct {
+			Rules *wire.Rules `json:"rules"`
+		}
+		var m time.Duration
+		// A document that does not parse was never pushed (pushes are
+		// validated); it sets no maximum.
+		if json.Unmarshal([]byte(doc), &c) == nil && c.Rules != nil && c.Rules.MaxSessionMinutes > 0 {
+			m = time.Duration(c.Rules.MaxSessionMinutes) * time.Minute
+		}
+		l.versions[v.scope], l.max[v.scope] = v.version, m
+	}
+	for scope := range l.versions {
+		if !current[scope] {
+			delete(l.versions, scope)
+			delete(l.max, scope)
+		}
+	}
+	byScope := make(map[string]time.Duration, len(l.max))
+	for k, v := range l.max {
+		byScope[k] = v
+	}
+	return func(station string) time.Duration {
+		if m := byScope["station:"+station]; m > 0 {
+			return m
+		}
+		if m := byScope["fleet"]; m > 0 {
+			return m
+		}
+		return DefaultMaxSession
+	}, nil
+}
+
+// sessionRow is a session as read, with what the flags need.
+type sessionRow struct {
+	Session
+	volunteer        string
+	inRecv, outRecv  int64
+	durationNs       int64
+	closed, approved bool
+	reviewed         bool
+}
+
+// readSessions reads the sessions of volunteers, each volunteer's oldest
+// first.
+func (s *Store) readSessions(ctx context.Context, volunteers []string) (map[string][]sessionRow, error) {
+	out := map[string][]sessionRow{}
+	if len(volunteers) == 0 {
+		return out, nil
+	}
+	marks := make([]string, len(volunteers))
+	args := make([]any, len(volunteers))
+	for i, v := range volunteers {
+		marks[i], args[i] = fmt.Sprintf("$%d", i+1), v
+	}
+	err := s.b.query(ctx, `SELECT s.volunteer, s.check_in, s.check_out, s.station, s.service, s.start_ns, s.end_ns,
+			s.in_clock, s.out_clock, s.out_kind, s.review, s.same_boot, s.raw_ns, s.duration_ns,
+			c.received_ns, o.received_ns, rv.approved
+		FROM sessions s
+		JOIN records c ON c.id = s.check_in
+		LEFT JOIN records o ON o.id = s.check_out
+		LEFT JOIN session_reviews rv ON rv.check_in = s.check_in
+		WHERE s.volunteer IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY s.volunteer, s.start_ns, s.check_in`, args,
+		func(r rows) error {
+			var (
+				ss                       sessionRow
+				start, inRecv            int64
+				outID, outClock, outKind *string
+				end, raw, dur, outRecv   *int64
+				review, sameBoot, appr   *bool
+			)
+			err := r.Scan(&ss.volunteer, &ss.CheckIn, &outID, &ss.Station, &ss.Service, &start, &end,
+				&ss.InClock, &outClock, &outKind, &review, &sameBoot, &raw, &dur, &inRecv, &outRecv, &appr)
+			if err != nil {
+				return err
+			}
+			ss.Start, ss.inRecv = fromNanos(start), inRecv
+			if appr != nil {
+				ss.reviewed, ss.approved = true, *appr
+			}
+			if outID != nil {
+				ss.closed = true
+				ss.CheckOut, ss.End, ss.OutClock = *outID, fromNanos(*end), *outClock
+				ss.Auto = *outKind == string(wire.KindAutoCheckOut)
+				ss.Review, ss.Mono = *review, *sameBoot
+				ss.Negative = *raw < 0
+				ss.durationNs = *dur
+				ss.Seconds = float64(*dur) / 1e9
+				ss.outRecv = *outRecv
+			}
+			out[ss.volunteer] = append(out[ss.volunteer], ss)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// count sets each session's flags and whether it counts, and returns the
+// counted total. Sessions are taken in order of start: one that overlaps a
+// session already counted is flagged, so of two overlapping sessions the
+// earlier counts (whichever station or arrival order). A session flagged
+// for another reason, and not approved, does not count and so blocks
+// nothing: a forged 41-day session cannot hide the real ones inside it.
+func count(list []sessionRow, maxOf func(string) time.Duration) (totalNs int64) {
+	type span struct{ start, end int64 }
+	var counted []span
+	for i := range list {
+		ss := &list[i]
+		ss.Flags = nil
+		if !ss.closed {
+			continue
+		}
+		if time.Duration(ss.durationNs) > maxOf(ss.Station)+SweepGrace {
+			ss.Flags = append(ss.Flags, FlagTooLong)
+		}
+		if nanos(ss.Start) > ss.inRecv+int64(FutureSkew) || nanos(ss.End) > ss.outRecv+int64(FutureSkew) {
+			ss.Flags = append(ss.Flags, FlagFuture)
+		}
+		// The span the volunteer was there: its start and the duration
+		// that counts (by the monotonic clock within one boot), not the
+		// wall-clock end, which an NTP step may have moved.
+		start := nanos(ss.Start)
+		end := start + ss.durationNs
+		if end > start && slices.ContainsFunc(counted, func(c span) bool { return start < c.end && c.start < end }) {
+			ss.Flags = append(ss.Flags, FlagOverlap)
+		}
+		ss.Approved = ss.approved
+		ss.Counted = len(ss.Flags) == 0 || ss.approved
+		if !ss.Counted {
+			continue
+		}
+		totalNs += ss.durationNs
+		if end > start {
+			counted = append(counted, span{start, end})
+		}
+	}
+	return totalNs
+}
+
+// hoursOf reads and counts the sessions of volunteers.
+func (s *Store) hoursOf(ctx context.Context, volunteers []string) (map[string]*Hours, error) {
+	maxOf, err := s.maxSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.readSessions(ctx, volunteers)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Hours, len(volunteers))
+	for _, v := range volunteers {
+		list := rows[v]
+		h := &Hours{Volunteer: v, List: make([]Session, 0, len(list))}
+		totalNs := count(list, maxOf)
+		for _, ss := range list {
+			switch {
+			case !ss.closed:
+				h.Open++
+			case !ss.Counted:
+				h.Sessions++
+				h.Flagged++
+			default:
+				h.Sessions++
+			}
+			h.List = append(h.List, ss.Session)
+		}
+		h.Hours = float64(totalNs) / float64(time.Hour)
+		out[v] = h
+	}
+	return out, nil
+}
+
+// CountedHours returns each volunteer's counted hours: the sessions that
+// VolunteerHours marks Counted.
+func (s *Store) CountedHours(ctx context.Context, volunteers []string) (map[string]float64, error) {
+	out := make(map[string]float64, len(volunteers))
+	// One query per chunk keeps within either database's parameter limit.
+	for chunk := range slices.Chunk(volunteers, 1000) {
+		hs, err := s.hoursOf(ctx, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("store: counted hours: %w", err)
+		}
+		for v, h := range hs {
+			out[v] = h.Hours
+		}
+	}
+	return out, nil
+}
+
+// ApproveSession records a person's approval of a flagged session, named
+// by its check-in record: from then on it counts. It fails with
+// ErrNotFound for an unknown check-in and ErrNotFlagged for a session that
+// needs no approval.
+func (s *Store) ApproveSession(ctx context.Context, checkIn, reviewer, note string, at time.Time) error {
+	var volunteer string
+	err := s.b.query(ctx, `SELECT volunteer FROM records WHERE id = $1 AND kind = 'check_in'`, []any{checkIn},
+		func(r rows) error { return r.Scan(&volunteer) })
+	if err != nil {
+		return fmt.Errorf("store: approve %s: %w", checkIn, err)
+	}
+	if volunteer == "" {
+		return fmt.Errorf("%w: session %s", ErrNotFound, checkIn)
+	}
+	h, err := s.VolunteerHours(ctx, volunteer)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(h.List, func(ss Session) bool { return ss.CheckIn == checkIn })
+	if i < 0 || len(h.List[i].Flags) == 0 {
+		return fmt.Errorf("%w: session %s", ErrNotFlagged, checkIn)
+	}
+	_, err = s.b.exec(ctx, `INSERT INTO session_reviews (check_in, approved, reviewer, note, at_ns)
+		VALUES ($1, TRUE, $2, $3, $4)
+		ON CONFLICT (check_in) DO UPDATE SET approved = excluded.approved, reviewer = excluded.reviewer,
+			note = excluded.note, at_ns = excluded.at_ns`, checkIn, reviewer, note, nanos(at))
+	if err != nil {
+		return fmt.Errorf("store: approve %s: %w", checkIn, err)
+	}
+	return nil
+}
