@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +43,10 @@ type memStore struct {
 	fail    error
 	// poison makes the database refuse a record whose volunteer it is, as
 	// PostgreSQL refuses a value it cannot hold.
-	poison  string
+	poison string
+	// flaky makes every commit of a batch holding this volunteer fail
+	// with an error that does not say the data is at fault.
+	flaky   string
 	refused map[string]string
 	calls   int
 }
@@ -71,6 +75,9 @@ func (s *memStore) Ingest(_ context.Context, es []Entry) (int, error) {
 	for _, e := range es {
 		if s.poison != "" && e.Volunteer == s.poison {
 			return 0, fmt.Errorf("%w: invalid byte sequence in %s", ErrRefused, e.ID)
+		}
+		if s.flaky != "" && e.Volunteer == s.flaky {
+			return 0, fmt.Errorf("driver: unexpected reply for %s", e.ID)
 		}
 	}
 	n := 0
@@ -130,12 +137,26 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, opt Options) *harness {
+	return newHarnessWith(t, newMemStore(), nil, opt)
+}
+
+// newHarnessWith runs the gateway on st (or on store, if not nil, which
+// wraps st) and opens its acks with the public half of opt.AckKey.
+func newHarnessWith(t *testing.T, st *memStore, store Store, opt Options) *harness {
 	url := startBroker(t)
-	h := &harness{store: newMemStore(), acks: make(chan *wire.Ack, 100)}
+	h := &harness{store: st, acks: make(chan *wire.Ack, 100)}
+	if store == nil {
+		store = st
+	}
+	decodeAck := wire.DecodeAck
+	if opt.AckKey != nil {
+		trusted := map[string]ed25519.PublicKey{opt.AckKeyID: opt.AckKey.Public().(ed25519.PublicKey)}
+		decodeAck = func(data []byte, station string) (*wire.Ack, error) { return wire.OpenAck(data, station, trusted) }
+	}
 	h.metrics = NewMetrics(prometheus.NewRegistry())
 	opt.Metrics = h.metrics
 	opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.gw = New(h.store, nil, opt)
+	h.gw = New(store, nil, opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { h.gw.Run(ctx) })
@@ -149,7 +170,7 @@ func newHarness(t *testing.T, opt Options) *harness {
 	}
 	tok := h.kiosk.Subscribe(wire.Prefix+"/stations/+/ack", 1, func(_ paho.Client, m paho.Message) {
 		st, _, _ := wire.ParseStationTopic(m.Topic())
-		a, err := wire.DecodeAck(m.Payload(), st)
+		a, err := decodeAck(m.Payload(), st)
 		if err != nil {
 			t.Errorf("gateway sent a bad ack: %v", err)
 			return
