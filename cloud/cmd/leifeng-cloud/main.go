@@ -167,7 +167,12 @@ func serve(args []string, gatewayOnly bool) error {
 		// A gateway on its own uses the cloud's account if given a copy of
 		// its keys; it never makes new ones.
 		keys, err = fleet.ReadKeys(c.data)
-		if err != nil && !errors.Is(err, iofs.ErrNotExist) {
+		if errors.Is(err, iofs.ErrNotExist) {
+			// Its acks must be sealed, or kiosks ignore them and their
+			// outboxes never drain.
+			return fmt.Errorf("--data %s: no %s: copy the cloud's keys file there, so the gateway can sign its acks", c.data, fleet.KeysFile)
+		}
+		if err != nil {
 			return fmt.Errorf("--data %s: cloud keys: %w", c.data, err)
 		}
 	} else if keys, err = fleet.LoadKeys(c.data); err != nil {
@@ -203,7 +208,12 @@ func serve(args []string, gatewayOnly bool) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
-	gw := ingest.New(db, nil, ingest.Options{Workers: c.workers, Logger: log.With("part", "gateway"), Metrics: metrics})
+	gwOpt := ingest.Options{Workers: c.workers, Logger: log.With("part", "gateway"), Metrics: metrics}
+	if keys != nil {
+		// Kiosks obey only acks sealed by the key their bundle trusts.
+		gwOpt.AckKey, gwOpt.AckKeyID = keys.ConfigKey, keys.KeyID
+	}
+	gw := ingest.New(db, nil, gwOpt)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { gw.Run(ctx) })
