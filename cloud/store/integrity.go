@@ -328,60 +328,120 @@ type sessionRow struct {
 }
 
 // readSessions reads the sessions of volunteers, each volunteer's oldest
-// first.
+// first. It pairs as the sessions view does (the first closing record by
+// seq; duration by the monotonic clock within one boot, else by the
+// corrected times), but in two index-driven steps: joined through the
+// view, PostgreSQL hashes the whole records table for a batch's worth of
+// volunteers.
 func (s *Store) readSessions(ctx context.Context, volunteers []string) (map[string][]sessionRow, error) {
 	out := map[string][]sessionRow{}
 	if len(volunteers) == 0 {
 		return out, nil
 	}
-	marks := make([]string, len(volunteers))
-	args := make([]any, len(volunteers))
-	for i, v := range volunteers {
-		marks[i], args[i] = fmt.Sprintf("$%d", i+1), v
+	type checkIn struct {
+		row       sessionRow
+		boot      string
+		mono      int64
+		closedBy  *string
+		startNs   int64
+		reviewed  *bool
+		volunteer string
 	}
-	err := s.b.query(ctx, `SELECT s.volunteer, s.check_in, s.check_out, s.station, s.service, s.start_ns, s.end_ns,
-			s.in_clock, s.out_clock, s.out_kind, s.review, s.same_boot, s.raw_ns, s.duration_ns,
-			c.received_ns, o.received_ns, rv.approved
-		FROM sessions s
-		JOIN records c ON c.id = s.check_in
-		LEFT JOIN records o ON o.id = s.check_out
-		LEFT JOIN session_reviews rv ON rv.check_in = s.check_in
-		WHERE s.volunteer IN (`+strings.Join(marks, ", ")+`)
-		ORDER BY s.volunteer, s.start_ns, s.check_in`, args,
+	var ins []checkIn
+	err := s.b.query(ctx, `SELECT c.volunteer, c.id, c.station, c.service, c.time_ns, c.clock_flag, c.received_ns,
+			c.boot, c.mono,
+			(SELECT x.id FROM records x WHERE x.ref = c.id AND x.ref <> '' AND x.kind IN ('check_out', 'auto_check_out')
+				ORDER BY x.seq, x.id LIMIT 1),
+			(SELECT rv.approved FROM session_reviews rv WHERE rv.check_in = c.id)
+		FROM records c
+		WHERE c.kind = 'check_in' AND c.volunteer IN (`+marks(1, len(volunteers))+`)`, anys(volunteers),
 		func(r rows) error {
-			var (
-				ss                       sessionRow
-				start, inRecv            int64
-				outID, outClock, outKind *string
-				end, raw, dur, outRecv   *int64
-				review, sameBoot, appr   *bool
-			)
-			err := r.Scan(&ss.volunteer, &ss.CheckIn, &outID, &ss.Station, &ss.Service, &start, &end,
-				&ss.InClock, &outClock, &outKind, &review, &sameBoot, &raw, &dur, &inRecv, &outRecv, &appr)
-			if err != nil {
-				return err
-			}
-			ss.Start, ss.inRecv = fromNanos(start), inRecv
-			if appr != nil {
-				ss.reviewed, ss.approved = true, *appr
-			}
-			if outID != nil {
-				ss.closed = true
-				ss.CheckOut, ss.End, ss.OutClock = *outID, fromNanos(*end), *outClock
-				ss.Auto = *outKind == string(wire.KindAutoCheckOut)
-				ss.Review, ss.Mono = *review, *sameBoot
-				ss.Negative = *raw < 0
-				ss.durationNs = *dur
-				ss.Seconds = float64(*dur) / 1e9
-				ss.outRecv = *outRecv
-			}
-			out[ss.volunteer] = append(out[ss.volunteer], ss)
-			return nil
+			var ci checkIn
+			err := r.Scan(&ci.volunteer, &ci.row.CheckIn, &ci.row.Station, &ci.row.Service, &ci.startNs,
+				&ci.row.InClock, &ci.row.inRecv, &ci.boot, &ci.mono, &ci.closedBy, &ci.reviewed)
+			ins = append(ins, ci)
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
+	type closing struct {
+		timeNs, mono, recv int64
+		clock, kind, boot  string
+		review             bool
+	}
+	var ids []string
+	for _, ci := range ins {
+		if ci.closedBy != nil {
+			ids = append(ids, *ci.closedBy)
+		}
+	}
+	closers := make(map[string]closing, len(ids))
+	for chunk := range slices.Chunk(ids, 1000) {
+		err := s.b.query(ctx, `SELECT id, time_ns, clock_flag, kind, review, boot, mono, received_ns
+			FROM records WHERE id IN (`+marks(1, len(chunk))+`)`, anys(chunk),
+			func(r rows) error {
+				var (
+					id string
+					c  closing
+				)
+				err := r.Scan(&id, &c.timeNs, &c.clock, &c.kind, &c.review, &c.boot, &c.mono, &c.recv)
+				closers[id] = c
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, ci := range ins {
+		ss := ci.row
+		ss.volunteer = ci.volunteer
+		ss.Start = fromNanos(ci.startNs)
+		if ci.reviewed != nil {
+			ss.reviewed, ss.approved = true, *ci.reviewed
+		}
+		if ci.closedBy != nil {
+			if c, ok := closers[*ci.closedBy]; ok {
+				ss.closed = true
+				ss.CheckOut, ss.End, ss.OutClock, ss.outRecv = *ci.closedBy, fromNanos(c.timeNs), c.clock, c.recv
+				ss.Auto, ss.Review, ss.Mono = c.kind == string(wire.KindAutoCheckOut), c.review, c.boot == ci.boot
+				raw := c.timeNs - ci.startNs
+				if ss.Mono {
+					raw = c.mono - ci.mono
+				}
+				ss.Negative = raw < 0
+				ss.durationNs = max(raw, 0)
+				ss.Seconds = float64(ss.durationNs) / 1e9
+			}
+		}
+		out[ss.volunteer] = append(out[ss.volunteer], ss)
+	}
+	for _, list := range out {
+		slices.SortFunc(list, func(a, b sessionRow) int {
+			if c := a.Start.Compare(b.Start); c != 0 {
+				return c
+			}
+			return strings.Compare(a.CheckIn, b.CheckIn)
+		})
+	}
 	return out, nil
+}
+
+// marks returns n numbered parameters from $from: "$1, $2, ...".
+func marks(from, n int) string {
+	m := make([]string, n)
+	for i := range m {
+		m[i] = fmt.Sprintf("$%d", from+i)
+	}
+	return strings.Join(m, ", ")
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // count sets each session's flags and whether it counts, and returns the

@@ -46,6 +46,9 @@ type Options struct {
 	// unsigned, which only a kiosk without a bundle accepts.
 	AckKey   ed25519.PrivateKey
 	AckKeyID string
+	// AckHours is how many volunteers' counted hours one ack carries at
+	// most (see Gateway.hours). Zero means 32.
+	AckHours int
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	// Now is the gateway's clock; tests replace it.
@@ -72,6 +75,9 @@ func (o *Options) fill() {
 	}
 	if o.StationFailures <= 0 {
 		o.StationFailures = 3
+	}
+	if o.AckHours <= 0 {
+		o.AckHours = 32
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -275,14 +281,21 @@ func (g *Gateway) process(ctx context.Context, m message) {
 
 // hours is the counted hours of the volunteers in entries, for the ack.
 // They are a courtesy to the kiosk's screen: when they cannot be had
-// quickly the ack goes without them rather than late.
+// quickly the ack goes without them rather than late. Counting reads
+// every session of a volunteer, so a batch names at most AckHours of
+// them: those whose sessions closed in it first (their count changed),
+// the latest first. A live station's batch holds a tap or two and is
+// covered whole; a week's backlog brings the rest at their next tap.
 func (g *Gateway) hours(ctx context.Context, log *slog.Logger, audit Auditor, entries []Entry, now time.Time) []wire.CountedHours {
 	var vols []string
 	seen := map[string]bool{}
-	for _, e := range entries {
-		if e.Volunteer != "" && !seen[e.Volunteer] {
-			seen[e.Volunteer] = true
-			vols = append(vols, e.Volunteer)
+	for _, closing := range []bool{true, false} {
+		for i := len(entries) - 1; i >= 0 && len(vols) < g.opt.AckHours; i-- {
+			e := &entries[i]
+			if e.Volunteer != "" && !seen[e.Volunteer] && e.Kind.Closes() == closing {
+				seen[e.Volunteer] = true
+				vols = append(vols, e.Volunteer)
+			}
 		}
 	}
 	if len(vols) == 0 {

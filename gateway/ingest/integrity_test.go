@@ -201,3 +201,22 @@ func TestSignedAckWithHours(t *testing.T) {
 		t.Fatalf("clone alerts %v, checked %d", testutil.ToFloat64(h.metrics.CloneAlerts), au.checked)
 	}
 }
+
+// An ack names at most AckHours volunteers: those whose session closed in
+// the batch first, then the latest taps.
+func TestAckHoursBounded(t *testing.T) {
+	st := newMemStore()
+	au := &auditStore{memStore: st, hours: map[string]float64{}}
+	h := newHarnessWith(t, st, au, Options{AckHours: 3})
+	b := batch(t, "st-a", 10)
+	b.Records[1].Kind, b.Records[1].Ref = wire.KindCheckOut, b.Records[0].ID
+	h.publish(t, "st-a", encode(t, b))
+	a := h.ack(t)
+	var got []string
+	for _, hh := range a.Hours {
+		got = append(got, hh.Volunteer)
+	}
+	if strings.Join(got, ",") != "V0001,V0009,V0008" {
+		t.Fatalf("ack hours for %v, want the closed session's volunteer, then the latest", got)
+	}
+}
