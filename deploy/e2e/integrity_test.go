@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -335,4 +337,27 @@ func TestForgedAck(t *testing.T) {
 	waitDial(t, strings.TrimPrefix(e.cloud.http, "http://"), e.cloud.proc)
 	rs := e.cloud.waitIDs(t, "st-a", confirmed, 30*time.Second)
 	checkExactlyOnce(t, rs, confirmed)
+}
+
+// The cloud's SQLite file, its write-ahead log and index, and the kiosk's
+// bbolt file are readable by their owner only: they hold residents' phone
+// numbers and volunteers' records.
+func TestDataFilesPrivate(t *testing.T) {
+	e := startEnv(t, backends[0])
+	k := startKiosk(t, "st-files", e.cloud.mqtt)
+	k.mustTap(t, "V-files")
+	e.cloud.waitRecords(t, "st-files", 1, 20*time.Second)
+	files := []string{filepath.Join(k.data, "kiosk.db")}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		files = append(files, filepath.Join(e.cloud.data, "leifeng.db"+suffix))
+	}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s: mode %o, want 600", f, m)
+		}
+	}
 }
