@@ -5,6 +5,13 @@
 // (modernc.org/sqlite, pure Go, one file) for the single-process default,
 // and PostgreSQL (pgx) in production. Open picks by DSN.
 //
+// Sessions are paired and checked when read, never when written: a session
+// longer than its station's maximum, one overlapping a counted session of
+// the same volunteer, or one dated ahead of its arrival is flagged and
+// counts only once a person approves it (ApproveSession). Records the
+// database refuses are kept in rejected_records (Refuse), and NTAG 424 DNA
+// taps whose SUN data repeat or go back raise clone alerts (CheckClones).
+//
 // Guarantees: when Ingest or SaveState returns nil, the change is committed
 // and durable — on SQLite the write-ahead log is synced at every commit, on
 // PostgreSQL it is whatever the server's synchronous_commit says (on, by
