@@ -451,8 +451,9 @@ func anys(ss []string) []any {
 // for another reason, and not approved, does not count and so blocks
 // nothing: a forged 41-day session cannot hide the real ones inside it.
 func count(list []sessionRow, maxOf func(string) time.Duration) (totalNs int64) {
-	type span struct{ start, end int64 }
-	var counted []span
+	// Sessions come in order of start, so one overlaps a counted session
+	// exactly when it starts before the latest end of those.
+	var countedEnd int64 = math.MinInt64
 	for i := range list {
 		ss := &list[i]
 		ss.Flags = nil
@@ -470,7 +471,7 @@ func count(list []sessionRow, maxOf func(string) time.Duration) (totalNs int64) 
 		// wall-clock end, which an NTP step may have moved.
 		start := nanos(ss.Start)
 		end := start + ss.durationNs
-		if end > start && slices.ContainsFunc(counted, func(c span) bool { return start < c.end && c.start < end }) {
+		if end > start && start < countedEnd {
 			ss.Flags = append(ss.Flags, FlagOverlap)
 		}
 		ss.Approved = ss.approved
@@ -480,7 +481,7 @@ func count(list []sessionRow, maxOf func(string) time.Duration) (totalNs int64) 
 		}
 		totalNs += ss.durationNs
 		if end > start {
-			counted = append(counted, span{start, end})
+			countedEnd = max(countedEnd, end)
 		}
 	}
 	return totalNs
