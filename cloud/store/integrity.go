@@ -568,3 +568,48 @@ func (s *Store) ApproveSession(ctx context.Context, checkIn, reviewer, note stri
 	}
 	return nil
 }
+
+// FlaggedSession is a session awaiting a person's review, with its
+// volunteer.
+type FlaggedSession struct {
+	Volunteer string `json:"volunteer"`
+	Session
+}
+
+// FlaggedSessions lists the sessions started since since that are flagged
+// and not approved, oldest first: the reviewer's queue.
+func (s *Store) FlaggedSessions(ctx context.Context, since time.Time) ([]FlaggedSession, error) {
+	var vols []string
+	err := s.b.query(ctx, `SELECT DISTINCT volunteer FROM records
+		WHERE kind = 'check_in' AND time_ns >= $1 ORDER BY volunteer`, []any{nanos(since)},
+		func(r rows) error {
+			var v string
+			err := r.Scan(&v)
+			vols = append(vols, v)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: flagged sessions: %w", err)
+	}
+	var out []FlaggedSession
+	for chunk := range slices.Chunk(vols, 1000) {
+		hs, err := s.hoursOf(ctx, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("store: flagged sessions: %w", err)
+		}
+		for _, v := range chunk {
+			for _, ss := range hs[v].List {
+				if len(ss.Flags) > 0 && !ss.Counted && !ss.Start.Before(since) {
+					out = append(out, FlaggedSession{Volunteer: v, Session: ss})
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b FlaggedSession) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.CheckIn, b.CheckIn)
+	})
+	return out, nil
+}

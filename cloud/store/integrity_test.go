@@ -76,6 +76,10 @@ func testForgedLongSession(t *testing.T, dsn newDSN) {
 	if err := s.ApproveSession(ctx, storetestID(), "审核员", "", t0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("approving an unknown session: %v, want ErrNotFound", err)
 	}
+	queue, err := s.FlaggedSessions(ctx, t0)
+	if err != nil || len(queue) != 1 || queue[0].CheckIn != in.ID || queue[0].Volunteer != "V-forged" {
+		t.Fatalf("review queue %+v, %v: want the forged session", queue, err)
+	}
 	if err := s.ApproveSession(ctx, in.ID, "审核员", "核实：长期驻点", t0); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +90,9 @@ func testForgedLongSession(t *testing.T, dsn newDSN) {
 	// Approved, it counts; the session inside it now overlaps a counted one.
 	if h.Hours != 1002 || !slices.Contains(flagsOf(t, h, in3.ID).Flags, FlagOverlap) {
 		t.Fatalf("after approval: %v h, %+v", h.Hours, h.List)
+	}
+	if queue, err := s.FlaggedSessions(ctx, t0); err != nil || len(queue) != 1 || queue[0].CheckIn != in3.ID {
+		t.Fatalf("review queue after approval %+v, %v: want the session now overlapping", queue, err)
 	}
 }
 
