@@ -280,6 +280,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.mqtt != "" {
 		up, err = uplink.New(st, uplink.Config{
 			Broker: o.mqtt, Station: o.station, Username: o.mqttUser, Password: o.mqttPass, TLS: tlsConf,
+			// Only an ack sealed by the cloud's key deletes from the outbox.
+			AckKeys:    trusted,
 			AckTimeout: o.ackTimeout, Firmware: version, Clock: clk, Logger: log,
 			Inbox: in, Report: in.report,
 		})
