@@ -199,6 +199,22 @@ func LoadCA(dir string) (*CA, error) {
 // localhost and 127.0.0.1, or a client certificate whose CN is the broker
 // user name.
 func (ca *CA) Issue(cn string, server bool) (certPEM, keyPEM []byte, err error) {
+	if server {
+		return ca.IssueServer([]string{cn, "127.0.0.1"})
+	}
+	return ca.issue(cn, nil, false)
+}
+
+// IssueServer makes a server certificate valid for names, each a DNS name
+// or an IP address; the first is its CN.
+func (ca *CA) IssueServer(names []string) (certPEM, keyPEM []byte, err error) {
+	if len(names) == 0 {
+		return nil, nil, errors.New("fleet: a server certificate needs a name")
+	}
+	return ca.issue(names[0], names, true)
+}
+
+func (ca *CA) issue(cn string, names []string, server bool) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -210,8 +226,13 @@ func (ca *CA) Issue(cn string, server bool) (certPEM, keyPEM []byte, err error) 
 	}
 	if server {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.DNSNames = []string{cn}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+		for _, n := range names {
+			if ip := net.ParseIP(n); ip != nil {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			} else {
+				tmpl.DNSNames = append(tmpl.DNSNames, n)
+			}
+		}
 	} else {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}

@@ -54,7 +54,7 @@ func stationCmd(args []string) error {
 	county := fs.String("county", "", "county or district, for pushing to a county")
 	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883 (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
-	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle")
+	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle (default for a TLS --broker: serve's own CA under --data/tls, if any)")
 	fs.Parse(args[1:])
 	if *id == "" || *brokerURL == "" {
 		return errors.New("station add needs --id and --broker")
@@ -72,6 +72,13 @@ func stationCmd(args []string) error {
 	b, err := svc.AddStation(ctx, *id, *name, *county, *brokerURL)
 	if err != nil {
 		return err
+	}
+	if *tlsDir == "" && tlsScheme(*brokerURL) {
+		// serve's own CA, when it serves TLS: the kiosk gets it and a
+		// client certificate.
+		if _, err := os.Stat(filepath.Join(serveTLSDir(*data), "ca.key")); err == nil {
+			*tlsDir = serveTLSDir(*data)
+		}
 	}
 	if *tlsDir != "" {
 		ca, err := fleet.LoadCA(*tlsDir)
