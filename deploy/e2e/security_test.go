@@ -467,7 +467,7 @@ func TestBrokerHalfOpenFlood(t *testing.T) {
 			t.Fatalf("silent connection %d: %v (the CONNECT deadline is 2 s)", i, err)
 		}
 	}
-	k.mustTap(t, "V1")
+	k.mustTap(t, "V2")
 	c.waitRecords(t, k.station, 2, 20*time.Second)
 }
 

@@ -210,11 +210,16 @@ func mosquittoCmd(args []string) error {
 	fs := flag.NewFlagSet("mosquitto-config", flag.ExitOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
 	db := fs.String("db", "", "the cloud's --db, if not SQLite under --data")
-	out := fs.String("out", "mosquitto", "directory to write mosquitto.conf, passwd, acl (and the TLS files) into")
+	out := fs.String("out", "mosquitto", "directory to write mosquitto.conf and dynamic-security.json (and the TLS files) into")
 	listen := fs.String("listen", "1883", `plain listener, "PORT" or "PORT ADDRESS"; "" for none`)
 	tlsListen := fs.String("tls-listen", "", `TLS listener with client certificates, e.g. "8883"`)
 	useTLS := fs.Bool("tls", false, `shorthand for --tls-listen 8883 --listen ""`)
+	owner := fs.String("owner", defaultOwner(), `user that owns the files: Mosquitto started as root reads them after dropping to its own user; "" leaves them to whoever runs this (default: mosquitto when run as root)`)
 	fs.Parse(args)
+	mo, err := mosquittoOwner(*owner)
+	if err != nil {
+		return err
+	}
 	if *useTLS {
 		*tlsListen, *listen = "8883", ""
 	}
@@ -232,9 +237,9 @@ func mosquittoCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := fleet.WriteMosquitto(dir, keys, regs, fleet.MosquittoOptions{Listen: *listen, TLSListen: *tlsListen}); err != nil {
+	if err := fleet.WriteMosquitto(dir, keys, regs, fleet.MosquittoOptions{Listen: *listen, TLSListen: *tlsListen, Owner: mo}); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s/mosquitto.conf, passwd and acl for %d stations; run: mosquitto -c %s/mosquitto.conf\n", dir, len(regs), dir)
+	fmt.Printf("wrote %s/mosquitto.conf and dynamic-security.json for %d stations; run: mosquitto -c %s/mosquitto.conf\n", dir, len(regs), dir)
 	return nil
 }

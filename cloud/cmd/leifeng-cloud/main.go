@@ -157,9 +157,6 @@ func serve(args []string, gatewayOnly bool) error {
 	if gatewayOnly && c.mqttURL == "" {
 		return errors.New("gateway needs --mqtt, the broker the other gateways use")
 	}
-	if c.gatewayID == "" {
-		c.gatewayID = "leifeng-gateway-" + randomHex(16)
-	}
 
 	level := slog.LevelInfo
 	if c.verbose {

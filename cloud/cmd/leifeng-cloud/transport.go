@@ -1,10 +1,8 @@
 package main
 
 import (
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	iofs "io/fs"
@@ -140,12 +138,6 @@ func (t *transport) mqtt() *tls.Config {
 	m.ClientCAs = t.clientCAs
 	m.ClientAuth = tls.VerifyClientCertIfGiven
 	return m
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // tlsScheme reports whether a broker URL is one a kiosk dials with TLS.
