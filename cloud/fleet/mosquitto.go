@@ -55,8 +55,18 @@ func FindDynsecPlugin() string {
 //     The acl_file lets any SUBSCRIBE through and checks only delivery, so
 //     a station in the share group got its turn of every batch and dropped
 //     it;
+//   - on the certificate listener the plugin's password check (and with
+//     it the client ID binding) does not run: there use_username_as_clientid
+//     makes the certificate's CN the client ID as well as the user name, so
+//     a station's certificate opens only its own session. A client ID per
+//     certificate means one gateway per cloud certificate on that
+//     listener; gateways that scale out on the shared subscription log in
+//     with the cloud's password on the plain listener (kept on an internal
+//     address) or a TLS one without client certificates;
 //   - each station's role names its own topics literally, the same rule
-//     as broker.StationMay.
+//     as broker.StationMay. A station added later needs the configuration
+//     generated again and Mosquitto restarted (the plugin reads its file at
+//     start).
 //
 // The hashes are the stored ones: mosquitto_passwd's $7$ (PBKDF2-SHA512)
 // is the plugin's format split into its fields.
@@ -152,7 +162,8 @@ type MosquittoOptions struct {
 	Listen string
 	// TLSListen is the TLS listener's "PORT" or "PORT ADDRESS"; empty for
 	// none. Clients then authenticate with certificates from the CA in
-	// Dir (require_certificate, use_identity_as_username).
+	// Dir (require_certificate, use_identity_as_username), and their
+	// client ID is their certificate's CN (use_username_as_clientid).
 	TLSListen string
 	// Plugin is the dynamic-security plugin's path; empty means
 	// FindDynsecPlugin().
@@ -180,7 +191,7 @@ func MosquittoConf(dir string, o MosquittoOptions) string {
 		fmt.Fprintf(&b, "\nlistener %s\n", o.Listen)
 	}
 	if o.TLSListen != "" {
-		fmt.Fprintf(&b, "\nlistener %s\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nuse_identity_as_username true\n",
+		fmt.Fprintf(&b, "\nlistener %s\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\n",
 			o.TLSListen, filepath.Join(dir, "ca.crt"), filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
 	}
 	return b.String()
