@@ -84,11 +84,13 @@ pids+=($!)
 wait "${pids[-1]}" || true
 sleep 2
 echo
+# The API answers personal data only with the admin token.
+AUTH="Authorization: Bearer $(sed -n 's/.*"admin_token": *"\([^"]*\)".*/\1/p' "$DIR/cloud/cloud-keys.json")"
 echo "Stations in the cloud:"
-curl -s "http://$HTTP/api/v1/stations" | sed 's/},{/},\n{/g'
+curl -s -H "$AUTH" "http://$HTTP/api/v1/stations" | sed 's/},{/},\n{/g'
 echo
 echo "Hours of volunteer V1001:"
-curl -s "http://$HTTP/api/v1/volunteers/V1001/hours" | head -c 600
+curl -s -H "$AUTH" "http://$HTTP/api/v1/volunteers/V1001/hours" | head -c 600
 echo
 echo "The system keeps running; tap more cards as shown above. Ctrl-C stops it."
 while true; do sleep 3600; done

@@ -48,7 +48,8 @@ func TestConsoleInChromium(t *testing.T) {
 
 	page := openPage(t, browser, c.http+"/console")
 	// Logged out, the page shows the login form and no data.
-	page.waitTrue(t, `!document.getElementById('login').hidden && document.querySelector('tr[data-station]') === null`)
+	page.waitTrue(t, `(() => { const l = document.getElementById('login');
+		return l !== null && !l.hidden && document.querySelector('tr[data-station]') === null; })()`)
 	token := c.keys(t).AdminToken
 	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
 		document.getElementById('loginBtn').click(); return true; })()`, token))
