@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -527,5 +528,15 @@ func TestHTTPIdleKeepAliveClosed(t *testing.T) {
 	}
 	if err := waitClosed(conn, 10*time.Second); err != nil {
 		t.Fatalf("idle keep-alive with --http-idle-timeout 1s: %v", err)
+	}
+}
+
+// serve listens on loopback unless told otherwise.
+func TestServeDefaultsToLoopback(t *testing.T) {
+	out, _ := exec.Command(filepath.Join(bin, "leifeng-cloud"), "serve", "-h").CombinedOutput()
+	for _, want := range []string{`-http string`, `(default "127.0.0.1:8080")`, `-mqtt-listen string`, `(default "127.0.0.1:1883")`, `-insecure-plaintext`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("serve -h lacks %s:\n%s", want, out)
+		}
 	}
 }
