@@ -32,7 +32,8 @@ import (
 //   - a state-changing request from a browser must come from this origin
 //     (net/http's CrossOriginProtection on Sec-Fetch-Site and Origin), and
 //     one that rides on the session cookie must say where it comes from;
-//   - failed authentication is rate limited per remote address: after
+//   - failed authentication is rate limited per remote address (behind a
+//     reverse proxy that is the proxy's: rate limit there too): after
 //     FailBurst failures an address gets 429 until it earns another try
 //     (one every FailEvery), even with the right token, so guessing the
 //     token or enumerating volunteers is slow;
@@ -277,6 +278,9 @@ func (g *guard) session(w http.ResponseWriter, r *http.Request) {
 		g.sessions.Put(r.Context(), "who", "admin")
 		g.log.Info("audit", "who", "admin", "via", "token", "route", r.Pattern, "what", "console login", "remote", remoteIP(r))
 		writeJSON(w, map[string]any{"logged_in": true, "who": "admin", "expires": time.Now().Add(g.sessions.Lifetime).UTC()})
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		deny(w, http.StatusMethodNotAllowed, "use GET, POST or DELETE")
 	}
 }
 
