@@ -92,7 +92,30 @@ func StartOptions(o Options) (*Broker, error) {
 	if o.Local != "" && !IsLoopback(o.Local) {
 		return nil, fmt.Errorf("mqtt local listener %s: a plain listener must be on loopback", o.Local)
 	}
-	srv := mqtt.New(&mqtt.Options{
+	// Listen before anything else, so that a taken port is one error and
+	// nothing was started.
+	listen := func(addr string) (*limitListener, error) {
+		raw, err := net.Listen("tcp", addr)
+		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("mqtt listen %s: %w", addr, ErrAddrInUse)
+			}
+			return nil, fmt.Errorf("mqtt listen %s: %w", addr, err)
+		}
+		return newLimitListener(raw, o.MaxConns, o.MaxConnsPerAddr, o.ConnectTimeout), nil
+	}
+	b := &Broker{}
+	var err error
+	if b.main, err = listen(o.Addr); err != nil {
+		return nil, err
+	}
+	if o.Local != "" {
+		if b.loop, err = listen(o.Local); err != nil {
+			b.main.Close()
+			return nil, err
+		}
+	}
+	b.srv = mqtt.New(&mqtt.Options{
 		Logger: log.With("part", "broker"),
 		// Kiosks keep their session across a flaky link for a week.
 		Capabilities: func() *mqtt.Capabilities {
@@ -104,6 +127,15 @@ func StartOptions(o Options) (*Broker, error) {
 			return c
 		}(),
 	})
+	srv := b.srv
+	fail := func(err error) (*Broker, error) {
+		b.main.Close()
+		if b.loop != nil {
+			b.loop.Close()
+		}
+		srv.Close()
+		return nil, err
+	}
 	var hook mqtt.Hook = new(auth.AllowHook)
 	if o.Auth != nil {
 		if o.Auth.Log == nil {
@@ -112,32 +144,14 @@ func StartOptions(o Options) (*Broker, error) {
 		hook = o.Auth
 	}
 	if err := srv.AddHook(hook, nil); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	b := &Broker{srv: srv}
-	listen := func(id, addr string, conf *tls.Config) (*limitListener, error) {
-		raw, err := net.Listen("tcp", addr)
-		if err != nil {
-			if errors.Is(err, syscall.EADDRINUSE) {
-				return nil, fmt.Errorf("mqtt listen %s: %w", addr, ErrAddrInUse)
-			}
-			return nil, fmt.Errorf("mqtt listen %s: %w", addr, err)
-		}
-		lim := newLimitListener(raw, o.MaxConns, o.MaxConnsPerAddr, o.ConnectTimeout)
-		var ln net.Listener = lim
-		if conf != nil {
-			ln = tls.NewListener(ln, conf)
-		}
-		if err := srv.AddListener(listeners.NewNet(id, guardListener{ln})); err != nil {
-			raw.Close()
-			return nil, err
-		}
-		return lim, nil
+	var ln net.Listener = b.main
+	if o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
 	}
-	var err error
-	if b.main, err = listen("main", o.Addr, o.TLS); err != nil {
-		srv.Close()
-		return nil, err
+	if err := srv.AddListener(listeners.NewNet("main", guardListener{ln})); err != nil {
+		return fail(err)
 	}
 	b.addr = b.main.Addr().String()
 	b.url = "tcp://" + b.addr
@@ -145,10 +159,9 @@ func StartOptions(o Options) (*Broker, error) {
 		b.url = "ssl://" + b.addr
 	}
 	b.local = b.url
-	if o.Local != "" {
-		if b.loop, err = listen("local", o.Local, nil); err != nil {
-			srv.Close()
-			return nil, err
+	if b.loop != nil {
+		if err := srv.AddListener(listeners.NewNet("local", guardListener{b.loop})); err != nil {
+			return fail(err)
 		}
 		b.local = "tcp://" + b.loop.Addr().String()
 	}
