@@ -338,6 +338,8 @@ func TestServeHTTPS(t *testing.T) {
 	c := startTLSCloud(t)
 	var f map[string]any
 	c.get(t, "/api/v1/fleet", &f)
+	// The CLI trusts serve's CA under --data.
+	c.push(t, `{"board":{"phone":"0879-1"}}`, "--all")
 	ck := login(t, c.client, c.http, c.keys(t).AdminToken)
 	if !ck.Secure || !ck.HttpOnly {
 		t.Fatalf("session cookie over TLS %+v: want Secure and HttpOnly", ck)

@@ -127,7 +127,7 @@ func (a *apiFlags) post(path string, body any, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+a.token)
-	c := &http.Client{Timeout: 30 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cloudTLS(a.data)}}
 	resp, err := c.Do(req)
 	if err != nil {
 		return err

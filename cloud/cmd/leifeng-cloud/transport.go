@@ -149,3 +149,16 @@ func tlsScheme(url string) bool {
 	}
 	return false
 }
+
+// cloudTLS is the TLS config of a subcommand talking to serve's API: the
+// system's CAs and serve's own CA under --data, if there is one.
+func cloudTLS(data string) *tls.Config {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if ca, err := os.ReadFile(filepath.Join(serveTLSDir(data), "ca.crt")); err == nil {
+		pool.AppendCertsFromPEM(ca)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
