@@ -168,9 +168,9 @@ type MosquittoOptions struct {
 	// Plugin is the dynamic-security plugin's path; empty means
 	// FindDynsecPlugin().
 	Plugin string
-	// Owner, if set, owns every file written: Mosquitto started as root
-	// reads them after it has dropped to its own user, so they must be
-	// that user's (they stay 0600).
+	// Owner, if set, owns the files Mosquitto reads (they stay 0600), and
+	// its group may enter dir: Mosquitto started as root reads them after
+	// it has dropped to its own user.
 	Owner *Owner
 }
 
@@ -245,13 +245,23 @@ func WriteMosquitto(dir string, keys *Keys, regs []store.Registration, o Mosquit
 	if o.Owner == nil {
 		return nil
 	}
-	// Everything under dir, the CA and the clients directory included.
-	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
-		if err != nil {
+	// Mosquitto gets what it reads and nothing more: not the CA's key
+	// (with which it could mint a station's or the cloud's certificate),
+	// not the clients' keys. The directory stays its creator's; Mosquitto
+	// enters it through the group.
+	if err := os.Chown(dir, -1, o.Owner.GID); err != nil {
+		return err
+	}
+	reads := []string{"dynamic-security.json", "mosquitto.conf"}
+	if o.TLSListen != "" {
+		reads = append(reads, "ca.crt", "server.crt", "server.key")
+	}
+	for _, name := range reads {
+		if err := os.Chown(filepath.Join(dir, name), o.Owner.UID, o.Owner.GID); err != nil {
 			return err
 		}
-		return os.Lchown(path, o.Owner.UID, o.Owner.GID)
-	})
+	}
+	return nil
 }
 
 // CA is the certificate authority of a fleet's TLS broker.

@@ -122,8 +122,20 @@ func TestMosquittoConfigStartsAsRootAndAsMosquitto(t *testing.T) {
 			bundle := filepath.Join(t.TempDir(), "st-a.json")
 			cloudCmd(t, "station", "add", "--data", data, "--id", "st-a", "--broker", "tcp://127.0.0.1:1", "--out", bundle)
 			dir := filepath.Join(mosquittotest.PublicDir(t), "mosquitto")
-			cloudCmd(t, "mosquitto-config", "--data", data, "--out", dir, "--listen", "")
-			for _, name := range []string{"dynamic-security.json", "mosquitto.conf"} {
+			// With a TLS listener: Mosquitto must read its key and
+			// certificates too (it does not start otherwise).
+			_, tlsPort, _ := strings.Cut(freeAddr(t), ":")
+			cloudCmd(t, "mosquitto-config", "--data", data, "--out", dir, "--listen", "", "--tls-listen", tlsPort+" 127.0.0.1")
+			for _, name := range []string{"ca.key", "clients/st-a.key", "cloud.key"} {
+				fi, err := os.Stat(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) == uid || fi.Mode().Perm()&0o077 != 0 {
+					t.Fatalf("%s: owner %d mode %v; Mosquitto must not hold the CA's or the clients' keys", name, st.Uid, fi.Mode().Perm())
+				}
+			}
+			for _, name := range []string{"dynamic-security.json", "mosquitto.conf", "server.key"} {
 				fi, err := os.Stat(filepath.Join(dir, name))
 				if err != nil {
 					t.Fatal(err)
