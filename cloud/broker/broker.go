@@ -146,6 +146,9 @@ func StartOptions(o Options) (*Broker, error) {
 	if err := srv.AddHook(hook, nil); err != nil {
 		return fail(err)
 	}
+	if err := srv.AddHook(new(announceHook), nil); err != nil {
+		return fail(err)
+	}
 	var ln net.Listener = b.main
 	if o.TLS != nil {
 		ln = tls.NewListener(ln, o.TLS)

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"time"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
 	"leifeng/gateway/wire"
 )
 
@@ -177,4 +180,21 @@ func (c *guardConn) ConnectionState() (tls.ConnectionState, bool) {
 		return t.ConnectionState(), true
 	}
 	return tls.ConnectionState{}, false
+}
+
+// announceHook tells MQTT 5 clients in CONNACK the largest packet the
+// broker takes (mochi enforces Capabilities.MaximumPacketSize but does not
+// announce it), so a well-behaved client never sends one it would be
+// disconnected for.
+type announceHook struct{ mqtt.HookBase }
+
+func (*announceHook) ID() string { return "leifeng-limits" }
+
+func (*announceHook) Provides(b byte) bool { return b == mqtt.OnPacketEncode }
+
+func (*announceHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Connack && cl.Properties.ProtocolVersion == 5 {
+		pk.Properties.MaximumPacketSize = MaxPacketBytes
+	}
+	return pk
 }
