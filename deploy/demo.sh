@@ -121,6 +121,7 @@ wait "${pids[-1]}" || true
 sleep 2
 TOKEN=$(sed -n 's/.*"admin_token": *"\([^"]*\)".*/\1/p' "$DIR/cloud/cloud-keys.json")
 echo
+# The API answers personal data only with the admin token.
 echo "Stations in the cloud (times in China Standard Time, +08:00):"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/api/v1/stations" | sed 's/},{/},\n{/g'
 echo

@@ -30,25 +30,34 @@ type Store interface {
 const maxPage = 1000
 
 // New returns the API's handler. gatherer serves /metrics. f, if not nil,
-// adds the fleet endpoints and the console.
-func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet) http.Handler {
-	a := &api{s: s, log: log, f: f}
+// adds the fleet endpoints and the console, and its AdminToken is the
+// token every guarded route needs (without f nothing but /healthz
+// answers). See auth.go for the access control and opts.
+func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, opts ...Option) http.Handler {
+	token := ""
+	if f != nil {
+		token = f.AdminToken
+	}
+	g := newGuard(token, log, opts)
+	a := &api{s: s, log: log, f: f, g: g}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.HandleFunc("GET /api/v1/stations", a.stations)
-	mux.HandleFunc("GET /api/v1/records", a.records)
-	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", a.hours)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/api/v1/session", g.session)
+	mux.HandleFunc("GET /api/v1/stations", g.personal(allStations, a.stations))
+	mux.HandleFunc("GET /api/v1/records", g.personal(stationParam, a.records))
+	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", g.personal(volunteerPath, a.hours))
+	mux.Handle("GET /metrics", g.authed(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}).ServeHTTP))
 	if f != nil {
 		f.routes(mux, a)
 	}
-	return mux
+	return g.wrap(mux)
 }
 
 type api struct {
 	s   Store
 	log *slog.Logger
 	f   *Fleet
+	g   *guard
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {

@@ -1,12 +1,10 @@
 package api
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"leifeng/cloud/fleet"
@@ -39,13 +37,13 @@ type StationView struct {
 }
 
 func (f *Fleet) routes(mux *http.ServeMux, a *api) {
-	mux.HandleFunc("GET /api/v1/fleet", a.fleetView)
-	mux.HandleFunc("GET /api/v1/config", a.getConfig)
+	mux.HandleFunc("GET /api/v1/fleet", a.g.personal(allStations, a.fleetView))
+	mux.HandleFunc("GET /api/v1/config", a.g.personal(configWhat, a.getConfig))
 	mux.HandleFunc("POST /api/v1/config", a.admin(a.pushConfig))
 	mux.HandleFunc("POST /api/v1/stations/{id}/commands", a.admin(a.command))
-	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.commands)
-	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.commandStatus)
-	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.presence)
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.g.personal(stationPath, a.commands))
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.g.personal(stationPath, a.commandStatus))
+	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.g.personal(stationPath, a.presence))
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console", http.StatusFound)
@@ -59,17 +57,8 @@ func (a *api) now() time.Time {
 	return time.Now()
 }
 
-// admin lets a request through only with the admin token.
-func (a *api) admin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || a.f.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.f.AdminToken)) != 1 {
-			a.fail(w, http.StatusUnauthorized, "admin token required (Authorization: Bearer …; the token is in cloud-keys.json under --data)", nil)
-			return
-		}
-		h(w, r)
-	}
-}
+// admin lets a request through only when authenticated (auth.go).
+func (a *api) admin(h http.HandlerFunc) http.HandlerFunc { return a.g.authed(h) }
 
 // failFleet answers a fleet request that went wrong: unknown stations 404,
 // refused documents 400 or 422, both with the reason in English (error)

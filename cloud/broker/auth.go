@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"log/slog"
 	"strings"
 	"time"
@@ -47,10 +48,26 @@ func (a *Auth) Provides(b byte) bool {
 // OnConnectAuthenticate implements mqtt.Hook.
 func (a *Auth) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
-	if user == a.CloudUser && a.CloudPassword != "" {
+	var ok bool
+	if cn, has := clientCN(cl); has {
+		// A client certificate the TLS listener verified against the
+		// fleet CA names the client: the cloud, or a station connecting
+		// under its own client ID. A user name, if sent, must agree.
+		// A station must still be registered: removing it revokes its
+		// certificate too.
+		ok = (user == "" || user == cn) && (cn == a.CloudUser || (cl.ID == cn && a.registered(cn)))
+		if ok {
+			user = cn
+			cl.Properties.Username = []byte(cn)
+		}
+		if ok && cn == a.CloudUser {
+			return true
+		}
+	} else if user == a.CloudUser && a.CloudPassword != "" {
 		return subtle.ConstantTimeCompare([]byte(pass), []byte(a.CloudPassword)) == 1
+	} else {
+		ok = a.station(cl.ID, user, pass)
 	}
-	ok := a.station(cl.ID, user, pass)
 	if ok && pk.Connect.WillFlag && !a.OnACLCheck(&mqtt.Client{ID: cl.ID, Properties: mqtt.ClientProperties{Username: []byte(user)}}, pk.Connect.WillTopic, true) {
 		// A last will is published by the broker on the client's behalf;
 		// it must be a topic the client could publish itself.
@@ -60,6 +77,19 @@ func (a *Auth) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		a.Log.Warn("broker refused a client", "client", cl.ID, "user", user, "remote", cl.Net.Remote)
 	}
 	return ok
+}
+
+func (a *Auth) registered(id string) bool {
+	if !wire.ValidStationID(id) || a.Creds == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, ok, err := a.Creds.StationSecret(ctx, id)
+	if err != nil {
+		a.Log.Error("broker cannot read station credentials", "station", id, "err", err)
+	}
+	return ok && err == nil
 }
 
 func (a *Auth) station(clientID, user, pass string) bool {
@@ -74,6 +104,22 @@ func (a *Auth) station(clientID, user, pass string) bool {
 		return false
 	}
 	return ok && a.Creds.CheckPassword(hash, pass)
+}
+
+// clientCN returns the CN of the client certificate a TLS listener
+// verified, if there is one.
+func clientCN(cl *mqtt.Client) (string, bool) {
+	c, ok := cl.Net.Conn.(interface {
+		ConnectionState() (tls.ConnectionState, bool)
+	})
+	if !ok {
+		return "", false
+	}
+	st, isTLS := c.ConnectionState()
+	if !isTLS || len(st.VerifiedChains) == 0 || len(st.VerifiedChains[0]) == 0 {
+		return "", false
+	}
+	return st.VerifiedChains[0][0].Subject.CommonName, true
 }
 
 // OnACLCheck implements mqtt.Hook.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,20 +41,33 @@ func hashWith(pw string, salt []byte, iter int) (string, error) {
 
 // CheckPassword reports whether pw matches a $7$ hash.
 func CheckPassword(hash, pw string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 5 || parts[0] != "" || parts[1] != "7" {
+	iter, salt64, _, err := splitHash(hash)
+	if err != nil {
 		return false
 	}
-	iter, err := strconv.Atoi(parts[2])
-	if err != nil || iter < 1 || iter > 1_000_000 {
-		return false
-	}
-	salt, err := base64.StdEncoding.DecodeString(parts[3])
+	salt, err := base64.StdEncoding.DecodeString(salt64)
 	if err != nil {
 		return false
 	}
 	again, err := hashWith(pw, salt, iter)
 	return err == nil && subtle.ConstantTimeCompare([]byte(again), []byte(hash)) == 1
+}
+
+// ErrBadHash is returned for a password hash not in the $7$ format.
+var ErrBadHash = errors.New("fleet: password hash is not mosquitto_passwd's $7$ format")
+
+// splitHash splits a $7$ hash into its iterations, salt and sum (both
+// base64, as the dynamic-security plugin stores them).
+func splitHash(hash string) (iter int, salt, sum string, err error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 5 || parts[0] != "" || parts[1] != "7" {
+		return 0, "", "", ErrBadHash
+	}
+	iter, err = strconv.Atoi(parts[2])
+	if err != nil || iter < 1 || iter > 1_000_000 {
+		return 0, "", "", ErrBadHash
+	}
+	return iter, parts[3], parts[4], nil
 }
 
 // NewSecret returns a random password for a broker account.

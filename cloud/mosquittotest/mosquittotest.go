@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -24,6 +26,7 @@ type Server struct {
 	port int
 	// Extra is appended to the generated configuration.
 	extra string
+	opt   Options
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -41,6 +44,26 @@ func Require() bool { return os.Getenv("LEIFENG_REQUIRE_SERVICES") == "1" }
 // LEIFENG_REQUIRE_SERVICES=1).
 func Start(t testing.TB, extra string) *Server {
 	t.Helper()
+	return StartWith(t, Options{Extra: extra})
+}
+
+// Options are the ways to start a private Mosquitto.
+type Options struct {
+	// Extra is appended to the generated configuration.
+	Extra string
+	// DropRoot lets Mosquitto, started as root, drop to its own user
+	// ("mosquitto") as it does in production, instead of staying root.
+	DropRoot bool
+	// RunAs starts Mosquitto as this user (the test must run as root).
+	RunAs string
+}
+
+// StartWith is Start with o. With DropRoot or RunAs the broker's directory
+// is made the mosquitto user's, and files the extra configuration names
+// must be readable by that user: the point of such a test.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	extra := o.Extra
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
@@ -56,7 +79,10 @@ func Start(t testing.TB, extra string) *Server {
 		}
 		t.Skip(msg)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), extra: extra}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), extra: extra, opt: o}
+	if o.DropRoot || o.RunAs != "" {
+		s.dir = s.userDir(t)
+	}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -97,16 +123,20 @@ persistence_location %s/
 autosave_interval 1
 max_queued_messages 100000
 max_inflight_messages 100
-user root
+%s
 log_dest stderr
 log_type error
 log_type warning
 %s
-`, s.port, s.dir, s.extra)
+`, s.port, s.dir, s.userLine(), s.extra)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
 	cmd := exec.Command(s.bin, "-c", conf)
+	if s.opt.RunAs != "" {
+		uid, gid := lookup(s.t, s.opt.RunAs)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	}
 	logf, err := os.OpenFile(filepath.Join(s.dir, "mosquitto.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		s.t.Fatal(err)
@@ -163,4 +193,65 @@ func (s *Server) Stop() {
 		<-s.exited
 	}
 	s.cmd = nil
+}
+
+// userLine keeps Mosquitto root unless the test wants the drop.
+func (s *Server) userLine() string {
+	if s.opt.DropRoot || s.opt.RunAs != "" {
+		return ""
+	}
+	return "user root"
+}
+
+// userDir is a broker directory the mosquitto user can use: under /tmp
+// (t.TempDir's parents are root's 0700), owned by that user.
+func (s *Server) userDir(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		msg := "starting Mosquitto as another user needs root"
+		if Require() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	dir, err := os.MkdirTemp("", "mosquittotest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	uid, gid := lookup(t, "mosquitto")
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// PublicDir is a directory every user can enter, removed after the test:
+// for files a Mosquitto that dropped root must reach.
+func PublicDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mosquittotest-pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func lookup(t testing.TB, name string) (uid, gid int) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		msg := "user " + name + " is missing (apt-get install mosquitto creates it): " + err.Error()
+		if Require() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
 }

@@ -47,19 +47,26 @@ func TestConsoleInChromium(t *testing.T) {
 	c.addStation(t, "pe-web-002", "思茅区")
 
 	page := openPage(t, browser, c.http+"/console")
-	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
-
+	// Logged out, the page shows the login form and no data.
+	page.waitTrue(t, `(() => { const l = document.getElementById('login');
+		return l !== null && !l.hidden && document.querySelector('tr[data-station]') === null; })()`)
 	token := c.keys(t).AdminToken
-	page.eval(t, fmt.Sprintf(`(() => {
+	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
+		document.getElementById('loginBtn').click(); return true; })()`, token))
+	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
+	// The token is nowhere the page's scripts (or an injected one) can
+	// read it: not in localStorage, not in a readable cookie.
+	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session') && document.getElementById('token').value === ''`, token))
+
+	page.eval(t, `(() => {
 		document.getElementById('target').value = 'station';
 		document.getElementById('targetValue').value = 'pe-web-001';
 		document.getElementById('menu').value = JSON.stringify([{id: 'elder', name: '助老服务', items: [{id: 'visit', name: '上门探访'}]}]);
 		document.getElementById('phone').value = '0879-3333333';
 		document.getElementById('contact').value = '李*华';
 		document.getElementById('ann').value = '周六义诊\n周日植树';
-		document.getElementById('token').value = %q;
 		document.getElementById('push').click();
-		return true; })()`, token))
+		return true; })()`)
 	page.waitTrue(t, `document.getElementById('msg').textContent.includes('已推送')`)
 	s := c.waitStation(t, k.station, "pushed from the console and applied", 20*time.Second, func(s stationView) bool {
 		return s.DesiredConfig > 0 && s.ConfigVersion == s.DesiredConfig
@@ -88,8 +95,10 @@ func TestConsoleInChromium(t *testing.T) {
 	page.waitTrue(t, `document.getElementById('msg').textContent.includes('pe-web-002')`)
 	c.waitStation(t, "pe-web-002", "county push stored", 10*time.Second, func(s stationView) bool { return s.DesiredConfig > 0 })
 
-	// Without the token nothing is pushed.
-	page.eval(t, `(() => { document.getElementById('token').value = 'wrong';
+	// Logged out, nothing is pushed.
+	page.eval(t, `(() => { document.getElementById('logout').click(); return true; })()`)
+	page.waitTrue(t, `!document.getElementById('login').hidden`)
+	page.eval(t, `(() => {
 		document.getElementById('target').value = 'station';
 		document.getElementById('targetValue').value = 'pe-web-001';
 		document.getElementById('push').click(); return true; })()`)

@@ -399,12 +399,13 @@ func TestMosquittoGeneratedACL(t *testing.T) {
 	k.mustTap(t, "V2")
 	c.waitRecords(t, "st-a", 2, 20*time.Second)
 	configScenario(t, c, k, mq.URL())
+	// A station's account is bound to its client ID: the probe connects
+	// as the kiosk would, so the kiosk steps aside first.
+	k.stop()
 	aclScenario(t, aclBroker{
 		url: mq.URL(), cloud: c.asCloud(t, mq.URL()),
 		connect: func(st string) (paho.Client, error) {
-			// Mosquitto's ACL goes by user name; a client ID of its own
-			// keeps the probe from taking over the running kiosk's session.
-			return connect(mq.URL(), st+"-probe", st, bundlePass(t, bundles[st]), nil)
+			return connect(mq.URL(), st, st, bundlePass(t, bundles[st]), nil)
 		},
 		unknown: func() error {
 			if _, err := connect(mq.URL(), "x", "st-a", "wrong", nil); err == nil {
@@ -418,7 +419,7 @@ func TestMosquittoGeneratedACL(t *testing.T) {
 
 func TestMosquittoTLSClientCerts(t *testing.T) {
 	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
-	data, dir, _, _ := mosquittoFleet(t, port)
+	data, dir, _, mq := mosquittoFleet(t, port)
 	url := "ssl://127.0.0.1:" + port
 	// The cloud, too, connects with its certificate (CN leifeng-cloud).
 	c := startCloud(t, cloudOpt{external: url, data: data, extra: []string{"--mqtt-ca", filepath.Join(dir, "ca.crt"),
@@ -432,12 +433,10 @@ func TestMosquittoTLSClientCerts(t *testing.T) {
 	withCert := func(name string) *tls.Config {
 		return withCertFile(t, pool, filepath.Join(dir, "clients", name+".crt"), filepath.Join(dir, "clients", name+".key"))
 	}
-	cloudTLS := withCertFile(t, pool, filepath.Join(dir, "cloud.crt"), filepath.Join(dir, "cloud.key"))
-	cloudProbe, err := connect(url, "e2e-cloud-probe", "", "", cloudTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cloudProbe.Disconnect(50)
+	// On the certificate listener a client's ID is its certificate's CN:
+	// one client per certificate. The probe uses the cloud's password on
+	// the plain listener, as further gateways do.
+	cloudProbe := c.asCloud(t, mq.URL())
 	aclScenario(t, aclBroker{
 		url: url, cloud: cloudProbe,
 		connect: func(st string) (paho.Client, error) {
@@ -453,6 +452,25 @@ func TestMosquittoTLSClientCerts(t *testing.T) {
 	// over TLS: records in, config applied.
 	bundle := filepath.Join(t.TempDir(), "st-c.json")
 	cloudCmd(t, "station", "add", "--data", data, "--id", "st-c", "--broker", url, "--tls-dir", dir, "--out", bundle)
+	// Mosquitto learns of a new station from the regenerated
+	// configuration (its dynamic-security file), read at start.
+	cloudCmd(t, "mosquitto-config", "--data", data, "--out", dir, "--listen", "", "--tls-listen", port+" 127.0.0.1")
+	mq.Stop()
+	mq.Start()
+	// A station's certificate opens only its own client ID: st-a asking
+	// for st-b's gets its own, and st-b's session stays up.
+	held, err := connect(url, "st-b", "", "", withCert("st-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Disconnect(50)
+	if cl, err := connect(url, "st-b", "", "", withCert("st-a")); err == nil {
+		cl.Disconnect(50)
+	}
+	tok := held.Publish(wire.StationTopic("st-b", wire.LeafState), 1, false, []byte(`{"v":1,"station":"st-b","online":true,"clock":{}}`))
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil || !held.IsConnectionOpen() {
+		t.Fatalf("station st-a's certificate took over st-b's session: %v", tok.Error())
+	}
 	k := startKiosk(t, "st-c", url, "--bundle", bundle)
 	k.mustTap(t, "V1")
 	c.waitRecords(t, "st-c", 1, 20*time.Second)

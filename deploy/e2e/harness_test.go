@@ -176,9 +176,10 @@ func waitDial(t testing.TB, addr string, p *proc) {
 // cloud is a running leifeng-cloud serve.
 type cloud struct {
 	*proc
-	http, mqtt string // API base URL, broker URL for kiosks
-	data       string // its --data: keys, SQLite
-	db         string // its --db, if not SQLite
+	http, mqtt string       // API base URL, broker URL for kiosks
+	data       string       // its --data: keys, SQLite
+	db         string       // its --db, if not SQLite
+	client     *http.Client // for an https API; nil for http.DefaultClient
 }
 
 type cloudOpt struct {
@@ -242,9 +243,24 @@ func (c *cloud) addStation(t testing.TB, station, county string, extra ...string
 	return file
 }
 
+// authGet is GET path with the admin token.
+func (c *cloud) authGet(t testing.TB, path string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.http+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.keys(t).AdminToken)
+	hc := c.client
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return hc.Do(req)
+}
+
 func (c *cloud) get(t testing.TB, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(c.http + path)
+	resp, err := c.authGet(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +278,7 @@ func (c *cloud) get(t testing.TB, path string, v any) {
 
 func (c *cloud) metrics(t testing.TB) string {
 	t.Helper()
-	resp, err := http.Get(c.http + "/metrics")
+	resp, err := c.authGet(t, "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -15,7 +16,11 @@ import (
 // ClientConfig says how a gateway reaches the broker.
 type ClientConfig struct {
 	// Broker is the broker's URL: tcp://host:port, ssl://host:port.
-	Broker   string
+	Broker string
+	// ClientID is the gateway's MQTT client ID; empty means
+	// "leifeng-gateway-" and 128 random bits. A guessable ID (host and
+	// PID) let anyone with any account at the broker connect under it and
+	// kick the gateway off.
 	ClientID string
 	Username string
 	Password string
@@ -35,6 +40,9 @@ type Client struct {
 // bounds only that wait.
 func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error) {
 	log := g.opt.Logger
+	if cfg.ClientID == "" {
+		cfg.ClientID = "leifeng-gateway-" + rand.Text()
+	}
 	subscribed := make(chan error, 1)
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).

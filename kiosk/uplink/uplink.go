@@ -305,7 +305,7 @@ func (u *Uplink) options(lost chan<- error) *mqtt.ClientOptions {
 		SetCleanSession(false).
 		SetUsername(u.cfg.Username).
 		SetPassword(u.cfg.Password).
-		SetTLSConfig(u.cfg.TLS).
+		SetTLSConfig(u.dialTLS()).
 		// Reconnection is Run's loop: it owns the backoff, and each
 		// connection gets a fresh last will carrying the current depth.
 		SetAutoReconnect(false).

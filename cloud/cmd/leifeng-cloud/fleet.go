@@ -57,7 +57,7 @@ func stationCmd(args []string) error {
 	county := fs.String("county", "", "county or district, for pushing to a county")
 	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883 (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
-	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle")
+	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle (default for a TLS --broker: serve's own CA under --data/tls, if any)")
 	roots := rootFlag{}
 	fs.Var(roots, "issuer-root", "issuer root public key file from `leifeng-card keygen -root` (repeatable): the kiosk takes card-issuer keys only in key sets it signed")
 	fs.Parse(args[1:])
@@ -80,6 +80,13 @@ func stationCmd(args []string) error {
 	}
 	if len(roots) > 0 {
 		b.IssuerRoots = roots
+	}
+	if *tlsDir == "" && tlsScheme(*brokerURL) {
+		// serve's own CA, when it serves TLS: the kiosk gets it and a
+		// client certificate.
+		if _, err := os.Stat(filepath.Join(serveTLSDir(*data), "ca.key")); err == nil {
+			*tlsDir = serveTLSDir(*data)
+		}
 	}
 	if *tlsDir != "" {
 		ca, err := fleet.LoadCA(*tlsDir)
@@ -163,7 +170,7 @@ func (a *apiFlags) do(method, path string, body io.Reader, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+a.token)
-	c := &http.Client{Timeout: 30 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cloudTLS(a.data)}}
 	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("the cloud's API at %s: %w", a.url, err)
@@ -301,11 +308,16 @@ func mosquittoCmd(args []string) error {
 	fs := flag.NewFlagSet("mosquitto-config", flag.ExitOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
 	db := fs.String("db", "", "the cloud's --db, if not SQLite under --data")
-	out := fs.String("out", "mosquitto", "directory to write mosquitto.conf, passwd, acl (and the TLS files) into")
+	out := fs.String("out", "mosquitto", "directory to write mosquitto.conf and dynamic-security.json (and the TLS files) into")
 	listen := fs.String("listen", "1883", `plain listener, "PORT" or "PORT ADDRESS"; "" for none`)
 	tlsListen := fs.String("tls-listen", "", `TLS listener with client certificates, e.g. "8883"`)
 	useTLS := fs.Bool("tls", false, `shorthand for --tls-listen 8883 --listen ""`)
+	owner := fs.String("owner", defaultOwner(), `user that owns the files: Mosquitto started as root reads them after dropping to its own user; "" leaves them to whoever runs this (default: mosquitto when run as root)`)
 	fs.Parse(args)
+	mo, err := mosquittoOwner(*owner)
+	if err != nil {
+		return err
+	}
 	if *useTLS {
 		*tlsListen, *listen = "8883", ""
 	}
@@ -323,9 +335,9 @@ func mosquittoCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := fleet.WriteMosquitto(dir, keys, regs, fleet.MosquittoOptions{Listen: *listen, TLSListen: *tlsListen}); err != nil {
+	if err := fleet.WriteMosquitto(dir, keys, regs, fleet.MosquittoOptions{Listen: *listen, TLSListen: *tlsListen, Owner: mo}); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s/mosquitto.conf, passwd and acl for %d stations; run: mosquitto -c %s/mosquitto.conf\n", dir, len(regs), dir)
+	fmt.Printf("wrote %s/mosquitto.conf and dynamic-security.json for %d stations; run: mosquitto -c %s/mosquitto.conf\n", dir, len(regs), dir)
 	return nil
 }

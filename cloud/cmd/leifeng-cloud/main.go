@@ -111,6 +111,14 @@ type config struct {
 	offlineAlert                            time.Duration
 	outboxAlert                             int
 	rosterRefresh                           time.Duration
+
+	// The cloud's own listeners: TLS, names, limits.
+	tlsOn, insecure           bool
+	tlsCert, tlsKey           string
+	publicNames               string
+	httpIdle                  time.Duration
+	connectTimeout            time.Duration
+	maxConns, maxConnsPerAddr int
 }
 
 func serve(args []string, gatewayOnly bool) error {
@@ -120,7 +128,6 @@ func serve(args []string, gatewayOnly bool) error {
 	}
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	var c config
-	host, _ := os.Hostname()
 	fs.StringVar(&c.data, "data", "leifeng-data", "directory for the embedded SQLite database and the cloud's keys (cloud-keys.json)")
 	fs.StringVar(&c.db, "db", "", "database DSN: postgres://... for PostgreSQL, sqlite:PATH for SQLite (default: SQLite under --data)")
 	fs.StringVar(&c.mqttURL, "mqtt", "", "external broker URL, e.g. tcp://127.0.0.1:1883 (default: run the embedded broker)")
@@ -129,12 +136,21 @@ func serve(args []string, gatewayOnly bool) error {
 	fs.StringVar(&c.mqttCA, "mqtt-ca", "", "CA certificate (PEM) of an ssl:// broker")
 	fs.StringVar(&c.mqttCert, "mqtt-cert", "", "client certificate (PEM) at an ssl:// broker that requires one (cloud.crt of mosquitto-config --tls)")
 	fs.StringVar(&c.mqttKey, "mqtt-key", "", "the client certificate's key (PEM)")
-	fs.StringVar(&c.gatewayID, "gateway-id", fmt.Sprintf("leifeng-gateway-%s-%d", host, os.Getpid()), "the gateway's MQTT client ID; each gateway needs its own")
+	fs.StringVar(&c.gatewayID, "gateway-id", "", "the gateway's MQTT client ID; each gateway needs its own (default: leifeng-gateway- and 128 random bits, which no one can guess to take it over)")
 	fs.IntVar(&c.workers, "gateway-workers", 8, "batches committed at once")
 	fs.BoolVar(&c.verbose, "v", false, "log every committed batch")
 	if !gatewayOnly {
-		fs.StringVar(&c.httpAddr, "http", ":8080", "address of the API, the console and /metrics")
-		fs.StringVar(&c.mqttListen, "mqtt-listen", ":1883", "address of the embedded broker (ignored with --mqtt)")
+		fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080", "address of the API, the console and /metrics; an address other than loopback needs TLS (or --insecure-plaintext)")
+		fs.StringVar(&c.mqttListen, "mqtt-listen", "127.0.0.1:1883", "address of the embedded broker (ignored with --mqtt); an address other than loopback needs TLS (or --insecure-plaintext)")
+		fs.BoolVar(&c.tlsOn, "tls", false, "serve the API and the embedded broker over TLS even on loopback (implied by --tls-cert and by an address other than loopback)")
+		fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate (PEM) of the API and the embedded broker (default: one made under --data/tls by the cloud's own CA)")
+		fs.StringVar(&c.tlsKey, "tls-key", "", "the --tls-cert's key (PEM)")
+		fs.BoolVar(&c.insecure, "insecure-plaintext", false, "allow plain HTTP and MQTT on an address other than loopback: passwords and personal data cross the network readable by anyone on the path")
+		fs.StringVar(&c.publicNames, "public-name", "", "comma-separated DNS names clients use to reach the cloud: the API answers only these (and IP addresses, localhost), and the generated certificate covers them")
+		fs.DurationVar(&c.httpIdle, "http-idle-timeout", 2*time.Minute, "close an idle HTTP keep-alive connection after this long")
+		fs.DurationVar(&c.connectTimeout, "mqtt-connect-timeout", broker.DefaultConnectTimeout, "a broker client must finish TLS and CONNECT within this long")
+		fs.IntVar(&c.maxConns, "mqtt-max-conns", broker.DefaultMaxConns, "broker connections open at once")
+		fs.IntVar(&c.maxConnsPerAddr, "mqtt-max-conns-per-addr", broker.DefaultMaxConnsPerAddr, "broker connections open at once from one remote address")
 		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
@@ -189,22 +205,37 @@ func serve(args []string, gatewayOnly bool) error {
 	// Listen before anything starts, so a taken port is a one-line error
 	// naming the flag to change.
 	var httpLn net.Listener
+	var tl *transport
 	if !gatewayOnly {
+		if tl, err = c.transport(log); err != nil {
+			return err
+		}
 		if httpLn, err = net.Listen("tcp", c.httpAddr); err != nil {
 			return listenErr("--http", c.httpAddr, err)
 		}
 		defer httpLn.Close()
+		if tl.server != nil {
+			httpLn = tls.NewListener(httpLn, tl.server)
+		}
 	}
-	brokerURL := c.mqttURL
+	brokerURL, publicMQTT := c.mqttURL, c.mqttURL
 	if brokerURL == "" {
-		b, err := broker.StartAuth(c.mqttListen, &broker.Auth{
-			CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword, Creds: fleet.Creds{Store: db},
-		}, log)
+		o := broker.Options{
+			Addr: c.mqttListen, TLS: tl.mqtt(),
+			Auth:           &broker.Auth{CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword, Creds: fleet.Creds{Store: db}},
+			ConnectTimeout: c.connectTimeout, MaxConns: c.maxConns, MaxConnsPerAddr: c.maxConnsPerAddr, Log: log,
+		}
+		if o.TLS != nil {
+			// The in-process gateway needs no certificate: it uses a
+			// plain listener that only this host can reach.
+			o.Local = "127.0.0.1:0"
+		}
+		b, err := broker.StartOptions(o)
 		if err != nil {
 			return listenErr("--mqtt-listen", c.mqttListen, err)
 		}
 		defer b.Close()
-		brokerURL = b.URL()
+		brokerURL, publicMQTT = b.LocalURL(), b.URL()
 	}
 
 	reg := prometheus.NewRegistry()
@@ -248,15 +279,29 @@ func serve(args []string, gatewayOnly bool) error {
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
-	srv := &http.Server{Handler: api.New(db, reg, log.With("part", "api"), fl), ReadHeaderTimeout: 10 * time.Second}
+	opts := []api.Option{api.WithHosts(tl.names...)}
+	if tl.server != nil {
+		opts = append(opts, api.WithTLS())
+	}
+	srv := &http.Server{
+		Handler: api.New(db, reg, log.With("part", "api"), fl, opts...),
+		// A client that sends its request slowly, reads the answer slowly
+		// or keeps an idle connection open gives its slot back.
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute,
+		IdleTimeout: c.httpIdle, MaxHeaderBytes: 64 << 10,
+	}
 	wg.Go(func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shut)
 	})
-	log.Info("serving", "http", httpLn.Addr().String(), "mqtt", brokerURL, "db", redact(dsn))
-	fmt.Fprintf(os.Stderr, "leifeng-cloud: serving http=%s mqtt=%s\n", httpLn.Addr(), brokerURL)
+	scheme := "http://"
+	if tl.server != nil {
+		scheme = "https://"
+	}
+	log.Info("serving", "http", scheme+httpLn.Addr().String(), "mqtt", publicMQTT, "db", redact(dsn))
+	fmt.Fprintf(os.Stderr, "leifeng-cloud: serving http=%s%s mqtt=%s\n", scheme, httpLn.Addr(), publicMQTT)
 	if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -28,23 +27,15 @@ const exitReboot = 75
 // errReboot ends run when a reboot command was obeyed.
 var errReboot = errors.New("reboot requested by a signed command")
 
-// bundleTLS builds the TLS config of a bundle with a CA and a client
-// certificate, or nil for a plain-TCP bundle.
+// bundleTLS builds the TLS config of a bundle with a CA (and a client
+// certificate), or nil for a plain-TCP bundle.
 func bundleTLS(b *wire.Bundle) (*tls.Config, error) {
 	if b.CACert == "" {
 		return nil, nil
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(b.CACert)) {
-		return nil, errors.New("bundle: ca_cert holds no certificate")
-	}
-	c := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	if b.ClientCert != "" {
-		cert, err := tls.X509KeyPair([]byte(b.ClientCert), []byte(b.ClientKey))
-		if err != nil {
-			return nil, fmt.Errorf("bundle: client certificate: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
+	c, err := uplink.TLSConfig(b.CACert, b.ClientCert, b.ClientKey)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	return c, nil
 }
