@@ -39,13 +39,16 @@ func TestConsolePartialPushAndRefusedCommand(t *testing.T) {
 		"announcements":[{"title":"端午节包粽子活动","where":"社区活动室"}]}`, "--station", k.station)
 
 	page := openPage(t, browser, c.http+"/console")
+	// Log in once through the form: the session cookie carries the rest.
+	page.waitTrue(t, `(() => { const l = document.getElementById('login'); return l !== null && !l.hidden; })()`)
+	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
+		document.getElementById('loginBtn').click(); return true; })()`, c.keys(t).AdminToken))
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-010"]') !== null`)
-	page.eval(t, fmt.Sprintf(`(() => {
-		document.getElementById('token').value = %q;
+	page.eval(t, `(() => {
 		document.getElementById('target').value = 'station';
 		document.getElementById('targetValue').value = 'pe-web-010';
 		document.getElementById('load').click();
-		return true; })()`, c.keys(t).AdminToken))
+		return true; })()`)
 	page.waitTrue(t, `document.getElementById('menu').value.includes('关爱空巢老人')`)
 	page.eval(t, `(() => { document.getElementById('phone').value = '0879-2999999';
 		document.getElementById('push').click(); return true; })()`)
