@@ -26,9 +26,12 @@ type Config struct {
 	Board         *Board         `json:"board,omitempty"`
 	Announcements []Announcement `json:"announcements,omitempty"`
 	HonorRoll     []Honor        `json:"honor_roll,omitempty"`
-	UI            *UISettings    `json:"ui,omitempty"`
-	Reader        *ReaderConfig  `json:"reader,omitempty"`
-	Rules         *Rules         `json:"rules,omitempty"`
+	// HonorRollPeriod is the period the honor roll covers, as the
+	// kiosk shows it, e.g. "2026年11月".
+	HonorRollPeriod string        `json:"honor_roll_period,omitempty"`
+	UI              *UISettings   `json:"ui,omitempty"`
+	Reader          *ReaderConfig `json:"reader,omitempty"`
+	Rules           *Rules        `json:"rules,omitempty"`
 	// Stars are the star-level thresholds in hours, ascending (default
 	// 100, 300, 600, 1000, 1500).
 	Stars []float64 `json:"stars,omitempty"`
@@ -138,6 +141,9 @@ type VolunteerSummary struct {
 	ID    string  `json:"id"`
 	Name  string  `json:"name"` // masked
 	Hours float64 `json:"hours"`
+	// HoursAsOf is when the cloud counted Hours; zero means the config's
+	// Issued time.
+	HoursAsOf time.Time `json:"hours_as_of,omitzero"`
 }
 
 // DefaultStars are the national star thresholds in hours: 一星 to 五星.
