@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -61,7 +62,12 @@ func (k *kiosk) checkFits() {
 	k.t.Helper()
 	k.ui.mu.Lock()
 	defer k.ui.mu.Unlock()
-	win := k.win.Canvas().Size()
+	// The size asked for: a test window grows to its content's minimum,
+	// where a full-screen kiosk cuts the content off.
+	win := k.size
+	if c := k.win.Canvas().Size(); c != win {
+		k.t.Fatalf("screen %s: the window grew from %vx%v to %vx%v to fit its content", k.ui.screen, win.Width, win.Height, c.Width, c.Height)
+	}
 	screen := k.ui.screen
 	if m := k.win.Content().MinSize(); m.Width > win.Width+0.5 || m.Height > win.Height+0.5 {
 		k.t.Fatalf("screen %s needs %vx%v, window is %vx%v", screen, m.Width, m.Height, win.Width, win.Height)
@@ -226,4 +232,111 @@ func (k *kiosk) cueShown() bool {
 		}
 	}
 	return false
+}
+
+// demoWords are the names and figures of the demonstration station the
+// kiosk used to show when it had no config.
+var demoWords = []string{"思茅区学雷锋志愿服务站", "0879-2123456", "558", "612", "张*三", "李*芳", "李*华", "岩*罕", "振兴大道", "上门探访陪伴", "学雷锋纪念日"}
+
+// TestUnconfiguredShowsNothingMadeUp: a kiosk without a config shows a
+// neutral 待配置 home with its station ID, its link and what to do, and
+// none of the demonstration's names or numbers on any screen; taps still
+// work, and a volunteer is shown without hours.
+func TestUnconfiguredShowsNothingMadeUp(t *testing.T) {
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, wire.DefaultConfig())
+	k.shows("本机待配置", "站点编号：pe-simao-001", "联网状态：离线", "请联系管理员在管理后台为本站推送站点配置")
+	k.link.Store(int32(LinkOnline))
+	k.ui.LinkChanged()
+	k.eventually("联网状态：在线")
+	var all strings.Builder
+	all.WriteString(k.texts())
+	for _, steps := range [][]string{{"服务菜单"}, {"返回首页", "公示栏"}, {"返回首页", "光荣榜"}, {"返回首页", "活动公告"}, {"返回首页", "需求登记"}, {"其他需求"}} {
+		for _, s := range steps {
+			k.press(s)
+		}
+		all.WriteString(k.texts())
+	}
+	k.press("返回首页")
+	k.cardTap("V0001")
+	k.wait(ScreenResult)
+	k.shows("签到成功", "V0001")
+	all.WriteString(k.texts())
+	for _, w := range demoWords {
+		if strings.Contains(all.String(), w) {
+			t.Errorf("an unconfigured kiosk shows %q", w)
+		}
+	}
+	if strings.Contains(all.String(), "累计服务") {
+		t.Error("hours shown for a volunteer the kiosk has no figure for")
+	}
+	if k.st.Depth() != 1 {
+		t.Fatalf("outbox depth %d, want 1", k.st.Depth())
+	}
+}
+
+// TestHoursFromTheCloud: the hours at a tap are the cloud's, dated when
+// older than a day, and a volunteer the config does not list gets none.
+func TestHoursFromTheCloud(t *testing.T) {
+	c := testConfig()
+	c.Volunteers[0].HoursAsOf = fixedNow.Add(-50 * time.Hour)
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, c)
+	k.cardTap("V0001")
+	k.wait(ScreenResult)
+	k.shows("累计服务 558.0 小时（截至3月3日）")
+	k.press("确定")
+	k.cardTap("V0002")
+	k.wait(ScreenResult)
+	k.shows("累计服务 612.0 小时")
+	if strings.Contains(k.texts(), "截至") {
+		t.Fatal("an hour-old figure is dated")
+	}
+	k.press("确定")
+	k.cardTap("V0999")
+	k.wait(ScreenResult)
+	if got := k.texts(); strings.Contains(got, "小时") || strings.Contains(got, "星") {
+		t.Fatalf("a volunteer without a figure is shown hours:\n%s", got)
+	}
+}
+
+// hoursFrom is an HoursSource of fixed figures.
+type hoursFrom map[string]float64
+
+func (h hoursFrom) Hours(v string) (float64, time.Time, bool) {
+	x, ok := h[v]
+	return x, fixedNow, ok
+}
+
+// TestHoursSource: a given HoursSource is what the screen shows.
+func TestHoursSource(t *testing.T) {
+	k := newKiosk(t, fyne.NewSize(800, 480), Options{Hours: hoursFrom{"V0001": 2.96}})
+	k.cardTap("V0001")
+	k.wait(ScreenResult)
+	k.shows("累计服务 3.0 小时", "距一星志愿者还差 97.0 小时")
+}
+
+// TestChinaTime: times are shown in China Standard Time whatever the
+// clock's zone.
+func TestChinaTime(t *testing.T) {
+	utc := time.Date(2027, 3, 5, 1, 30, 0, 0, time.UTC)
+	c := testConfig()
+	c.Announcements = []wire.Announcement{{Title: "志愿者培训", When: time.Date(2027, 3, 19, 1, 30, 0, 0, time.UTC)}}
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{Now: func() time.Time { return utc }}, c)
+	k.shows("3月5日 星期五 09:30")
+	k.press("活动公告")
+	k.shows("时间：3月19日 09:30")
+}
+
+// TestBoardAndHonor: the station manager is named in full on the contact
+// board, volunteers are masked, and the honor roll says its period and
+// rounds hours to one decimal alike.
+func TestBoardAndHonor(t *testing.T) {
+	c := testConfig()
+	c.Board.ContactPerson = "王丽（站长）"
+	c.HonorRoll[0].Name = "张三丰" // the cloud forgot to mask it
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, c)
+	k.press("公示栏")
+	k.shows("联系人：王丽（站长）")
+	k.press("返回首页")
+	k.press("光荣榜")
+	k.shows("统计期间：2027年2月", "1. 张*丰  42.5 小时", "4. 岩*罕  27.5 小时")
 }

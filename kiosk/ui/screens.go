@@ -265,7 +265,7 @@ func (u *UI) buildHome(key homeKey) *homeView {
 	if !u.configured() {
 		st := u.core.Status()
 		center = append(center,
-			u.textBlock(u.t("unconfigured_head"), theme.Size(theme.SizeNameHeadingText), theme.Size(theme.SizeNameSubHeadingText), true, fg, width),
+			container.NewCenter(u.textBlock(u.t("unconfigured_head"), theme.Size(theme.SizeNameHeadingText), theme.Size(theme.SizeNameSubHeadingText), true, fg, width)),
 			u.label(u.t("admin_station", st.Station)),
 			u.label(u.t("unconfigured_link", u.linkWords(key.link))),
 			u.label(u.t("unconfigured_todo")),
@@ -309,8 +309,25 @@ func (u *UI) buildHome(key homeKey) *homeView {
 		}),
 		u.button(u.t("btn_admin"), false, func() { u.pin = ""; u.showPIN("") }),
 	)
-	root := container.NewBorder(container.NewVBox(top, widget.NewSeparator()), container.NewPadded(buttons), nil, nil,
-		u.scroller(container.NewCenter(container.NewVBox(center...))))
+	header := container.NewVBox(top, widget.NewSeparator())
+	footer := container.NewPadded(buttons)
+	// The prompt must be seen without scrolling: on a small screen in
+	// large text the animated arrow, then the hint, give way to it.
+	room := size.Height - header.MinSize().Height - footer.MinSize().Height - 2*pad
+	if arrow != nil && container.NewVBox(center...).MinSize().Height > room {
+		arrow = nil
+		center = append(center[:2:2], center[3:]...)
+		if container.NewVBox(center...).MinSize().Height > room {
+			center = append(center[:1:1], center[2:]...)
+		}
+	}
+	var body fyne.CanvasObject = container.NewCenter(container.NewVBox(center...))
+	if !u.configured() {
+		// Lines of text that wrap take the full width, not the centred
+		// heading's.
+		body = container.NewPadded(container.NewVBox(center...))
+	}
+	root := container.NewBorder(header, footer, nil, nil, u.scroller(body))
 	return &homeView{key: key, root: root, arrow: arrow, clock: u.clockText, link: u.linkShow}
 }
 
@@ -433,6 +450,7 @@ type resultView struct {
 	top           fyne.CanvasObject
 	lines         []*widget.Label
 	ok            *touchButton
+	cue           *scrollCue
 }
 
 type resultKey struct {
@@ -452,7 +470,9 @@ func (u *UI) buildResult(key resultKey) *resultView {
 	r.top = container.NewBorder(nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(72, 72), r.icon)), nil, container.NewCenter(r.head))
 	r.body = container.NewVBox(r.top)
 	r.ok = u.button("", true, func() { u.showHome() })
-	r.root = container.NewBorder(nil, container.NewPadded(r.ok), nil, nil, u.scroller(container.NewPadded(r.body)))
+	sc := u.scroller(container.NewPadded(r.body))
+	r.cue = sc.(*fyne.Container).Layout.(*scrollCue)
+	r.root = container.NewBorder(nil, container.NewPadded(r.ok), nil, nil, sc)
 	return r
 }
 
@@ -488,6 +508,8 @@ func (r *resultView) fill(u *UI, ok bool, title string, lines []string) {
 	}
 	r.body.Objects = objs
 	r.body.Refresh()
+	r.cue.scroll.ScrollToTop()
+	r.cue.update()
 	r.ok.SetText(u.t("btn_ok"))
 }
 
@@ -804,7 +826,7 @@ func (u *UI) showNeedPhone() {
 	u.show(ScreenNeedTel, func() fyne.CanvasObject {
 		shown := u.heading(u.need.phone)
 		shown.Alignment = fyne.TextAlignCenter
-		msg := widget.NewLabel("")
+		msg := u.label("")
 		next := u.button(u.t("btn_next"), true, func() {
 			if !validPhone(u.need.phone) {
 				msg.SetText(u.t("need_phone_bad"))

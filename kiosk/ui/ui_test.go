@@ -106,6 +106,7 @@ type kiosk struct {
 	clock *manualClock
 	link  *atomic.Int32
 	acked *atomic.Int32
+	size  fyne.Size // of the window, as asked for
 }
 
 var fixedNow = time.Date(2027, 3, 5, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
@@ -147,7 +148,7 @@ func newKioskWith(t testing.TB, size fyne.Size, opt Options, cfg *wire.Config) *
 	done := make(chan struct{})
 	go func() { u.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; win.Close() })
-	k := &kiosk{ui: u, win: win, st: st, src: src, clock: clk, link: link, acked: acked}
+	k := &kiosk{ui: u, win: win, st: st, src: src, clock: clk, link: link, acked: acked, size: size}
 	gate := ReaderTestGate{Recorder: book, UI: func() *UI { return u }}
 	k.tap = simreader.Observed{Book: gate, Choose: u.Service, Observe: func(tp reader.Tap, res attendance.Result, err error) {
 		u.Notify(TapEvent{Tap: tp, Result: res, Err: err})
