@@ -31,11 +31,14 @@ for name in ('../catalog.go', '../ui.go', '../screens.go'):
 chars.update('，。、：；！？（）“”‘’《》【】—…·●○▼▲◀▶✓✗★☆～　０１２３４５６７８９□■')
 open(sys.argv[1], 'w', encoding='utf-8').write(''.join(sorted(chars)))
 PY
-# Font number 2 of the collection is Noto Sans CJK SC. The .notdef glyph
+# Font number 2 of the collection is Noto Sans CJK SC. Only the layout
+# features Chinese and Latin text need are kept: the others (alternates,
+# other locales' forms, vertical and width variants) would double the glyphs,
+# and Fyne holds a copy of the outlines per text style. The .notdef glyph
 # keeps its outline: a missing character shows as a box, not as nothing.
 pyftsubset "$src" --font-number=2 --text-file="$tmp/chars.txt" \
   --unicodes='U+0020-007E,U+00A0-02AF,U+02B0-02FF,U+20A0-20CF,U+2000-206F,U+2100-218F,U+2190-21FF,U+2460-24FF,U+25A0-25FF,U+2600-26FF,U+2713,U+2717,U+3000-303F,U+FE30-FE4F,U+FF00-FFEF' \
-  --layout-features='*' --no-hinting --notdef-outline --output-file="$tmp/NotoSansSC-kiosk.otf"
+  --layout-features='ccmp,kern,liga,mark,mkmk' --drop-tables+=VORG,vhea,vmtx --no-hinting --notdef-outline --output-file="$tmp/NotoSansSC-kiosk.otf"
 # Fyne draws a character no font has as U+FFFD, in the first font that
 # maps U+FFFD: map it to the white square, so a missing character shows as
 # a box (tofu) and not as the replacement character "�".
