@@ -317,3 +317,24 @@ func (l *logSink) all() string {
 	defer l.mu.Unlock()
 	return strings.Join(l.lines, "\n")
 }
+
+// TestRareCharacterFromInstalledFont: a character outside the bundled
+// font (龘, U+9F98) is drawn from an installed fonts-noto-cjk, not as a
+// box, while it is still logged as not in the kiosk's font.
+func TestRareCharacterFromInstalledFont(t *testing.T) {
+	if _, err := os.Stat(SystemFontFile); err != nil {
+		msg := "fonts-noto-cjk not installed (apt-get install fonts-noto-cjk)"
+		if os.Getenv("LEIFENG_REQUIRE_SERVICES") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	newKiosk(t, fyne.NewSize(800, 480), Options{})
+	if theFont.has('龘') {
+		t.Fatal("龘 is in the bundled font; pick a rarer character")
+	}
+	img := renderRune(t, '龘')
+	if isBox(img) || imageDiff(img, renderRune(t, ' ')) == 0 {
+		t.Fatal("龘 is drawn as a box or as nothing with fonts-noto-cjk installed")
+	}
+}
