@@ -260,7 +260,7 @@ func TestMissingCharacterLogged(t *testing.T) {
 	c.Version = 8
 	c.Profile.Name = "学雷锋\U00030000服务站" // Extension G: not in the bundled font
 	k.src.apply(c)
-	k.eventually("学雷锋")
+	k.eventually("学雷锋\U00030000服务站")
 	k.press("公示栏")
 	k.press("返回首页")
 	k.press("English")

@@ -492,6 +492,12 @@ func (r *resultView) fill(u *UI, ok bool, title string, lines []string) {
 	block := u.textBlock(title, size, theme.Size(theme.SizeNameHeadingText), true, c, room)
 	r.head.Objects = block.Objects
 	r.head.Refresh()
+	// The name, then the other lines in one label: one label's line
+	// spacing, not each label's padding, so a check-out in large text
+	// fits a 7" screen.
+	if len(lines) > 2 {
+		lines = []string{lines[0], strings.Join(lines[1:], "\n")}
+	}
 	for len(r.lines) < len(lines) {
 		w := u.label("")
 		if len(r.lines) == 0 {
