@@ -535,7 +535,7 @@ func BenchmarkTapToResult(b *testing.B) {
 		}
 	}})
 	<-shown // home, from New
-	ev := TapEvent{Tap: reader.Tap{Volunteer: "V0001"}, Result: attendance.Result{Kind: wire.KindCheckIn, Volunteer: "V0001"}}
+	ev := TapEvent{Tap: reader.Tap{Volunteer: "V0001"}, Result: attendance.Result{ID: "r1", Kind: wire.KindCheckIn, Volunteer: "V0001"}}
 	for b.Loop() {
 		k.ui.Notify(ev)
 		for s := <-shown; s != ScreenResult; s = <-shown {
