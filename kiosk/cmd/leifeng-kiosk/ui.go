@@ -214,6 +214,31 @@ func (s *screen) Status() ui.Status {
 	}
 }
 
+// watchAcks follows the cloud's confirmations until ctx is done. Only an
+// ack (or a rejection) takes records out of the outbox, so a lower depth
+// is the cloud confirming them: the admin screen shows when it last did,
+// and how many records since start. The screen watches Status and redraws
+// on a change. last is the outbox depth when the caller started it.
+func (s *screen) watchAcks(ctx context.Context, every time.Duration, last int) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d := s.st.Depth()
+			if d < last {
+				s.mu.Lock()
+				s.lastSync = time.Now()
+				s.acked += last - d
+				s.mu.Unlock()
+			}
+			last = d
+		}
+	}
+}
+
 // heapProfileEnv names a hidden debugging aid: set to a file path, the
 // kiosk writes a heap profile there (go tool pprof) as it shuts down,
 // with the UI still up. Unset, nothing is written and nothing listens.
@@ -266,29 +291,10 @@ func (s *screen) wait(ctx context.Context, stop context.CancelFunc) {
 			}
 		})
 	}
-	// Only an ack (or a rejection) takes records out of the outbox: a
-	// lower depth is the cloud confirming them. The admin screen shows
-	// the time and the count; it watches Status and redraws on a change.
+	depth := s.st.Depth()
 	wg.Go(func() {
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		last := s.st.Depth()
-		for {
-			select {
-			case <-ctx.Done():
-				writeHeapProfile(s.log)
-				return
-			case <-t.C:
-				d := s.st.Depth()
-				if d < last {
-					s.mu.Lock()
-					s.lastSync = time.Now()
-					s.acked += last - d
-					s.mu.Unlock()
-				}
-				last = d
-			}
-		}
+		s.watchAcks(ctx, 250*time.Millisecond, depth)
+		writeHeapProfile(s.log)
 	})
 	quit := context.AfterFunc(ctx, func() { fyne.Do(s.app.Quit) })
 	s.app.Run()
