@@ -169,9 +169,11 @@ func (f *kioskFont) has(r rune) bool {
 // check logs, once per character and process, each character of s the
 // font lacks: it is drawn from another installed font if one has it, else
 // as a box. Controls and the variation selectors are not drawn at all.
+// U+FFFD is logged too: the bundled font draws it as a box, but in a text
+// it means the text was damaged before it reached the kiosk.
 func (f *kioskFont) check(s string) {
 	for _, r := range s {
-		if r < ' ' || (r >= 0xFE00 && r <= 0xFE0F) || r == '\u200d' || f.has(r) {
+		if r < ' ' || (r >= 0xFE00 && r <= 0xFE0F) || r == '\u200d' || (f.has(r) && r != 0xFFFD) {
 			continue
 		}
 		if _, seen := f.missing.LoadOrStore(r, struct{}{}); !seen {

@@ -268,6 +268,18 @@ func TestMissingCharacterLogged(t *testing.T) {
 	if n := logs.count("U+30000"); n != 1 {
 		t.Fatalf("U+30000 logged %d times, want once:\n%s", n, logs.all())
 	}
+	// Damaged text (U+FFFD) is drawn as the same box and logged too.
+	c = testConfig()
+	c.Version = 9
+	c.Profile.Name = "王\uFFFD（站长）"
+	k.src.apply(c)
+	k.eventually("王\uFFFD（站长）")
+	if n := logs.count("U+FFFD"); n != 1 {
+		t.Fatalf("U+FFFD logged %d times, want once:\n%s", n, logs.all())
+	}
+	if !isBox(renderRune(t, 0xFFFD)) {
+		t.Fatal("U+FFFD is not drawn as a box")
+	}
 }
 
 // logSink collects log records as text.
