@@ -209,7 +209,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cards.Now = func() time.Time { return clk.Now().At }
 		cards.Verifier.Now = cards.Now
 	}
-	scr := newScreen(o, st, book, log)
+	scr := newScreen(o, st, book, clk, log)
 	var sim *simreader.Server
 	if addr, ok := strings.CutPrefix(o.reader, "sim:"); ok {
 		var images simreader.ImageDecoder
