@@ -13,13 +13,35 @@ READER_B=${LEIFENG_DEMO_READER_B:-127.0.0.1:17102}
 DIR=.demo
 
 port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-for a in "$HTTP" "$MQTT" "$READER_A" "$READER_B"; do
-  if port_busy "$a"; then
-    echo "demo: $a is already in use. Stop what uses it, or choose other ports, e.g.:"
-    echo "  LEIFENG_DEMO_HTTP=127.0.0.1:9088 LEIFENG_DEMO_MQTT=127.0.0.1:19830 make demo"
-    exit 1
-  fi
+# free_port HOST: a port on HOST nothing listens on, not among those taken
+# already ($picked), so that the advice below names ports that really are free.
+picked=" "
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    case "$picked" in *" $p "*) continue ;; esac
+    if ! port_busy "$1:$p"; then picked="$picked$p "; echo "$p"; return; fi
+  done
+  return 1
+}
+busy=()
+for v in HTTP MQTT READER_A READER_B; do
+  a=${!v}
+  if port_busy "$a"; then busy+=("$v"); fi
 done
+if [ ${#busy[@]} -gt 0 ]; then
+  advice=""
+  for v in "${busy[@]}"; do
+    a=${!v}
+    echo "demo: ${a} (LEIFENG_DEMO_${v}) is already in use."
+    p=$(free_port "${a%:*}") || { echo "demo: no free port found on ${a%:*}; stop what uses ${a}"; exit 1; }
+    advice="$advice LEIFENG_DEMO_${v}=${a%:*}:$p"
+  done
+  echo "Stop what uses it, or run the demo on ports that are free right now:"
+  echo " ${advice# } make demo"
+  exit 1
+fi
 
 rm -rf "$DIR"
 mkdir -p "$DIR/logs"
@@ -34,7 +56,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-bin/leifeng-cloud serve --data "$DIR/cloud" --http "$HTTP" --mqtt-listen "$MQTT" \
+# The morning plays in minutes, so the kiosks get their volunteers' hours
+# from the cloud every minute rather than every ten.
+bin/leifeng-cloud serve --data "$DIR/cloud" --http "$HTTP" --mqtt-listen "$MQTT" --roster-refresh 1m \
   >"$DIR/logs/cloud.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
@@ -43,20 +67,29 @@ for _ in $(seq 100); do
 done
 curl -sf "http://$HTTP/healthz" >/dev/null || { echo "demo: the cloud did not start; see $DIR/logs/cloud.log"; tail -5 "$DIR/logs/cloud.log"; exit 1; }
 
-kiosk() { # station reader county screen
-  # Each kiosk joins as deployed: registered with the cloud, which writes
-  # its bundle (station ID, broker credentials, the cloud's config key).
-  bin/leifeng-cloud station add --data "$DIR/cloud" --id "$1" --county "$3" \
+# Each kiosk joins as deployed: registered with the cloud, which writes its
+# bundle (station ID, broker credentials, the cloud's config key).
+register() { # station county
+  bin/leifeng-cloud station add --data "$DIR/cloud" --id "$1" --county "$2" \
     --broker "tcp://$MQTT" --out "$DIR/$1.bundle.json" >/dev/null
-  bin/leifeng-kiosk "$4" --bundle "$DIR/$1.bundle.json" --data "$DIR/$1" \
+}
+register pe-simao-001 思茅区
+register pe-ninger-001 宁洱县
+# The stations' content is a config an administrator pushes (deploy/demo/),
+# not something built into the kiosk.
+deploy/demo/push.sh bin/leifeng-cloud "http://$HTTP" "$DIR/cloud" >"$DIR/logs/push.log" 2>&1 ||
+  { echo "demo: pushing the demo config failed; see $DIR/logs/push.log"; cat "$DIR/logs/push.log"; exit 1; }
+
+kiosk() { # station reader screen
+  bin/leifeng-kiosk "$3" --bundle "$DIR/$1.bundle.json" --data "$DIR/$1" \
     --reader "sim:$2" --demo-clock-speed "$SPEED" >"$DIR/logs/$1.log" 2>&1 &
   pids+=($!)
 }
 # With a display, the first kiosk opens its touchscreen in a window.
 screen=--headless
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then screen=--windowed; fi
-kiosk pe-simao-001 "$READER_A" 思茅区 "$screen"
-kiosk pe-ninger-001 "$READER_B" 宁洱县 --headless
+kiosk pe-simao-001 "$READER_A" "$screen"
+kiosk pe-ninger-001 "$READER_B" --headless
 for _ in $(seq 100); do
   port_busy "$READER_A" && port_busy "$READER_B" && break
   sleep 0.1
@@ -69,10 +102,13 @@ cat <<TXT
  cloud API     http://$HTTP/api/v1/stations
                http://$HTTP/api/v1/records?station=pe-simao-001
                http://$HTTP/api/v1/volunteers/V1001/hours
+               (the API needs the admin token: curl -H "Authorization: Bearer TOKEN" …)
  metrics       http://$HTTP/metrics
  kiosks        pe-simao-001 (reader $READER_A), pe-ninger-001 (reader $READER_B)
- tap a card    bin/leifeng-traffic --station pe-simao-001=$READER_A --tap V0001
+ tap a card    bin/leifeng-traffic --station pe-simao-001=$READER_A --tap V1001
  push config   bin/leifeng-cloud config push --api http://$HTTP --data $DIR/cloud --station pe-simao-001 --file FILE
+               (only the parts FILE names change; the demo's content is in deploy/demo/)
+ command       bin/leifeng-cloud command --api http://$HTTP --data $DIR/cloud --station pe-simao-001 --name resync
  logs          $DIR/logs/
  stop          press Ctrl-C
  A morning plays ${SPEED}× faster than real time (about $((16200 / SPEED / 60 + 1)) minutes).
@@ -83,12 +119,13 @@ bin/leifeng-traffic --station "pe-simao-001=$READER_A" --station "pe-ninger-001=
 pids+=($!)
 wait "${pids[-1]}" || true
 sleep 2
+TOKEN=$(sed -n 's/.*"admin_token": *"\([^"]*\)".*/\1/p' "$DIR/cloud/cloud-keys.json")
 echo
-echo "Stations in the cloud:"
-curl -s "http://$HTTP/api/v1/stations" | sed 's/},{/},\n{/g'
+echo "Stations in the cloud (times in China Standard Time, +08:00):"
+curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/api/v1/stations" | sed 's/},{/},\n{/g'
 echo
 echo "Hours of volunteer V1001:"
-curl -s "http://$HTTP/api/v1/volunteers/V1001/hours" | head -c 600
+curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/api/v1/volunteers/V1001/hours" | head -c 600
 echo
 echo "The system keeps running; tap more cards as shown above. Ctrl-C stops it."
 while true; do sleep 3600; done

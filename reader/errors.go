@@ -19,6 +19,9 @@ var (
 	ErrForged = credential.ErrForged
 	// ErrExpired: the credential is past its expiry date.
 	ErrExpired = credential.ErrExpired
+	// ErrNotYetValid: the credential's issue date is still ahead of the
+	// kiosk's synchronised clock.
+	ErrNotYetValid = credential.ErrNotYetValid
 	// ErrRevoked: the credential's serial is on the revocation list.
 	ErrRevoked = credential.ErrRevoked
 	// ErrUnsupported: not a card type the reader knows, or a card without
@@ -43,6 +46,8 @@ func Message(err error) string {
 		return "没有读完卡，请把卡放稳，再刷一次。"
 	case errors.Is(err, ErrExpired):
 		return "这张志愿服务证已过期，请到服务站或志愿服务联合会换卡。"
+	case errors.Is(err, ErrNotYetValid):
+		return "这张志愿服务证还没有到启用日期，请到启用日期后再刷，或联系站长。"
 	case errors.Is(err, ErrRevoked):
 		return "这张志愿服务证已停用，请联系站长或志愿服务联合会。"
 	case errors.Is(err, ErrForged):

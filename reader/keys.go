@@ -25,6 +25,38 @@ type PublicKeyFile struct {
 	PublicKey cardimage.Hex `json:"public_key"`
 }
 
+// RootKeyFile is the issuer root's signing key file (`leifeng-card keygen
+// -root` writes it). The root signs card-issuer key sets; keep it offline,
+// mode 0600, never on a networked machine.
+type RootKeyFile struct {
+	RootID string        `json:"root_id"`
+	Seed   cardimage.Hex `json:"seed"`
+}
+
+// RootPublicKeyFile is the issuer root's public key: what a kiosk is
+// provisioned with (--issuer-root, or issuer_roots in its bundle).
+type RootPublicKeyFile struct {
+	RootID    string        `json:"root_id"`
+	PublicKey cardimage.Hex `json:"public_key"`
+}
+
+// LoadRoots reads issuer root public key files into the map, by root ID,
+// that wire.OpenKeySet takes.
+func LoadRoots(paths []string) (map[string]ed25519.PublicKey, error) {
+	roots := make(map[string]ed25519.PublicKey, len(paths))
+	for _, p := range paths {
+		var k RootPublicKeyFile
+		if err := ReadJSONFile(p, &k); err != nil {
+			return nil, err
+		}
+		if k.RootID == "" || len(k.PublicKey) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%s: not an issuer root public key", p)
+		}
+		roots[k.RootID] = ed25519.PublicKey(k.PublicKey)
+	}
+	return roots, nil
+}
+
 // SUNKeyFile holds the fleet's NTAG 424 DNA SDM master keys.
 type SUNKeyFile struct {
 	MetaRead cardimage.Hex `json:"meta_read"`

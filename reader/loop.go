@@ -106,7 +106,9 @@ func (r *Reader) Poll() (Event, bool) {
 	}
 	r.present = t.UID
 	if err != nil {
-		r.log.Info("card refused", "uid", fmt.Sprintf("%X", tap.UID), "media", tap.Media, "volunteer", tap.Volunteer, "err", err)
+		// No volunteer ID in routine logs; the kiosk logs a keyed
+		// reference to it.
+		r.log.Info("card refused", "uid", fmt.Sprintf("%X", tap.UID), "media", tap.Media, "err", err)
 	}
 	return Event{Tap: tap, Err: err}, true
 }

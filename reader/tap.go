@@ -20,4 +20,8 @@ type Tap struct {
 	SUN []byte
 	// At is when the reader saw the card, from the kiosk's clock.
 	At time.Time
+	// Review asks a person to look at the tap's record: the card's issue
+	// date lies ahead of the kiosk's unsynchronised clock, so it could be
+	// checked neither way (credential.Credential.IssuedAhead).
+	Review bool
 }

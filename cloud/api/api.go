@@ -105,6 +105,7 @@ func (a *api) records(w http.ResponseWriter, r *http.Request) {
 	if rs == nil {
 		rs = []ingest.Entry{}
 	}
+	localEntries(rs)
 	writeJSON(w, map[string]any{"station": station, "records": rs})
 }
 
@@ -119,6 +120,7 @@ func (a *api) hours(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusInternalServerError, "cannot compute hours", err)
 		return
 	}
+	localHours(h)
 	writeJSON(w, h)
 }
 

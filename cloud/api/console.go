@@ -7,8 +7,11 @@ import (
 
 // consoleHTML is the first console page: one static page on the JSON API,
 // no build step. It lists the stations with desired and reported config
-// versions, state and alerts, and edits and pushes a station's (a
-// county's, the fleet's) menu, contact board and announcements.
+// versions, state, their last command and what became of it, and alerts;
+// it loads a station's effective config, pushes only the parts edited
+// (menu, contact board, announcements) to a station, a county or the
+// fleet, and sends commands. Reasons for a refusal are shown in Chinese;
+// times are China Standard Time.
 //
 //go:embed console.html
 var consoleHTML []byte

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -27,10 +28,14 @@ type Fleet struct {
 }
 
 // StationView is a station as the console shows it: what it reports, what
-// it should run, and its alerts.
+// it should run, its alerts and its last command. Its times are in China
+// Standard Time (RFC 3339 with +08:00: the same instant, read as local).
 type StationView struct {
 	store.Station
 	Alerts []fleet.Alert `json:"alerts"`
+	// Command is the last command the cloud sent it and what became of
+	// it; nil if none was sent.
+	Command *fleet.CommandStatus `json:"command,omitempty"`
 }
 
 func (f *Fleet) routes(mux *http.ServeMux, a *api) {
@@ -38,6 +43,8 @@ func (f *Fleet) routes(mux *http.ServeMux, a *api) {
 	mux.HandleFunc("GET /api/v1/config", a.getConfig)
 	mux.HandleFunc("POST /api/v1/config", a.admin(a.pushConfig))
 	mux.HandleFunc("POST /api/v1/stations/{id}/commands", a.admin(a.command))
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.commands)
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.commandStatus)
 	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.presence)
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +71,31 @@ func (a *api) admin(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// failFleet answers a fleet request that went wrong: unknown stations 404,
+// refused documents 400 or 422, both with the reason in English (error)
+// and in Chinese (message_zh, what the console shows).
+func (a *api) failFleet(w http.ResponseWriter, what string, err error) {
+	var req *fleet.RequiredError
+	code, zh := http.StatusInternalServerError, "操作失败，请稍后重试；如仍失败，请联系系统管理员查看云端日志。"
+	switch {
+	case errors.Is(err, fleet.ErrUnknownStation):
+		code, zh = http.StatusNotFound, "找不到这个站点：它尚未登记（leifeng-cloud station add），或站点编号、县区名称写错了。请核对后再试。"
+	case errors.As(err, &req):
+		code, zh = http.StatusUnprocessableEntity, req.Chinese()
+	case errors.Is(err, fleet.ErrBadPatch), errors.Is(err, wire.ErrInvalid), errors.Is(err, wire.ErrTooLarge):
+		code, zh = http.StatusBadRequest, "配置内容有误，未推送："+err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		code, zh = http.StatusNotFound, "找不到这条记录，请核对后再试。"
+	}
+	msg := what + ": " + err.Error()
+	if code >= 500 {
+		a.log.Error(msg, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg, "message_zh": zh})
+}
+
 func (a *api) views(r *http.Request) ([]StationView, error) {
 	sts, err := a.s.Stations(r.Context())
 	if err != nil {
@@ -75,6 +107,14 @@ func (a *api) views(r *http.Request) ([]StationView, error) {
 		out[i] = StationView{Station: st, Alerts: fleet.Alerts(st, now, a.f.Thresholds)}
 		if out[i].Alerts == nil {
 			out[i].Alerts = []fleet.Alert{}
+		}
+		out[i].LastSeen, out[i].Since = local(st.LastSeen), local(st.Since)
+		cs, err := a.f.Service.Commands(r.Context(), st.ID, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) > 0 {
+			out[i].Command = localCommand(&cs[0])
 		}
 	}
 	return out, nil
@@ -93,25 +133,20 @@ func (a *api) fleetView(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusInternalServerError, "cannot read the fleet config", err)
 		return
 	}
-	writeJSON(w, map[string]any{"stations": views, "fleet_config": fleetVersion, "now": a.now()})
+	writeJSON(w, map[string]any{"stations": views, "fleet_config": fleetVersion, "now": local(a.now())})
 }
 
-// getConfig returns the document last pushed: ?station=ID, else the fleet
-// defaults.
+// getConfig returns the effective config for editing: ?station=ID gives
+// what that station runs (built-in defaults, fleet defaults, its own
+// document), without it the fleet defaults over the built-in ones.
 func (a *api) getConfig(w http.ResponseWriter, r *http.Request) {
-	scope := fleet.FleetScope
-	if id := r.URL.Query().Get("station"); id != "" {
-		if !wire.ValidStationID(id) {
-			a.fail(w, http.StatusBadRequest, "bad station ID", nil)
-			return
-		}
-		scope = fleet.StationScope(id)
-	}
-	doc, err := a.f.Service.Doc(r.Context(), scope)
+	station := r.URL.Query().Get("station")
+	doc, err := a.f.Service.Effective(r.Context(), station)
 	if err != nil {
-		a.fail(w, http.StatusInternalServerError, "cannot read the config", err)
+		a.failFleet(w, "config of "+orFleet(station), err)
 		return
 	}
+	doc.Issued = local(doc.Issued)
 	writeJSON(w, doc)
 }
 
@@ -123,23 +158,20 @@ type PushRequest struct {
 	Station string `json:"station,omitempty"`
 	County  string `json:"county,omitempty"`
 	All     bool   `json:"all,omitempty"`
-	// Doc holds the fields to set. With Replace it is the whole new
-	// document; otherwise only its non-empty top-level fields replace
-	// those of the document last pushed (edit the menu, keep the rest).
+	// Doc holds the parts to change, merged into each target's document
+	// as a JSON Merge Patch (a part set changes, a part set to null goes,
+	// the rest stays). With Replace it is the whole new document.
 	Doc     json.RawMessage `json:"doc"`
 	Replace bool            `json:"replace,omitempty"`
 }
 
 // Pushed is one config pushed.
-type Pushed struct {
-	Station string `json:"station"` // "" for the fleet defaults
-	Version uint64 `json:"version"`
-}
+type Pushed = fleet.Pushed
 
 func (a *api) pushConfig(w http.ResponseWriter, r *http.Request) {
 	var req PushRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, wire.MaxMessageBytes)).Decode(&req); err != nil {
-		a.fail(w, http.StatusBadRequest, "body: want {station|county|all, doc}: "+err.Error(), nil)
+		a.failFleet(w, "body: want {station|county|all, doc}", fmt.Errorf("%w: %v", fleet.ErrBadPatch, err))
 		return
 	}
 	n := 0
@@ -149,36 +181,18 @@ func (a *api) pushConfig(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if n != 1 {
-		a.fail(w, http.StatusBadRequest, "give exactly one of station, county, all", nil)
-		return
-	}
-	var edit wire.Config
-	if err := json.Unmarshal(req.Doc, &edit); err != nil {
-		a.fail(w, http.StatusBadRequest, "doc: "+err.Error(), nil)
+		a.failFleet(w, "push", fmt.Errorf("%w: give exactly one of station, county, all", fleet.ErrBadPatch))
 		return
 	}
 	targets, err := a.f.Service.Targets(r.Context(), req.Station, req.County, req.All)
 	if err != nil {
-		a.fail(w, http.StatusBadRequest, err.Error(), nil)
+		a.failFleet(w, "push", err)
 		return
 	}
-	out := []Pushed{}
-	for _, station := range targets {
-		var v uint64
-		if req.Replace {
-			v, err = a.f.Service.Push(r.Context(), station, &edit)
-		} else {
-			v, err = a.f.Service.Edit(r.Context(), station, func(c *wire.Config) { overlay(c, &edit) })
-		}
-		if err != nil {
-			code := http.StatusInternalServerError
-			if errors.Is(err, wire.ErrInvalid) || errors.Is(err, wire.ErrTooLarge) {
-				code = http.StatusBadRequest
-			}
-			a.fail(w, code, "push to "+orFleet(station)+": "+err.Error(), err)
-			return
-		}
-		out = append(out, Pushed{Station: station, Version: v})
+	out, err := a.f.Service.Apply(r.Context(), targets, req.Doc, req.Replace)
+	if err != nil {
+		a.failFleet(w, "push", err)
+		return
 	}
 	writeJSON(w, map[string]any{"pushed": out})
 }
@@ -188,46 +202,6 @@ func orFleet(s string) string {
 		return "the fleet"
 	}
 	return s
-}
-
-// overlay sets in c every top-level field e sets.
-func overlay(c, e *wire.Config) {
-	if e.Profile != nil {
-		c.Profile = e.Profile
-	}
-	if e.Menu != nil {
-		c.Menu = e.Menu
-	}
-	if e.Board != nil {
-		c.Board = e.Board
-	}
-	if e.Announcements != nil {
-		c.Announcements = e.Announcements
-	}
-	if e.HonorRoll != nil {
-		c.HonorRoll = e.HonorRoll
-	}
-	if e.UI != nil {
-		c.UI = e.UI
-	}
-	if e.Reader != nil {
-		c.Reader = e.Reader
-	}
-	if e.Rules != nil {
-		c.Rules = e.Rules
-	}
-	if e.Stars != nil {
-		c.Stars = e.Stars
-	}
-	if e.Revoked != nil {
-		c.Revoked = e.Revoked
-	}
-	if e.TrustedKeys != nil {
-		c.TrustedKeys = e.TrustedKeys
-	}
-	if e.Volunteers != nil {
-		c.Volunteers = e.Volunteers
-	}
 }
 
 // CommandRequest is the body of POST /api/v1/stations/{id}/commands.
@@ -244,8 +218,8 @@ func (a *api) command(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusBadRequest, "body: want {name, ttl_seconds, args}", nil)
 		return
 	}
-	if !wire.ValidStationID(id) || !wire.KnownCommand(req.Name) {
-		a.fail(w, http.StatusBadRequest, "want a station ID and a command: reboot, resync, reload_config, update_offer", nil)
+	if !wire.KnownCommand(req.Name) {
+		a.fail(w, http.StatusBadRequest, "want a command: reboot, resync, reload_config, update_offer", nil)
 		return
 	}
 	ttl := time.Duration(req.TTLSeconds) * time.Second
@@ -258,10 +232,45 @@ func (a *api) command(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := a.f.Service.Command(r.Context(), id, req.Name, args, ttl)
 	if err != nil {
-		a.fail(w, http.StatusInternalServerError, "cannot send the command", err)
+		a.failFleet(w, "command "+req.Name+" to "+id, err)
 		return
 	}
+	c.Expires = local(c.Expires)
 	writeJSON(w, c)
+}
+
+// commands lists the station's last commands and what became of them.
+func (a *api) commands(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := a.f.Service.Known(r.Context(), id); err != nil {
+		a.failFleet(w, "commands of "+id, err)
+		return
+	}
+	cs, err := a.f.Service.Commands(r.Context(), id, 20)
+	if err != nil {
+		a.failFleet(w, "commands of "+id, err)
+		return
+	}
+	for i := range cs {
+		localCommand(&cs[i])
+	}
+	writeJSON(w, map[string]any{"station": id, "commands": cs})
+}
+
+// commandStatus is what became of one command: pending, ok, failed (with
+// the kiosk's reason) or unanswered.
+func (a *api) commandStatus(w http.ResponseWriter, r *http.Request) {
+	id, nonce := r.PathValue("id"), r.PathValue("nonce")
+	if err := a.f.Service.Known(r.Context(), id); err != nil {
+		a.failFleet(w, "command "+nonce, err)
+		return
+	}
+	st, err := a.f.Service.CommandStatus(r.Context(), id, nonce)
+	if err != nil {
+		a.failFleet(w, "command "+nonce, err)
+		return
+	}
+	writeJSON(w, localCommand(st))
 }
 
 func (a *api) presence(w http.ResponseWriter, r *http.Request) {
@@ -277,6 +286,9 @@ func (a *api) presence(w http.ResponseWriter, r *http.Request) {
 	}
 	if p == nil {
 		p = []store.PresenceChange{}
+	}
+	for i := range p {
+		p[i].At = local(p[i].At)
 	}
 	writeJSON(w, map[string]any{"station": id, "presence": p})
 }

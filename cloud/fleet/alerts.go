@@ -55,7 +55,7 @@ func Alerts(st store.Station, now time.Time, th Thresholds) []Alert {
 	var out []Alert
 	if (st.Registered || st.Reported) && !st.Online && !st.Since.IsZero() {
 		if d := now.Sub(st.Since); d > th.OfflineAfter {
-			out = append(out, Alert{AlertOffline, fmt.Sprintf("offline for %s (since %s)", d.Round(time.Second), st.Since.Format(time.RFC3339))})
+			out = append(out, Alert{AlertOffline, fmt.Sprintf("offline for %s (since %s)", d.Round(time.Second), LocalTime(st.Since))})
 		}
 	}
 	if st.Reported && (st.OutboxRising >= th.OutboxRising || st.Outbox >= th.OutboxMax) {

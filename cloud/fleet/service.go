@@ -2,10 +2,10 @@ package fleet
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"leifeng/cloud/store"
@@ -29,6 +29,9 @@ type Publisher interface {
 
 // Service pushes configs and commands and registers stations.
 type Service struct {
+	// mu serialises the read-modify-write of pushes and roster refreshes,
+	// so two edits never both start from the same document and lose one.
+	mu   sync.Mutex
 	st   *store.Store
 	keys *Keys
 	pub  Publisher
@@ -46,28 +49,14 @@ func NewService(st *store.Store, keys *Keys, pub Publisher, log *slog.Logger) *S
 	return &Service{st: st, keys: keys, pub: pub, log: log, Now: time.Now}
 }
 
-// Doc returns the document last pushed for scope, or an empty one.
-func (s *Service) Doc(ctx context.Context, scope string) (*wire.Config, error) {
-	d, err := s.st.Config(ctx, scope)
-	if errors.Is(err, store.ErrNotFound) {
-		return &wire.Config{V: wire.Version}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	c := new(wire.Config)
-	if err := json.Unmarshal(d.Doc, c); err != nil {
-		return nil, fmt.Errorf("fleet: stored config %s: %w", scope, err)
-	}
-	return c, nil
-}
-
 // Push signs doc as the next version of station's config (the fleet
 // defaults when station is ""), stores it and publishes it retained. It
-// returns the version. The version is above every earlier one on the
-// scope and at least the Unix time, so that even a cloud whose database
-// was restored from an old backup still publishes versions the kiosks
-// accept.
+// returns the version. Names of volunteers leave masked, and the fleet
+// defaults never carry a roster (see sanitize). The version is above every
+// earlier one on the scope and at least the Unix time, so that even a cloud
+// whose database was restored from an old backup still publishes versions
+// the kiosks accept. Push does not check that the station is registered:
+// Apply does, for what an administrator pushes.
 func (s *Service) Push(ctx context.Context, station string, doc *wire.Config) (uint64, error) {
 	if s.pub == nil {
 		return 0, errors.New("fleet: not connected to the broker")
@@ -89,6 +78,7 @@ func (s *Service) Push(ctx context.Context, station string, doc *wire.Config) (u
 		return 0, err
 	}
 	c := *doc
+	sanitize(&c, station)
 	c.Version = max(last+1, uint64(now.Unix()))
 	c.Station = station
 	c.Issued = now.UTC()
@@ -111,21 +101,6 @@ func (s *Service) Push(ctx context.Context, station string, doc *wire.Config) (u
 	return c.Version, nil
 }
 
-// Edit applies change to the document last pushed for station (the fleet
-// defaults for "") and pushes the result.
-func (s *Service) Edit(ctx context.Context, station string, change func(*wire.Config)) (uint64, error) {
-	scope := FleetScope
-	if station != "" {
-		scope = StationScope(station)
-	}
-	doc, err := s.Doc(ctx, scope)
-	if err != nil {
-		return 0, err
-	}
-	change(doc)
-	return s.Push(ctx, station, doc)
-}
-
 // Targets resolves a push target: one station, every registered station
 // of a county, or (all) the fleet defaults, returned as the station "".
 func (s *Service) Targets(ctx context.Context, station, county string, all bool) ([]string, error) {
@@ -140,7 +115,7 @@ func (s *Service) Targets(ctx context.Context, station, county string, all bool)
 			return nil, err
 		}
 		if len(regs) == 0 {
-			return nil, fmt.Errorf("fleet: no station registered in county %q", county)
+			return nil, fmt.Errorf("%w: no station registered in county %q", ErrUnknownStation, county)
 		}
 		ids := make([]string, len(regs))
 		for i, r := range regs {
@@ -179,19 +154,29 @@ func cutScope(scope string) (string, bool) {
 	return "", false
 }
 
-// Command signs a command for station, valid for ttl, and publishes it
-// (QoS 1, not retained: a kiosk offline gets it from its persistent
-// session if it returns before the command expires).
+// Command signs a command for station, valid for ttl, records it and
+// publishes it (QoS 1, not retained: a kiosk offline gets it from its
+// persistent session if it returns before the command expires). A station
+// never registered gets nothing: ErrUnknownStation. CommandStatus tells
+// what became of it.
 func (s *Service) Command(ctx context.Context, station, name string, args any, ttl time.Duration) (*wire.Command, error) {
 	if s.pub == nil {
 		return nil, errors.New("fleet: not connected to the broker")
 	}
-	c, err := wire.NewCommand(station, name, ttl, s.Now(), args)
+	if err := s.Known(ctx, station); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	c, err := wire.NewCommand(station, name, ttl, now, args)
 	if err != nil {
 		return nil, err
 	}
 	sealed, err := s.SealCommand(c)
 	if err != nil {
+		return nil, err
+	}
+	// Recorded before it is sent, so an answer that comes at once finds it.
+	if err := s.st.SaveCommand(ctx, store.Command{Nonce: c.Nonce, Station: station, Name: name, Sent: now, Expires: c.Expires}); err != nil {
 		return nil, err
 	}
 	if err := s.pub.Publish(ctx, wire.StationTopic(station, wire.LeafCommands), sealed); err != nil {
@@ -227,9 +212,20 @@ func (s *Service) AddStation(ctx context.Context, id, name, county, broker strin
 	if err := s.st.AddStation(ctx, store.Registration{ID: id, Name: name, County: county, SecretHash: hash, Created: s.Now()}); err != nil {
 		return nil, err
 	}
-	return &wire.Bundle{
+	b := &wire.Bundle{
 		V: wire.Version, Station: id, Broker: broker, Username: id, Password: secret, ConfigKeys: s.keys.Public(),
-	}, nil
+	}
+	// The kiosk refuses configs older than those in force now: a broker
+	// cannot hand a fresh kiosk an old document with an old revocation list.
+	for scope, min := range map[string]*uint64{FleetScope: &b.MinFleetConfig, StationScope(id): &b.MinStationConfig} {
+		d, err := s.st.Config(ctx, scope)
+		if err == nil {
+			*min = d.Version
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // Creds are the registered stations' broker credentials, for the embedded

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"leifeng/gateway/wire"
 )
 
 // ErrExists is returned by AddStation for a station already registered.
@@ -198,6 +200,150 @@ func (s *Store) Presence(ctx context.Context, station string, limit int) ([]Pres
 		})
 	if err != nil {
 		return nil, fmt.Errorf("store: presence of %s: %w", station, err)
+	}
+	return out, nil
+}
+
+// RosterEntry is a volunteer on the cloud's roster. Name is the full name
+// as the administrator gave it; it leaves the cloud only masked.
+type RosterEntry struct {
+	ID   string
+	Name string
+}
+
+// SaveVolunteers records names for the volunteers given (an entry with an
+// empty name keeps the name stored) and, when station is not "", makes
+// them exactly the volunteers listed for station.
+func (s *Store) SaveVolunteers(ctx context.Context, station string, vs []RosterEntry, now time.Time) error {
+	err := s.b.inTx(ctx, func(q querier) error {
+		for _, v := range vs {
+			if v.Name == "" {
+				if _, err := q.exec(ctx, `INSERT INTO volunteers (id, name, updated_ns) VALUES ($1, '', $2)
+					ON CONFLICT (id) DO NOTHING`, v.ID, nanos(now)); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := q.exec(ctx, `INSERT INTO volunteers (id, name, updated_ns) VALUES ($1, $2, $3)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_ns = excluded.updated_ns`,
+				v.ID, v.Name, nanos(now)); err != nil {
+				return err
+			}
+		}
+		if station == "" {
+			return nil
+		}
+		if _, err := q.exec(ctx, `DELETE FROM volunteer_stations WHERE station = $1`, station); err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if _, err := q.exec(ctx, `INSERT INTO volunteer_stations (station, volunteer) VALUES ($1, $2)
+				ON CONFLICT DO NOTHING`, station, v.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save volunteers of %q: %w", station, err)
+	}
+	return nil
+}
+
+// StationRoster returns station's own volunteers, by ID: those listed for
+// it and those who ever checked in there, with their names (full; "" when
+// the cloud has none).
+func (s *Store) StationRoster(ctx context.Context, station string) ([]RosterEntry, error) {
+	var out []RosterEntry
+	err := s.b.query(ctx, `SELECT k.id, COALESCE(v.name, '') FROM (
+			SELECT volunteer AS id FROM volunteer_stations WHERE station = $1
+			UNION SELECT DISTINCT volunteer FROM records WHERE station = $1 AND kind = 'check_in' AND volunteer <> ''
+		) k LEFT JOIN volunteers v ON v.id = k.id ORDER BY k.id`, []any{station},
+		func(r rows) error {
+			var e RosterEntry
+			err := r.Scan(&e.ID, &e.Name)
+			out = append(out, e)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: roster of %s: %w", station, err)
+	}
+	return out, nil
+}
+
+// Command is a command the cloud sent and what became of it.
+type Command struct {
+	Nonce   string
+	Station string
+	Name    string
+	Sent    time.Time
+	Expires time.Time
+	// Outcome is the kiosk's report (its state's last_command for this
+	// nonce), "" until one arrives; OutcomeAt when it arrived.
+	Outcome   string
+	OutcomeAt time.Time
+}
+
+// SaveCommand records a command as sent.
+func (s *Store) SaveCommand(ctx context.Context, c Command) error {
+	_, err := s.b.exec(ctx, `INSERT INTO commands (nonce, station, name, sent_ns, expires_ns, outcome, outcome_ns)
+		VALUES ($1, $2, $3, $4, $5, '', 0)`, c.Nonce, c.Station, c.Name, nanos(c.Sent), nanos(c.Expires))
+	if err != nil {
+		return fmt.Errorf("store: save command %s for %s: %w", c.Nonce, c.Station, err)
+	}
+	return nil
+}
+
+// commandOutcome records the outcome a state reports for the command it
+// names, the first report only: a replay of the same command, refused
+// later, does not overwrite what became of it.
+func commandOutcome(ctx context.Context, q querier, st *wire.State, seen time.Time) error {
+	_, err := q.exec(ctx, `UPDATE commands SET outcome = $1, outcome_ns = $2
+		WHERE nonce = $3 AND station = $4 AND outcome = ''`,
+		st.LastCommand, nanos(seen), st.LastCommandNonce, st.Station)
+	return err
+}
+
+const commandCols = `nonce, station, name, sent_ns, expires_ns, outcome, outcome_ns`
+
+func scanCommand(r rows) (Command, error) {
+	var c Command
+	var sent, exp, at int64
+	err := r.Scan(&c.Nonce, &c.Station, &c.Name, &sent, &exp, &c.Outcome, &at)
+	c.Sent, c.Expires, c.OutcomeAt = fromNanos(sent), fromNanos(exp), fromNanos(at)
+	return c, err
+}
+
+// CommandByNonce returns the command sent to station with nonce, or
+// ErrNotFound.
+func (s *Store) CommandByNonce(ctx context.Context, station, nonce string) (*Command, error) {
+	var out *Command
+	err := s.b.query(ctx, `SELECT `+commandCols+` FROM commands WHERE nonce = $1 AND station = $2`,
+		[]any{nonce, station}, func(r rows) error {
+			c, err := scanCommand(r)
+			out = &c
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: command %s: %w", nonce, err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("%w: command %s for %s", ErrNotFound, nonce, station)
+	}
+	return out, nil
+}
+
+// Commands returns the last limit commands sent to station, newest first.
+func (s *Store) Commands(ctx context.Context, station string, limit int) ([]Command, error) {
+	var out []Command
+	err := s.b.query(ctx, `SELECT `+commandCols+` FROM commands WHERE station = $1
+		ORDER BY sent_ns DESC, nonce LIMIT $2`, []any{station, limit}, func(r rows) error {
+		c, err := scanCommand(r)
+		out = append(out, c)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: commands of %s: %w", station, err)
 	}
 	return out, nil
 }

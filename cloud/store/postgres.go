@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -164,6 +165,13 @@ func serverEnded(err error) bool {
 func (b *pgBackend) ingest(ctx context.Context, entries []ingest.Entry) (int, error) {
 	n, err := b.exec(ctx, pgInsert, pgArrays(entries)...)
 	return int(n), err
+}
+
+// refused: SQLSTATE class 22 (data exception: NUL in text, an invalid
+// byte sequence, a value out of range) or 23 (a constraint).
+func (b *pgBackend) refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23"))
 }
 
 // pgArrays turns entries into pgInsert's column arrays, in record ID order:

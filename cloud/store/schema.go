@@ -130,6 +130,75 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX presence_station ON presence (station, at_ns)`,
 	}},
+	{3, "volunteer roster per station, commands and their outcomes", []string{
+		// The cloud's roster: names in full (they leave the cloud only
+		// masked), and the stations each volunteer is listed for. A
+		// volunteer also belongs to every station where they checked in.
+		`CREATE TABLE volunteers (
+			id         TEXT PRIMARY KEY,
+			name       TEXT NOT NULL,
+			updated_ns BIGINT NOT NULL
+		)`,
+		`CREATE TABLE volunteer_stations (
+			station   TEXT NOT NULL,
+			volunteer TEXT NOT NULL,
+			PRIMARY KEY (station, volunteer)
+		)`,
+		// Every command sent, and what the kiosk said of it (its state's
+		// last_command, matched by nonce).
+		`CREATE TABLE commands (
+			nonce      TEXT PRIMARY KEY,
+			station    TEXT NOT NULL,
+			name       TEXT NOT NULL,
+			sent_ns    BIGINT NOT NULL,
+			expires_ns BIGINT NOT NULL,
+			outcome    TEXT NOT NULL,
+			outcome_ns BIGINT NOT NULL
+		)`,
+		`CREATE INDEX commands_station ON commands (station, sent_ns)`,
+	}},
+	{4, "rejected records, session reviews, clone alerts", []string{
+		// A record that passed validation but the database refused, kept
+		// for a person with the reason; record is its JSON (which escapes
+		// what a text column cannot hold, such as NUL).
+		`CREATE TABLE rejected_records (
+			id          TEXT {{C}} PRIMARY KEY,
+			station     TEXT NOT NULL,
+			reason      TEXT NOT NULL,
+			record      TEXT NOT NULL,
+			received_ns BIGINT NOT NULL,
+			rejected_ns BIGINT NOT NULL
+		)`,
+		// Flags on a session are computed when it is read, from its records
+		// and the pushed configs, like the pairing; only the decision a
+		// person took is stored.
+		`CREATE TABLE session_reviews (
+			check_in TEXT {{C}} PRIMARY KEY,
+			approved BOOLEAN NOT NULL,
+			reviewer TEXT NOT NULL,
+			note     TEXT NOT NULL,
+			at_ns    BIGINT NOT NULL
+		)`,
+		// One row per pair of taps of one card whose NTAG 424 DNA counters
+		// disagree (record_a < record_b, so a pair is one row whichever
+		// arrived first).
+		`CREATE TABLE clone_alerts (
+			record_a    TEXT {{C}} NOT NULL,
+			record_b    TEXT {{C}} NOT NULL,
+			card        TEXT NOT NULL,
+			volunteer   TEXT NOT NULL,
+			reason      TEXT NOT NULL,
+			station_a   TEXT NOT NULL,
+			station_b   TEXT NOT NULL,
+			counter_a   BIGINT NOT NULL,
+			counter_b   BIGINT NOT NULL,
+			detected_ns BIGINT NOT NULL,
+			PRIMARY KEY (record_a, record_b)
+		)`,
+		`CREATE INDEX clone_alerts_card ON clone_alerts (card)`,
+		// The clone check looks up a card's earlier NTAG 424 DNA taps.
+		`CREATE INDEX records_card_sun ON records (card) WHERE counter > 0 OR sun <> ''`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 
 	"leifeng/gateway/ingest"
 )
@@ -38,6 +40,9 @@ func openSQLite(path string) (*sqliteBackend, error) {
 	// _txlock=immediate: every transaction here writes, so take the write
 	// lock at BEGIN; a deferred transaction that upgrades later can fail
 	// with SQLITE_BUSY instead of waiting.
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -56,6 +61,34 @@ func openSQLite(path string) (*sqliteBackend, error) {
 		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
 	}
 	return &sqliteBackend{db: db}, nil
+}
+
+// private makes the database file readable by its owner only before SQLite
+// opens it: it holds residents' phone numbers and volunteers' records.
+// SQLite creates the write-ahead log and its index (-wal, -shm) with the
+// database file's mode, so they follow. A file an older version left
+// readable to others is tightened, with its log and index.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (b *sqliteBackend) dialect() string { return "sqlite" }
@@ -139,6 +172,26 @@ func (b *sqliteBackend) ingest(ctx context.Context, entries []ingest.Entry) (int
 		return 0, err
 	}
 	return int(inserted), nil
+}
+
+// SQLite result codes (the low byte of an extended code) that say the
+// data was at fault.
+const (
+	sqliteTooBig     = 18
+	sqliteConstraint = 19
+	sqliteMismatch   = 20
+)
+
+func (b *sqliteBackend) refused(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqliteTooBig, sqliteConstraint, sqliteMismatch:
+		return true
+	}
+	return false
 }
 
 // insertEach runs insertOne for every entry, prepared once. With this

@@ -5,6 +5,13 @@
 // (modernc.org/sqlite, pure Go, one file) for the single-process default,
 // and PostgreSQL (pgx) in production. Open picks by DSN.
 //
+// Sessions are paired and checked when read, never when written: a session
+// longer than its station's maximum, one overlapping a counted session of
+// the same volunteer, or one dated ahead of its arrival is flagged and
+// counts only once a person approves it (ApproveSession). Records the
+// database refuses are kept in rejected_records (Refuse), and NTAG 424 DNA
+// taps whose SUN data repeat or go back raise clone alerts (CheckClones).
+//
 // Guarantees: when Ingest or SaveState returns nil, the change is committed
 // and durable — on SQLite the write-ahead log is synced at every commit, on
 // PostgreSQL it is whatever the server's synchronous_commit says (on, by
@@ -33,7 +40,8 @@ var ErrSchemaTooNew = errors.New("store: database schema is newer than this prog
 
 // Store is an open database. It is safe for concurrent use.
 type Store struct {
-	b backend
+	b      backend
+	limits limits
 }
 
 var _ ingest.Store = (*Store)(nil)
@@ -49,6 +57,9 @@ type backend interface {
 	// gateways starting at once do not both run a migration.
 	inTx(ctx context.Context, fn func(q querier) error) error
 	ingest(ctx context.Context, entries []ingest.Entry) (int, error)
+	// refused reports whether an error of ingest is about the data (a
+	// value or a constraint), which sending it again cannot fix.
+	refused(err error) bool
 	dialect() string
 	close() error
 }
@@ -149,18 +160,22 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // Ingest stores entries in one transaction, skipping every entry whose ID
 // is already stored (or repeated earlier in entries), and returns after the
 // commit with the number of entries that were new. On error nothing of
-// entries was stored.
+// entries was stored; an error matching ingest.ErrRefused says the data
+// was at fault (see Refuse).
 func (s *Store) Ingest(ctx context.Context, entries []ingest.Entry) (int, error) {
 	if len(entries) == 0 {
 		return 0, nil
 	}
 	for i := range entries {
-		if entries[i].Seq > math.MaxInt64 {
-			return 0, fmt.Errorf("store: record %s: seq %d out of range", entries[i].ID, entries[i].Seq)
+		if err := checkStorable(&entries[i]); err != nil {
+			return 0, fmt.Errorf("store: %w", err)
 		}
 	}
 	n, err := s.b.ingest(ctx, entries)
 	if err != nil {
+		if s.b.refused(err) {
+			err = fmt.Errorf("%w: %w", ingest.ErrRefused, err)
+		}
 		return 0, fmt.Errorf("store: ingest %d records: %w", len(entries), err)
 	}
 	return n, nil
@@ -255,8 +270,16 @@ func (s *Store) SaveState(ctx context.Context, st *wire.State, seen time.Time) e
 			st.Station, st.Online, int64(st.ConfigVersion), st.ConfigError, st.Firmware, int64(st.Outbox),
 			st.Reader, nanos(st.Clock.At), st.Clock.Mono, st.Clock.Boot, st.Clock.Synced, nanos(seen),
 			int64(st.FleetConfigVersion), st.FleetConfigError, st.UpdateOffered, st.LastCommand)
-		if err != nil || n == 0 || (known && was == st.Online) {
+		if err != nil || n == 0 {
 			return err
+		}
+		if st.LastCommandNonce != "" {
+			if err := commandOutcome(ctx, q, st, seen); err != nil {
+				return err
+			}
+		}
+		if known && was == st.Online {
+			return nil
 		}
 		_, err = q.exec(ctx, `INSERT INTO presence (station, online, at_ns) VALUES ($1, $2, $3)`,
 			st.Station, st.Online, nanos(seen))
@@ -433,11 +456,14 @@ func (s *Store) CountRecords(ctx context.Context, station string) (int64, error)
 // record that closed it.
 type Hours struct {
 	Volunteer string `json:"volunteer"`
-	// Hours is the total of the closed sessions.
+	// Hours is the total of the counted sessions.
 	Hours float64 `json:"hours"`
-	// Sessions counts closed sessions, Open the check-ins not closed yet.
+	// Sessions counts closed sessions, Open the check-ins not closed yet,
+	// Flagged the closed sessions flagged and not approved, which do not
+	// count.
 	Sessions int       `json:"sessions"`
 	Open     int       `json:"open"`
+	Flagged  int       `json:"flagged"`
 	List     []Session `json:"list"`
 }
 
@@ -467,47 +493,22 @@ type Session struct {
 	// (ingest.ClockCorrected, ingest.ClockUncorrected or "").
 	InClock  string `json:"in_clock,omitempty"`
 	OutClock string `json:"out_clock,omitempty"`
+	// Flags say why the cloud does not take the session's times on trust
+	// (FlagTooLong, FlagOverlap, FlagFuture); Approved that a person
+	// approved it anyway. Counted says its Seconds are in Hours: a closed
+	// session without flags, or approved.
+	Flags    []string `json:"flags,omitempty"`
+	Approved bool     `json:"approved,omitempty"`
+	Counted  bool     `json:"counted"`
 }
 
-// VolunteerHours returns volunteer's sessions, oldest first, and totals.
-// A volunteer with no records has zero hours, not an error.
+// VolunteerHours returns volunteer's sessions, oldest first, and totals:
+// Hours counts only the sessions marked Counted. A volunteer with no
+// records has zero hours, not an error.
 func (s *Store) VolunteerHours(ctx context.Context, volunteer string) (*Hours, error) {
-	h := &Hours{Volunteer: volunteer, List: []Session{}}
-	var totalNs int64
-	err := s.b.query(ctx, `SELECT check_in, check_out, station, service, start_ns, end_ns,
-			in_clock, out_clock, out_kind, review, same_boot, raw_ns, duration_ns
-		FROM sessions WHERE volunteer = $1 ORDER BY start_ns, check_in`, []any{volunteer},
-		func(r rows) error {
-			var (
-				ss                     Session
-				start                  int64
-				out, outClock, outKind *string
-				end, raw, dur          *int64
-				review, sameBoot       *bool
-			)
-			err := r.Scan(&ss.CheckIn, &out, &ss.Station, &ss.Service, &start, &end,
-				&ss.InClock, &outClock, &outKind, &review, &sameBoot, &raw, &dur)
-			if err != nil {
-				return err
-			}
-			ss.Start = fromNanos(start)
-			if out == nil {
-				h.Open++
-			} else {
-				h.Sessions++
-				ss.CheckOut, ss.End, ss.OutClock = *out, fromNanos(*end), *outClock
-				ss.Auto = *outKind == string(wire.KindAutoCheckOut)
-				ss.Review, ss.Mono = *review, *sameBoot
-				ss.Negative = *raw < 0
-				ss.Seconds = float64(*dur) / 1e9
-				totalNs += *dur
-			}
-			h.List = append(h.List, ss)
-			return nil
-		})
+	hs, err := s.hoursOf(ctx, []string{volunteer})
 	if err != nil {
 		return nil, fmt.Errorf("store: hours of %s: %w", volunteer, err)
 	}
-	h.Hours = float64(totalNs) / float64(time.Hour)
-	return h, nil
+	return hs[volunteer], nil
 }

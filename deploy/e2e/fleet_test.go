@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -31,7 +32,13 @@ type stationView struct {
 	DesiredConfig      uint64 `json:"desired_config"`
 	UpdateOffered      string `json:"update_offered"`
 	LastCommand        string `json:"last_command"`
-	Alerts             []struct {
+	Command            *struct {
+		Nonce   string `json:"nonce"`
+		Status  string `json:"status"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+	} `json:"command"`
+	Alerts []struct {
 		Kind string `json:"kind"`
 	} `json:"alerts"`
 }
@@ -211,7 +218,10 @@ func TestCommands(t *testing.T) {
 	c.waitStation(t, k.station, "online", 20*time.Second, func(s stationView) bool { return s.Online })
 	api := []string{"--api", c.http, "--data", c.data, "--station", k.station}
 
-	cloudCmd(t, append([]string{"command", "--name", "resync"}, api...)...)
+	// The command waits for the kiosk's answer and says it.
+	if out := cloudCmd(t, append([]string{"command", "--name", "resync"}, api...)...); !strings.Contains(out, "resync at "+k.station+": done (resync: ok)") {
+		t.Fatalf("command output:\n%s", out)
+	}
 	c.waitStation(t, k.station, "resync obeyed", 10*time.Second, func(s stationView) bool { return s.LastCommand == "resync: ok" })
 	cloudCmd(t, append([]string{"command", "--name", "update_offer", "--offer-version", "2.0.0"}, api...)...)
 	c.waitStation(t, k.station, "update offer recorded", 10*time.Second, func(s stationView) bool { return s.UpdateOffered == "2.0.0" })
@@ -242,8 +252,9 @@ func TestCommands(t *testing.T) {
 		return strings.Contains(s.LastCommand, "expired")
 	})
 
-	// Reboot: the kiosk exits with the status its service restarts it on.
-	cloudCmd(t, append([]string{"command", "--name", "reboot"}, api...)...)
+	// Reboot: the kiosk exits with the status its service restarts it on
+	// (the test restarts it, so the command does not wait for it).
+	cloudCmd(t, append([]string{"command", "--name", "reboot", "--wait", "0"}, api...)...)
 	select {
 	case <-k.exited:
 	case <-time.After(15 * time.Second):
@@ -456,4 +467,99 @@ func withCertFile(t testing.TB, pool *x509.CertPool, certFile, keyFile string) *
 		t.Fatal(err)
 	}
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}
+}
+
+// cloudFail runs a leifeng-cloud subcommand that must fail and returns its
+// output.
+func cloudFail(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(bin, "leifeng-cloud"), args...).CombinedOutput()
+	if err == nil {
+		t.Fatalf("leifeng-cloud %s succeeded:\n%s", strings.Join(args, " "), out)
+	}
+	return string(out)
+}
+
+// A command the kiosk refuses is reported as failed, with its reason, by
+// `leifeng-cloud command` (non-zero exit) and in the fleet view the
+// console shows. The kiosk's clock runs an hour ahead, as a Pi's does
+// after a power cut without network, so every command arrives expired.
+// Commands and pushes to a station never registered fail at once.
+func TestRefusedCommandReported(t *testing.T) {
+	c := startCloud(t, cloudOpt{})
+	k := startKiosk(t, "pe-late-001", c.mqtt, "--fake-clock-offset", "1h")
+	c.waitStation(t, k.station, "online", 20*time.Second, func(s stationView) bool { return s.Online })
+	api := []string{"--api", c.http, "--data", c.data}
+
+	out := cloudFail(t, append([]string{"command", "--station", k.station, "--name", "resync", "--wait", "20s"}, api...)...)
+	if !strings.Contains(out, "resync at pe-late-001 failed") || !strings.Contains(out, "expired") {
+		t.Fatalf("command output:\n%s", out)
+	}
+	s := c.waitStation(t, k.station, "failed command in the fleet view", 10*time.Second, func(s stationView) bool {
+		return s.Command != nil && s.Command.Status == "failed"
+	})
+	if !strings.Contains(s.Command.Reason, "expired") || !strings.Contains(s.Command.Message, "过期") {
+		t.Fatalf("fleet view command %+v", s.Command)
+	}
+
+	for _, args := range [][]string{
+		{"command", "--station", "pe-nowhere-001", "--name", "resync"},
+		{"config", "push", "--station", "pe-nowhere-001", "--file", writeDoc(t, `{"board":{"phone":"1"}}`)},
+	} {
+		out := strings.TrimSpace(cloudFail(t, append(args, api...)...))
+		if strings.Count(out, "\n") != 0 || !strings.Contains(out, "pe-nowhere-001 (register it") || !strings.Contains(out, "404") {
+			t.Fatalf("%s: want one line saying the station is not registered, got:\n%s", args[0], out)
+		}
+	}
+}
+
+func writeDoc(t testing.TB, doc string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// The unmasked-name attack against the real kiosk: 王小明 pushed through
+// the cloud arrives as 王*明 and is applied; the same name in a document
+// signed with the cloud's key but not masked (a cloud bypassed) is refused
+// by the kiosk, which keeps its last good config and says why.
+func TestUnmaskedNameRefused(t *testing.T) {
+	c := startCloud(t, cloudOpt{})
+	k := startKiosk(t, "pe-name-001", c.mqtt)
+	other := startKiosk(t, "pe-name-002", c.mqtt)
+	v := c.push(t, `{"volunteers":[{"id":"V1","name":"王小明"}]}`, "--station", k.station)
+	c.waitStation(t, k.station, "masked roster applied", 20*time.Second, func(s stationView) bool {
+		return s.ConfigVersion == v && s.ConfigError == ""
+	})
+	var doc struct {
+		Volunteers []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"volunteers"`
+	}
+	c.get(t, "/api/v1/config?station="+k.station, &doc)
+	if len(doc.Volunteers) != 1 || doc.Volunteers[0].Name != "王*明" {
+		t.Fatalf("roster %+v, want V1 as 王*明", doc.Volunteers)
+	}
+	doc.Volunteers = nil
+	c.get(t, "/api/v1/config?station="+other.station, &doc)
+	if len(doc.Volunteers) != 0 {
+		t.Fatalf("the other station receives %+v", doc.Volunteers)
+	}
+
+	keys := c.keys(t)
+	raw := fmt.Appendf(nil, `{"v":1,"version":%d,"station":%q,"volunteers":[{"id":"V1","name":"王小明","hours":1}]}`, v+1, k.station)
+	pub := c.asCloud(t, c.mqtt)
+	if tok := pub.Publish(wire.StationTopic(k.station, wire.LeafConfig), 1, true, sealRaw(t, keys.ConfigKey, keys.KeyID, raw)); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	s := c.waitStation(t, k.station, "unmasked name refused", 20*time.Second, func(s stationView) bool {
+		return strings.Contains(s.ConfigError, "not masked")
+	})
+	if s.ConfigVersion != v {
+		t.Fatalf("the kiosk runs %d, want its last good %d", s.ConfigVersion, v)
+	}
 }

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = dir
-	cmd := exec.Command("go", "build", "-o", dir+"/", "leifeng/cloud/cmd/leifeng-cloud", "leifeng/kiosk/cmd/leifeng-kiosk")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "leifeng/cloud/cmd/leifeng-cloud", "leifeng/kiosk/cmd/leifeng-kiosk",
+		"leifeng/kiosk/cmd/leifeng-traffic")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building the binaries:", err)

@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,8 +35,22 @@ type Options struct {
 	// StoreRetries is how often a failed commit is retried before the batch
 	// is dropped unacknowledged (the kiosk sends it again).
 	StoreRetries int
-	Logger       *slog.Logger
-	Metrics      *Metrics
+	// StationFailures bounds how often in a row one station's batch may
+	// fail to commit while other stations' batches commit: past it, the
+	// failure is taken to be about that batch's data, and its records are
+	// committed one part at a time, the ones that still fail refused. It
+	// keeps one bad record from being sent again forever.
+	StationFailures int
+	// AckKey, with its ID AckKeyID, signs every ack (the cloud's config
+	// key, which kiosks trust from their bundle). Without it acks go
+	// unsigned, which only a kiosk without a bundle accepts.
+	AckKey   ed25519.PrivateKey
+	AckKeyID string
+	// AckHours is how many volunteers' counted hours one ack carries at
+	// most (see Gateway.hours). Zero means 32.
+	AckHours int
+	Logger   *slog.Logger
+	Metrics  *Metrics
 	// Now is the gateway's clock; tests replace it.
 	Now func() time.Time
 }
@@ -56,6 +72,12 @@ func (o *Options) fill() {
 	}
 	if o.StoreRetries <= 0 {
 		o.StoreRetries = 3
+	}
+	if o.StationFailures <= 0 {
+		o.StationFailures = 3
+	}
+	if o.AckHours <= 0 {
+		o.AckHours = 32
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -79,6 +101,18 @@ type Gateway struct {
 
 	mu     sync.Mutex
 	online map[string]bool
+
+	// failMu guards failing and lastOK, which bound one station's
+	// retries (Options.StationFailures).
+	failMu  sync.Mutex
+	failing map[string]*failure
+	lastOK  time.Time
+}
+
+// failure is a station whose batches keep failing to commit.
+type failure struct {
+	count int
+	since time.Time
 }
 
 type message struct {
@@ -92,11 +126,12 @@ type message struct {
 func New(store Store, pub Publisher, opt Options) *Gateway {
 	opt.fill()
 	g := &Gateway{
-		store:  store,
-		pub:    pub,
-		opt:    opt,
-		limit:  newLimiter(opt.StationRate, opt.StationBurst),
-		online: make(map[string]bool),
+		store:   store,
+		pub:     pub,
+		opt:     opt,
+		limit:   newLimiter(opt.StationRate, opt.StationBurst),
+		online:  make(map[string]bool),
+		failing: make(map[string]*failure),
 	}
 	for range opt.Workers {
 		g.queues = append(g.queues, make(chan message, opt.QueueDepth))
@@ -177,34 +212,60 @@ func (g *Gateway) process(ctx context.Context, m message) {
 	}
 	entries := Correct(b, m.received)
 	start := time.Now()
-	var inserted int
-	for try := 0; ; try++ {
-		inserted, err = g.store.Ingest(ctx, entries)
-		if err == nil || try+1 >= g.opt.StoreRetries || ctx.Err() != nil {
-			break
-		}
-		log.Warn("commit failed, retrying", "err", err, "try", try+1)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(100<<(2*try)) * time.Millisecond):
-		}
-	}
+	inserted, refused, err := g.commit(ctx, log, m.station, entries)
 	if err != nil {
 		// Unacknowledged, the batch stays in the kiosk's outbox and comes
 		// again; nothing is lost by dropping it here.
 		g.rejectBatch(m.station, "store_error", err)
 		return
 	}
+	if len(refused) > 0 {
+		gone := make(map[string]bool, len(refused))
+		for _, r := range refused {
+			gone[r.ID] = true
+		}
+		kept := entries[:0]
+		for _, e := range entries {
+			if !gone[e.ID] {
+				kept = append(kept, e)
+			}
+		}
+		entries = kept
+		bad = append(bad, refused...)
+	}
+	audit, _ := g.store.(Auditor)
+	if audit != nil {
+		// Before the ack: a check that failed is done again when the
+		// kiosk resends, so no clone goes unnoticed.
+		alerts, err := audit.CheckClones(ctx, entries)
+		if err != nil {
+			g.rejectBatch(m.station, "store_error", fmt.Errorf("clone check: %w", err))
+			return
+		}
+		if alerts > 0 {
+			g.opt.Metrics.CloneAlerts.Add(float64(alerts))
+			log.Warn("clone alert: an NTAG 424 DNA counter repeated or went back", "alerts", alerts)
+		}
+	}
 	committed := time.Now()
 	g.opt.Metrics.CommitSeconds.Observe(committed.Sub(start).Seconds())
 	g.opt.Metrics.RecordsIngested.Add(float64(inserted))
 	g.opt.Metrics.RecordsDuplicate.Add(float64(len(entries) - inserted))
 
-	ack := &wire.Ack{Station: m.station, IDs: make([]string, len(entries)), Rejected: bad, Server: g.opt.Now().UTC()}
+	now := g.opt.Now().UTC()
+	ack := &wire.Ack{Station: m.station, IDs: make([]string, len(entries)), Rejected: bad, Server: now}
 	for i := range entries {
 		ack.IDs[i] = entries[i].ID
 	}
-	data, err := wire.EncodeAck(ack)
+	if audit != nil {
+		ack.Hours = g.hours(ctx, log, audit, entries, now)
+	}
+	var data []byte
+	if g.opt.AckKey != nil {
+		data, err = wire.SealAck(g.opt.AckKey, g.opt.AckKeyID, ack)
+	} else {
+		data, err = wire.EncodeAck(ack)
+	}
 	if err == nil {
 		err = g.pub.Publish(ctx, wire.StationTopic(m.station, wire.LeafAck), data)
 	}
@@ -216,6 +277,153 @@ func (g *Gateway) process(ctx context.Context, m message) {
 	}
 	g.opt.Metrics.AckSeconds.Observe(time.Since(committed).Seconds())
 	log.Debug("batch committed", "records", len(entries), "new", inserted, "rejected", len(bad))
+}
+
+// hours is the counted hours of the volunteers in entries, for the ack.
+// They are a courtesy to the kiosk's screen: when they cannot be had
+// quickly the ack goes without them rather than late. Counting reads
+// every session of a volunteer, so a batch names at most AckHours of
+// them: those whose sessions closed in it first (their count changed),
+// the latest first. A live station's batch holds a tap or two and is
+// covered whole; a week's backlog brings the rest at their next tap.
+func (g *Gateway) hours(ctx context.Context, log *slog.Logger, audit Auditor, entries []Entry, now time.Time) []wire.CountedHours {
+	var vols []string
+	seen := map[string]bool{}
+	for _, closing := range []bool{true, false} {
+		for i := len(entries) - 1; i >= 0 && len(vols) < g.opt.AckHours; i-- {
+			e := &entries[i]
+			if e.Volunteer != "" && !seen[e.Volunteer] && e.Kind.Closes() == closing {
+				seen[e.Volunteer] = true
+				vols = append(vols, e.Volunteer)
+			}
+		}
+	}
+	if len(vols) == 0 {
+		return nil
+	}
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	counted, err := audit.CountedHours(hctx, vols)
+	if err != nil {
+		log.Warn("hours not counted for the ack", "err", err)
+		return nil
+	}
+	out := make([]wire.CountedHours, 0, len(vols))
+	for _, v := range vols {
+		out = append(out, wire.CountedHours{Volunteer: v, Hours: counted[v], AsOf: now})
+	}
+	return out
+}
+
+// commit stores entries and returns how many were new and which the
+// database refused (kept aside with Store.Refuse, their IDs to be acked as
+// rejected). A failure that is not about the data is retried a few times,
+// then returned, and the kiosk sends the batch again; but a station whose
+// batches keep failing while other stations' commit is taken to be sending
+// data the database refuses, so its retries are bounded.
+func (g *Gateway) commit(ctx context.Context, log *slog.Logger, station string, entries []Entry) (int, []wire.Rejection, error) {
+	var (
+		inserted int
+		err      error
+	)
+	for try := 0; ; try++ {
+		inserted, err = g.store.Ingest(ctx, entries)
+		if err == nil || errors.Is(err, ErrRefused) || try+1 >= g.opt.StoreRetries || ctx.Err() != nil {
+			break
+		}
+		log.Warn("commit failed, retrying", "err", err, "try", try+1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(100<<(2*try)) * time.Millisecond):
+		}
+	}
+	if err == nil {
+		g.succeeded(station)
+		return inserted, nil, nil
+	}
+	force := false
+	if !errors.Is(err, ErrRefused) {
+		if force = g.failed(station); !force {
+			return 0, nil, err
+		}
+		log.Warn("station's batch keeps failing while others commit: storing it in parts", "err", err)
+	}
+	inserted, refused, err := g.isolate(ctx, log, entries, err, force)
+	if err != nil {
+		return 0, nil, err
+	}
+	g.succeeded(station)
+	return inserted, refused, nil
+}
+
+// isolate commits entries, which failed together with cause, in halves,
+// down to the single entries that fail alone; those it refuses. With
+// force, any error of a part is taken to be about its data; without, only
+// ErrRefused is, and another error ends the attempt (the database itself
+// is failing: nothing is refused then).
+func (g *Gateway) isolate(ctx context.Context, log *slog.Logger, entries []Entry, cause error, force bool) (int, []wire.Rejection, error) {
+	if len(entries) == 1 {
+		e := entries[0]
+		reason := refusal(cause)
+		if err := g.store.Refuse(ctx, e, reason); err != nil {
+			return 0, nil, fmt.Errorf("keeping refused record %s: %w", e.ID, err)
+		}
+		g.opt.Metrics.RecordsRefused.Inc()
+		log.Warn("record refused by the database", "record", e.ID, "reason", reason)
+		return 0, []wire.Rejection{{ID: e.ID, Reason: reason}}, nil
+	}
+	var (
+		inserted int
+		refused  []wire.Rejection
+	)
+	mid := len(entries) / 2
+	for _, part := range [][]Entry{entries[:mid], entries[mid:]} {
+		n, err := g.store.Ingest(ctx, part)
+		if err != nil && (force || errors.Is(err, ErrRefused)) && ctx.Err() == nil {
+			var r []wire.Rejection
+			n, r, err = g.isolate(ctx, log, part, err, force)
+			refused = append(refused, r...)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		inserted += n
+	}
+	return inserted, refused, nil
+}
+
+// refusal is the reason sent to the kiosk and kept with a refused record:
+// the database's message, in valid UTF-8, within a rejection's length.
+func refusal(err error) string {
+	r := strings.ToValidUTF8(strings.ReplaceAll(err.Error(), "\x00", ""), "?")
+	if len(r) > 200 {
+		r = strings.ToValidUTF8(r[:200], "")
+	}
+	return "database_refused: " + r
+}
+
+// succeeded notes a commit of station's: it is no longer failing, and the
+// database is known to work.
+func (g *Gateway) succeeded(station string) {
+	g.failMu.Lock()
+	defer g.failMu.Unlock()
+	delete(g.failing, station)
+	g.lastOK = time.Now()
+}
+
+// failed notes a failed commit of station's and reports whether the
+// station has now failed StationFailures times in a row while another
+// commit succeeded since its first failure.
+func (g *Gateway) failed(station string) bool {
+	g.failMu.Lock()
+	defer g.failMu.Unlock()
+	f := g.failing[station]
+	if f == nil {
+		f = &failure{since: time.Now()}
+		g.failing[station] = f
+	}
+	f.count++
+	return f.count >= g.opt.StationFailures && g.lastOK.After(f.since)
 }
 
 // Correct gives each record of b the best time available. A record made

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,17 +41,44 @@ type memStore struct {
 	order   []string
 	states  map[string]*wire.State
 	fail    error
+	// poison makes the database refuse a record whose volunteer it is, as
+	// PostgreSQL refuses a value it cannot hold.
+	poison string
+	// flaky makes every commit of a batch holding this volunteer fail
+	// with an error that does not say the data is at fault.
+	flaky   string
+	refused map[string]string
+	calls   int
 }
 
 func newMemStore() *memStore {
-	return &memStore{records: map[string]Entry{}, states: map[string]*wire.State{}}
+	return &memStore{records: map[string]Entry{}, states: map[string]*wire.State{}, refused: map[string]string{}}
+}
+
+func (s *memStore) Refuse(_ context.Context, e Entry, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.refused[e.ID] = reason
+	return nil
 }
 
 func (s *memStore) Ingest(_ context.Context, es []Entry) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.calls++
 	if s.fail != nil {
 		return 0, s.fail
+	}
+	for _, e := range es {
+		if s.poison != "" && e.Volunteer == s.poison {
+			return 0, fmt.Errorf("%w: invalid byte sequence in %s", ErrRefused, e.ID)
+		}
+		if s.flaky != "" && e.Volunteer == s.flaky {
+			return 0, fmt.Errorf("driver: unexpected reply for %s", e.ID)
+		}
 	}
 	n := 0
 	for _, e := range es {
@@ -109,12 +137,26 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, opt Options) *harness {
+	return newHarnessWith(t, newMemStore(), nil, opt)
+}
+
+// newHarnessWith runs the gateway on st (or on store, if not nil, which
+// wraps st) and opens its acks with the public half of opt.AckKey.
+func newHarnessWith(t *testing.T, st *memStore, store Store, opt Options) *harness {
 	url := startBroker(t)
-	h := &harness{store: newMemStore(), acks: make(chan *wire.Ack, 100)}
+	h := &harness{store: st, acks: make(chan *wire.Ack, 100)}
+	if store == nil {
+		store = st
+	}
+	decodeAck := wire.DecodeAck
+	if opt.AckKey != nil {
+		trusted := map[string]ed25519.PublicKey{opt.AckKeyID: opt.AckKey.Public().(ed25519.PublicKey)}
+		decodeAck = func(data []byte, station string) (*wire.Ack, error) { return wire.OpenAck(data, station, trusted) }
+	}
 	h.metrics = NewMetrics(prometheus.NewRegistry())
 	opt.Metrics = h.metrics
 	opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.gw = New(h.store, nil, opt)
+	h.gw = New(store, nil, opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { h.gw.Run(ctx) })
@@ -128,7 +170,7 @@ func newHarness(t *testing.T, opt Options) *harness {
 	}
 	tok := h.kiosk.Subscribe(wire.Prefix+"/stations/+/ack", 1, func(_ paho.Client, m paho.Message) {
 		st, _, _ := wire.ParseStationTopic(m.Topic())
-		a, err := wire.DecodeAck(m.Payload(), st)
+		a, err := decodeAck(m.Payload(), st)
 		if err != nil {
 			t.Errorf("gateway sent a bad ack: %v", err)
 			return

@@ -7,6 +7,8 @@ type Metrics struct {
 	RecordsIngested  prometheus.Counter
 	RecordsDuplicate prometheus.Counter
 	RecordsRejected  prometheus.Counter
+	RecordsRefused   prometheus.Counter
+	CloneAlerts      prometheus.Counter
 	BatchesRejected  *prometheus.CounterVec
 	StatesRejected   prometheus.Counter
 	CommitSeconds    prometheus.Histogram
@@ -24,6 +26,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "leifeng_records_duplicate_total", Help: "Records received again after they were already stored (acked again, not stored twice)."}),
 		RecordsRejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "leifeng_records_rejected_total", Help: "Single records refused inside an otherwise valid batch."}),
+		RecordsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leifeng_records_refused_total", Help: "Records that passed validation but the database refused; kept in rejected_records, the rest of their batch stored."}),
+		CloneAlerts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leifeng_clone_alerts_total", Help: "NTAG 424 DNA taps whose SUN counter repeated or went back, or whose SUN message was seen before: a cloned or replayed card."}),
 		BatchesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "leifeng_batches_rejected_total", Help: "Record batches refused or dropped, by reason."}, []string{"reason"}),
 		StatesRejected: prometheus.NewCounter(prometheus.CounterOpts{
@@ -38,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "leifeng_stations_online", Help: "Stations whose retained state says online."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.RecordsIngested, m.RecordsDuplicate, m.RecordsRejected, m.BatchesRejected,
+		reg.MustRegister(m.RecordsIngested, m.RecordsDuplicate, m.RecordsRejected, m.RecordsRefused, m.CloneAlerts, m.BatchesRejected,
 			m.StatesRejected, m.CommitSeconds, m.AckSeconds, m.StationsOnline)
 	}
 	return m

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"leifeng/gateway/wire"
@@ -32,12 +33,39 @@ type Entry struct {
 	Received time.Time `json:"received"`
 }
 
+// ErrRefused marks an error of Store.Ingest caused by the data, not by the
+// database: a value it cannot hold, a constraint it breaks. Sending the
+// same batch again fails the same way, so the gateway finds the records at
+// fault, keeps them aside with Refuse and stores the rest.
+var ErrRefused = errors.New("ingest: the database refused a record")
+
 // Store is where the gateway commits records.
 type Store interface {
 	// Ingest stores entries in one transaction, skipping every entry whose
 	// ID is already stored, and returns only after the transaction
-	// committed. It reports how many entries were new.
+	// committed. It reports how many entries were new. An error matching
+	// ErrRefused says the data itself was refused.
 	Ingest(ctx context.Context, entries []Entry) (inserted int, err error)
+	// Refuse keeps an entry the database refused, with the reason, apart
+	// from the records (it counts for nothing, but a person can see it).
+	// It is durable when it returns nil; refusing an ID again changes
+	// nothing.
+	Refuse(ctx context.Context, e Entry, reason string) error
 	// SaveState records a station's reported state as of seen.
 	SaveState(ctx context.Context, st *wire.State, seen time.Time) error
+}
+
+// Auditor is what a store may do besides storing, which the gateway uses
+// when its store has it: check what was committed against what came
+// before, and count the hours it acknowledges to the kiosk.
+type Auditor interface {
+	// CheckClones compares the NTAG 424 DNA SUN counters and messages of
+	// committed entries with every earlier tap of the same card and
+	// records an alert for a counter that repeats or goes back, or a SUN
+	// message seen before. It is idempotent and returns how many alerts
+	// are new.
+	CheckClones(ctx context.Context, entries []Entry) (alerts int, err error)
+	// CountedHours returns each volunteer's counted service hours: closed
+	// sessions, leaving out those flagged for review and not approved.
+	CountedHours(ctx context.Context, volunteers []string) (map[string]float64, error)
 }

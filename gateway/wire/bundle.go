@@ -23,11 +23,30 @@ type Bundle struct {
 	ConfigKeys map[string][]byte `json:"config_keys"`
 	// IssuerKeys are card issuer keys, if the cloud knows any.
 	IssuerKeys []TrustedKey `json:"issuer_keys,omitempty"`
+	// IssuerRoots are the public issuer root keys, by root key ID, that
+	// sign card-issuer key sets (Config.KeySet). They are set only here, at
+	// provisioning; no online message changes them.
+	IssuerRoots map[string][]byte `json:"issuer_roots,omitempty"`
+	// MinFleetConfig and MinStationConfig are the versions of the fleet and
+	// station configs in force when the bundle was written: a fresh kiosk
+	// refuses anything older, such as an old document (with an old
+	// revocation list) replayed to it by a broker.
+	MinFleetConfig   uint64 `json:"min_fleet_config,omitempty"`
+	MinStationConfig uint64 `json:"min_station_config,omitempty"`
 	// CACert, ClientCert and ClientKey (PEM) are set for a TLS broker with
 	// client certificates.
 	CACert     string `json:"ca_cert,omitempty"`
 	ClientCert string `json:"client_cert,omitempty"`
 	ClientKey  string `json:"client_key,omitempty"`
+}
+
+// Roots returns the bundle's issuer root keys in the form OpenKeySet takes.
+func (b *Bundle) Roots() map[string]ed25519.PublicKey {
+	m := make(map[string]ed25519.PublicKey, len(b.IssuerRoots))
+	for id, k := range b.IssuerRoots {
+		m[id] = ed25519.PublicKey(k)
+	}
+	return m
 }
 
 // Trusted returns the bundle's config keys in the form Open takes.
@@ -55,6 +74,11 @@ func ReadBundle(path string) (*Bundle, error) {
 	for id, k := range b.ConfigKeys {
 		if len(k) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("%w: bundle %s: config key %q is not an Ed25519 public key", ErrInvalid, path, id)
+		}
+	}
+	for id, k := range b.IssuerRoots {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: bundle %s: issuer root %q is not an Ed25519 public key", ErrInvalid, path, id)
 		}
 	}
 	return b, nil

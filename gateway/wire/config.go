@@ -37,8 +37,16 @@ type Config struct {
 	Stars []float64 `json:"stars,omitempty"`
 	// Revoked lists revoked card credential serials.
 	Revoked []string `json:"revoked,omitempty"`
-	// TrustedKeys are the card issuers' public keys.
+	// TrustedKeys is refused when set (ValidateConfig): card issuer keys
+	// reach a kiosk only inside KeySet, signed offline by the issuer root,
+	// never on the config key alone. The field stays so that a document
+	// still carrying it is refused with that reason instead of having its
+	// keys silently ignored.
 	TrustedKeys []TrustedKey `json:"trusted_keys,omitempty"`
+	// KeySet is the card-issuer key set signed offline by the issuer root
+	// (`leifeng-card keyset sign`); the cloud relays it as it is, and the
+	// kiosk verifies it against the root key it was provisioned with.
+	KeySet *Envelope `json:"key_set,omitempty"`
 	// Volunteers are the station's volunteers as the kiosk may show them:
 	// masked name and hours recorded in the cloud at Issued.
 	Volunteers []VolunteerSummary `json:"volunteers,omitempty"`
@@ -136,13 +144,15 @@ type TrustedKey struct {
 	PublicKey []byte `json:"public_key"`
 }
 
-// VolunteerSummary is what a kiosk may show of a volunteer.
+// VolunteerSummary is what a kiosk may show of a volunteer: only the
+// station's own volunteers reach it, names masked by the cloud (MaskName;
+// ValidateConfig refuses one that is not).
 type VolunteerSummary struct {
 	ID    string  `json:"id"`
 	Name  string  `json:"name"` // masked
 	Hours float64 `json:"hours"`
-	// HoursAsOf is when the cloud counted Hours; zero means the config's
-	// Issued time.
+	// HoursAsOf is when the cloud counted Hours (zero: the config's
+	// Issued time); a kiosk shows the age of figures older than a day.
 	HoursAsOf time.Time `json:"hours_as_of,omitzero"`
 }
 

@@ -51,7 +51,8 @@ func DecodeConfig(data []byte) (*Config, error) {
 
 // ValidateConfig checks c against the schema's constraints (see
 // ConfigSchema) and against what JSON Schema cannot say: star thresholds
-// ascending, issuer public keys of Ed25519 size, unique menu and key IDs.
+// ascending, unique menu IDs, no issuer keys outside the signed key set,
+// volunteers' names masked.
 // Errors wrap ErrInvalid or ErrTooLarge.
 func ValidateConfig(c *Config) error {
 	v := &validator{}
@@ -125,6 +126,7 @@ func ValidateConfig(c *Config) error {
 		at := fmt.Sprintf("honor_roll[%d]", i)
 		v.str(at+".volunteer", h.Volunteer, 1, 64)
 		v.str(at+".name", h.Name, 0, 64)
+		v.masked(at+".name", h.Name)
 		v.num(at+".hours", h.Hours, 0, -1)
 		v.num(at+".stars", float64(h.Stars), 0, 5)
 	}
@@ -154,22 +156,27 @@ func ValidateConfig(c *Config) error {
 	for i, s := range c.Revoked {
 		v.str(fmt.Sprintf("revoked[%d]", i), s, 1, 64)
 	}
-	v.count("trusted_keys", len(c.TrustedKeys), 32)
-	ids := map[uint16]bool{}
-	for i, k := range c.TrustedKeys {
-		if len(k.PublicKey) != ed25519.PublicKeySize {
-			v.fail("trusted_keys[%d].public_key is %d bytes, want %d", i, len(k.PublicKey), ed25519.PublicKeySize)
+	if len(c.TrustedKeys) > 0 {
+		v.fail("trusted_keys: card issuer keys are taken only from key_set, signed offline with the issuer root key (leifeng-card keyset sign)")
+	}
+	if e := c.KeySet; e != nil {
+		if e.V != Version {
+			v.fail("key_set.v=%d, want %d", e.V, Version)
 		}
-		if ids[k.ID] {
-			v.fail("trusted_keys[%d].id %d repeats", i, k.ID)
+		v.str("key_set.key", e.Key, 1, 64)
+		if len(e.Sig) != ed25519.SignatureSize {
+			v.fail("key_set.sig is %d bytes, want %d", len(e.Sig), ed25519.SignatureSize)
 		}
-		ids[k.ID] = true
+		if len(e.Payload) == 0 {
+			v.fail("key_set.payload is empty")
+		}
 	}
 	v.count("volunteers", len(c.Volunteers), 5000)
 	for i, p := range c.Volunteers {
 		at := fmt.Sprintf("volunteers[%d]", i)
 		v.str(at+".id", p.ID, 1, 64)
 		v.str(at+".name", p.Name, 0, 64)
+		v.masked(at+".name", p.Name)
 		v.num(at+".hours", p.Hours, 0, -1)
 	}
 	return v.err
@@ -192,6 +199,15 @@ func (v *validator) str(at, s string, minLen, maxLen int) {
 	}
 	if n := utf8.RuneCountInString(s); n < minLen || n > maxLen {
 		v.fail("%s has %d characters, want %d to %d", at, n, minLen, maxLen)
+	}
+}
+
+// masked refuses a volunteer's name that is not masked (NameMasked): a
+// kiosk shows these names on a public screen, so one that slipped past the
+// cloud unmasked is refused here too.
+func (v *validator) masked(at, name string) {
+	if !NameMasked(name) {
+		v.fail("%s is not masked (want e.g. 王*明, shown as MaskName makes it)", at)
 	}
 }
 
@@ -259,6 +275,9 @@ func MergeConfig(base, fleet, station *Config) *Config {
 		}
 		if c.TrustedKeys != nil {
 			out.TrustedKeys = c.TrustedKeys
+		}
+		if c.KeySet != nil {
+			out.KeySet = c.KeySet
 		}
 		if c.Volunteers != nil {
 			out.Volunteers = c.Volunteers

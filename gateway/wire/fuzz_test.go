@@ -36,9 +36,11 @@ func FuzzDecodeBatch(f *testing.F) {
 func FuzzDecodeAck(f *testing.F) {
 	data, _ := EncodeAck(&Ack{Station: "s1", IDs: []string{"a", "b"}})
 	f.Add(data)
+	data, _ = EncodeAck(&Ack{Station: "s1", IDs: []string{"a"}, Hours: []CountedHours{{Volunteer: "V1", Hours: 1.5}}})
+	f.Add(data)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := DecodeAck(data, "s1")
-		if err == nil && (a.Station != "s1" || len(a.IDs)+len(a.Rejected) > MaxAckIDs) {
+		if err == nil && (a.Station != "s1" || len(a.IDs)+len(a.Rejected) > MaxAckIDs || len(a.Hours) > MaxAckIDs) {
 			t.Fatalf("accepted %+v", a)
 		}
 	})

@@ -2,9 +2,11 @@ package wire
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -122,8 +124,28 @@ func (r *Record) Validate() error {
 		if len(v) > maxField || !utf8.ValidString(v) {
 			return fmt.Errorf("%w: record %s: field %s too long or not UTF-8", ErrInvalid, r.ID, name)
 		}
+		if c, bad := controlChar(v, name == "note"); bad {
+			return fmt.Errorf("%w: record %s: field %s holds control character %U", ErrInvalid, r.ID, name, c)
+		}
 	}
 	return nil
+}
+
+// controlChar finds a character no record field may hold: NUL, which
+// PostgreSQL refuses in text and which would stall the batch that carries
+// it; the other C0 and C1 controls and DEL, which no card, menu or
+// touchscreen produces; and the bidirectional overrides and isolates,
+// which make a name or note display as something else in the console. A
+// multi-line field (a resident's note) may hold tabs and line feeds.
+func controlChar(s string, multiline bool) (rune, bool) {
+	for _, c := range s {
+		switch {
+		case multiline && (c == '\n' || c == '\t'):
+		case unicode.IsControl(c), c >= 0x202A && c <= 0x202E, c >= 0x2066 && c <= 0x2069:
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // ValidRecordID checks that id is a UUIDv7 in its canonical text form.
@@ -158,6 +180,12 @@ type Batch struct {
 // Ack is the gateway's answer on stations/{id}/ack, published only after
 // the batch's database transaction committed. IDs were stored (now or
 // before); Rejected will never be stored and should not be sent again.
+//
+// A gateway that holds the cloud's config key sends the ack sealed in an
+// Envelope (SealAck), and a kiosk that trusts that key obeys only a sealed
+// one (OpenAck): a compromised broker cannot make a kiosk delete records
+// that were never stored. Replaying a genuine ack gains nothing, since
+// record IDs are never reused: it names only records already stored.
 type Ack struct {
 	V        int         `json:"v"`
 	Station  string      `json:"station"`
@@ -165,6 +193,17 @@ type Ack struct {
 	Rejected []Rejection `json:"rejected,omitempty"`
 	// Server is the gateway's clock, for a kiosk that has no other.
 	Server time.Time `json:"server"`
+	// Hours are the cloud's counted service hours of the volunteers in the
+	// batch, so the kiosk can show them offline later.
+	Hours []CountedHours `json:"hours,omitempty"`
+}
+
+// CountedHours is a volunteer's service hours as the cloud counts them
+// (flagged sessions not yet approved left out) as of a moment.
+type CountedHours struct {
+	Volunteer string    `json:"volunteer"`
+	Hours     float64   `json:"hours"`
+	AsOf      time.Time `json:"as_of"`
 }
 
 // Rejection names a record the gateway refused, and why.
@@ -204,6 +243,10 @@ type State struct {
 	// LastCommand says what became of the last command received: its name
 	// and "ok" or the reason it was refused.
 	LastCommand string `json:"last_command,omitempty"`
+	// LastCommandNonce is the nonce of that command (read from its
+	// payload even when the signature failed), so the cloud can tell which
+	// command it sent the outcome belongs to.
+	LastCommandNonce string `json:"last_command_nonce,omitempty"`
 }
 
 // Command is an instruction to one kiosk, always inside a signed Envelope.
@@ -310,10 +353,30 @@ func DecodeAck(data []byte, station string) (*Ack, error) {
 	if a.Station != station {
 		return nil, fmt.Errorf("%w: ack for %q on %q's topic", ErrStationMismatch, a.Station, station)
 	}
-	if len(a.IDs)+len(a.Rejected) > MaxAckIDs {
-		return nil, fmt.Errorf("%w: ack of %d IDs", ErrTooLarge, len(a.IDs)+len(a.Rejected))
+	if len(a.IDs)+len(a.Rejected) > MaxAckIDs || len(a.Hours) > MaxAckIDs {
+		return nil, fmt.Errorf("%w: ack of %d IDs and %d hours", ErrTooLarge, len(a.IDs)+len(a.Rejected), len(a.Hours))
 	}
 	return a, nil
+}
+
+// SealAck encodes a and signs it with the cloud's config key.
+func SealAck(priv ed25519.PrivateKey, keyID string, a *Ack) ([]byte, error) {
+	data, err := EncodeAck(a)
+	if err != nil {
+		return nil, err
+	}
+	return Seal(priv, keyID, data)
+}
+
+// OpenAck verifies a sealed ack received on station's ack topic against
+// the trusted keys and decodes it. An unsigned ack, or one signed by a key
+// not trusted, fails with ErrSignature.
+func OpenAck(data []byte, station string, trusted map[string]ed25519.PublicKey) (*Ack, error) {
+	payload, _, err := Open(data, trusted)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeAck(payload, station)
 }
 
 // EncodeState marshals s.

@@ -10,6 +10,10 @@ package attendance
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +25,10 @@ import (
 	"leifeng/kiosk/store"
 	"leifeng/reader"
 )
+
+// refKeyBlob names, in the store, the kiosk's random key for volunteer
+// references in logs.
+const refKeyBlob = "log_ref_key"
 
 // Defaults for Config.
 const (
@@ -44,7 +52,8 @@ type Config struct {
 	SweepEvery time.Duration
 	// Clock reads the time; nil means the system clock.
 	Clock clock.Clock
-	// Logger receives one line per record; nil means slog.Default().
+	// Logger receives one line per record, naming the volunteer only by
+	// VolunteerRef; nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -78,9 +87,10 @@ type Result struct {
 // Book applies the rules and writes the records. Its methods are safe for
 // concurrent use; taps are decided one at a time.
 type Book struct {
-	st  *store.Store
-	cfg Config
-	log *slog.Logger
+	st     *store.Store
+	cfg    Config
+	log    *slog.Logger
+	refKey []byte
 
 	mu   sync.Mutex
 	seen map[string]sighting // card → last sighting, for debouncing
@@ -117,7 +127,48 @@ func New(st *store.Store, cfg Config) (*Book, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Book{st: st, cfg: cfg, log: log.With("station", cfg.Station), seen: make(map[string]sighting)}, nil
+	b := &Book{st: st, cfg: cfg, log: log.With("station", cfg.Station), seen: make(map[string]sighting)}
+	if err := b.loadRefKey(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// loadRefKey reads the kiosk's key for volunteer references, making it on
+// first start. A key that cannot be stored (a full disk) is used for this
+// run only: the references then change at the next start, which costs
+// nothing but the link between two runs' logs.
+func (b *Book) loadRefKey() error {
+	key, err := b.st.Blob(refKeyBlob)
+	if err != nil {
+		return fmt.Errorf("attendance: log reference key: %w", err)
+	}
+	if len(key) == 32 {
+		b.refKey = key
+		return nil
+	}
+	key = make([]byte, 32)
+	rand.Read(key)
+	if err := b.st.PutBlob(refKeyBlob, key); err != nil {
+		b.log.Warn("log reference key not stored; volunteer references change at the next start", "err", err)
+	}
+	b.refKey = key
+	return nil
+}
+
+// VolunteerRef is how logs name a volunteer: 8 hex digits of an
+// HMAC-SHA256 of the ID under a random key that never leaves this kiosk's
+// store. The lines of one volunteer on one kiosk can be followed; the ID
+// cannot be read back or guessed from them, even where IDs are easy to
+// enumerate. Routine logs carry this, the record ID and the station, never
+// the volunteer ID.
+func (b *Book) VolunteerRef(volunteer string) string {
+	if volunteer == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, b.refKey)
+	m.Write([]byte(volunteer))
+	return hex.EncodeToString(m.Sum(nil)[:4])
 }
 
 // Tap decides what a tap means and records it. On a nil error the record
@@ -201,7 +252,7 @@ func (b *Book) TapService(ctx context.Context, t reader.Tap, service string) (Re
 	res.Volunteer, res.Card, res.Service, res.At = last.Volunteer, last.Card, last.Service, last.At
 	b.seen[card] = sighting{mono: now.Mono, boot: now.Boot, result: res}
 	for _, r := range change.Records {
-		b.log.Info("tap recorded", "record", r.ID, "kind", r.Kind, "volunteer", r.Volunteer, "seq", r.Seq, "ref", r.Ref)
+		b.log.Info("tap recorded", "record", r.ID, "kind", r.Kind, "volunteer_ref", b.VolunteerRef(r.Volunteer), "seq", r.Seq, "ref", r.Ref, "review", r.Review)
 	}
 	return res, nil
 }
@@ -216,8 +267,10 @@ func (b *Book) forget(now wire.Clock) {
 	}
 }
 
-// addCard copies the NTAG 424 DNA clone-check data from the tap.
+// addCard copies the NTAG 424 DNA clone-check data from the tap, and its
+// request for review (a card that could not be date-checked).
 func addCard(r *wire.Record, t reader.Tap) {
+	r.Review = r.Review || t.Review
 	r.Counter = t.Counter
 	if len(t.SUN) > 0 {
 		r.SUN = fmt.Sprintf("%X", t.SUN)
@@ -320,7 +373,7 @@ func (b *Book) Sweep(ctx context.Context) (int, error) {
 			return closed, b.commitError(err)
 		}
 		closed++
-		b.log.Warn("session closed automatically", "record", auto.ID, "volunteer", ses.Volunteer, "ref", ses.CheckIn, "seq", auto.Seq)
+		b.log.Warn("session closed automatically", "record", auto.ID, "volunteer_ref", b.VolunteerRef(ses.Volunteer), "ref", ses.CheckIn, "seq", auto.Seq)
 	}
 	return closed, nil
 }

@@ -114,28 +114,47 @@ func (s Shifted) Now() wire.Clock {
 	return c
 }
 
-// Scaled is a clock that runs Speed times faster than another from the
-// moment it is made, for demos that play a morning in minutes: a session of
-// two demo hours then records two hours. Both the wall and the monotonic
-// time are scaled; the sync state is the underlying clock's, so the
-// gateway takes the (fast-running) wall time as it is.
+// Scaled is a clock whose wall time runs Speed times faster than
+// another's from the moment it is made, for demos that play a morning in
+// minutes: only the time a person reads (the kiosk's on-screen clock)
+// moves fast. Its Mono and Boot are the underlying clock's, at real speed,
+// because durations are computed from Mono: a session that really lasted
+// 92 seconds is 92 seconds long, whatever the demo shows on the wall.
+// Since its wall time is deliberately not the true time, it reports itself
+// unsynced, so anything stamped with it is placed by the gateway from Mono.
 type Scaled struct {
 	clock Clock
 	speed float64
 	start wire.Clock
 }
 
-// NewScaled starts a clock running speed times faster than c.
+// NewScaled starts a clock whose wall time runs speed times faster than
+// c's.
 func NewScaled(c Clock, speed float64) *Scaled {
 	return &Scaled{clock: c, speed: speed, start: c.Now()}
 }
 
-// Now reads the underlying clock and scales the time since the start.
+// Now reads the underlying clock and scales the wall time since the start;
+// the monotonic reading is left as it is.
 func (s *Scaled) Now() wire.Clock {
 	c := s.clock.Now()
-	if c.Boot == s.start.Boot {
-		c.Mono = s.start.Mono + int64(float64(c.Mono-s.start.Mono)*s.speed)
-	}
 	c.At = s.start.At.Add(time.Duration(float64(c.At.Sub(s.start.At)) * s.speed))
+	c.Synced = false
+	return c
+}
+
+// Trusted is a clock whose wall time is taken as right even though the
+// kernel does not report it NTP-synchronised: a kiosk whose time comes
+// from a battery-backed real-time clock module (a DS3231 on the Pi's I²C)
+// or another source the kernel does not track. It exists for the
+// --clock-trusted flag; the records it stamps are not corrected by the
+// gateway, and date checks (card not-before, key-set expiry) are made
+// strictly.
+type Trusted struct{ Clock Clock }
+
+// Now reads the underlying clock and reports it synchronised.
+func (t Trusted) Now() wire.Clock {
+	c := t.Clock.Now()
+	c.Synced = true
 	return c
 }

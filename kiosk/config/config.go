@@ -6,7 +6,11 @@
 //
 // A document is applied only if its Ed25519 envelope verifies with a key
 // from the station's bundle, it is for this station (or for the fleet), it
-// passes wire.ValidateConfig, and its version is newer than the one in use.
+// passes wire.ValidateConfig, its version is newer than the one in use and
+// not below the minimum the kiosk was provisioned with, and the card-issuer
+// key set it relays, if any, verifies against an issuer root key from
+// provisioning. The cloud's config key alone cannot change which card
+// issuers a kiosk trusts: a document with bare trusted_keys is refused.
 // It is written to bbolt before it is used, so a power cut never leaves the
 // kiosk running a config it would not find again on boot; a refused
 // document changes nothing but the reason reported in the station state.
@@ -35,7 +39,10 @@ const (
 	Station Slot = "station"
 )
 
-const offerKey = "update_offer"
+const (
+	offerKey  = "update_offer"
+	keySetKey = "issuer_key_set"
+)
 
 // Errors a refusal wraps, besides the wire package's (ErrSignature for a bad
 // or untrusted signature, ErrInvalid for a schema violation, ErrMalformed
@@ -50,6 +57,16 @@ var (
 	ErrReplayed = errors.New("command: replayed")
 	// ErrUnknownCommand: a verified command this version does not know.
 	ErrUnknownCommand = errors.New("command: unknown")
+	// ErrBelowMinimum: the document is older than the config in force
+	// when the kiosk was provisioned (an old document replayed to a fresh
+	// kiosk).
+	ErrBelowMinimum = errors.New("config: version below the minimum this kiosk was provisioned with")
+	// ErrKeySetOld: the document relays a card-issuer key set older than
+	// the one the kiosk uses.
+	ErrKeySetOld = errors.New("config: card-issuer key set older than the one in use")
+	// ErrKeySetExpired: the document relays a card-issuer key set past its
+	// expiry that the kiosk does not use yet.
+	ErrKeySetExpired = errors.New("config: card-issuer key set expired")
 )
 
 // Options set up a Manager.
@@ -59,8 +76,19 @@ type Options struct {
 	// Trusted are the cloud's config and command keys by key ID (from the
 	// bundle). With none, every document and command is refused.
 	Trusted map[string]ed25519.PublicKey
-	// Now is the clock for command expiry; nil means time.Now.
+	// IssuerRoots are the issuer root keys by root key ID (from the bundle
+	// or --issuer-root) that a relayed card-issuer key set must be signed
+	// with. With none, a document relaying a key set is refused.
+	IssuerRoots map[string]ed25519.PublicKey
+	// MinVersion is, per slot, the lowest document version the kiosk
+	// accepts (from the bundle): what was in force at provisioning.
+	MinVersion map[Slot]uint64
+	// Now is the clock for command and key-set expiry; nil means time.Now.
 	Now func() time.Time
+	// Synced reports whether Now is synchronised; nil means it is. An
+	// expired key set is refused only on a synced clock: a Pi without a
+	// real-time clock may think it is any time after a power cut.
+	Synced func() bool
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -70,6 +98,9 @@ type Status struct {
 	StationVersion, FleetVersion uint64
 	StationError, FleetError     string
 	UpdateOffered                string
+	// KeySetVersion is the version of the card-issuer key set in use, 0
+	// for none.
+	KeySetVersion uint64
 }
 
 type slotState struct {
@@ -89,6 +120,7 @@ type Manager struct {
 	mu      sync.Mutex
 	slots   map[Slot]*slotState
 	cur     *wire.Config
+	keySet  *wire.KeySet // the newest verified key set seen; nil for none
 	offered string
 	subs    map[int]chan *wire.Config
 	nextSub int
@@ -102,6 +134,9 @@ func New(st *store.Store, opt Options) (*Manager, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Synced == nil {
+		opt.Synced = func() bool { return true }
 	}
 	log := opt.Logger
 	if log == nil {
@@ -130,7 +165,7 @@ func (m *Manager) load() error {
 		if raw == nil {
 			continue
 		}
-		doc, payload, err := m.check(slot, raw)
+		doc, payload, _, err := m.check(slot, raw)
 		if err != nil {
 			// A key removed from the bundle since: the document is no
 			// longer trusted, and the kiosk falls back.
@@ -140,6 +175,11 @@ func (m *Manager) load() error {
 		}
 		m.slots[slot] = &slotState{doc: doc, payload: payload}
 	}
+	ks, err := m.storedKeySet()
+	if err != nil {
+		return err
+	}
+	m.keySet = ks
 	offer, err := m.st.Blob(offerKey)
 	if err != nil {
 		return err
@@ -152,24 +192,76 @@ func (m *Manager) load() error {
 	return nil
 }
 
-// check verifies and decodes a signed document for slot.
-func (m *Manager) check(slot Slot, data []byte) (*wire.Config, []byte, error) {
+// storedKeySet reads the key set in use from bbolt and verifies it again
+// against the issuer roots; nil if there is none or it is no longer
+// trusted (a root removed from provisioning since).
+func (m *Manager) storedKeySet() (*wire.KeySet, error) {
+	raw, err := m.st.Blob(keySetKey)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	env := new(wire.Envelope)
+	if err := json.Unmarshal(raw, env); err != nil {
+		m.log.Warn("stored card-issuer key set unreadable", "err", err)
+		return nil, nil
+	}
+	ks, err := wire.OpenKeySet(env, m.opt.IssuerRoots)
+	if err != nil {
+		m.log.Warn("stored card-issuer key set no longer accepted", "err", err)
+		return nil, nil
+	}
+	if m.opt.Synced() && m.opt.Now().After(ks.Expires) {
+		m.log.Warn("card-issuer key set in use has expired; it stays in use until a newer one arrives", "key_set", ks.Version, "expires", ks.Expires)
+	}
+	return ks, nil
+}
+
+// check verifies and decodes a signed document for slot, and the key set
+// it relays (nil if none).
+func (m *Manager) check(slot Slot, data []byte) (*wire.Config, []byte, *wire.KeySet, error) {
 	payload, _, err := wire.Open(data, m.opt.Trusted)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	doc, err := wire.DecodeConfig(payload)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	want := ""
 	if slot == Station {
 		want = m.opt.Station
 	}
 	if doc.Station != want {
-		return nil, nil, fmt.Errorf("%w: %s document names station %q", ErrWrongStation, slot, doc.Station)
+		return nil, nil, nil, fmt.Errorf("%w: %s document names station %q", ErrWrongStation, slot, doc.Station)
 	}
-	return doc, payload, nil
+	if min := m.opt.MinVersion[slot]; doc.Version < min {
+		return nil, nil, nil, fmt.Errorf("%w: %s document version %d, minimum %d", ErrBelowMinimum, slot, doc.Version, min)
+	}
+	var ks *wire.KeySet
+	if doc.KeySet != nil {
+		if ks, err = wire.OpenKeySet(doc.KeySet, m.opt.IssuerRoots); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return doc, payload, ks, nil
+}
+
+// takeKeySet decides whether ks, relayed by a document being applied, can
+// be used: never one older than the key set in use, nor an expired one the
+// kiosk does not have yet. It returns whether ks is new. m.mu is held.
+func (m *Manager) takeKeySet(ks *wire.KeySet) (bool, error) {
+	cur := m.keySet
+	switch {
+	case ks == nil:
+		return false, nil
+	case cur != nil && ks.Version < cur.Version:
+		return false, fmt.Errorf("%w: offered key set %d, using %d", ErrKeySetOld, ks.Version, cur.Version)
+	case cur != nil && ks.Version == cur.Version:
+		return false, nil
+	case m.opt.Synced() && m.opt.Now().After(ks.Expires):
+		return false, fmt.Errorf("%w: key set %d expired %s", ErrKeySetExpired, ks.Version, ks.Expires.Format(time.RFC3339))
+	}
+	return true, nil
 }
 
 // Offer takes a signed document received for slot and applies it, or
@@ -181,7 +273,7 @@ func (m *Manager) Offer(slot Slot, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	doc, payload, err := m.check(slot, data)
+	doc, payload, ks, err := m.check(slot, data)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.slots[slot]
@@ -190,6 +282,18 @@ func (m *Manager) Offer(slot Slot, data []byte) error {
 			return nil
 		}
 		err = fmt.Errorf("%w: offered %d, running %d", ErrNotNewer, doc.Version, s.doc.Version)
+	}
+	var newKeys bool
+	if err == nil {
+		newKeys, err = m.takeKeySet(ks)
+	}
+	if err == nil && newKeys {
+		var raw []byte
+		if raw, err = json.Marshal(doc.KeySet); err == nil {
+			// Kept apart from the documents: a later document without
+			// a key set must not take the kiosk back to an older one.
+			err = m.st.PutBlob(keySetKey, raw)
+		}
 	}
 	if err == nil {
 		// Stored before used: on boot the kiosk finds what it ran.
@@ -201,6 +305,10 @@ func (m *Manager) Offer(slot Slot, data []byte) error {
 		return err
 	}
 	m.slots[slot] = &slotState{doc: doc, payload: payload}
+	if newKeys {
+		m.keySet = ks
+		m.log.Info("card-issuer key set applied", "key_set", ks.Version, "keys", len(ks.Keys), "revoked_keys", len(ks.RevokedKeys), "expires", ks.Expires)
+	}
 	m.cur = wire.MergeConfig(m.base, m.slots[Fleet].doc, m.slots[Station].doc)
 	m.log.Info("config applied", "slot", slot, "version", doc.Version)
 	m.notify()
@@ -267,7 +375,19 @@ func (m *Manager) Status() Status {
 	if d := m.slots[Fleet].doc; d != nil {
 		st.FleetVersion = d.Version
 	}
+	if m.keySet != nil {
+		st.KeySetVersion = m.keySet.Version
+	}
 	return st
+}
+
+// KeySet returns the verified card-issuer key set in use: the newest one
+// any applied document relayed, signed by a provisioned issuer root. It is
+// nil until one arrives. The caller must not modify it.
+func (m *Manager) KeySet() *wire.KeySet {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.keySet
 }
 
 // Command verifies a signed command: trusted signature, for this station,

@@ -19,6 +19,8 @@ type fixture struct {
 	priv ed25519.PrivateKey
 	pub  ed25519.PublicKey
 	now  time.Time
+	// tune, if set, adjusts the Options each open uses.
+	tune func(*Options)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -36,8 +38,12 @@ func (f *fixture) open(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m, err := New(st, Options{Station: "pe-a", Trusted: map[string]ed25519.PublicKey{"cloud-1": f.pub},
-		Now: func() time.Time { return f.now }})
+	opt := Options{Station: "pe-a", Trusted: map[string]ed25519.PublicKey{"cloud-1": f.pub},
+		Now: func() time.Time { return f.now }}
+	if f.tune != nil {
+		f.tune(&opt)
+	}
+	m, err := New(st, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

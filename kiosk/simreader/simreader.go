@@ -7,7 +7,7 @@
 //
 // Requests, one per line:
 //
-//	{"volunteer":"V0001"}                                  a tap; card "SIM-V0001"
+//	{"volunteer":"V0001"}                                  a tap; card "SIM-V0001" (see CardsOnly)
 //	{"volunteer":"V0001","card":"C123","service":"家政"}   with card serial and menu item
 //	{"kind":"service_request","service":"家政","phone":"138…","note":"…"}
 //	{"image":{…}}                                          a card image (see ImageDecoder)
@@ -23,7 +23,9 @@
 // Error codes: "storage" (not stored), "invalid" (the tap cannot be a
 // record), "bad_request" (not a request), "unsupported" (a card image and
 // no decoder), "card" (the card was refused; "reason" says why: forged,
-// expired, revoked, unreadable, several_cards, unsupported), "internal".
+// expired, not_yet_valid, revoked, unreadable, several_cards, unsupported,
+// or unsigned for a bare volunteer tap on a kiosk that checks cards),
+// "internal".
 package simreader
 
 import (
@@ -85,18 +87,30 @@ type Reply struct {
 	CheckIn      string  `json:"check_in,omitempty"`
 	AutoCheckOut string  `json:"auto_check_out,omitempty"`
 	Error        string  `json:"error,omitempty"`
-	// Reason refines a "card" error: forged, expired, revoked,
-	// unreadable, several_cards, unsupported or reader_fault.
+	// Reason refines a "card" error: forged, expired, not_yet_valid,
+	// revoked, unreadable, several_cards, unsupported, reader_fault, or
+	// unsigned (a bare volunteer tap on a kiosk that checks cards).
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 }
 
+// Option configures a Server.
+type Option func(*Server)
+
+// CardsOnly makes the reader refuse bare {"volunteer":…} taps, which carry
+// no signed credential, whenever checking reports true: a kiosk passes a
+// function that says whether it has card-issuer keys, so that once it can
+// check real cards nobody can tap in as any volunteer by typing an ID. A
+// refused bare tap is a "card" error with reason "unsigned".
+func CardsOnly(checking func() bool) Option { return func(s *Server) { s.cardsOnly = checking } }
+
 // Server is a listening simulated reader.
 type Server struct {
-	ln     net.Listener
-	book   Book
-	images ImageDecoder
-	log    *slog.Logger
+	ln        net.Listener
+	book      Book
+	images    ImageDecoder
+	log       *slog.Logger
+	cardsOnly func() bool
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool
@@ -105,7 +119,7 @@ type Server struct {
 
 // Listen starts listening on addr (host:port). images may be nil: card
 // images are then refused as unsupported.
-func Listen(addr string, book Book, images ImageDecoder, log *slog.Logger) (*Server, error) {
+func Listen(addr string, book Book, images ImageDecoder, log *slog.Logger, opts ...Option) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("simreader: %w", err)
@@ -113,7 +127,11 @@ func Listen(addr string, book Book, images ImageDecoder, log *slog.Logger) (*Ser
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{ln: ln, book: book, images: images, log: log, conns: make(map[net.Conn]bool)}, nil
+	s := &Server{ln: ln, book: book, images: images, log: log, conns: make(map[net.Conn]bool)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Addr is the address the reader listens on.
@@ -208,6 +226,9 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 			s.log.Info("card refused", "err", err)
 			return Reply{Error: "card", Reason: CardReason(err), Message: reader.Message(err)}
 		}
+	case s.cardsOnly != nil && s.cardsOnly():
+		s.log.Info("bare volunteer tap refused: this kiosk checks card credentials")
+		return Reply{Error: "card", Reason: "unsigned", Message: reader.Message(reader.ErrUnsupported)}
 	default:
 		t = reader.Tap{Volunteer: req.Volunteer, Card: req.Card, Media: Media, At: time.Now()}
 		if t.Card == "" && t.Volunteer != "" {
@@ -226,6 +247,8 @@ func CardReason(err error) string {
 		return "several_cards"
 	case errors.Is(err, reader.ErrExpired):
 		return "expired"
+	case errors.Is(err, reader.ErrNotYetValid):
+		return "not_yet_valid"
 	case errors.Is(err, reader.ErrRevoked):
 		return "revoked"
 	case errors.Is(err, reader.ErrForged):

@@ -11,6 +11,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func (c *client) send(line string) Reply {
 // was slow (a loaded disk) still falls inside it.
 const testDebounce = time.Second
 
-func serve(t *testing.T, images ImageDecoder) (*client, *store.Store) {
+func serve(t *testing.T, images ImageDecoder, opts ...Option) (*client, *store.Store) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "kiosk.db"))
 	if err != nil {
@@ -63,7 +64,7 @@ func serve(t *testing.T, images ImageDecoder) (*client, *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Listen("127.0.0.1:0", book, images, log)
+	srv, err := Listen("127.0.0.1:0", book, images, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,5 +172,30 @@ func TestCardImages(t *testing.T) {
 	}
 	if recs, _ := st.Oldest(10); len(recs) != 1 || recs[0].Card != "S-0009" || recs[0].Volunteer != "V0009" {
 		t.Fatalf("%+v", recs)
+	}
+}
+
+// TestCardsOnly: a bare {"volunteer":…} tap, which carries no signed
+// credential, is taken only while the kiosk has no issuer key; once it has
+// one, it is refused with reason "unsigned" and nothing is written.
+func TestCardsOnly(t *testing.T) {
+	var mu sync.Mutex
+	keys := false
+	c, st := serve(t, nil, CardsOnly(func() bool { mu.Lock(); defer mu.Unlock(); return keys }))
+	if rep := c.send(`{"volunteer":"V0001"}`); !rep.OK {
+		t.Fatalf("bare tap without issuer keys: %+v", rep)
+	}
+	mu.Lock()
+	keys = true
+	mu.Unlock()
+	rep := c.send(`{"volunteer":"V0002"}`)
+	if rep.OK || rep.Error != "card" || rep.Reason != "unsigned" || rep.Message == "" {
+		t.Fatalf("bare tap with issuer keys: %+v", rep)
+	}
+	if recs, _ := st.Oldest(10); len(recs) != 1 {
+		t.Fatalf("%d records, want only the first tap's", len(recs))
+	}
+	if rep := c.send(`{"kind":"service_request","service":"家政"}`); !rep.OK {
+		t.Fatalf("service request: %+v", rep)
 	}
 }

@@ -31,8 +31,9 @@ var (
 	keyNextSeq     = []byte("next_seq")
 	bucketConfig   = []byte("config") // slot ("fleet", "station", "offer") → signed envelope or JSON
 	bucketNonces   = []byte("nonces") // command nonce → big-endian expiry (Unix ns)
+	bucketHours    = []byte("hours")  // volunteer → JSON cloudHours
 
-	buckets = [][]byte{bucketOutbox, bucketIDs, bucketSessions, bucketRejected, bucketMeta, bucketConfig, bucketNonces}
+	buckets = [][]byte{bucketOutbox, bucketIDs, bucketSessions, bucketRejected, bucketMeta, bucketConfig, bucketNonces, bucketHours}
 )
 
 // ErrLocked is returned by Open when another process holds the file.
@@ -293,13 +294,17 @@ func (s *Store) Oldest(n int) ([]wire.Record, error) {
 	return recs, nil
 }
 
-// Ack deletes the records with these IDs from the outbox in one
-// transaction, durable when it returns nil. IDs not in the outbox (acked
-// before, or never ours) are ignored. It returns how many it deleted.
-func (s *Store) Ack(ids []string) (int, error) {
+// Ack deletes the records with these IDs from the outbox and keeps the
+// cloud's counted hours the ack carried (see Hours), in one transaction,
+// durable when it returns nil. IDs not in the outbox (acked before, or
+// never ours) are ignored. It returns how many it deleted.
+func (s *Store) Ack(ids []string, hours ...wire.CountedHours) (int, error) {
 	var n int
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		n = 0
+		if err := putHours(tx, hours); err != nil {
+			return err
+		}
 		out, idx := tx.Bucket(bucketOutbox), tx.Bucket(bucketIDs)
 		for _, id := range ids {
 			key := idx.Get([]byte(id))

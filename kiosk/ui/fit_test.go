@@ -224,6 +224,12 @@ func TestScrollCue(t *testing.T) {
 	}
 }
 
+func (u *UI) cfgVersion() uint64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.cfg.Version
+}
+
 func (k *kiosk) cueShown() bool {
 	want := tr(Zh, "scroll_more")
 	for _, p := range k.placedObjects() {
@@ -306,12 +312,35 @@ func (h hoursFrom) Hours(v string) (float64, time.Time, bool) {
 	return x, fixedNow, ok
 }
 
-// TestHoursSource: a given HoursSource is what the screen shows.
+// TestHoursSource: the screen shows the newer of a given HoursSource's
+// figure (an ack's, counted at fixedNow) and the config's (an hour older),
+// and the config's where only it knows the volunteer.
 func TestHoursSource(t *testing.T) {
 	k := newKiosk(t, fyne.NewSize(800, 480), Options{Hours: hoursFrom{"V0001": 2.96}})
 	k.cardTap("V0001")
 	k.wait(ScreenResult)
 	k.shows("累计服务 3.0 小时", "距一星志愿者还差 97.0 小时")
+	k.press("确定")
+	k.cardTap("V0002")
+	k.wait(ScreenResult)
+	k.shows("累计服务 612.0 小时")
+	c := testConfig()
+	c.Version = 12
+	c.Issued = fixedNow.Add(time.Minute) // newer than the ack's count
+	k.src.apply(c)
+	k.press("确定")
+	k.wait(ScreenHome)
+	deadline := time.Now().Add(5 * time.Second)
+	for k.ui.cfgVersion() != 12 {
+		if time.Now().After(deadline) {
+			t.Fatal("config not applied")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	k.clock.advance(time.Minute)
+	k.cardTap("V0001")
+	k.wait(ScreenResult)
+	k.shows("累计服务 558.0 小时")
 }
 
 // TestChinaTime: times are shown in China Standard Time whatever the

@@ -95,8 +95,10 @@ type Options struct {
 	// AdminPIN opens the admin screen; empty disables it, and the screen
 	// then says how to set one.
 	AdminPIN string
-	// Hours gives the cloud's hours of a volunteer; nil means the
-	// volunteers list of the config in use (wire.VolunteerSummary).
+	// Hours gives the cloud's hours of a volunteer, e.g. as the last
+	// verified ack counted them (store.Store). The screen shows the newer
+	// of its figure and the config's volunteers list's
+	// (wire.VolunteerSummary); nil means the config's alone.
 	Hours HoursSource
 	// Font says where the CJK font comes from (FontAuto if unset). It
 	// takes effect in the first UI of a process only.
@@ -207,6 +209,8 @@ func New(win fyne.Window, core Core, source ConfigSource, opt Options) *UI {
 	}
 	if u.opt.Hours == nil {
 		u.opt.Hours = configHours{u}
+	} else {
+		u.opt.Hours = newestHours{u.opt.Hours, configHours{u}}
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -464,6 +468,19 @@ func (u *UI) volunteerName(id string) string {
 		}
 	}
 	return id
+}
+
+// newestHours is the newer figure of two sources: a config issued
+// yesterday must not hide an ack of this morning, nor the other way round.
+type newestHours [2]HoursSource
+
+// Hours implements HoursSource.
+func (n newestHours) Hours(id string) (float64, time.Time, bool) {
+	h, at, ok := n[0].Hours(id)
+	if h2, at2, ok2 := n[1].Hours(id); ok2 && (!ok || at2.After(at)) {
+		return h2, at2, true
+	}
+	return h, at, ok
 }
 
 // configHours is the default HoursSource: the volunteers list of the

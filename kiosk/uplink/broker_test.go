@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"crypto/ed25519"
 	"log/slog"
 	"net"
 	"slices"
@@ -68,6 +69,11 @@ type peer struct {
 	drop func(n int, b *wire.Batch) bool
 	// reject names records to refuse instead of store.
 	reject map[string]string
+	// key, if set, seals every ack as the cloud does, under keyID; hours
+	// are the counted hours it reports for each volunteer.
+	key   ed25519.PrivateKey
+	keyID string
+	hours map[string]float64
 }
 
 func (p *peer) attach(t testing.TB, srv *mochi.Server) {
@@ -87,6 +93,9 @@ func (p *peer) attach(t testing.TB, srv *mochi.Server) {
 		drop := p.drop != nil && p.drop(n, b)
 		ack := &wire.Ack{Station: p.station, Server: time.Now()}
 		for _, r := range b.Records {
+			if h, ok := p.hours[r.Volunteer]; ok {
+				ack.Hours = append(ack.Hours, wire.CountedHours{Volunteer: r.Volunteer, Hours: h, AsOf: ack.Server})
+			}
 			if reason, ok := p.reject[r.ID]; ok {
 				ack.Rejected = append(ack.Rejected, wire.Rejection{ID: r.ID, Reason: reason})
 			} else {
@@ -97,7 +106,12 @@ func (p *peer) attach(t testing.TB, srv *mochi.Server) {
 		if drop {
 			return
 		}
-		data, err := wire.EncodeAck(ack)
+		var data []byte
+		if p.key != nil {
+			data, err = wire.SealAck(p.key, p.keyID, ack)
+		} else {
+			data, err = wire.EncodeAck(ack)
+		}
 		if err != nil {
 			t.Errorf("peer: %v", err)
 			return

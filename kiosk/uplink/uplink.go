@@ -8,10 +8,16 @@
 // first, and sends the head of the outbox again after a timeout or a
 // reconnect; the gateway stores each record ID once, so a resend is
 // harmless and strict per-station order holds.
+//
+// With AckKeys (the cloud's config keys from the station's bundle) only an
+// ack sealed by one of them deletes anything: a broker that is compromised
+// can withhold acks, which only delays, but cannot forge one that empties
+// the outbox of records never stored.
 package uplink
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -47,6 +53,11 @@ type Config struct {
 	Password string
 	// TLS is used for an ssl:// broker (CA and client certificate).
 	TLS *tls.Config
+	// AckKeys are the keys an ack must be sealed with (the cloud's config
+	// keys, from the bundle); an ack that is unsigned or does not verify
+	// is ignored and logged. Without keys (a kiosk with no bundle, in
+	// development) plain acks are obeyed.
+	AckKeys map[string]ed25519.PublicKey
 	// AckTimeout is how long to wait for the ack of a batch before sending
 	// it again. Zero means DefaultAckTimeout.
 	AckTimeout time.Duration
@@ -138,6 +149,9 @@ func New(st *store.Store, cfg Config) (*Uplink, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if len(cfg.AckKeys) == 0 {
+		log.Warn("no cloud key: acks are obeyed unverified (run with the station's --bundle)", "station", cfg.Station)
 	}
 	return &Uplink{
 		cfg:          cfg,
@@ -364,9 +378,21 @@ func (u *Uplink) inboxTopics() map[string]byte {
 	}
 }
 
-// onAck only decodes and hands over, never blocks.
+// onAck only verifies, decodes and hands over, never blocks.
 func (u *Uplink) onAck(_ mqtt.Client, m mqtt.Message) {
-	ack, err := wire.DecodeAck(m.Payload(), u.cfg.Station)
+	var (
+		ack *wire.Ack
+		err error
+	)
+	if len(u.cfg.AckKeys) > 0 {
+		ack, err = wire.OpenAck(m.Payload(), u.cfg.Station, u.cfg.AckKeys)
+	} else {
+		ack, err = wire.DecodeAck(m.Payload(), u.cfg.Station)
+	}
+	if errors.Is(err, wire.ErrSignature) {
+		u.log.Warn("unsigned or forged ack ignored: nothing deleted from the outbox", "err", err, "reason", wire.Reason(err))
+		return
+	}
 	if err != nil {
 		u.log.Warn("bad ack ignored", "err", err, "reason", wire.Reason(err))
 		return
@@ -524,7 +550,7 @@ func (u *Uplink) publishHead(client mqtt.Client) (*inflight, error) {
 // the outbox does not hold (a second ack for a resent batch, or garbage)
 // change nothing. It returns how many records left the outbox.
 func (u *Uplink) apply(ack *wire.Ack, cur *inflight) int {
-	acked, err := u.st.Ack(ack.IDs)
+	acked, err := u.st.Ack(ack.IDs, ack.Hours...)
 	if err != nil {
 		// Most likely a full disk; the records stay and are resent, and
 		// the gateway's de-duplication makes that harmless.

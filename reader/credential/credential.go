@@ -27,6 +27,12 @@ const (
 
 const signingContext = "leifeng-card-v1"
 
+// NotBeforeSlack is how far ahead of the kiosk's clock a credential's issue
+// date (midnight CST of the issue day) may lie and the card still be
+// accepted: the small disagreement between the issuing desk's clock and
+// the kiosk's, never a card dated for another day.
+const NotBeforeSlack = time.Hour
+
 // cst is China Standard Time; expiry dates are civil dates in Pu'er.
 var cst = time.FixedZone("CST", 8*3600)
 
@@ -48,6 +54,12 @@ type Credential struct {
 	Expires time.Time
 	// Signature is the issuer's Ed25519 signature.
 	Signature []byte
+
+	// IssuedAhead is set by Verify on a credential it accepted although its
+	// issue date lies ahead of the kiosk's clock, because that clock is not
+	// synchronised and so cannot be believed (see Verifier.Synced). The
+	// caller flags the tap for review. It is not part of the card.
+	IssuedAhead bool
 }
 
 // credError is a sentinel that also matches a broader sentinel, so that a
@@ -70,6 +82,9 @@ var (
 	ErrWrongCard  error = &credError{"credential: issued for another card UID", ErrForged}
 	ErrExpired          = errors.New("credential: expired")
 	ErrRevoked          = errors.New("credential: revoked")
+	// ErrNotYetValid: the credential's issue date is still ahead (beyond
+	// NotBeforeSlack) of a synchronised clock.
+	ErrNotYetValid = errors.New("credential: not yet valid")
 )
 
 func dayOf(t time.Time) uint16 {
@@ -207,8 +222,18 @@ type Verifier struct {
 	// Revoked holds revoked credential serials, used until the first
 	// Update.
 	Revoked map[string]bool
-	// Now is the clock for expiry; nil means time.Now.
+	// Now is the clock for expiry and the not-before check; nil means
+	// time.Now.
 	Now func() time.Time
+	// Synced reports whether Now is synchronised (NTP); nil means it is.
+	// A Raspberry Pi has no real-time clock: after a power cut without
+	// network its clock may be days or years behind, and a card issued
+	// today would look issued in the future. On an unsynced clock Verify
+	// therefore accepts a card that seems not yet valid, marks it
+	// IssuedAhead so the tap is flagged for a person to review, and leaves
+	// the final word to the cloud, which knows the true time. On a synced
+	// clock it refuses it (ErrNotYetValid).
+	Synced func() bool
 
 	trust atomic.Pointer[trustSet]
 }
@@ -248,10 +273,18 @@ func (v *Verifier) current() (map[uint16]ed25519.PublicKey, map[string]bool) {
 	return v.Keys, v.Revoked
 }
 
+// HasKeys reports whether any issuer key is trusted: whether the verifier
+// can accept a card at all.
+func (v *Verifier) HasKeys() bool {
+	keys, _ := v.current()
+	return len(keys) > 0
+}
+
 // Verify decodes payload and checks, in order: layout (ErrMalformed),
 // issuer key (ErrUnknownKey), signature (ErrForged), that the credential
 // was issued for the card it was read from (ErrWrongCard), revocation
-// (ErrRevoked) and expiry (ErrExpired). The credential is returned with
+// (ErrRevoked), expiry (ErrExpired) and issue date (ErrNotYetValid, or
+// IssuedAhead on an unsynced clock; see Synced). The credential is returned with
 // every error after decoding, so the caller can log which card it was.
 func (v *Verifier) Verify(uid, payload []byte) (*Credential, error) {
 	c, err := Decode(payload)
@@ -279,6 +312,12 @@ func (v *Verifier) Verify(uid, payload []byte) (*Credential, error) {
 	}
 	if !now.Before(c.Expires.AddDate(0, 0, 1)) {
 		return c, fmt.Errorf("%w: serial %q on %s", ErrExpired, c.Serial, c.Expires.Format("2006-01-02"))
+	}
+	if now.Add(NotBeforeSlack).Before(c.Issued) {
+		if v.Synced == nil || v.Synced() {
+			return c, fmt.Errorf("%w: serial %q issued for %s", ErrNotYetValid, c.Serial, c.Issued.Format("2006-01-02"))
+		}
+		c.IssuedAhead = true
 	}
 	return c, nil
 }

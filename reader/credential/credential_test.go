@@ -238,3 +238,31 @@ func TestVerifierUpdate(t *testing.T) {
 		t.Fatalf("key trusted again, revocation lifted: %v", err)
 	}
 }
+
+// TestNotYetValid: a card issued for 2030 is refused today on a
+// synchronised clock; on an unsynchronised one (a Pi after a power cut
+// without network, whose clock may be far behind) it is accepted but
+// marked IssuedAhead so the tap is flagged for review. A card issued
+// today, read within the slack of the desk's clock, passes.
+func TestNotYetValid(t *testing.T) {
+	future, v := issue(t, func(c *Credential) {
+		c.Issued = time.Date(2030, 1, 1, 0, 0, 0, 0, cst)
+		c.Expires = time.Date(2032, 1, 1, 0, 0, 0, 0, cst)
+	})
+	if _, err := v.Verify(testUID, future); !errors.Is(err, ErrNotYetValid) || errors.Is(err, ErrForged) {
+		t.Fatalf("card issued for 2030 on a synced clock: %v", err)
+	}
+	unsynced := &Verifier{Keys: v.Keys, Now: v.Now, Synced: func() bool { return false }}
+	c, err := unsynced.Verify(testUID, future)
+	if err != nil || !c.IssuedAhead {
+		t.Fatalf("on an unsynced clock: %+v %v", c, err)
+	}
+	tomorrow, _ := issue(t, func(c *Credential) { c.Issued = time.Date(2026, 11, 29, 0, 0, 0, 0, cst) })
+	early := &Verifier{Keys: v.Keys, Now: func() time.Time { return time.Date(2026, 11, 28, 23, 30, 0, 0, cst) }}
+	if c, err := early.Verify(testUID, tomorrow); err != nil || c.IssuedAhead {
+		t.Fatalf("half an hour before its issue day: %+v %v", c, err)
+	}
+	if _, err := v.Verify(testUID, tomorrow); !errors.Is(err, ErrNotYetValid) {
+		t.Fatalf("a day before its issue day: %v", err)
+	}
+}

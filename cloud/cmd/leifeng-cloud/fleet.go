@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +47,7 @@ func openData(ctx context.Context, data, db string) (*store.Store, *fleet.Keys, 
 // stationCmd is `leifeng-cloud station add`.
 func stationCmd(args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New(`usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--out FILE]`)
+		return errors.New(`usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
 	}
 	fs := flag.NewFlagSet("station add", flag.ExitOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
@@ -55,6 +58,8 @@ func stationCmd(args []string) error {
 	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883 (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
 	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle")
+	roots := rootFlag{}
+	fs.Var(roots, "issuer-root", "issuer root public key file from `leifeng-card keygen -root` (repeatable): the kiosk takes card-issuer keys only in key sets it signed")
 	fs.Parse(args[1:])
 	if *id == "" || *brokerURL == "" {
 		return errors.New("station add needs --id and --broker")
@@ -72,6 +77,9 @@ func stationCmd(args []string) error {
 	b, err := svc.AddStation(ctx, *id, *name, *county, *brokerURL)
 	if err != nil {
 		return err
+	}
+	if len(roots) > 0 {
+		b.IssuerRoots = roots
 	}
 	if *tlsDir != "" {
 		ca, err := fleet.LoadCA(*tlsDir)
@@ -91,6 +99,33 @@ func stationCmd(args []string) error {
 	return nil
 }
 
+// rootFlag reads issuer root public key files (leifeng-card keygen -root)
+// into root ID → public key. The cloud only copies them into the bundle;
+// it never holds the root's private half.
+type rootFlag map[string][]byte
+
+func (r rootFlag) String() string { return fmt.Sprint(len(r), " issuer roots") }
+
+func (r rootFlag) Set(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var f struct {
+		RootID    string `json:"root_id"`
+		PublicKey string `json:"public_key"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	key, err := hex.DecodeString(f.PublicKey)
+	if err != nil || len(key) != ed25519.PublicKeySize || f.RootID == "" {
+		return fmt.Errorf("%s: not an issuer root public key (leifeng-card keygen -root)", path)
+	}
+	r[f.RootID] = key
+	return nil
+}
+
 // apiFlags are the flags of subcommands that talk to a running cloud.
 type apiFlags struct {
 	url, data, token string
@@ -103,6 +138,18 @@ func (a *apiFlags) register(fs *flag.FlagSet) {
 }
 
 func (a *apiFlags) post(path string, body any, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	return a.do(http.MethodPost, path, bytes.NewReader(data), out)
+}
+
+func (a *apiFlags) get(path string, out any) error { return a.do(http.MethodGet, path, nil, out) }
+
+// do sends a request with the admin token and decodes the answer into out.
+// An error answer becomes one line: what the cloud said (its "error").
+func (a *apiFlags) do(method, path string, body io.Reader, out any) error {
 	if a.token == "" {
 		keys, err := fleet.LoadKeys(a.data)
 		if err != nil {
@@ -110,11 +157,7 @@ func (a *apiFlags) post(path string, body any, out any) error {
 		}
 		a.token = keys.AdminToken
 	}
-	data, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(a.url, "/")+path, bytes.NewReader(data))
+	req, err := http.NewRequest(method, strings.TrimSuffix(a.url, "/")+path, body)
 	if err != nil {
 		return err
 	}
@@ -123,11 +166,17 @@ func (a *apiFlags) post(path string, body any, out any) error {
 	c := &http.Client{Timeout: 30 * time.Second}
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("the cloud's API at %s: %w", a.url, err)
 	}
 	defer resp.Body.Close()
-	text, _ := io.ReadAll(resp.Body)
+	text, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(text, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s (%s)", e.Error, resp.Status)
+		}
 		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(text))
 	}
 	return json.Unmarshal(text, out)
@@ -136,7 +185,7 @@ func (a *apiFlags) post(path string, body any, out any) error {
 // configCmd is `leifeng-cloud config push`.
 func configCmd(args []string) error {
 	if len(args) == 0 || args[0] != "push" {
-		return errors.New("usage: leifeng-cloud config push (--station ID | --county C | --all) --file FILE [--edit]")
+		return errors.New("usage: leifeng-cloud config push (--station ID | --county C | --all) --file FILE [--replace]")
 	}
 	fs := flag.NewFlagSet("config push", flag.ExitOnError)
 	var a apiFlags
@@ -144,8 +193,9 @@ func configCmd(args []string) error {
 	station := fs.String("station", "", "push to this station")
 	county := fs.String("county", "", "push to every registered station of this county")
 	all := fs.Bool("all", false, "push the fleet defaults (every station merges them under its own)")
-	file := fs.String("file", "", "the config document (JSON, wire.Config; version, station and signature are set by the cloud)")
-	edit := fs.Bool("edit", false, "set only the fields the file has, keeping the rest of the last pushed document")
+	file := fs.String("file", "", "the parts of the config to change (JSON, wire.Config; version, station and signature are set by the cloud)")
+	replace := fs.Bool("replace", false, "the file is the whole new document: parts it lacks are removed (default: only the parts it names change, null removes one)")
+	fs.Bool("edit", true, "only the parts the file names change: the default (kept for scripts)")
 	fs.Parse(args[1:])
 	if *file == "" {
 		return errors.New("config push needs --file")
@@ -157,9 +207,9 @@ func configCmd(args []string) error {
 	var res struct {
 		Pushed []api.Pushed `json:"pushed"`
 	}
-	req := api.PushRequest{Station: *station, County: *county, All: *all, Doc: doc, Replace: !*edit}
+	req := api.PushRequest{Station: *station, County: *county, All: *all, Doc: doc, Replace: *replace}
 	if err := a.post("/api/v1/config", req, &res); err != nil {
-		return err
+		return fmt.Errorf("config push refused: %w", err)
 	}
 	for _, p := range res.Pushed {
 		target := p.Station
@@ -178,10 +228,14 @@ func commandCmd(args []string) error {
 	a.register(fs)
 	station := fs.String("station", "", "the station (required)")
 	name := fs.String("name", "", "reboot, resync, reload_config or update_offer (required)")
-	ttl := fs.Duration("ttl", 10*time.Minute, "the command expires after this long")
+	ttl := fs.Duration("ttl", 10*time.Minute, "the command expires after this long (whole seconds)")
+	wait := fs.Duration("wait", 30*time.Second, "wait this long for the kiosk's answer; 0 sends and returns")
 	offer := fs.String("offer-version", "", "update_offer: the firmware version offered")
 	offerURL := fs.String("offer-url", "", "update_offer: where the firmware is")
 	fs.Parse(args)
+	if *station == "" || *name == "" {
+		return errors.New("command needs --station and --name")
+	}
 	req := api.CommandRequest{Name: *name, TTLSeconds: int(ttl.Seconds())}
 	if *name == wire.CmdUpdateOffer {
 		raw, err := json.Marshal(wire.UpdateOffer{Version: *offer, URL: *offerURL})
@@ -191,11 +245,55 @@ func commandCmd(args []string) error {
 		req.Args = raw
 	}
 	var c wire.Command
-	if err := a.post("/api/v1/stations/"+*station+"/commands", req, &c); err != nil {
-		return err
+	if err := a.post("/api/v1/stations/"+url.PathEscape(*station)+"/commands", req, &c); err != nil {
+		return fmt.Errorf("command %s not sent: %w", *name, err)
 	}
-	fmt.Printf("sent %s to %s, nonce %s, expires %s\n", c.Name, c.Station, c.Nonce, c.Expires.Format(time.RFC3339))
-	return nil
+	fmt.Printf("sent %s to %s, nonce %s, expires %s\n", c.Name, c.Station, c.Nonce, fleet.LocalTime(c.Expires))
+	if *wait <= 0 {
+		return nil
+	}
+	return waitCommand(&a, &c, *wait, os.Stdout, os.Stderr)
+}
+
+// waitCommand polls what became of c until the kiosk answers, c expires
+// or wait passes, showing progress on progress. Done is a line on out and
+// nil; a refusal, no answer, or no answer yet is an error.
+func waitCommand(a *apiFlags, c *wire.Command, wait time.Duration, out, progress io.Writer) error {
+	start := time.Now()
+	deadline := start.Add(wait)
+	shown := time.Duration(0)
+	for {
+		var st fleet.CommandStatus
+		if err := a.get("/api/v1/stations/"+url.PathEscape(c.Station)+"/commands/"+url.PathEscape(c.Nonce), &st); err != nil {
+			return fmt.Errorf("command %s: %w", c.Name, err)
+		}
+		switch st.Status {
+		case fleet.CommandOK:
+			fmt.Fprintf(out, "%s at %s: done (%s)\n", c.Name, c.Station, orOK(st.Outcome))
+			return nil
+		case fleet.CommandFailed:
+			return fmt.Errorf("%s at %s failed: the kiosk refused or could not carry it out: %s", c.Name, c.Station, st.Reason)
+		case fleet.CommandUnanswered:
+			return fmt.Errorf("%s at %s: no answer before it expired at %s (the station was offline or did not receive it)",
+				c.Name, c.Station, fleet.LocalTime(st.Expires))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s at %s: no answer within %s; it stays valid until %s (see the console, or wait longer with --wait)",
+				c.Name, c.Station, wait, fleet.LocalTime(st.Expires))
+		}
+		if waited := time.Since(start).Truncate(time.Second); waited >= shown+2*time.Second {
+			fmt.Fprintf(progress, "waiting for %s to answer… %s\n", c.Station, waited)
+			shown = waited
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func orOK(outcome string) string {
+	if outcome == "" {
+		return "the kiosk came back online"
+	}
+	return outcome
 }
 
 // mosquittoCmd is `leifeng-cloud mosquitto-config`.

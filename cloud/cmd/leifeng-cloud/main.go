@@ -110,6 +110,7 @@ type config struct {
 	verbose                                 bool
 	offlineAlert                            time.Duration
 	outboxAlert                             int
+	rosterRefresh                           time.Duration
 }
 
 func serve(args []string, gatewayOnly bool) error {
@@ -136,6 +137,7 @@ func serve(args []string, gatewayOnly bool) error {
 		fs.StringVar(&c.mqttListen, "mqtt-listen", ":1883", "address of the embedded broker (ignored with --mqtt)")
 		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
+		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
 	}
 	fs.Parse(args)
 	if gatewayOnly && c.mqttURL == "" {
@@ -164,10 +166,15 @@ func serve(args []string, gatewayOnly bool) error {
 	defer db.Close()
 	var keys *fleet.Keys
 	if gatewayOnly {
-		// A gateway on its own uses the cloud's account if given a copy of
-		// its keys; it never makes new ones.
+		// A gateway on its own needs a copy of the cloud's keys: kiosks
+		// obey only acks sealed with the config key (without it their
+		// outboxes would never drain), and it uses the cloud's broker
+		// account. It never makes new keys.
 		keys, err = fleet.ReadKeys(c.data)
-		if err != nil && !errors.Is(err, iofs.ErrNotExist) {
+		if errors.Is(err, iofs.ErrNotExist) {
+			return fmt.Errorf("--data %s: no %s: copy the cloud's keys file there, so the gateway can sign its acks", c.data, fleet.KeysFile)
+		}
+		if err != nil {
 			return fmt.Errorf("--data %s: cloud keys: %w", c.data, err)
 		}
 	} else if keys, err = fleet.LoadKeys(c.data); err != nil {
@@ -203,7 +210,9 @@ func serve(args []string, gatewayOnly bool) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
-	gw := ingest.New(db, nil, ingest.Options{Workers: c.workers, Logger: log.With("part", "gateway"), Metrics: metrics})
+	// Kiosks obey only acks sealed by the config key their bundle trusts.
+	gw := ingest.New(db, nil, ingest.Options{Workers: c.workers, Logger: log.With("part", "gateway"), Metrics: metrics,
+		AckKey: keys.ConfigKey, AckKeyID: keys.KeyID})
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { gw.Run(ctx) })
@@ -233,6 +242,9 @@ func serve(args []string, gatewayOnly bool) error {
 	svc := fleet.NewService(db, keys, client, log.With("part", "fleet"))
 	if err := svc.Republish(ctx); err != nil {
 		log.Error("cannot republish the stored configs", "err", err)
+	}
+	if c.rosterRefresh > 0 {
+		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}

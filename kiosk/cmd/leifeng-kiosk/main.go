@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -43,6 +44,7 @@ import (
 	"leifeng/kiosk/store"
 	"leifeng/kiosk/uplink"
 	"leifeng/reader"
+	"leifeng/reader/credential"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -80,14 +82,19 @@ type options struct {
 	ackTimeout  time.Duration
 	clockOffset time.Duration
 	clockSpeed  float64
+	clockTrust  bool
 	logLevel    string
 	version     bool
 	issuerKeys  listFlag
+	issuerRoots listFlag
 	revoked     string
 	sunKeys     string
 	wiring      reader.Wiring
 	bundleFile  string
 	bundle      *wire.Bundle
+	// displayNow is the wall time shown on screen: the kiosk's clock, or
+	// with --demo-clock-speed a faster one.
+	displayNow func() time.Time
 }
 
 type listFlag []string
@@ -111,13 +118,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.wiring.IRQ, "reader-irq", "GPIO24", "GPIO wired to the MFRC522 IRQ pin; empty if not wired")
 	fs.IntVar(&o.wiring.Gain, "reader-gain", 4, "MFRC522 receiver gain, 0 to 7")
 	fs.Var(&o.issuerKeys, "issuer-key", "trusted card issuer public key file from `leifeng-card keygen` (repeatable); needed to accept real cards and card images")
+	fs.Var(&o.issuerRoots, "issuer-root", "issuer root public key file from `leifeng-card keygen -root` (repeatable; a bundle's issuer_roots count too): card-issuer key sets relayed in configs must be signed by it")
 	fs.StringVar(&o.revoked, "revoked", "", "file of revoked credential serials, one a line")
 	fs.StringVar(&o.sunKeys, "sun-keys", "", "NTAG 424 DNA SDM master key file, to check SUN messages on the kiosk")
 	fs.DurationVar(&o.debounce, "debounce", attendance.DefaultDebounce, "the same card within this long is one tap")
 	fs.DurationVar(&o.maxSession, "max-session", attendance.DefaultMaxSession, "sessions open longer are closed automatically for review")
 	fs.DurationVar(&o.ackTimeout, "ack-timeout", uplink.DefaultAckTimeout, "resend a batch not acknowledged within this long")
 	fs.DurationVar(&o.clockOffset, "fake-clock-offset", 0, "testing and demos: shift the wall clock by this much and report it unsynced")
-	fs.Float64Var(&o.clockSpeed, "demo-clock-speed", 1, "demos: run the kiosk's clock this many times faster than real time")
+	fs.BoolVar(&o.clockTrust, "clock-trusted", false, "the wall clock is right though the kernel does not report it NTP-synchronised (a battery-backed RTC module): records are stamped synced and dates checked strictly")
+	fs.Float64Var(&o.clockSpeed, "demo-clock-speed", 1, "demos: run the clock shown on screen this many times faster than real time (records and durations keep real time)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.bundleFile, "bundle", "", "station bundle from `leifeng-cloud station add`: station ID, broker, credentials, trusted config keys (flags given explicitly win)")
@@ -142,8 +151,10 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("--data is required: the directory for the kiosk's records")
 	case o.reader != "" && !strings.HasPrefix(o.reader, "sim:") && !strings.HasPrefix(o.reader, "rc522:"):
 		return nil, fmt.Errorf("--reader %q: want rc522:SPI (a real MFRC522) or sim:HOST:PORT (the simulated reader)", o.reader)
-	case strings.HasPrefix(o.reader, "rc522:") && len(o.issuerKeys) == 0:
-		return nil, errors.New("--reader rc522 needs at least one --issuer-key to check cards against")
+	case strings.HasPrefix(o.reader, "rc522:") && len(o.issuerKeys) == 0 && len(o.issuerRoots) == 0 && (o.bundle == nil || len(o.bundle.IssuerRoots) == 0):
+		return nil, errors.New("--reader rc522 needs an --issuer-key or an --issuer-root (or a bundle with issuer roots) to check cards against")
+	case o.clockTrust && o.clockOffset != 0:
+		return nil, errors.New("--clock-trusted and --fake-clock-offset contradict each other")
 	case o.clockSpeed <= 0:
 		return nil, errors.New("--demo-clock-speed must be positive")
 	case o.debounce <= 0 || o.maxSession <= 0 || o.ackTimeout <= 0:
@@ -173,13 +184,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	clk = sys
-	if o.clockSpeed != 1 {
-		clk = clock.NewScaled(clk, o.clockSpeed)
-		log.Warn("clock runs faster than real time (--demo-clock-speed)", "speed", o.clockSpeed)
+	if o.clockTrust {
+		clk = clock.Trusted{Clock: clk}
 	}
 	if o.clockOffset != 0 {
 		clk = clock.Shifted{Clock: clk, Offset: o.clockOffset}
 		log.Warn("wall clock shifted and reported unsynced (--fake-clock-offset)", "offset", o.clockOffset)
+	}
+	// Records, durations, debouncing and every expiry check use clk; the
+	// demo's fast clock only moves the time shown on screen, so a session
+	// is as long as it really was.
+	o.displayNow = func() time.Time { return clk.Now().At }
+	if o.clockSpeed != 1 {
+		fast := clock.NewScaled(clk, o.clockSpeed)
+		o.displayNow = func() time.Time { return fast.Now().At }
+		log.Warn("the clock on screen runs faster than real time (--demo-clock-speed); records and durations keep real time", "speed", o.clockSpeed)
 	}
 
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
@@ -201,45 +220,54 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	var cards *reader.Config
+	// Cards are always checked: issuer keys may come from the flags, the
+	// bundle or, later, a root-signed key set in a config.
+	cards := &reader.Config{Verifier: &credential.Verifier{}}
 	if len(o.issuerKeys) > 0 {
 		if cards, err = reader.LoadConfig(o.issuerKeys, o.revoked, o.sunKeys); err != nil {
 			return fmt.Errorf("--issuer-key: %w", err)
 		}
-		cards.Now = func() time.Time { return clk.Now().At }
-		cards.Verifier.Now = cards.Now
 	}
-	scr := newScreen(o, st, book, clk, log)
+	cards.Now = func() time.Time { return clk.Now().At }
+	cards.Verifier.Now = cards.Now
+	cards.Verifier.Synced = func() bool { return clk.Now().Synced }
+	roots, err := reader.LoadRoots(o.issuerRoots)
+	if err != nil {
+		return fmt.Errorf("--issuer-root: %w", err)
+	}
+	scr := newScreen(o, st, book, log)
 	var sim *simreader.Server
 	if addr, ok := strings.CutPrefix(o.reader, "sim:"); ok {
-		var images simreader.ImageDecoder
-		if cards != nil {
-			images = simreader.CardImages(cards)
-		}
-		simBook, images := scr.observe(book, images)
-		if sim, err = simreader.Listen(addr, simBook, images, log); err != nil {
+		simBook, images := scr.observe(book, simreader.CardImages(cards))
+		// A bare {"volunteer":…} tap carries no signature: taken only
+		// while the kiosk has no issuer key to check real cards with.
+		if sim, err = simreader.Listen(addr, simBook, images, log, simreader.CardsOnly(cards.Verifier.HasKeys)); err != nil {
 			return fmt.Errorf("--reader %s: %w (choose another address for --reader)", o.reader, errors.Unwrap(err))
 		}
 	}
 
 	var trusted map[string]ed25519.PublicKey
 	var tlsConf *tls.Config
+	minVersion := map[config.Slot]uint64{}
 	if o.bundle != nil {
 		trusted = o.bundle.Trusted()
+		maps.Copy(roots, o.bundle.Roots())
+		minVersion[config.Fleet], minVersion[config.Station] = o.bundle.MinFleetConfig, o.bundle.MinStationConfig
 		if tlsConf, err = bundleTLS(o.bundle); err != nil {
 			return fmt.Errorf("--bundle %s: %w", o.bundleFile, err)
 		}
 	}
-	mgr, err := config.New(st, config.Options{Station: o.station, Trusted: trusted, Now: func() time.Time { return clk.Now().At }, Logger: log})
+	mgr, err := config.New(st, config.Options{
+		Station: o.station, Trusted: trusted, IssuerRoots: roots, MinVersion: minVersion,
+		Now: func() time.Time { return clk.Now().At }, Synced: func() bool { return clk.Now().Synced }, Logger: log,
+	})
 	if err != nil {
 		return err
 	}
 	if s := mgr.Status(); s.StationVersion > 0 || s.FleetVersion > 0 {
 		applyRules(book, mgr.Current(), log)
 	}
-	if cards != nil {
-		addCardKeys(cards, o.bundle, mgr.Current())
-	}
+	addCardKeys(cards, o.bundle, mgr.KeySet(), mgr.Current())
 	rebootCtx, reboot := context.WithCancelCause(ctx)
 	defer reboot(nil)
 	ctx = rebootCtx
@@ -252,6 +280,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.mqtt != "" {
 		up, err = uplink.New(st, uplink.Config{
 			Broker: o.mqtt, Station: o.station, Username: o.mqttUser, Password: o.mqttPass, TLS: tlsConf,
+			// Only an ack sealed by the cloud's key deletes from the outbox.
+			AckKeys:    trusted,
 			AckTimeout: o.ackTimeout, Firmware: version, Clock: clk, Logger: log,
 			Inbox: in, Report: in.report,
 		})
@@ -288,11 +318,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return
 			case cfg := <-updates:
 				applyRules(book, cfg, log)
-				if cards != nil {
-					// Live: the next tap is checked against these.
-					addCardKeys(cards, o.bundle, cfg)
-					log.Info("card keys from config", "config", cfg.Version, "trusted_keys", len(cfg.TrustedKeys), "revoked", len(cfg.Revoked))
-				}
+				// Live: the next tap is checked against these.
+				ks := mgr.KeySet()
+				keys := addCardKeys(cards, o.bundle, ks, cfg)
+				log.Info("card keys from config", "config", cfg.Version, "key_set", mgr.Status().KeySetVersion, "issuer_keys", keys, "revoked", len(cfg.Revoked))
 			}
 		}
 	})
@@ -350,17 +379,17 @@ func readCards(ctx context.Context, r *reader.Reader, book *attendance.Book, up 
 				continue // the admin's reader test: shown, not recorded
 			}
 			if ev.Err != nil {
-				log.Info("card refused", "reason", simreader.CardReason(ev.Err), "volunteer", ev.Tap.Volunteer, "err", ev.Err)
+				log.Info("card refused", "reason", simreader.CardReason(ev.Err), "volunteer_ref", book.VolunteerRef(ev.Tap.Volunteer), "err", ev.Err)
 				scr.notify(ev.Tap, attendance.Result{}, ev.Err)
 				continue
 			}
 			res, err := book.TapService(ctx, ev.Tap, scr.service())
 			scr.notify(ev.Tap, res, err)
 			if err != nil {
-				log.Error("tap not recorded", "volunteer", ev.Tap.Volunteer, "err", err, "message", attendance.Message(err))
+				log.Error("tap not recorded", "volunteer_ref", book.VolunteerRef(ev.Tap.Volunteer), "err", err, "message", attendance.Message(err))
 				continue
 			}
-			log.Info("tap", "kind", res.Kind, "record", res.ID, "volunteer", res.Volunteer, "repeat", res.Repeat)
+			log.Info("tap", "kind", res.Kind, "record", res.ID, "volunteer_ref", book.VolunteerRef(res.Volunteer), "repeat", res.Repeat)
 		}
 	}
 }

@@ -59,11 +59,14 @@ type inbox struct {
 	// reboot ends the kiosk with exitReboot.
 	reboot func()
 
-	last chan string // the last command's outcome, for the state
+	last chan lastCommand // the last command's outcome, for the state
 }
 
+// lastCommand is the last command's outcome and its nonce.
+type lastCommand struct{ outcome, nonce string }
+
 func newInbox(station string, mgr *config.Manager, log *slog.Logger, reboot func()) *inbox {
-	return &inbox{station: station, mgr: mgr, log: log, reboot: reboot, last: make(chan string, 1)}
+	return &inbox{station: station, mgr: mgr, log: log, reboot: reboot, last: make(chan lastCommand, 1)}
 }
 
 // Message implements uplink.Inbox.
@@ -80,43 +83,45 @@ func (in *inbox) Message(topic string, payload []byte) {
 }
 
 func (in *inbox) command(payload []byte) {
+	nonce := wire.PeekCommandNonce(payload)
+	setLast := func(s string) { in.setLast(lastCommand{s, nonce}) }
 	c, err := in.mgr.Command(payload)
 	if err != nil {
 		in.log.Warn("command refused", "err", err, "reason", wire.Reason(err))
-		in.setLast("refused: " + err.Error())
+		setLast("refused: " + err.Error())
 		return
 	}
 	in.log.Info("command", "name", c.Name, "nonce", c.Nonce)
 	switch c.Name {
 	case wire.CmdReboot:
-		in.setLast(c.Name + ": ok")
+		setLast(c.Name + ": ok")
 		in.reboot()
 	case wire.CmdResync:
 		in.up.Resync()
-		in.setLast(c.Name + ": ok")
+		setLast(c.Name + ": ok")
 	case wire.CmdReloadConfig:
 		if err := in.mgr.Reload(); err != nil {
-			in.setLast(c.Name + ": " + err.Error())
+			setLast(c.Name + ": " + err.Error())
 			return
 		}
-		in.setLast(c.Name + ": ok")
+		setLast(c.Name + ": ok")
 	case wire.CmdUpdateOffer:
 		var o wire.UpdateOffer
 		if err := json.Unmarshal(c.Args, &o); err != nil {
-			in.setLast(c.Name + ": bad offer: " + err.Error())
+			setLast(c.Name + ": bad offer: " + err.Error())
 			return
 		}
 		if err := in.mgr.RecordOffer(o); err != nil {
-			in.setLast(c.Name + ": " + err.Error())
+			setLast(c.Name + ": " + err.Error())
 			return
 		}
 		// Recorded and reported only: installing firmware is the
 		// firmware work's job, not done here.
-		in.setLast(c.Name + ": recorded " + o.Version)
+		setLast(c.Name + ": recorded " + o.Version)
 	}
 }
 
-func (in *inbox) setLast(s string) {
+func (in *inbox) setLast(s lastCommand) {
 	select {
 	case <-in.last:
 	default:
@@ -133,7 +138,7 @@ func (in *inbox) report(st *wire.State) {
 	select {
 	case last := <-in.last:
 		in.last <- last
-		st.LastCommand = last
+		st.LastCommand, st.LastCommandNonce = last.outcome, last.nonce
 	default:
 	}
 }
@@ -178,14 +183,16 @@ func (o *options) useBundle(fs *flag.FlagSet) error {
 	return nil
 }
 
-// addCardKeys sets the card verifier's issuer keys and revocations to those
-// the kiosk started with (--issuer-key, --revoked), the bundle's issuer
-// keys and the keys and revocations of cfg, the config in use. It runs at
-// start and again on every config applied, while the reader runs: the
-// verifier swaps the whole set at once, so the next tap sees it. A key or
-// serial dropped from the config is dropped here too; the ones the kiosk
-// started with stay.
-func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
+// addCardKeys sets the card verifier's issuer keys and revocations: the
+// keys the kiosk was provisioned with (--issuer-key, the bundle's issuer
+// keys) and those of ks, the root-signed key set in use (nil for none),
+// less every key ks revokes; the serials of --revoked and of cfg, the
+// config in use. The online config itself adds no issuer key: its
+// trusted_keys never get this far (the config manager refuses them). It
+// runs at start and again on every config applied, while the reader runs:
+// the verifier swaps the whole set at once, so the next tap sees it. It
+// returns how many issuer keys are trusted.
+func addCardKeys(cards *reader.Config, b *wire.Bundle, ks *wire.KeySet, cfg *wire.Config) int {
 	// The fields are the start-up set; Update never changes them.
 	keys := maps.Clone(cards.Verifier.Keys)
 	if keys == nil {
@@ -195,10 +202,17 @@ func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
 	if b != nil {
 		add = append(add, b.IssuerKeys...)
 	}
-	add = append(add, cfg.TrustedKeys...)
+	if ks != nil {
+		add = append(add, ks.Keys...)
+	}
 	for _, k := range add {
 		if len(k.PublicKey) == ed25519.PublicKeySize {
 			keys[k.ID] = ed25519.PublicKey(k.PublicKey)
+		}
+	}
+	if ks != nil {
+		for _, id := range ks.RevokedKeys {
+			delete(keys, id)
 		}
 	}
 	revoked := maps.Clone(cards.Verifier.Revoked)
@@ -209,4 +223,5 @@ func addCardKeys(cards *reader.Config, b *wire.Bundle, cfg *wire.Config) {
 		revoked[s] = true
 	}
 	cards.Verifier.Update(keys, revoked)
+	return len(keys)
 }

@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"leifeng/kiosk/attendance"
-	"leifeng/kiosk/clock"
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 	"leifeng/kiosk/ui"
@@ -38,7 +37,6 @@ type screen struct {
 	o    *options
 	st   *store.Store
 	book *attendance.Book
-	clk  clock.Clock // the kiosk's wall clock, shown on screen as recorded
 	log  *slog.Logger
 
 	app    fyne.App
@@ -65,12 +63,12 @@ func (s *screen) setUplink(up *uplink.Uplink) {
 
 // newScreen returns the touchscreen of a kiosk with a display, not yet
 // open, or nil for --headless.
-func newScreen(o *options, st *store.Store, book *attendance.Book, clk clock.Clock, log *slog.Logger) *screen {
+func newScreen(o *options, st *store.Store, book *attendance.Book, log *slog.Logger) *screen {
 	if o.headless {
 		return nil
 	}
 	tuneHeapForUI()
-	return &screen{o: o, st: st, book: book, clk: clk, log: log, reader: "none"}
+	return &screen{o: o, st: st, book: book, log: log, reader: "none"}
 }
 
 // tuneHeapForUI sets the Go heap policy of a kiosk with a screen, unless
@@ -111,9 +109,10 @@ func (s *screen) open(src ui.ConfigSource) error {
 	player := voice.New(s.log)
 	u := ui.New(w, s, src, ui.Options{
 		AdminPIN: os.Getenv(adminPINEnv), Animate: true, Sound: player, Logger: s.log, Font: fontSource(),
-		// The time on screen is the one the records carry (a demo's fast
-		// or shifted clock included), shown in China Standard Time.
-		Now: func() time.Time { return s.clk.Now().At },
+		Now: s.o.displayNow,
+		// The hours the last verified ack counted; the screen shows the
+		// newer of them and the config's.
+		Hours: s.st,
 	})
 	w.Show()
 	s.mu.Lock()

@@ -3,7 +3,12 @@
 // volunteers arrive between eight and half past nine, serve one to four
 // hours at a service of the station's menu, and tap out. Time runs --speed
 // times faster than the wall clock, so a morning takes a few minutes; run
-// the kiosks with the same --demo-clock-speed so their hours come out real.
+// the kiosks with the same --demo-clock-speed so their screens show the
+// morning's time. Hours are real time: a demo hour lasts 30 s at 120×.
+//
+// Each line shows two times: the moment of the tap in China Standard Time
+// (what the console and the API show for the record), and where the played
+// morning stands (演示, from 07:30 at --speed).
 //
 //	leifeng-traffic --station pe-simao-001=127.0.0.1:7101 --station pe-ninger-001=127.0.0.1:7102
 //	leifeng-traffic --station pe-simao-001=127.0.0.1:7101 --tap V0001
@@ -30,6 +35,9 @@ type stationFlag []string
 
 func (s *stationFlag) String() string     { return strings.Join(*s, ",") }
 func (s *stationFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// cst is China Standard Time, in which the times are printed.
+var cst = time.FixedZone("CST", 8*3600)
 
 var services = []string{"关爱空巢老人", "邻里互助", "文明交通", "医疗卫生", "法律", "关爱留守儿童", "环保宣传"}
 
@@ -97,8 +105,9 @@ func main() {
 	conns := map[string]*conn{}
 	var mu sync.Mutex
 	start := time.Now()
-	morning := time.Date(2026, 1, 1, 7, 30, 0, 0, time.UTC)
+	morning := time.Date(2026, 1, 1, 7, 30, 0, 0, cst)
 	ok, failed := 0, 0
+	fmt.Println("时间为北京时间 (UTC+8)；「演示」是按 --speed 快放的上午时刻。")
 	for _, e := range events {
 		wait := time.Duration(float64(e.at)/(*speed)) - time.Since(start)
 		select {
@@ -115,7 +124,7 @@ func main() {
 		}
 		mu.Unlock()
 		reply, err := c.tap(e.v.volunteer, e.v.service)
-		clock := morning.Add(e.at).Format("15:04")
+		clock := time.Now().In(cst).Format("15:04:05") + "  演示 " + morning.Add(e.at).Format("15:04")
 		switch {
 		case err != nil:
 			failed++

@@ -12,8 +12,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
+
+	"leifeng/gateway/wire"
 
 	"leifeng/reader"
 	"leifeng/reader/cardimage"
@@ -34,8 +37,27 @@ func keygen(args []string, stdout io.Writer) error {
 	id := fs.Uint("id", 1, "issuer key ID written into every credential it signs")
 	out := fs.String("out", "issuer", "output path prefix")
 	sun := fs.Bool("sun", false, "make NTAG 424 DNA SDM master keys instead (<out>.json)")
+	root := fs.Bool("root", false, "make the issuer root key instead, which signs key sets (<out>.key stays offline, <out>.pub goes into kiosk bundles)")
+	rootID := fs.String("root-id", "root-1", "with -root: the root key's name, carried in every key set it signs")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *root {
+		if *rootID == "" || len(*rootID) > 64 {
+			return errors.New("-root-id: 1 to 64 characters")
+		}
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(*out+".key", reader.RootKeyFile{RootID: *rootID, Seed: priv.Seed()}, 0o600); err != nil {
+			return err
+		}
+		if err := writeJSON(*out+".pub", reader.RootPublicKeyFile{RootID: *rootID, PublicKey: cardimage.Hex(pub)}, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s.key (the issuer root: keep it offline, on this machine only) and %s.pub (for kiosk bundles: leifeng-cloud station add --issuer-root, or leifeng-kiosk --issuer-root), root %s\n", *out, *out, *rootID)
+		return nil
 	}
 	if *sun {
 		k := reader.SUNKeyFile{MetaRead: make([]byte, 16), FileRead: make([]byte, 16)}
@@ -345,6 +367,97 @@ func verify(args []string, stdout io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	fmt.Fprintln(stdout, "valid")
+	return nil
+}
+
+// keyset is `leifeng-card keyset sign|verify`: the card-issuer key set
+// kiosks trust, signed with the offline issuer root.
+func keyset(args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "sign" && args[0] != "verify") {
+		return errors.New("usage: leifeng-card keyset sign -root root.key -pub issuer.pub ... -out keyset.json | keyset verify -root root.pub -in keyset.json")
+	}
+	if args[0] == "verify" {
+		return keysetVerify(args[1:], stdout)
+	}
+	fs := flag.NewFlagSet("keyset sign", flag.ContinueOnError)
+	rootPath := fs.String("root", "root.key", "issuer root private key file (leifeng-card keygen -root)")
+	var pubs listFlag
+	fs.Var(&pubs, "pub", "issuer public key file to trust (repeatable)")
+	var revoke listFlag
+	fs.Var(&revoke, "revoke-key", "issuer key ID no kiosk may trust any longer (repeatable)")
+	version := fs.Uint64("version", uint64(time.Now().Unix()), "key set version; must rise with every key set (default: the Unix time)")
+	valid := fs.Duration("valid", 180*24*time.Hour, "how long the key set may be taken up by a kiosk that has no newer one")
+	out := fs.String("out", "keyset.json", "file to write: the signed key set, for a config's key_set field")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	var rk reader.RootKeyFile
+	if err := reader.ReadJSONFile(*rootPath, &rk); err != nil {
+		return err
+	}
+	if len(rk.Seed) != ed25519.SeedSize || rk.RootID == "" {
+		return fmt.Errorf("%s: not an issuer root key (leifeng-card keygen -root)", *rootPath)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	ks := &wire.KeySet{Version: *version, Issued: now, Expires: now.Add(*valid), Keys: []wire.TrustedKey{}}
+	for _, p := range pubs {
+		var k reader.PublicKeyFile
+		if err := reader.ReadJSONFile(p, &k); err != nil {
+			return err
+		}
+		ks.Keys = append(ks.Keys, wire.TrustedKey{ID: k.KeyID, PublicKey: k.PublicKey})
+	}
+	for _, r := range revoke {
+		id, err := strconv.ParseUint(r, 10, 16)
+		if err != nil {
+			return fmt.Errorf("-revoke-key %q: want a key ID 0..65535", r)
+		}
+		ks.RevokedKeys = append(ks.RevokedKeys, uint16(id))
+	}
+	env, err := wire.SealKeySet(ed25519.NewKeyFromSeed(rk.Seed), rk.RootID, ks)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(*out, env, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: key set %d signed by %s, %d issuer keys, %d revoked, valid until %s\n",
+		*out, ks.Version, rk.RootID, len(ks.Keys), len(ks.RevokedKeys), ks.Expires.Format(time.RFC3339))
+	fmt.Fprintf(stdout, "put it in the fleet config as \"key_set\" and push it: leifeng-cloud config push --all --file CONFIG\n")
+	return nil
+}
+
+func keysetVerify(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keyset verify", flag.ContinueOnError)
+	var roots listFlag
+	fs.Var(&roots, "root", "issuer root public key file (repeatable)")
+	in := fs.String("in", "keyset.json", "signed key set file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	trusted, err := reader.LoadRoots(roots)
+	if err != nil {
+		return err
+	}
+	env := new(wire.Envelope)
+	if err := reader.ReadJSONFile(*in, env); err != nil {
+		return err
+	}
+	ks, err := wire.OpenKeySet(env, trusted)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "key set %d signed by %s, issued %s, expires %s\n", ks.Version, env.Key, ks.Issued.Format(time.RFC3339), ks.Expires.Format(time.RFC3339))
+	for _, k := range ks.Keys {
+		fmt.Fprintf(stdout, "  trusts issuer key %d %X\n", k.ID, k.PublicKey)
+	}
+	for _, id := range ks.RevokedKeys {
+		fmt.Fprintf(stdout, "  revokes issuer key %d\n", id)
+	}
+	if time.Now().After(ks.Expires) {
+		return fmt.Errorf("key set %d expired %s", ks.Version, ks.Expires.Format(time.RFC3339))
 	}
 	fmt.Fprintln(stdout, "valid")
 	return nil

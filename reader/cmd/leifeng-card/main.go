@@ -4,6 +4,9 @@
 //
 //	leifeng-card keygen -id 1 -out issuer          # issuer.key, issuer.pub
 //	leifeng-card keygen -sun -out fleet-sun        # fleet-sun.json (NTAG 424 DNA SDM master keys)
+//	leifeng-card keygen -root -out root            # root.key (offline), root.pub (kiosk bundles)
+//	leifeng-card keyset sign -root root.key -pub issuer.pub -out keyset.json
+//	leifeng-card keyset verify -root root.pub -in keyset.json
 //	leifeng-card issue -key issuer.key -volunteer PE-530802-000123 -serial C2026-000123 \
 //	    -expires 2029-03-01 -media ntag215 -uid 04A23B1C558091 -out card.json
 //	leifeng-card issue -key issuer.key ... -spi SPI0.0 -rst GPIO25 -irq GPIO24
@@ -25,7 +28,9 @@ func main() {
 const usage = `usage: leifeng-card <command> [flags]
 
 commands:
-  keygen   make an issuer signing key (or, with -sun, NTAG 424 DNA SDM master keys)
+  keygen   make an issuer signing key (with -sun, NTAG 424 DNA SDM master keys;
+           with -root, the offline issuer root that signs key sets)
+  keyset   sign (with the root) or verify the set of issuer keys kiosks trust
   issue    sign a credential and write it to a card image file or, with -spi, a card
   read     read a card image through the simulated reader, or taps from -spi
   verify   check the credential stored in a card image file
@@ -47,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = read(args[1:], stdout)
 	case "verify":
 		err = verify(args[1:], stdout)
+	case "keyset":
+		err = keyset(args[1:], stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -76,3 +76,29 @@ func TestUsage(t *testing.T) {
 	cli(t, 1, "issue", "-volunteer", "x")
 	cli(t, 1, "read", "-image", "nope.json")
 }
+
+// TestKeySetSignVerify: the root made by keygen -root signs a key set of
+// issuer keys; verify accepts it with the root's public key and refuses it
+// with another root's.
+func TestKeySetSignVerify(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	cli(t, 0, "keygen", "-root", "-root-id", "pe-root-2026", "-out", p("root"))
+	cli(t, 0, "keygen", "-root", "-out", p("other"))
+	cli(t, 0, "keygen", "-id", "3", "-out", p("issuer"))
+	if fi, err := os.Stat(p("root.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("root key file: %v %v", fi, err)
+	}
+	out := cli(t, 0, "keyset", "sign", "-root", p("root.key"), "-pub", p("issuer.pub"), "-revoke-key", "2", "-version", "7", "-out", p("keyset.json"))
+	if !strings.Contains(out, "key set 7") {
+		t.Fatalf("sign: %s", out)
+	}
+	out = cli(t, 0, "keyset", "verify", "-root", p("root.pub"), "-in", p("keyset.json"))
+	if !strings.Contains(out, "trusts issuer key 3") || !strings.Contains(out, "revokes issuer key 2") || !strings.Contains(out, "valid") {
+		t.Fatalf("verify: %s", out)
+	}
+	if out := cli(t, 1, "keyset", "verify", "-root", p("other.pub"), "-in", p("keyset.json")); !strings.Contains(out, "not trusted") {
+		t.Fatalf("verify with another root: %s", out)
+	}
+	cli(t, 1, "keyset", "sign", "-root", p("issuer.key"), "-pub", p("issuer.pub"), "-out", p("bad.json"))
+}
