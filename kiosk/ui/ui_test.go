@@ -91,7 +91,7 @@ func (c core) Request(ctx context.Context, r attendance.ServiceRequest) (attenda
 func (c core) Status() Status {
 	st := Status{Station: "pe-simao-001", Link: Link(c.link.Load()), Outbox: c.st.Depth(), Reader: "sim", Software: "test", Acked: int(c.acked.Load())}
 	if st.Acked > 0 {
-		st.LastSync = fixedNow
+		st.LastSync = fixedNow.UTC() // shown in China Standard Time
 	}
 	return st
 }
