@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -832,18 +833,34 @@ func (u *UI) showNeedPhone() {
 	u.show(ScreenNeedTel, func() fyne.CanvasObject {
 		shown := u.heading(u.need.phone)
 		shown.Alignment = fyne.TextAlignCenter
-		msg := u.label("")
 		next := u.button(u.t("btn_next"), true, func() {
 			if !validPhone(u.need.phone) {
-				msg.SetText(u.t("need_phone_bad"))
+				u.need.badPhone = true
+				u.refresh()
 				return
 			}
 			u.showNeedNote()
 		})
-		pad := u.keypad(&u.need.phone, 12, func() { shown.SetText(u.need.phone); msg.SetText("") })
-		left := container.NewVBox(u.label(u.t("need_chosen", u.need.service)), u.sub(u.t("need_step_phone")),
-			container.NewStack(canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground)), shown), msg, next)
-		return u.page(u.t("need_title"), func() { u.showNeedCategory() }, u.besideOrBelow(left, pad))
+		pad := u.keypad(&u.need.phone, 12, func() {
+			shown.SetText(u.need.phone)
+			if u.need.badPhone {
+				u.need.badPhone = false
+				u.refresh()
+			}
+		})
+		width, _ := u.columns(pad)
+		left := []fyne.CanvasObject{
+			u.textCol(u.t("need_chosen", u.need.service), theme.TextSize(), false, width),
+			u.textCol(u.t("need_step_phone"), theme.Size(theme.SizeNameSubHeadingText), true, width),
+			container.NewStack(canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground)), shown),
+		}
+		// The hint takes room only when it has something to say: in large
+		// text on a 7" screen the Next button must stay in view.
+		if u.need.badPhone {
+			left = append(left, u.textCol(u.t("need_phone_bad"), theme.TextSize(), false, width))
+		}
+		left = append(left, next)
+		return u.page(u.t("need_title"), func() { u.need.badPhone = false; u.showNeedCategory() }, u.besideOrBelow(container.NewVBox(left...), pad))
 	})
 }
 
@@ -911,13 +928,33 @@ func (u *UI) showNeedDone() {
 	})
 }
 
+// columns is the width of a text column that goes beside a keypad, and
+// whether it fits beside it or goes above it.
+func (u *UI) columns(pad fyne.CanvasObject) (float32, bool) {
+	w := u.bodyWidth()
+	if w >= 600 && 2*pad.MinSize().Width+theme.Padding() <= w {
+		return (w-theme.Padding())/2 - 2*theme.InnerPadding(), true
+	}
+	return w - 2*theme.InnerPadding(), false
+}
+
 // besideOrBelow puts a keypad beside the text it edits, or below it when
-// the two would not fit side by side.
+// the two would not fit side by side (see columns).
 func (u *UI) besideOrBelow(left, pad fyne.CanvasObject) fyne.CanvasObject {
-	if w := u.bodyWidth(); left.MinSize().Width+pad.MinSize().Width+theme.Padding() <= w && w >= 600 {
+	if _, beside := u.columns(pad); beside {
 		return grid(2, left, pad)
 	}
 	return container.NewVBox(left, pad)
+}
+
+// textCol is text wrapped to a column of known width, inset like a label.
+// A wrapping label would do, were it not that Fyne sizes the row of a grid
+// before the label knows its width, and its second line is then drawn over
+// what follows.
+func (u *UI) textCol(s string, size float32, bold bool, width float32) fyne.CanvasObject {
+	b := u.textBlock(s, size, size, bold, theme.Color(theme.ColorNameForeground), width)
+	in := theme.InnerPadding()
+	return container.New(layout.NewCustomPaddedLayout(in/2, in/2, in, in), b)
 }
 
 func (u *UI) showPIN(msg string) {
@@ -930,7 +967,6 @@ func (u *UI) showPIN(msg string) {
 		}
 		dots := u.heading(strings.Repeat("●", len(u.pin)))
 		dots.Alignment = fyne.TextAlignCenter
-		m := u.label(msg)
 		ok := u.button(u.t("btn_ok"), true, func() {
 			if u.pin == u.opt.AdminPIN {
 				u.pin = ""
@@ -941,8 +977,13 @@ func (u *UI) showPIN(msg string) {
 			u.pin = ""
 			u.showPIN(u.t("pin_wrong"))
 		})
-		pad := u.keypad(&u.pin, 8, func() { dots.SetText(strings.Repeat("●", len(u.pin))); m.SetText("") })
-		left := container.NewVBox(u.sub(u.t("pin_title")), dots, m, ok)
+		pad := u.keypad(&u.pin, 8, func() { dots.SetText(strings.Repeat("●", len(u.pin))) })
+		width, _ := u.columns(pad)
+		items := []fyne.CanvasObject{u.textCol(u.t("pin_title"), theme.Size(theme.SizeNameSubHeadingText), true, width), dots}
+		if msg != "" {
+			items = append(items, u.textCol(msg, theme.TextSize(), false, width))
+		}
+		left := container.NewVBox(append(items, ok)...)
 		return u.page(u.t("btn_admin"), nil, u.besideOrBelow(left, pad))
 	})
 }

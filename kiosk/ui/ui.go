@@ -180,6 +180,7 @@ type UI struct {
 
 type needDraft struct {
 	service, phone, note string
+	badPhone             bool // the number entered was refused
 	saving               bool
 	ref                  string
 	failed               string
