@@ -704,17 +704,22 @@ func (u *UI) showBoard() {
 		}
 		if p := u.cfg.Profile; p != nil && len(p.Checklist) > 0 {
 			objs = append(objs, u.sub(u.t("board_checklist")))
+			cols := 2
+			if u.large || u.bodyWidth() < 700 {
+				cols = 1
+			}
+			width := (u.bodyWidth()-float32(cols-1)*theme.Padding())/float32(cols) - 2*theme.InnerPadding()
 			var items []fyne.CanvasObject
 			for _, c := range p.Checklist {
 				mark, state := "●", u.t("done")
 				if !c.Done {
 					mark, state = "○", u.t("not_done")
 				}
-				items = append(items, u.label(fmt.Sprintf("%s %s（%s）", mark, c.Item, state)))
-			}
-			cols := 2
-			if u.large || u.bodyWidth() < 700 {
-				cols = 1
+				line := fmt.Sprintf("%s %s（%s）", mark, c.Item, state)
+				if c.Note != "" {
+					line += " " + c.Note
+				}
+				items = append(items, u.textCol(line, theme.TextSize(), false, width))
 			}
 			objs = append(objs, container.NewGridWithColumns(cols, items...))
 		}
