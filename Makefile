@@ -14,8 +14,9 @@ BINARIES  := leifeng-cloud leifeng-kiosk leifeng-card leifeng-traffic
 # database the integration tests start privately; a C compiler and the X11/GL
 # headers for the kiosk's Fyne window (cgo); Xvfb, ImageMagick and zbar for
 # the kiosk's screenshot and QR tests; Chromium for the console's browser
-# test.
-DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev xvfb imagemagick zbar-tools chromium
+# test; fonts-noto-cjk, the CJK font a Pi kiosk may have installed, for the
+# kiosk's font tests (regenerating the bundled subset also needs fonttools).
+DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev xvfb imagemagick zbar-tools chromium fonts-noto-cjk
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
 .PHONY: all build test bench demo deps vet clean check-deps

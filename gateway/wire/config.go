@@ -26,9 +26,12 @@ type Config struct {
 	Board         *Board         `json:"board,omitempty"`
 	Announcements []Announcement `json:"announcements,omitempty"`
 	HonorRoll     []Honor        `json:"honor_roll,omitempty"`
-	UI            *UISettings    `json:"ui,omitempty"`
-	Reader        *ReaderConfig  `json:"reader,omitempty"`
-	Rules         *Rules         `json:"rules,omitempty"`
+	// HonorRollPeriod is the period the honor roll covers, as the
+	// kiosk shows it, e.g. "2026年11月".
+	HonorRollPeriod string        `json:"honor_roll_period,omitempty"`
+	UI              *UISettings   `json:"ui,omitempty"`
+	Reader          *ReaderConfig `json:"reader,omitempty"`
+	Rules           *Rules        `json:"rules,omitempty"`
 	// Stars are the star-level thresholds in hours, ascending (default
 	// 100, 300, 600, 1000, 1500).
 	Stars []float64 `json:"stars,omitempty"`
@@ -148,8 +151,8 @@ type VolunteerSummary struct {
 	ID    string  `json:"id"`
 	Name  string  `json:"name"` // masked
 	Hours float64 `json:"hours"`
-	// HoursAsOf is when the cloud counted Hours; a kiosk shows the age of
-	// figures older than a day.
+	// HoursAsOf is when the cloud counted Hours (zero: the config's
+	// Issued time); a kiosk shows the age of figures older than a day.
 	HoursAsOf time.Time `json:"hours_as_of,omitzero"`
 }
 

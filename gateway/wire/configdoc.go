@@ -121,6 +121,7 @@ func ValidateConfig(c *Config) error {
 		v.str(at+".where", a.Where, 0, 256)
 	}
 	v.count("honor_roll", len(c.HonorRoll), 200)
+	v.str("honor_roll_period", c.HonorRollPeriod, 0, 64)
 	for i, h := range c.HonorRoll {
 		at := fmt.Sprintf("honor_roll[%d]", i)
 		v.str(at+".volunteer", h.Volunteer, 1, 64)
@@ -262,6 +263,9 @@ func MergeConfig(base, fleet, station *Config) *Config {
 		}
 		if c.HonorRoll != nil {
 			out.HonorRoll = c.HonorRoll
+		}
+		if c.HonorRollPeriod != "" {
+			out.HonorRollPeriod = c.HonorRollPeriod
 		}
 		if c.Stars != nil {
 			out.Stars = c.Stars

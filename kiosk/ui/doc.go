@@ -7,7 +7,19 @@
 // first and then hands the outcome to Notify, which never blocks; the UI
 // shows it on the Fyne thread. A need registered on screen is written by
 // the Core off the UI thread. Everything shown comes from a ConfigSource,
-// so a new station config changes the screens without a restart. Every
-// string lives in one catalogue (catalog.go), and a bundled CJK font subset
-// (font/) renders Chinese on a Pi with no CJK font installed.
+// so a new station config changes the screens without a restart; a kiosk
+// the cloud has not configured yet shows a neutral 待配置 home, never a
+// made-up station. Hours come only from the cloud (HoursSource), dated
+// when older than a day. Times are shown in China Standard Time.
+//
+// Every string lives in one catalogue (catalog.go). The bundled font
+// (font/, Noto Sans CJK SC under the SIL OFL) holds the whole 通用规范汉字表
+// and GB 2312, gzipped and decompressed on first use; a character outside
+// it is drawn by an installed fonts-noto-cjk if there is one, else as a
+// box, and logged once with its code point.
+//
+// Every screen is built for the window it is shown in (layout.go): at
+// 800×480, 1024×600 and 1280×800, in normal and large text, nothing is cut
+// off, long content scrolls with a visible cue, and every touch target is
+// at least MinTarget (MinTargetLarge in large text) on each side.
 package ui

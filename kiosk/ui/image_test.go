@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 
@@ -20,12 +21,17 @@ var update = flag.Bool("update", false, "rewrite the reference images in testdat
 // TestImages renders the key screens at 800×480 in Chinese, English and
 // large text and compares them with the committed references.
 func TestImages(t *testing.T) {
-	checkIn := TapEvent{Tap: reader.Tap{Volunteer: "V0001"}, Result: attendance.Result{Kind: wire.KindCheckIn, Volunteer: "V0001"}}
+	checkIn := TapEvent{Tap: reader.Tap{Volunteer: "V0001"}, Result: attendance.Result{ID: "r1", Kind: wire.KindCheckIn, Volunteer: "V0001"}}
+	checkOut := TapEvent{Tap: reader.Tap{Volunteer: "V0001"}, Result: attendance.Result{ID: "r2", Kind: wire.KindCheckOut, Volunteer: "V0001", Duration: 150 * time.Minute}}
 	for _, tc := range []struct {
 		name   string
+		cfg    *wire.Config
 		before []string
 		tap    *TapEvent
 	}{
+		{name: "unconfigured_zh", cfg: wire.DefaultConfig()},
+		{name: "home_large_long", cfg: longConfig(), before: []string{"大字模式"}},
+		{name: "checkout_large", before: []string{"大字模式"}, tap: &checkOut},
 		{name: "home_zh"},
 		{name: "home_en", before: []string{"English"}},
 		{name: "home_large", before: []string{"大字模式"}},
@@ -38,7 +44,11 @@ func TestImages(t *testing.T) {
 		{name: "need_phone_zh", before: []string{"需求登记", "法律", "1", "3", "8"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k := newKiosk(t, fyne.NewSize(800, 480), Options{})
+			cfg := tc.cfg
+			if cfg == nil {
+				cfg = testConfig()
+			}
+			k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, cfg)
 			for _, b := range tc.before {
 				k.press(b)
 			}

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -18,8 +19,9 @@ import (
 
 // button makes a touch target whose handler runs with the lock held and
 // counts as activity for the idle timeout.
-func (u *UI) button(text string, primary bool, f func()) *widget.Button {
-	b := widget.NewButton(text, func() {
+func (u *UI) button(text string, primary bool, f func()) *touchButton {
+	theFont.check(text)
+	b := newTouchButton(text, u.minTarget(), func() {
 		u.mu.Lock()
 		defer u.mu.Unlock()
 		u.touched()
@@ -32,21 +34,28 @@ func (u *UI) button(text string, primary bool, f func()) *widget.Button {
 }
 
 func (u *UI) label(text string) *widget.Label {
+	theFont.check(text)
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
 	return l
 }
 
 func (u *UI) heading(text string) *widget.Label {
-	l := widget.NewLabel(text)
+	l := u.label(text)
 	l.SizeName = theme.SizeNameHeadingText
 	l.TextStyle.Bold = true
-	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+func (u *UI) sub(text string) *widget.Label {
+	l := u.label(text)
+	l.SizeName = theme.SizeNameSubHeadingText
+	l.TextStyle.Bold = true
 	return l
 }
 
 // show puts content on screen; build rebuilds it after a change of
-// language, text size or config.
+// language, text size, config or window size.
 func (u *UI) show(name string, build func() fyne.CanvasObject) {
 	if u.stopAnim != nil {
 		u.stopAnim()
@@ -54,9 +63,12 @@ func (u *UI) show(name string, build func() fyne.CanvasObject) {
 	}
 	u.clockText = nil
 	u.linkShow = nil
+	if name != ScreenAdmin {
+		u.readerTest = false // a card tapped elsewhere is a real tap
+	}
 	u.screen = name
-	u.rerender = func() { u.setContent(build()) }
-	u.setContent(build())
+	u.rerender = func() { u.size = u.win.Canvas().Size(); u.setContent(build()) }
+	u.rerender()
 	if u.opt.OnShow != nil {
 		u.opt.OnShow(name)
 	}
@@ -102,7 +114,7 @@ func (u *UI) updateLink() {
 	if u.linkShow != nil {
 		u.linkShow(u.core.Status().Link)
 	}
-	if u.screen == ScreenAdmin {
+	if u.screen == ScreenAdmin || u.screen == ScreenHome && !u.configured() {
 		u.refresh()
 	}
 }
@@ -118,24 +130,43 @@ func (u *UI) clockLabel() fyne.CanvasObject {
 	return l
 }
 
+// status is the online mark and the clock, or only the mark when the
+// clock would squeeze the rest of a row below room.
+func (u *UI) status(room float32) fyne.CanvasObject {
+	mark := u.linkMark()
+	clock := u.clockLabel()
+	if mark.MinSize().Width+clock.MinSize().Width+theme.Padding() > room {
+		u.clockText = nil
+		return mark
+	}
+	return container.NewHBox(mark, clock)
+}
+
 // page is the frame of every screen but home: a title bar with Back and
 // Home, and the body scrolling beneath.
 func (u *UI) page(title string, back func(), body fyne.CanvasObject) fyne.CanvasObject {
+	w := u.canvasSize().Width
 	left := []fyne.CanvasObject{}
 	if back != nil {
 		left = append(left, u.button(u.t("btn_back"), false, back))
 	}
 	left = append(left, u.button(u.t("btn_home"), false, func() { u.service = ""; u.showHome() }))
-	h := widget.NewLabel(title)
-	h.SizeName = theme.SizeNameSubHeadingText
-	h.TextStyle.Bold = true
-	bar := container.NewBorder(nil, nil, container.NewHBox(left...), container.NewHBox(u.linkMark(), u.clockLabel()), h)
-	return container.NewBorder(container.NewVBox(bar, widget.NewSeparator()), nil, nil, nil, container.NewVScroll(container.NewPadded(body)))
+	lbox := container.NewHBox(left...)
+	pad := theme.Padding()
+	// The status takes what the buttons and a short title leave.
+	titleSize := theme.Size(theme.SizeNameSubHeadingText)
+	st := u.status(w - lbox.MinSize().Width - 6*titleSize - 6*pad)
+	room := w - lbox.MinSize().Width - st.MinSize().Width - 6*pad
+	h := u.textBlock(title, titleSize, theme.TextSize(), true, theme.Color(theme.ColorNameForeground), room)
+	bar := container.NewBorder(nil, nil, lbox, st, container.NewVBox(layoutSpacer(), h))
+	return container.NewBorder(container.NewVBox(bar, widget.NewSeparator()), nil, nil, nil, u.scroller(container.NewPadded(body)))
 }
 
-// grid lays buttons out in cols columns.
-func grid(cols int, objs ...fyne.CanvasObject) fyne.CanvasObject {
-	return container.NewGridWithColumns(cols, objs...)
+// layoutSpacer is a small gap that centres a title beside taller buttons.
+func layoutSpacer() fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSize(1, theme.Padding()))
+	return r
 }
 
 // homeView is the home screen, built once and shown again after each tap
@@ -155,19 +186,32 @@ type homeKey struct {
 	lang            Lang
 	large, contrast bool
 	service         string
+	size            fyne.Size
+	link            Link // shown in words on an unconfigured kiosk
+}
+
+// configured reports whether the cloud has given this kiosk its station:
+// until then the home screen says so instead of showing a station.
+func (u *UI) configured() bool {
+	return u.cfg.Profile != nil && strings.TrimSpace(u.cfg.Profile.Name) != ""
 }
 
 func (u *UI) showHome() {
 	u.show(ScreenHome, func() fyne.CanvasObject {
-		key := homeKey{cfg: u.cfg, lang: u.lang, large: u.large, contrast: u.contrast, service: u.service}
+		key := homeKey{cfg: u.cfg, lang: u.lang, large: u.large, contrast: u.contrast, service: u.service, size: u.canvasSize()}
+		if !u.configured() {
+			key.link = u.core.Status().Link
+		}
 		if u.home == nil || u.home.key != key {
 			u.home = u.buildHome(key)
 		}
 		h := u.home
 		u.clockText, u.linkShow = h.clock, h.link
-		h.clock(u.clock())
+		if h.clock != nil {
+			h.clock(u.clock())
+		}
 		h.link(u.core.Status().Link)
-		if u.opt.Animate {
+		if u.opt.Animate && h.arrow != nil {
 			// A rerender (language, text size) calls this again: one
 			// animation at a time.
 			if u.stopAnim != nil {
@@ -187,49 +231,75 @@ func (u *UI) showHome() {
 }
 
 func (u *UI) buildHome(key homeKey) *homeView {
-	name := "学雷锋志愿服务站"
-	if u.cfg.Profile != nil && u.cfg.Profile.Name != "" {
+	size := key.size
+	pad := theme.Padding()
+	name := u.t("unconfigured_title")
+	if u.configured() {
 		name = u.cfg.Profile.Name
 	}
 	logo := canvas.NewText("雷锋", color.White)
 	logo.TextStyle.Bold = true
 	logo.TextSize = 18
-	badge := container.NewStack(canvas.NewRectangle(leifengRed), container.NewCenter(logo))
-	title := widget.NewLabel(name)
-	title.SizeName = theme.SizeNameSubHeadingText
-	title.TextStyle.Bold = true
-	top := container.NewBorder(nil, nil,
-		container.NewHBox(container.NewGridWrap(fyne.NewSize(56, 56), badge), title),
-		container.NewHBox(u.linkMark(), u.clockLabel()))
+	badge := container.NewGridWrap(fyne.NewSize(56, 56), container.NewStack(canvas.NewRectangle(leifengRed), container.NewCenter(logo)))
 
-	prompt := u.heading(u.t("tap_prompt"))
-	prompt.Wrapping = fyne.TextWrapOff
-	prompt.Alignment = fyne.TextAlignCenter
-	hint := widget.NewLabel(u.t("tap_hint"))
-	hint.Alignment = fyne.TextAlignCenter
-	arrow := canvas.NewText("▼", theme.Color(theme.ColorNamePrimary))
-	arrow.TextSize = 48
-	arrow.Alignment = fyne.TextAlignCenter
-	arrowBox := container.NewWithoutLayout(arrow)
-	arrowBox.Resize(fyne.NewSize(60, 80))
-	arrow.Resize(fyne.NewSize(60, 60))
-	center := []fyne.CanvasObject{prompt, hint, container.NewCenter(container.NewGridWrap(fyne.NewSize(60, 80), arrowBox))}
-	if u.service != "" {
-		center = append(center, container.NewCenter(container.NewHBox(
-			widget.NewLabel(u.t("chosen_service", u.serviceName(u.service))),
-			u.button(u.t("btn_no_service"), false, func() { u.service = ""; u.refresh() }))))
+	// The title takes the row with the status when the name fits beside
+	// it, else a row of its own: a 20-character station name must neither
+	// push the clock off screen nor shrink to nothing.
+	titleSize := theme.Size(theme.SizeNameSubHeadingText)
+	fg := theme.Color(theme.ColorNameForeground)
+	st := u.status(size.Width - 56 - 4*pad - 8*titleSize)
+	besideRoom := size.Width - 56 - st.MinSize().Width - 6*pad
+	var top fyne.CanvasObject
+	if measure(name, titleSize, true) <= besideRoom {
+		title := u.textBlock(name, titleSize, titleSize, true, fg, besideRoom)
+		top = container.NewBorder(nil, nil, container.NewHBox(badge, container.NewCenter(title)), st)
+	} else {
+		title := u.textBlock(name, titleSize, theme.TextSize(), true, fg, size.Width-56-4*pad)
+		top = container.NewVBox(
+			container.NewBorder(nil, nil, badge, nil, container.NewVBox(layoutSpacer(), title)),
+			container.NewBorder(nil, nil, nil, st))
 	}
-	size := u.t("btn_large")
+
+	width := size.Width - 4*pad - theme.ScrollBarSize()
+	var center []fyne.CanvasObject
+	var arrow *canvas.Text
+	if !u.configured() {
+		st := u.core.Status()
+		center = append(center,
+			container.NewCenter(u.textBlock(u.t("unconfigured_head"), theme.Size(theme.SizeNameHeadingText), theme.Size(theme.SizeNameSubHeadingText), true, fg, width)),
+			u.label(u.t("admin_station", st.Station)),
+			u.label(u.t("unconfigured_link", u.linkWords(key.link))),
+			u.label(u.t("unconfigured_todo")),
+			u.label(u.t("unconfigured_taps")))
+	} else {
+		prompt := u.textBlock(u.t("tap_prompt"), theme.Size(theme.SizeNameHeadingText), theme.Size(theme.SizeNameSubHeadingText), true, fg, width)
+		hint := u.label(u.t("tap_hint"))
+		hint.Alignment = fyne.TextAlignCenter
+		arrow = canvas.NewText("▼", theme.Color(theme.ColorNamePrimary))
+		arrow.TextSize = 48
+		arrow.Alignment = fyne.TextAlignCenter
+		arrowBox := container.NewWithoutLayout(arrow)
+		arrowBox.Resize(fyne.NewSize(60, 80))
+		arrow.Resize(fyne.NewSize(60, 60))
+		center = []fyne.CanvasObject{container.NewCenter(prompt), hint, container.NewCenter(container.NewGridWrap(fyne.NewSize(60, 80), arrowBox))}
+		if u.service != "" {
+			chosen := u.label(u.t("chosen_service", u.serviceName(u.service)))
+			chosen.Alignment = fyne.TextAlignCenter
+			center = append(center, chosen, container.NewCenter(
+				u.button(u.t("btn_no_service"), false, func() { u.service = ""; u.refresh() })))
+		}
+	}
+	textSize := u.t("btn_large")
 	if u.large {
-		size = u.t("btn_normal")
+		textSize = u.t("btn_normal")
 	}
-	buttons := grid(4,
+	buttons := u.tiles(4, size.Width-2*pad,
 		u.button(u.t("btn_menu"), true, func() { u.showMenu() }),
 		u.button(u.t("btn_board"), true, func() { u.showBoard() }),
 		u.button(u.t("btn_honor"), true, func() { u.showHonor() }),
 		u.button(u.t("btn_news"), true, func() { u.showNews() }),
 		u.button(u.t("btn_need"), true, func() { u.need = needDraft{}; u.showNeedCategory() }),
-		u.button(size, false, func() { u.large = !u.large; u.contrast = u.large; u.applyTheme(); u.refresh() }),
+		u.button(textSize, false, func() { u.large = !u.large; u.contrast = u.large; u.applyTheme(); u.refresh() }),
 		u.button(u.t("btn_lang"), false, func() {
 			if u.lang == Zh {
 				u.lang = En
@@ -240,9 +310,37 @@ func (u *UI) buildHome(key homeKey) *homeView {
 		}),
 		u.button(u.t("btn_admin"), false, func() { u.pin = ""; u.showPIN("") }),
 	)
-	root := container.NewBorder(container.NewVBox(top, widget.NewSeparator()), container.NewPadded(buttons), nil, nil,
-		container.NewCenter(container.NewVBox(center...)))
+	header := container.NewVBox(top, widget.NewSeparator())
+	footer := container.NewPadded(buttons)
+	// The prompt must be seen without scrolling: on a small screen in
+	// large text the animated arrow, then the hint, give way to it.
+	room := size.Height - header.MinSize().Height - footer.MinSize().Height - 2*pad
+	if arrow != nil && container.NewVBox(center...).MinSize().Height > room {
+		arrow = nil
+		center = append(center[:2:2], center[3:]...)
+		if container.NewVBox(center...).MinSize().Height > room {
+			center = append(center[:1:1], center[2:]...)
+		}
+	}
+	var body fyne.CanvasObject = container.NewCenter(container.NewVBox(center...))
+	if !u.configured() {
+		// Lines of text that wrap take the full width, not the centred
+		// heading's.
+		body = container.NewPadded(container.NewVBox(center...))
+	}
+	root := container.NewBorder(header, footer, nil, nil, u.scroller(body))
 	return &homeView{key: key, root: root, arrow: arrow, clock: u.clockText, link: u.linkShow}
+}
+
+// linkWords is the uplink's state in words.
+func (u *UI) linkWords(l Link) string {
+	switch l {
+	case LinkOnline:
+		return u.t("online")
+	case LinkOffline:
+		return u.t("offline")
+	}
+	return u.t("link_unknown")
 }
 
 func (u *UI) serviceName(id string) string {
@@ -256,7 +354,9 @@ func (u *UI) serviceName(id string) string {
 	return id
 }
 
-// showTap shows the outcome of a tap, or feeds the admin's reader test.
+// showTap shows the outcome of a tap, or feeds the admin's reader test:
+// a card tapped for the test is read and verified by the reader, and the
+// reader loop hands it here without recording anything.
 func (u *UI) showTap(ev TapEvent) {
 	if u.readerTest && u.screen == ScreenAdmin {
 		u.readerTest = false
@@ -269,6 +369,9 @@ func (u *UI) showTap(ev TapEvent) {
 		return
 	}
 	ok := ev.Err == nil
+	if ok && ev.Result.ID == "" {
+		return // not recorded: a card the reader test took
+	}
 	var title string
 	var lines []string
 	var words string
@@ -282,29 +385,26 @@ func (u *UI) showTap(ev TapEvent) {
 		}
 	case ev.Result.Kind == wire.KindCheckOut:
 		r := ev.Result
-		if !r.Repeat {
-			u.local[r.Volunteer] += r.Duration.Hours()
-		}
 		title = u.t("checkout_ok")
 		words = title
-		lines = append(lines, u.volunteerName(r.Volunteer))
+		lines = append(lines, maskName(u.volunteerName(r.Volunteer)))
 		if r.Service != "" {
 			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
 		}
 		lines = append(lines, u.t("today_duration", formatDuration(u.lang, r.Duration)))
-		lines = append(lines, u.hoursLines(r.Volunteer)...)
+		lines = append(lines, u.hoursLines(r.Volunteer, true)...)
 	default:
 		r := ev.Result
 		title = u.t("checkin_ok")
 		words = title
-		lines = append(lines, u.volunteerName(r.Volunteer))
+		lines = append(lines, maskName(u.volunteerName(r.Volunteer)))
 		if r.Service != "" {
 			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
 		}
 		if r.AutoCheckOut != "" {
 			lines = append(lines, u.t("auto_closed"))
 		}
-		lines = append(lines, u.hoursLines(r.Volunteer)...)
+		lines = append(lines, u.hoursLines(r.Volunteer, false)...)
 		u.service = ""
 	}
 	if ok && ev.Result.Repeat {
@@ -315,40 +415,65 @@ func (u *UI) showTap(ev TapEvent) {
 	}
 	u.resultEnd = time.Now().Add(u.opt.ResultFor)
 	u.show(ScreenResult, func() fyne.CanvasObject {
-		if u.result == nil {
-			u.result = u.buildResult()
+		key := resultKey{lang: u.lang, large: u.large, contrast: u.contrast, size: u.canvasSize()}
+		if u.result == nil || u.result.key != key {
+			u.result = u.buildResult(key)
 		}
 		u.result.fill(u, ok, title, lines)
 		return u.result.root
 	})
 }
 
+// maskName masks a volunteer's name for a public screen (张*三, 王*) when
+// the cloud sent it unmasked; an ID or an already masked name stays.
+func maskName(name string) string {
+	rs := []rune(name)
+	if len(rs) < 2 || strings.ContainsRune(name, '*') || rs[0] < 0x2E80 {
+		return name
+	}
+	if len(rs) == 2 {
+		return string(rs[0]) + "*"
+	}
+	return string(rs[0]) + "*" + string(rs[len(rs)-1])
+}
+
 // resultView is the tap result screen, built once and updated in place
 // for each tap: at a busy station the result screen follows tap after
-// tap, and new widgets for each would pile up in Fyne's caches.
+// tap, and new widgets for each would pile up in Fyne's caches. It is
+// rebuilt only for a new language, text size or window size.
 type resultView struct {
+	key           resultKey
 	root          fyne.CanvasObject
 	icon          *widget.Icon
 	okRes, errRes fyne.Resource
-	head          *canvas.Text
+	head          *fyne.Container
 	body          *fyne.Container
 	top           fyne.CanvasObject
 	lines         []*widget.Label
-	ok            *widget.Button
+	ok            *touchButton
+	cue           *scrollCue
 }
 
-func (u *UI) buildResult() *resultView {
+type resultKey struct {
+	lang            Lang
+	large, contrast bool
+	size            fyne.Size
+}
+
+func (u *UI) buildResult(key resultKey) *resultView {
 	r := &resultView{
+		key:    key,
 		okRes:  theme.NewColoredResource(theme.ConfirmIcon(), themeColorName(true)),
 		errRes: theme.NewColoredResource(theme.ErrorIcon(), themeColorName(false)),
-		head:   canvas.NewText("", color.Transparent),
+		head:   container.NewVBox(),
 	}
-	r.head.TextStyle.Bold = true
 	r.icon = widget.NewIcon(r.okRes)
-	r.top = container.NewHBox(container.NewGridWrap(fyne.NewSize(72, 72), r.icon), container.NewCenter(r.head))
+	r.top = container.NewBorder(nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(72, 72), r.icon)), nil, container.NewCenter(r.head))
 	r.body = container.NewVBox(r.top)
 	r.ok = u.button("", true, func() { u.showHome() })
-	r.root = container.NewBorder(nil, container.NewPadded(r.ok), nil, nil, container.NewPadded(r.body))
+	sc := u.scroller(container.NewPadded(r.body))
+	r.cue = sc.(*fyne.Container).Layout.(*scrollCue)
+	r.root = container.NewBorder(nil, container.NewPadded(r.ok), nil, nil, sc)
 	return r
 }
 
@@ -361,9 +486,19 @@ func (r *resultView) fill(u *UI, ok bool, title string, lines []string) {
 	if r.icon.Resource != res {
 		r.icon.SetResource(res)
 	}
-	r.head.Text, r.head.Color = title, c
-	r.head.TextSize = theme.Size(theme.SizeNameHeadingText) * 1.4
+	// The heading is large, and shrinks or wraps rather than being cut
+	// off beside the icon on a small screen.
+	size := theme.Size(theme.SizeNameHeadingText) * 1.4
+	room := r.key.size.Width - 72 - 8*theme.Padding() - theme.ScrollBarSize()
+	block := u.textBlock(title, size, theme.Size(theme.SizeNameHeadingText), true, c, room)
+	r.head.Objects = block.Objects
 	r.head.Refresh()
+	// The name, then the other lines in one label: one label's line
+	// spacing, not each label's padding, so a check-out in large text
+	// fits a 7" screen.
+	if len(lines) > 2 {
+		lines = []string{lines[0], strings.Join(lines[1:], "\n")}
+	}
 	for len(r.lines) < len(lines) {
 		w := u.label("")
 		if len(r.lines) == 0 {
@@ -374,11 +509,14 @@ func (r *resultView) fill(u *UI, ok bool, title string, lines []string) {
 	}
 	objs := append(make([]fyne.CanvasObject, 0, len(lines)+1), r.top)
 	for i, l := range lines {
+		theFont.check(l)
 		r.lines[i].SetText(l)
 		objs = append(objs, r.lines[i])
 	}
 	r.body.Objects = objs
 	r.body.Refresh()
+	r.cue.scroll.ScrollToTop()
+	r.cue.update()
 	r.ok.SetText(u.t("btn_ok"))
 }
 
@@ -389,15 +527,29 @@ func themeColorName(ok bool) fyne.ThemeColorName {
 	return theme.ColorNameError
 }
 
-// hoursLines are the total, the star level and the progress to the next
-// star, when the volunteer's hours are known.
-func (u *UI) hoursLines(volunteer string) []string {
-	total, known := u.totalHours(volunteer)
+// hoursLines are the volunteer's hours as the cloud last counted them,
+// with their date when older than a day, the star level and the progress
+// to the next star. A volunteer the kiosk has no figure for gets none:
+// the kiosk never makes one up, and it does not add this session's time
+// to the cloud's figure either (the cloud counts it once the record
+// arrives, after review where it is flagged).
+func (u *UI) hoursLines(volunteer string, checkout bool) []string {
+	total, asOf, known := u.opt.Hours.Hours(volunteer)
 	if !known {
 		return nil
 	}
+	now := u.opt.Now()
+	var lines []string
+	if !asOf.IsZero() && now.Sub(asOf) > 24*time.Hour {
+		at := asOf.In(ChinaTime)
+		lines = append(lines, u.t("total_hours_asof", total, u.date(at)))
+	} else {
+		lines = append(lines, u.t("total_hours", total))
+	}
+	if checkout {
+		lines = append(lines, u.t("hours_pending"))
+	}
 	level, next := starLevel(u.stars(), total)
-	lines := []string{u.t("total_hours", total)}
 	if level > 0 {
 		lines = append(lines, u.t("star_level", u.starName(level)))
 	} else {
@@ -411,29 +563,75 @@ func (u *UI) hoursLines(volunteer string) []string {
 	return lines
 }
 
+// date is a day as a person reads it: 11月29日, or 29 Nov.
+func (u *UI) date(t time.Time) string {
+	t = t.In(ChinaTime)
+	if u.lang == En {
+		return t.Format("2 Jan 2006")
+	}
+	return fmt.Sprintf("%d月%d日", t.Month(), t.Day())
+}
+
+// choice is a button whose label comes from the config.
+type choice struct {
+	text    string
+	primary bool
+	tapped  func()
+}
+
+// choices lays config-labelled buttons out in at most maxCols columns,
+// fewer when a label would need more than two lines: a pushed menu may
+// hold a long name, and a button cannot wrap its own label.
+func (u *UI) choices(maxCols int, width float32, cs ...choice) fyne.CanvasObject {
+	pad, inner := theme.Padding(), theme.InnerPadding()
+	size := theme.TextSize()
+	cols := max(1, min(maxCols, len(cs)))
+	var labels [][]string
+	for ; cols >= 1; cols-- {
+		cell := (width-float32(cols-1)*pad)/float32(cols) - 2*inner
+		labels = labels[:0]
+		fits := true
+		for _, c := range cs {
+			ls := wrapLines(c.text, size, true, cell)
+			labels = append(labels, ls)
+			fits = fits && len(ls) <= 2
+		}
+		if fits || cols == 1 {
+			break
+		}
+	}
+	objs := make([]fyne.CanvasObject, len(cs))
+	for i, c := range cs {
+		b := u.button(strings.Join(labels[i], "\n"), c.primary, c.tapped)
+		b.Name = c.text
+		objs[i] = b
+	}
+	return container.NewGridWithColumns(max(1, cols), objs...)
+}
+
 func (u *UI) showMenu() {
 	u.show(ScreenMenu, func() fyne.CanvasObject {
-		var bs []fyne.CanvasObject
+		var cs []choice
 		for _, c := range u.cfg.Menu {
-			bs = append(bs, u.button(c.Name, true, func() { u.showItems(c) }))
+			cs = append(cs, choice{c.Name, true, func() { u.showItems(c) }})
 		}
-		if len(bs) == 0 {
+		if len(cs) == 0 {
 			return u.page(u.t("menu_title"), nil, u.label(u.t("menu_empty")))
 		}
-		return u.page(u.t("menu_title"), nil, grid(3, bs...))
+		return u.page(u.t("menu_title"), nil, u.choices(3, u.bodyWidth(), cs...))
 	})
 }
 
 func (u *UI) showItems(c wire.MenuCategory) {
 	u.show(ScreenItems, func() fyne.CanvasObject {
-		var bs []fyne.CanvasObject
+		var cs []choice
 		for _, it := range c.Items {
-			bs = append(bs, u.button(it.Name, true, func() { u.showDetail(c, it) }))
+			cs = append(cs, choice{it.Name, true, func() { u.showDetail(c, it) }})
 		}
-		if len(bs) == 0 {
-			bs = append(bs, u.label(u.t("menu_empty")))
+		if len(cs) == 0 {
+			return u.page(c.Name, func() { u.showMenu() }, u.label(u.t("menu_empty")))
 		}
-		return u.page(c.Name, func() { u.showMenu() }, grid(2, bs...))
+		return u.page(c.Name, func() { u.showMenu() }, u.choices(2, u.bodyWidth(), cs...))
 	})
 }
 
@@ -451,19 +649,27 @@ func (u *UI) showDetail(c wire.MenuCategory, it wire.MenuItem) {
 		add("item_who", it.Who)
 		add("item_contact", it.Contact)
 		lines = append(lines, u.button(u.t("btn_service"), false, func() { u.service = it.ID; u.showHome() }))
-		body := fyne.CanvasObject(container.NewVBox(lines...))
+		var qr fyne.CanvasObject
 		if it.URL != "" {
 			if q, err := EncodeQR([]byte(it.URL)); err == nil {
 				img := canvas.NewImageFromImage(q.Image(6, 4))
 				img.ScaleMode = canvas.ImageScalePixels
 				img.FillMode = canvas.ImageFillContain
-				cap := widget.NewLabel(u.t("item_qr"))
+				cap := u.label(u.t("item_qr"))
 				cap.Alignment = fyne.TextAlignCenter
-				body = container.NewBorder(nil, nil, nil,
-					container.NewVBox(container.NewGridWrap(fyne.NewSize(200, 200), img), cap), body)
+				side := min(float32(200), u.canvasSize().Height/3)
+				qr = container.NewVBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(side, side), img)), cap)
 			} else {
 				u.log.Warn("menu item URL too long for a QR code", "item", it.ID, "err", err)
 			}
+		}
+		body := fyne.CanvasObject(container.NewVBox(lines...))
+		switch {
+		case qr == nil:
+		case u.bodyWidth() >= 700:
+			body = container.NewBorder(nil, nil, nil, qr, body)
+		default: // narrow, or large text: the code below the details
+			body = container.NewVBox(body, qr)
 		}
 		return u.page(it.Name, func() { u.showItems(c) }, body)
 	})
@@ -485,6 +691,8 @@ func (u *UI) showBoard() {
 		if len(b.Services) > 0 {
 			objs = append(objs, u.sub(u.t("board_services")), u.label(strings.Join(b.Services, "、")))
 		}
+		// The contact person is a public contact, named in full as the
+		// station posts it: only volunteers' names are masked.
 		if b.ContactPerson != "" {
 			objs = append(objs, u.label(u.t("board_contact", b.ContactPerson)))
 		}
@@ -496,36 +704,44 @@ func (u *UI) showBoard() {
 		}
 		if p := u.cfg.Profile; p != nil && len(p.Checklist) > 0 {
 			objs = append(objs, u.sub(u.t("board_checklist")))
+			cols := 2
+			if u.large || u.bodyWidth() < 700 {
+				cols = 1
+			}
+			width := (u.bodyWidth()-float32(cols-1)*theme.Padding())/float32(cols) - 2*theme.InnerPadding()
 			var items []fyne.CanvasObject
 			for _, c := range p.Checklist {
 				mark, state := "●", u.t("done")
 				if !c.Done {
 					mark, state = "○", u.t("not_done")
 				}
-				items = append(items, u.label(fmt.Sprintf("%s %s（%s）", mark, c.Item, state)))
+				line := fmt.Sprintf("%s %s（%s）", mark, c.Item, state)
+				if c.Note != "" {
+					line += " " + c.Note
+				}
+				items = append(items, u.textCol(line, theme.TextSize(), false, width))
 			}
-			objs = append(objs, grid(2, items...))
+			objs = append(objs, container.NewGridWithColumns(cols, items...))
+		}
+		if len(objs) == 0 {
+			objs = append(objs, u.label(u.t("board_empty")))
 		}
 		return u.page(u.t("board_title"), nil, container.NewVBox(objs...))
 	})
 }
 
-func (u *UI) sub(text string) *widget.Label {
-	l := widget.NewLabel(text)
-	l.SizeName = theme.SizeNameSubHeadingText
-	l.TextStyle.Bold = true
-	return l
-}
-
 func (u *UI) showHonor() {
 	u.show(ScreenHonor, func() fyne.CanvasObject {
 		var objs []fyne.CanvasObject
+		if p := u.cfg.HonorRollPeriod; p != "" && len(u.cfg.HonorRoll) > 0 {
+			objs = append(objs, u.sub(u.t("honor_period", p)))
+		}
 		for i, h := range u.cfg.HonorRoll {
 			stars := u.t("no_star")
 			if h.Stars > 0 {
 				stars = u.t("star_level", u.starName(h.Stars))
 			}
-			objs = append(objs, u.label(u.t("honor_line", i+1, h.Name, h.Hours, stars)))
+			objs = append(objs, u.label(u.t("honor_line", i+1, maskName(h.Name), h.Hours, stars)))
 		}
 		if len(objs) == 0 {
 			objs = append(objs, u.label(u.t("honor_empty")))
@@ -543,9 +759,10 @@ func (u *UI) showNews() {
 				objs = append(objs, u.label(a.Body))
 			}
 			if !a.When.IsZero() {
-				when := a.When.Format("2006-01-02 15:04")
+				at := a.When.In(ChinaTime)
+				when := at.Format("2006-01-02 15:04")
 				if u.lang == Zh {
-					when = fmt.Sprintf("%d月%d日 %s", a.When.Month(), a.When.Day(), a.When.Format("15:04"))
+					when = fmt.Sprintf("%d月%d日 %s", at.Month(), at.Day(), at.Format("15:04"))
 				}
 				objs = append(objs, u.label(u.t("news_when", when)))
 			}
@@ -563,12 +780,20 @@ func (u *UI) showNews() {
 
 func (u *UI) showNeedCategory() {
 	u.show(ScreenNeedCat, func() fyne.CanvasObject {
-		var bs []fyne.CanvasObject
+		var cs []choice
 		for _, c := range u.cfg.Menu {
-			bs = append(bs, u.button(c.Name, true, func() { u.need.service = c.Name; u.showNeedPhone() }))
+			cs = append(cs, choice{c.Name, true, func() { u.need.service = c.Name; u.showNeedPhone() }})
 		}
-		return u.page(u.t("need_title"), nil, container.NewVBox(u.sub(u.t("need_step_cat")), grid(3, bs...)))
+		// Without a menu a resident can still ask: the station calls back.
+		other := u.t("need_other")
+		cs = append(cs, choice{other, len(cs) == 0, func() { u.need.service = tr(Zh, "need_other"); u.showNeedPhone() }})
+		return u.page(u.t("need_title"), nil, container.NewVBox(u.sub(u.t("need_step_cat")), u.choices(3, u.bodyWidth(), cs...)))
 	})
+}
+
+// grid lays objects out in cols equal columns.
+func grid(cols int, objs ...fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewGridWithColumns(cols, objs...)
 }
 
 // keypad is a large on-screen number pad editing *digits.
@@ -613,18 +838,34 @@ func (u *UI) showNeedPhone() {
 	u.show(ScreenNeedTel, func() fyne.CanvasObject {
 		shown := u.heading(u.need.phone)
 		shown.Alignment = fyne.TextAlignCenter
-		msg := widget.NewLabel("")
 		next := u.button(u.t("btn_next"), true, func() {
 			if !validPhone(u.need.phone) {
-				msg.SetText(u.t("need_phone_bad"))
+				u.need.badPhone = true
+				u.refresh()
 				return
 			}
 			u.showNeedNote()
 		})
-		pad := u.keypad(&u.need.phone, 12, func() { shown.SetText(u.need.phone); msg.SetText("") })
-		left := container.NewVBox(u.label(u.t("need_chosen", u.need.service)), u.sub(u.t("need_step_phone")),
-			container.NewStack(canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground)), shown), msg, next)
-		return u.page(u.t("need_title"), func() { u.showNeedCategory() }, grid(2, left, pad))
+		pad := u.keypad(&u.need.phone, 12, func() {
+			shown.SetText(u.need.phone)
+			if u.need.badPhone {
+				u.need.badPhone = false
+				u.refresh()
+			}
+		})
+		width, _ := u.columns(pad)
+		left := []fyne.CanvasObject{
+			u.textCol(u.t("need_chosen", u.need.service), theme.TextSize(), false, width),
+			u.textCol(u.t("need_step_phone"), theme.Size(theme.SizeNameSubHeadingText), true, width),
+			container.NewStack(canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground)), shown),
+		}
+		// The hint takes room only when it has something to say: in large
+		// text on a 7" screen the Next button must stay in view.
+		if u.need.badPhone {
+			left = append(left, u.textCol(u.t("need_phone_bad"), theme.TextSize(), false, width))
+		}
+		left = append(left, next)
+		return u.page(u.t("need_title"), func() { u.need.badPhone = false; u.showNeedCategory() }, u.besideOrBelow(container.NewVBox(left...), pad))
 	})
 }
 
@@ -644,7 +885,7 @@ func (u *UI) showNeedNote() {
 		}
 		submit := u.button(u.t("btn_submit"), true, func() { u.submitNeed() })
 		return u.page(u.t("need_title"), func() { u.showNeedPhone() }, container.NewVBox(
-			u.label(u.t("need_chosen", u.need.service+" · "+u.need.phone)), u.sub(u.t("need_step_note")), grid(2, bs...), submit))
+			u.label(u.t("need_chosen", u.need.service+" · "+u.need.phone)), u.sub(u.t("need_step_note")), u.tiles(2, u.bodyWidth(), bs...), submit))
 	})
 }
 
@@ -692,13 +933,47 @@ func (u *UI) showNeedDone() {
 	})
 }
 
+// columns is the width of a text column that goes beside a keypad, and
+// whether it fits beside it or goes above it.
+func (u *UI) columns(pad fyne.CanvasObject) (float32, bool) {
+	w := u.bodyWidth()
+	if w >= 600 && 2*pad.MinSize().Width+theme.Padding() <= w {
+		return (w-theme.Padding())/2 - 2*theme.InnerPadding(), true
+	}
+	return w - 2*theme.InnerPadding(), false
+}
+
+// besideOrBelow puts a keypad beside the text it edits, or below it when
+// the two would not fit side by side (see columns).
+func (u *UI) besideOrBelow(left, pad fyne.CanvasObject) fyne.CanvasObject {
+	if _, beside := u.columns(pad); beside {
+		return grid(2, left, pad)
+	}
+	return container.NewVBox(left, pad)
+}
+
+// textCol is text wrapped to a column of known width, inset like a label.
+// A wrapping label would do, were it not that Fyne sizes the row of a grid
+// before the label knows its width, and its second line is then drawn over
+// what follows.
+func (u *UI) textCol(s string, size float32, bold bool, width float32) fyne.CanvasObject {
+	b := u.textBlock(s, size, size, bold, theme.Color(theme.ColorNameForeground), width)
+	in := theme.InnerPadding()
+	return container.New(layout.NewCustomPaddedLayout(in/2, in/2, in, in), b)
+}
+
 func (u *UI) showPIN(msg string) {
 	u.show(ScreenPIN, func() fyne.CanvasObject {
+		if u.opt.AdminPIN == "" {
+			// Without a PIN the screen stays locked: say so, and how to
+			// open it, rather than calling every PIN wrong.
+			return u.page(u.t("btn_admin"), nil, container.NewVBox(
+				u.sub(u.t("pin_unset")), u.label(u.t("pin_unset_how"))))
+		}
 		dots := u.heading(strings.Repeat("●", len(u.pin)))
 		dots.Alignment = fyne.TextAlignCenter
-		m := widget.NewLabel(msg)
 		ok := u.button(u.t("btn_ok"), true, func() {
-			if u.opt.AdminPIN != "" && u.pin == u.opt.AdminPIN {
+			if u.pin == u.opt.AdminPIN {
 				u.pin = ""
 				u.testLine = ""
 				u.showAdmin()
@@ -707,25 +982,24 @@ func (u *UI) showPIN(msg string) {
 			u.pin = ""
 			u.showPIN(u.t("pin_wrong"))
 		})
-		pad := u.keypad(&u.pin, 8, func() { dots.SetText(strings.Repeat("●", len(u.pin))); m.SetText("") })
-		left := container.NewVBox(u.sub(u.t("pin_title")), dots, m, ok)
-		return u.page(u.t("btn_admin"), nil, grid(2, left, pad))
+		pad := u.keypad(&u.pin, 8, func() { dots.SetText(strings.Repeat("●", len(u.pin))) })
+		width, _ := u.columns(pad)
+		items := []fyne.CanvasObject{u.textCol(u.t("pin_title"), theme.Size(theme.SizeNameSubHeadingText), true, width), dots}
+		if msg != "" {
+			items = append(items, u.textCol(msg, theme.TextSize(), false, width))
+		}
+		left := container.NewVBox(append(items, ok)...)
+		return u.page(u.t("btn_admin"), nil, u.besideOrBelow(left, pad))
 	})
 }
 
 func (u *UI) showAdmin() {
 	u.show(ScreenAdmin, func() fyne.CanvasObject {
 		st := u.core.Status()
-		link := u.t("link_unknown")
-		switch st.Link {
-		case LinkOnline:
-			link = u.t("online")
-		case LinkOffline:
-			link = u.t("offline")
-		}
+		u.adminSeen = st
 		sync := u.t("admin_never")
 		if !st.LastSync.IsZero() {
-			sync = st.LastSync.Format("2006-01-02 15:04:05")
+			sync = u.t("admin_sync_at", st.LastSync.In(ChinaTime).Format("2006-01-02 15:04:05"), st.Acked)
 		}
 		broker := st.Broker
 		if broker == "" {
@@ -739,7 +1013,7 @@ func (u *UI) showAdmin() {
 		}
 		lines := []fyne.CanvasObject{
 			u.label(u.t("admin_station", st.Station)),
-			u.label(u.t("admin_network", link)),
+			u.label(u.t("admin_network", u.linkWords(st.Link))),
 			u.label(u.t("admin_broker", broker)),
 			u.label(u.t("admin_outbox", st.Outbox)),
 			u.label(u.t("admin_sync", sync)),
@@ -754,7 +1028,7 @@ func (u *UI) showAdmin() {
 		if test != "" {
 			lines = append(lines, u.sub(test))
 		}
-		buttons := grid(2,
+		buttons := u.tiles(2, u.bodyWidth(),
 			u.button(u.t("admin_test"), true, func() { u.readerTest = true; u.testLine = ""; u.refresh() }),
 			u.button(u.t("admin_refresh"), false, func() { u.refresh() }),
 			u.button(u.t("admin_sound", onOff(u.sound)), false, func() { u.sound = !u.sound; u.soundChanged() }),

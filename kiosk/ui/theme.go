@@ -1,27 +1,19 @@
 package ui
 
 import (
-	_ "embed"
 	"image/color"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 )
 
-// fontData is a subset of Noto Sans CJK SC (SIL Open Font License 1.1)
-// holding every rune of the catalogue, of DefaultConfig and of printable
-// ASCII, so Chinese renders on a Pi without a CJK font installed. Regenerate
-// it with font/subset.sh after adding strings; TestFontCoversCatalogue
-// fails until then.
-//
-//go:embed font/NotoSansSC-kiosk.otf
-var fontData []byte
-
-var fontResource = fyne.NewStaticResource("NotoSansSC-kiosk.otf", fontData)
-
 // MinTarget is the smallest side of a touch target, in Fyne units (pixels
-// at scale 1).
-const MinTarget = 48
+// at scale 1); MinTargetLarge is the one of large-text mode, the 60×60 dp
+// of the MIIT's 2021 rules for elderly-friendly apps (适老化).
+const (
+	MinTarget      = 48
+	MinTargetLarge = 60
+)
 
 // kioskTheme is the kiosk's look: the station red on a light background,
 // or white and yellow on black in high-contrast mode, with larger sizes in
@@ -83,7 +75,7 @@ func (t kioskTheme) Font(s fyne.TextStyle) fyne.Resource {
 	if s.Monospace || s.Symbol {
 		return theme.DefaultTheme().Font(s)
 	}
-	return fontResource
+	return theFont
 }
 
 func (t kioskTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.DefaultTheme().Icon(n) }

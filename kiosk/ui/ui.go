@@ -44,6 +44,19 @@ const (
 	LinkOffline
 )
 
+// HoursSource gives a volunteer's service hours as the cloud counted them
+// and when it counted them. The UI shows only such figures, with their
+// age when older than a day; ok is false for a volunteer it has no figure
+// for, who is then shown without hours. It must return quickly.
+type HoursSource interface {
+	Hours(volunteer string) (hours float64, asOf time.Time, ok bool)
+}
+
+// ChinaTime is China Standard Time (UTC+8, no daylight saving), in which
+// the kiosk shows every time. It is fixed rather than loaded from tzdata,
+// which a minimal Pi image may lack.
+var ChinaTime = time.FixedZone("CST", 8*3600)
+
 // Status is what the admin screen shows.
 type Status struct {
 	Station  string
@@ -55,6 +68,8 @@ type Status struct {
 	// LastSync is when the cloud last confirmed records; zero if not
 	// since start.
 	LastSync time.Time
+	// Acked is how many records the cloud confirmed since start.
+	Acked int
 }
 
 // TapEvent is the outcome of one card presentation, after the reader
@@ -77,8 +92,17 @@ type Sounder interface {
 type Options struct {
 	// Now is the wall clock shown on screen; nil means time.Now.
 	Now func() time.Time
-	// AdminPIN opens the admin screen; empty disables it.
+	// AdminPIN opens the admin screen; empty disables it, and the screen
+	// then says how to set one.
 	AdminPIN string
+	// Hours gives the cloud's hours of a volunteer, e.g. as the last
+	// verified ack counted them (store.Store). The screen shows the newer
+	// of its figure and the config's volunteers list's
+	// (wire.VolunteerSummary); nil means the config's alone.
+	Hours HoursSource
+	// Font says where the CJK font comes from (FontAuto if unset). It
+	// takes effect in the first UI of a process only.
+	Font FontSource
 	// ResultFor is how long a tap result stays before the home screen
 	// returns; zero means 6 s.
 	ResultFor time.Duration
@@ -141,7 +165,6 @@ type UI struct {
 	lastTouch  time.Time
 	resultEnd  time.Time
 	service    string // chosen for the next check-in
-	local      map[string]float64
 	readerTest bool
 	testLine   string
 	stopAnim   func()
@@ -149,12 +172,15 @@ type UI struct {
 	linkShow   func(Link) // updates the online mark of the screen shown
 	home       *homeView
 	result     *resultView
+	size       fyne.Size // of the canvas when the screen shown was built
+	adminSeen  Status    // as last shown on the admin screen
 	need       needDraft
 	pin        string
 }
 
 type needDraft struct {
 	service, phone, note string
+	badPhone             bool // the number entered was refused
 	saving               bool
 	ref                  string
 	failed               string
@@ -175,12 +201,17 @@ func New(win fyne.Window, core Core, source ConfigSource, opt Options) *UI {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	theFont.use(opt.Font, opt.Logger)
 	u := &UI{
 		win: win, core: core, source: source, opt: opt, log: opt.Logger,
 		events: make(chan TapEvent, 16),
 		link:   make(chan struct{}, 1),
-		local:  make(map[string]float64),
 		ctx:    context.Background(),
+	}
+	if u.opt.Hours == nil {
+		u.opt.Hours = configHours{u}
+	} else {
+		u.opt.Hours = newestHours{u.opt.Hours, configHours{u}}
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -207,6 +238,52 @@ func (u *UI) Notify(ev TapEvent) {
 		default:
 		}
 	}
+}
+
+// ReaderTest hands the UI a card read while the admin's reader test waits
+// for one, and reports whether it took it: the caller must then record
+// nothing, since the test only reads and verifies the card. A reader error
+// (err) is taken the same way. It never blocks on the UI thread.
+func (u *UI) ReaderTest(t reader.Tap, err error) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.readerTest || u.screen != ScreenAdmin {
+		return false
+	}
+	u.readerTest = false
+	if err != nil {
+		u.testLine = u.t("admin_test_err", u.t(errorKey(err)))
+	} else {
+		u.testLine = u.t("admin_test_ok", t.Volunteer, t.Media)
+	}
+	go u.do(func() {
+		if u.screen == ScreenAdmin {
+			u.refresh()
+		}
+	})
+	return true
+}
+
+// Recorder records taps and needs: attendance.Book, or a wrapper of it.
+type Recorder interface {
+	TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error)
+	Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error)
+}
+
+// ReaderTestGate passes each tap to Recorder, except a card tapped for
+// the admin's reader test (UI.ReaderTest), which is shown and not
+// recorded: the test must not write a check-in.
+type ReaderTestGate struct {
+	Recorder
+	UI func() *UI // the UI, or nil before it is open
+}
+
+// TapService implements Recorder.
+func (g ReaderTestGate) TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error) {
+	if u := g.UI(); u != nil && u.ReaderTest(t, nil) {
+		return attendance.Result{}, nil
+	}
+	return g.Recorder.TapService(ctx, t, service)
 }
 
 // LinkChanged tells the UI that Core.Status().Link may have changed; the
@@ -293,6 +370,16 @@ func (u *UI) tick() {
 	if u.clockText != nil {
 		u.clockText(u.clock())
 	}
+	// Screens are laid out for the canvas they were built for: a new
+	// size (the window going full screen, a rotated display) rebuilds.
+	if s := u.win.Canvas().Size(); s != u.size && s.Width > 0 {
+		u.refresh()
+	}
+	if u.screen == ScreenAdmin {
+		if st := u.core.Status(); st.Acked != u.adminSeen.Acked || st.Outbox != u.adminSeen.Outbox || !st.LastSync.Equal(u.adminSeen.LastSync) {
+			u.refresh()
+		}
+	}
 	now := time.Now()
 	switch {
 	case u.screen == ScreenResult && now.After(u.resultEnd):
@@ -366,7 +453,7 @@ func (u *UI) refresh() {
 func (u *UI) t(key Key, args ...any) string { return tr(u.lang, key, args...) }
 
 func (u *UI) clock() string {
-	now := u.opt.Now()
+	now := u.opt.Now().In(ChinaTime)
 	if u.lang == En {
 		return now.Format("Mon 2 Jan 15:04")
 	}
@@ -384,17 +471,36 @@ func (u *UI) volunteerName(id string) string {
 	return id
 }
 
-// totalHours is the volunteer's hours known to the cloud when the config
-// was issued plus the sessions this kiosk closed since.
-func (u *UI) totalHours(id string) (float64, bool) {
-	base, known := 0.0, false
-	for _, v := range u.cfg.Volunteers {
+// newestHours is the newer figure of two sources: a config issued
+// yesterday must not hide an ack of this morning, nor the other way round.
+type newestHours [2]HoursSource
+
+// Hours implements HoursSource.
+func (n newestHours) Hours(id string) (float64, time.Time, bool) {
+	h, at, ok := n[0].Hours(id)
+	if h2, at2, ok2 := n[1].Hours(id); ok2 && (!ok || at2.After(at)) {
+		return h2, at2, true
+	}
+	return h, at, ok
+}
+
+// configHours is the default HoursSource: the volunteers list of the
+// config in use, each figure as of its hours_as_of or else the config's
+// issue time.
+type configHours struct{ u *UI }
+
+// Hours implements HoursSource; the UI calls it with its lock held.
+func (c configHours) Hours(id string) (float64, time.Time, bool) {
+	for _, v := range c.u.cfg.Volunteers {
 		if v.ID == id {
-			base, known = v.Hours, true
+			at := v.HoursAsOf
+			if at.IsZero() {
+				at = c.u.cfg.Issued
+			}
+			return v.Hours, at, true
 		}
 	}
-	local, ok := u.local[id]
-	return base + local, known || ok
+	return 0, time.Time{}, false
 }
 
 func (u *UI) stars() []float64 {

@@ -14,11 +14,13 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
-	"leifeng/gateway/wire"
 	"leifeng/kiosk/attendance"
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 	"leifeng/kiosk/ui"
+	// Imported for its init, before Fyne's: no "Error parsing user locale
+	// C" on every start under LANG=C.UTF-8.
+	_ "leifeng/kiosk/ui/fynelocale"
 	"leifeng/kiosk/uplink"
 	"leifeng/kiosk/voice"
 	"leifeng/reader"
@@ -44,6 +46,7 @@ type screen struct {
 	mu       sync.Mutex
 	reader   string
 	lastSync time.Time
+	acked    int            // records the cloud confirmed since start
 	up       *uplink.Uplink // nil without --mqtt
 }
 
@@ -105,8 +108,11 @@ func (s *screen) open(src ui.ConfigSource) error {
 	}
 	player := voice.New(s.log)
 	u := ui.New(w, s, src, ui.Options{
-		AdminPIN: os.Getenv(adminPINEnv), Animate: true, Sound: player, Logger: s.log,
+		AdminPIN: os.Getenv(adminPINEnv), Animate: true, Sound: player, Logger: s.log, Font: fontSource(),
 		Now: s.o.displayNow,
+		// The hours the last verified ack counted; the screen shows the
+		// newer of them and the config's.
+		Hours: s.st,
 	})
 	w.Show()
 	s.mu.Lock()
@@ -115,47 +121,17 @@ func (s *screen) open(src ui.ConfigSource) error {
 	return nil
 }
 
-// stationConfig is the config the screen shows: the config manager's
-// once a signed config is applied, and until then the built-in demo
-// station (ui.DefaultConfig) so the screens are not empty.
-func stationConfig(src ui.ConfigSource) ui.ConfigSource { return demoFilled{src} }
+// fontEnv names the environment variable that picks the kiosk's CJK
+// font: "system" uses the installed fonts-noto-cjk face (all of Unicode's
+// CJK, some 35 MB more memory), anything else the bundled one, with the
+// installed font for what the bundle lacks.
+const fontEnv = "LEIFENG_KIOSK_FONT"
 
-type demoFilled struct{ ui.ConfigSource }
-
-func (d demoFilled) Current() *wire.Config { return fillDemo(d.ConfigSource.Current()) }
-
-func (d demoFilled) Subscribe() (<-chan *wire.Config, func()) {
-	in, cancel := d.ConfigSource.Subscribe()
-	out := make(chan *wire.Config, 1)
-	stop := make(chan struct{})
-	var once sync.Once
-	go func() {
-		defer close(out)
-		for {
-			select {
-			case <-stop:
-				return
-			case c, ok := <-in:
-				if !ok {
-					return
-				}
-				select {
-				case <-out:
-				default:
-				}
-				out <- fillDemo(c)
-			}
-		}
-	}()
-	return out, func() { once.Do(func() { cancel(); close(stop) }) }
-}
-
-func fillDemo(c *wire.Config) *wire.Config {
-	if c.Version > 0 {
-		return c
+func fontSource() ui.FontSource {
+	if os.Getenv(fontEnv) == "system" {
+		return ui.FontSystem
 	}
-	// The same merge a fleet default gets: what c sets wins.
-	return wire.MergeConfig(ui.DefaultConfig(), nil, c)
+	return ui.FontAuto
 }
 
 // observe makes the simulated reader's taps show on screen.
@@ -163,8 +139,21 @@ func (s *screen) observe(book simreader.Book, images simreader.ImageDecoder) (si
 	if s == nil {
 		return book, images
 	}
-	obs := simreader.Observed{Book: book, Choose: s.service, Observe: s.notify}
+	// A card tapped for the admin's reader test is shown, not recorded.
+	gate := ui.ReaderTestGate{Recorder: book, UI: s.screenUI}
+	obs := simreader.Observed{Book: gate, Choose: s.service, Observe: s.notify}
 	return obs, obs.Images(images)
+}
+
+// readerTest hands a card read by the real reader to the admin's reader
+// test when it waits for one, and reports whether it did: the reader loop
+// then records nothing.
+func (s *screen) readerTest(t reader.Tap, err error) bool {
+	if s == nil {
+		return false
+	}
+	u := s.screenUI()
+	return u != nil && u.ReaderTest(t, err)
 }
 
 // service is the menu item chosen on screen for the next check-in.
@@ -225,7 +214,32 @@ func (s *screen) Status() ui.Status {
 	}
 	return ui.Status{
 		Station: s.o.station, Link: link, Broker: s.o.mqtt, Outbox: s.st.Depth(),
-		Reader: s.reader, Software: version, LastSync: s.lastSync,
+		Reader: s.reader, Software: version, LastSync: s.lastSync, Acked: s.acked,
+	}
+}
+
+// watchAcks follows the cloud's confirmations until ctx is done. Only an
+// ack (or a rejection) takes records out of the outbox, so a lower depth
+// is the cloud confirming them: the admin screen shows when it last did,
+// and how many records since start. The screen watches Status and redraws
+// on a change. last is the outbox depth when the caller started it.
+func (s *screen) watchAcks(ctx context.Context, every time.Duration, last int) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d := s.st.Depth()
+			if d < last {
+				s.mu.Lock()
+				s.lastSync = time.Now()
+				s.acked += last - d
+				s.mu.Unlock()
+			}
+			last = d
+		}
 	}
 }
 
@@ -281,28 +295,10 @@ func (s *screen) wait(ctx context.Context, stop context.CancelFunc) {
 			}
 		})
 	}
-	// Only an ack or a rejection lowers the outbox depth: that moment is
-	// the last time the cloud confirmed records.
+	depth := s.st.Depth()
 	wg.Go(func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		last := s.st.Depth()
-		for {
-			select {
-			case <-ctx.Done():
-				writeHeapProfile(s.log)
-				return
-			case <-t.C:
-				if d := s.st.Depth(); d < last {
-					s.mu.Lock()
-					s.lastSync = time.Now()
-					s.mu.Unlock()
-					last = d
-				} else {
-					last = d
-				}
-			}
-		}
+		s.watchAcks(ctx, 250*time.Millisecond, depth)
+		writeHeapProfile(s.log)
 	})
 	quit := context.AfterFunc(ctx, func() { fyne.Do(s.app.Quit) })
 	s.app.Run()

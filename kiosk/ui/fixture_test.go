@@ -6,15 +6,13 @@ import (
 	"leifeng/gateway/wire"
 )
 
-// DefaultConfig is the station content a kiosk shows before the cloud has
-// sent a signed config: a demonstration station in 思茅区 with a menu drawn
-// from the plan's service types, a contact board and a few announcements.
-// Each call returns a fresh document the caller may change.
-func DefaultConfig() *wire.Config {
+// testConfig is a configured station, as the cloud would push it: the
+// tests' own content (the kiosk has none built in).
+func testConfig() *wire.Config {
 	yes, no := true, false
 	cst := time.FixedZone("CST", 8*3600)
 	return &wire.Config{
-		V: 1,
+		V: 1, Version: 3, Station: "pe-simao-001", Issued: fixedNow.Add(-time.Hour),
 		Profile: &wire.Profile{
 			Name:    "思茅区学雷锋志愿服务站",
 			County:  "思茅区",
@@ -54,7 +52,7 @@ func DefaultConfig() *wire.Config {
 		Board: &wire.Board{
 			Workflow:      []string{"居民提出需求（现场、电话或屏幕登记）", "站点登记并派单", "志愿者上门或到站服务", "服务结束签退记录时长", "回访居民、公示结果"},
 			Services:      []string{"关爱空巢老人", "关爱留守儿童", "法律咨询", "医疗卫生", "文明交通", "环保宣传", "邻里互助"},
-			ContactPerson: "李*华（站长）",
+			ContactPerson: "李华（站长）",
 			Phone:         "0879-2123456",
 			OpeningHours:  "周一至周日 8:30—17:30",
 		},
@@ -63,6 +61,7 @@ func DefaultConfig() *wire.Config {
 			{Title: "防诈骗知识讲座", Body: "民警讲解常见电信诈骗，欢迎老人和家属参加", When: time.Date(2027, 3, 12, 15, 0, 0, 0, cst), Where: "社区会议室"},
 			{Title: "志愿者培训", Body: "新志愿者服务礼仪与安全培训", When: time.Date(2027, 3, 19, 9, 30, 0, 0, cst), Where: "服务站活动室"},
 		},
+		HonorRollPeriod: "2027年2月",
 		HonorRoll: []wire.Honor{
 			{Volunteer: "V0001", Name: "张*三", Hours: 42.5, Stars: 2},
 			{Volunteer: "V0002", Name: "李*芳", Hours: 38, Stars: 3},
