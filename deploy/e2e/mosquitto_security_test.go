@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"leifeng/cloud/fleet"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -171,7 +172,12 @@ func TestGatewayClientIDRandom(t *testing.T) {
 	mq := mosquittotest.Start(t, "")
 	var ids []string
 	for range 2 {
-		p := startProc(t, "leifeng-cloud", "gateway", "--data", t.TempDir(), "--mqtt", mq.URL())
+		// A gateway signs its acks, so it needs the cloud's keys.
+		dir := t.TempDir()
+		if _, err := fleet.LoadKeys(dir); err != nil {
+			t.Fatal(err)
+		}
+		p := startProc(t, "leifeng-cloud", "gateway", "--data", dir, "--mqtt", mq.URL())
 		deadline := time.Now().Add(20 * time.Second)
 		for gatewayIDRE.FindStringSubmatch(p.log.String()) == nil {
 			if time.Now().After(deadline) {
