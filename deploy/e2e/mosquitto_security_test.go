@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"leifeng/cloud/fleet"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"leifeng/cloud/fleet"
 	"leifeng/cloud/mosquittotest"
 	"leifeng/gateway/wire"
 )
