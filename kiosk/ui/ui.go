@@ -423,7 +423,7 @@ func (u *UI) resetPreferencesFromConfig(all bool) {
 		if s.Language == string(En) {
 			u.lang = En
 		}
-		u.large, u.contrast = s.LargeText, s.HighContrast
+		u.large, u.contrast = s.LargeTextOn(), s.HighContrastOn()
 	}
 	u.sound = s.Sound == nil || *s.Sound
 	u.voice = s.Voice != nil && *s.Voice
