@@ -34,6 +34,7 @@ const (
 	regTxControl  = 0x14
 	regCRCResultH = 0x21
 	regCRCResultL = 0x22
+	regRFCfg      = 0x26
 	regTMode      = 0x2A
 	regTPrescaler = 0x2B
 	regTReloadH   = 0x2C
@@ -772,6 +773,15 @@ func (c *Chip) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stats
+}
+
+// RxGain returns the receiver gain last written to RFCfgReg (bits 6..4:
+// 0 is 18 dB, 7 is 48 dB; 4, 33 dB, after a reset), so tests see what a
+// driver set.
+func (c *Chip) RxGain() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int(c.regs[regRFCfg]>>4) & 7
 }
 
 // IRQ returns the chip's IRQ output as an input pin of the host.
