@@ -61,9 +61,9 @@ func (u *UI) showAdmin() {
 			u.label(u.t("admin_station", st.Station)),
 			u.label(u.t("admin_network", u.linkWords(st.Link))),
 			u.label(u.t("admin_broker", broker)),
-			u.label(u.t("admin_outbox", st.Outbox)),
+			u.label(u.t("admin_outbox", st.Outbox, st.Rejected)),
 			u.label(u.t("admin_sync", sync)),
-			u.label(u.t("admin_reader", st.Reader)),
+			u.label(u.t("admin_reader", st.Reader, st.ReaderRecoveries)),
 			u.label(u.t("admin_config", u.cfg.Version)),
 			u.label(u.t("admin_software", st.Software)),
 		}

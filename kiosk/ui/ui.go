@@ -70,6 +70,12 @@ type Status struct {
 	LastSync time.Time
 	// Acked is how many records the cloud confirmed since start.
 	Acked int
+	// Rejected is how many records the gateway refused and the kiosk
+	// holds aside (store.Rejections), for the station manager to report.
+	Rejected int
+	// ReaderRecoveries is how many times the reader chip was reset after
+	// it stopped answering since start (reader.Reader.Recoveries).
+	ReaderRecoveries int
 }
 
 // TapEvent is the outcome of one card presentation, after the reader
