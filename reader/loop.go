@@ -142,7 +142,7 @@ func (r *Reader) Poll() (Event, bool) {
 	if err != nil {
 		// No volunteer ID in routine logs; the kiosk logs a keyed
 		// reference to it.
-		r.log.Info("card refused", "uid", fmt.Sprintf("%X", tap.UID), "media", tap.Media, "err", err)
+		r.log.Info("card refused", "uid", fmt.Sprintf("%X", tap.UID), "media", tap.Media, "code", Code(err), "err", err)
 	}
 	return Event{Tap: tap, Err: err}, true
 }

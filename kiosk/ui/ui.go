@@ -2,11 +2,9 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -537,33 +535,6 @@ func (u *UI) starName(level int) string {
 		return fmt.Sprintf("%d★", level)
 	}
 	return u.t(Key(fmt.Sprintf("star%d", level)))
-}
-
-// errorKey picks the catalogue message for a failed tap.
-func errorKey(err error) Key {
-	switch {
-	case errors.Is(err, reader.ErrSeveralCards):
-		return "err_several"
-	case errors.Is(err, reader.ErrUnreadable):
-		return "err_unreadable"
-	case errors.Is(err, reader.ErrExpired):
-		return "err_expired"
-	case errors.Is(err, reader.ErrRevoked):
-		return "err_revoked"
-	case errors.Is(err, reader.ErrForged):
-		return "err_forged"
-	case errors.Is(err, reader.ErrUnsupported):
-		return "err_unsupported"
-	case errors.Is(err, reader.ErrReaderFault):
-		return "err_reader"
-	case errors.Is(err, attendance.ErrStorage) && errors.Is(err, syscall.ENOSPC):
-		return "err_disk_full"
-	case errors.Is(err, attendance.ErrStorage):
-		return "err_storage"
-	case errors.Is(err, attendance.ErrInvalidTap):
-		return "err_invalid"
-	}
-	return "err_other"
 }
 
 func formatDuration(lang Lang, d time.Duration) string {

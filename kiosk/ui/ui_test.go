@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"leifeng/kiosk/attendance"
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
+	"leifeng/kiosk/ui/catalog"
 	_ "leifeng/kiosk/ui/fynelocale" // before Fyne's init, as in the binary
 	"leifeng/reader"
 )
@@ -355,8 +355,8 @@ func TestTapErrors(t *testing.T) {
 		k.ui.Notify(TapEvent{Err: tc.err})
 		k.wait(ScreenResult)
 		k.shows("刷卡没有成功", tc.want)
-		if got, want := reader.Message(tc.err), tr(Zh, errorKey(tc.err)); tc.err != nil && !errors.Is(tc.err, attendance.ErrStorage) && got != want {
-			t.Errorf("catalogue says %q, reader.Message %q", want, got)
+		if got, want := tr(Zh, errorKey(tc.err)), catalog.Explain(catalog.Zh, tc.err); got != want {
+			t.Errorf("screen says %q, catalogue %q", got, want)
 		}
 		k.wait(ScreenHome)
 	}
