@@ -355,7 +355,7 @@ func TestTapErrors(t *testing.T) {
 		k.ui.Notify(TapEvent{Err: tc.err})
 		k.wait(ScreenResult)
 		k.shows("刷卡没有成功", tc.want)
-		if got, want := tr(Zh, errorKey(tc.err)), catalog.Explain(catalog.Zh, tc.err); got != want {
+		if got, want := tr(Zh, errorKey(tc.err)), catalog.Sentence(catalog.Zh, catalog.Code(tc.err)); got != want {
 			t.Errorf("screen says %q, catalogue %q", got, want)
 		}
 		k.wait(ScreenHome)

@@ -152,11 +152,6 @@ type event struct {
 // Option configures a Chip.
 type Option func(*Chip)
 
-// WithSPIOverhead sets the modelled cost of one SPI transfer besides its
-// bytes (chip select, the kernel's spidev ioctl). The default is 15 µs,
-// what a Raspberry Pi 4 spends on a small transfer.
-func WithSPIOverhead(d time.Duration) Option { return func(c *Chip) { c.overhead = d } }
-
 // WithVersion sets the VersionReg value (0x91 for v1.0, 0x92 for v2.0).
 func WithVersion(v byte) Option { return func(c *Chip) { c.version = v } }
 

@@ -259,6 +259,3 @@ func Sentence(lang Lang, code string, args ...any) string {
 	}
 	return Text(lang, k, args...)
 }
-
-// Explain is the sentence in lang for a failed tap's err.
-func Explain(lang Lang, err error) string { return Sentence(lang, Code(err)) }

@@ -65,8 +65,8 @@ func TestCodeOfErrors(t *testing.T) {
 		if got := Code(err); got != c.code {
 			t.Errorf("Code(%v) = %q, want %q", c.err, got, c.code)
 		}
-		if got, want := Explain(Zh, err), catalogue[ErrorKey(c.code)][Zh]; got != want {
-			t.Errorf("Explain(%v) = %q, want %q", c.err, got, want)
+		if got, want := Sentence(Zh, Code(err)), catalogue[ErrorKey(c.code)][Zh]; got != want {
+			t.Errorf("Sentence(Code(%v)) = %q, want %q", c.err, got, want)
 		}
 	}
 	if Code(nil) != "" {
