@@ -34,28 +34,52 @@ var (
 	ErrReaderFault = errors.New("reader: reader hardware fault")
 )
 
-// Message returns what the kiosk shows a volunteer for err: plain, kind
-// Chinese that says what to do next.
-func Message(err error) string {
+// Codes of the errors a Tap fails with: short, stable names for logs,
+// metrics, the simulated reader's replies and the kiosk's catalogue of
+// sentences (kiosk/ui/catalog), which says them to the person at the
+// kiosk. This package holds no sentences: the words live in one place.
+const (
+	CodeSeveralCards = "several_cards"
+	CodeUnreadable   = "unreadable"
+	CodeExpired      = "expired"
+	CodeNotYetValid  = "not_yet_valid"
+	CodeRevoked      = "revoked"
+	CodeForged       = "forged"
+	CodeUnsupported  = "unsupported"
+	CodeReaderFault  = "reader_fault"
+	// CodeOther is an error from outside this package.
+	CodeOther = "other"
+)
+
+// Codes lists every code Code returns for a non-nil error.
+func Codes() []string {
+	return []string{CodeSeveralCards, CodeUnreadable, CodeExpired, CodeNotYetValid, CodeRevoked,
+		CodeForged, CodeUnsupported, CodeReaderFault, CodeOther}
+}
+
+// Code maps err to its stable code (as wire.Reason does for the wire
+// package): "" for nil, CodeOther for an error that is none of this
+// package's.
+func Code(err error) string {
 	switch {
 	case err == nil:
-		return "签到成功。"
+		return ""
 	case errors.Is(err, ErrSeveralCards):
-		return "读卡区有多张卡，请只放一张志愿服务证。"
+		return CodeSeveralCards
 	case errors.Is(err, ErrUnreadable):
-		return "没有读完卡，请把卡放稳，再刷一次。"
+		return CodeUnreadable
 	case errors.Is(err, ErrExpired):
-		return "这张志愿服务证已过期，请到服务站或志愿服务联合会换卡。"
+		return CodeExpired
 	case errors.Is(err, ErrNotYetValid):
-		return "这张志愿服务证还没有到启用日期，请到启用日期后再刷，或联系站长。"
+		return CodeNotYetValid
 	case errors.Is(err, ErrRevoked):
-		return "这张志愿服务证已停用，请联系站长或志愿服务联合会。"
+		return CodeRevoked
 	case errors.Is(err, ErrForged):
-		return "无法确认这张卡是有效的志愿服务证，请联系站长。"
+		return CodeForged
 	case errors.Is(err, ErrUnsupported):
-		return "这不是普洱市志愿服务证，请换用志愿服务证刷卡。"
+		return CodeUnsupported
 	case errors.Is(err, ErrReaderFault):
-		return "读卡器暂时出了故障，请联系站长；可以先在屏幕上登记。"
+		return CodeReaderFault
 	}
-	return "刷卡没有成功，请再试一次；如果还不行，请联系站长。"
+	return CodeOther
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"leifeng/reader/mfrc522"
@@ -35,7 +36,10 @@ type Reader struct {
 	several   bool   // a several-cards error was reported, field unchanged
 	empty     int    // consecutive polls without a card
 	faulted   bool   // ErrReaderFault was reported
-	recovered int
+	recovered atomic.Int64
+	// gain is a receiver gain waiting to be applied by the polling
+	// goroutine, plus one; 0 means none.
+	gain atomic.Int32
 }
 
 // LoopOption configures a Reader.
@@ -58,7 +62,36 @@ func NewReader(dev *mfrc522.Dev, cfg *Config, opts ...LoopOption) *Reader {
 
 // Recoveries returns how many times the chip was reset after it stopped
 // answering; the kiosk reports it as reader health.
-func (r *Reader) Recoveries() int { return r.recovered }
+// It is safe to call from any goroutine.
+func (r *Reader) Recoveries() int { return int(r.recovered.Load()) }
+
+// SetAntennaGain asks for the receiver gain g (0, 18 dB, to 7, 48 dB) to
+// be written to the chip's RFCfgReg. It is safe to call from any goroutine
+// (the kiosk calls it when a config is applied): the polling goroutine,
+// which owns the chip, applies it before its next poll, so a pushed gain
+// takes effect without a restart.
+func (r *Reader) SetAntennaGain(g int) error {
+	if g < 0 || g > 7 {
+		return fmt.Errorf("reader: antenna gain %d outside 0..7", g)
+	}
+	r.gain.Store(int32(g) + 1)
+	return nil
+}
+
+// applyGain writes a gain asked for by SetAntennaGain; a failed write is
+// kept for the next poll.
+func (r *Reader) applyGain() {
+	g := r.gain.Swap(0)
+	if g == 0 {
+		return
+	}
+	if err := r.dev.SetAntennaGain(int(g - 1)); err != nil {
+		r.gain.CompareAndSwap(0, g)
+		r.log.Warn("antenna gain not applied yet", "gain", g-1, "err", err)
+		return
+	}
+	r.log.Info("antenna gain applied", "gain", g-1)
+}
 
 // Poll runs one poll cycle and reports whether it produced an event.
 //
@@ -67,6 +100,7 @@ func (r *Reader) Recoveries() int { return r.recovered }
 // the presence check, and stays one tap; a card lifted and put back powers
 // up idle, answers REQA, and is a new tap even between two polls.
 func (r *Reader) Poll() (Event, bool) {
+	r.applyGain()
 	t, err := r.dev.Detect(false)
 	switch {
 	case errors.Is(err, mfrc522.ErrNoCard):
@@ -108,7 +142,7 @@ func (r *Reader) Poll() (Event, bool) {
 	if err != nil {
 		// No volunteer ID in routine logs; the kiosk logs a keyed
 		// reference to it.
-		r.log.Info("card refused", "uid", fmt.Sprintf("%X", tap.UID), "media", tap.Media, "err", err)
+		r.log.Info("card refused", "uid", fmt.Sprintf("%X", tap.UID), "media", tap.Media, "code", Code(err), "err", err)
 	}
 	return Event{Tap: tap, Err: err}, true
 }
@@ -119,8 +153,8 @@ func (r *Reader) fault(cause error) (Event, bool) {
 	r.present = nil
 	err := r.dev.Recover()
 	if err == nil {
-		r.recovered++
-		r.log.Warn("reader chip recovered", "cause", cause, "recoveries", r.recovered)
+		n := r.recovered.Add(1)
+		r.log.Warn("reader chip recovered", "cause", cause, "recoveries", n)
 		r.faulted = false
 		return Event{}, false
 	}

@@ -116,8 +116,8 @@ func TestRefusals(t *testing.T) {
 				if c.want == credential.ErrWrongCard && !errors.Is(ev.Err, reader.ErrForged) {
 					t.Fatalf("copied card does not match ErrForged: %v", ev.Err)
 				}
-				if reader.Message(ev.Err) == "" {
-					t.Fatal("no message for the kiosk")
+				if code := reader.Code(ev.Err); code == "" || code == reader.CodeOther {
+					t.Fatalf("no code for the kiosk's catalogue: %v", ev.Err)
 				}
 			})
 		}
@@ -270,7 +270,6 @@ func TestChipDeadWithoutResetPin(t *testing.T) {
 func TestNTAG424SUN(t *testing.T) {
 	g := newRig(t)
 	k := card(t, issue(t, "ntag424", uid7, credentialFor(t, uid7, nil)))
-	var tracker credential.Tracker
 	var first []byte
 	for i := uint32(1); i <= 3; i++ {
 		g.chip.Place(k)
@@ -286,9 +285,6 @@ func TestNTAG424SUN(t *testing.T) {
 		if err != nil || s.Counter != i {
 			t.Fatalf("cloud check: %v", err)
 		}
-		if err := tracker.Observe(s.UID, s.Counter); err != nil {
-			t.Fatal(err)
-		}
 		if first == nil {
 			first = ev.Tap.SUN
 		}
@@ -300,8 +296,10 @@ func TestNTAG424SUN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tracker.Observe(s.UID, s.Counter); !errors.Is(err, credential.ErrCloneSuspect) {
-		t.Fatalf("replayed SUN: %v", err)
+	// A replay carries its old counter, which the cloud's clone check
+	// (cloud/store) flags as not rising.
+	if s.Counter != 1 {
+		t.Fatalf("replayed SUN counter %d, want 1", s.Counter)
 	}
 }
 
@@ -347,23 +345,6 @@ func TestRun(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run returned %v", err)
-	}
-}
-
-func TestSimLine(t *testing.T) {
-	im := issue(t, "ntag215", uid7, credentialFor(t, uid7, nil))
-	b, err := im.Save()
-	if err != nil {
-		t.Fatal(err)
-	}
-	line := append(append([]byte(`{"image": `), b...), '}')
-	got, err := cardimage.ParseSimLine(line)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tap, err := reader.ReadImage(context.Background(), got, config())
-	if err != nil || tap.Volunteer != "PE-530802-000123" {
-		t.Fatalf("%v %+v", err, tap)
 	}
 }
 

@@ -190,7 +190,7 @@ func TestPartialPushKeepsTheRest(t *testing.T) {
 	// The fleet defaults merge under the station's own document.
 	c.mustPush("all", "", `{"ui":{"large_text":true},"honor_roll":[{"volunteer":"V1","name":"王小明","hours":42.5,"stars":1}]}`)
 	cfg = c.effective("pe-simao-001")
-	if cfg.UI == nil || !cfg.UI.LargeText || cfg.UI.IdleTimeoutSeconds == 0 || len(cfg.Menu) != 1 {
+	if cfg.UI == nil || !cfg.UI.LargeTextOn() || cfg.UI.IdleTimeoutSeconds == 0 || len(cfg.Menu) != 1 {
 		t.Fatalf("fleet defaults not merged: %+v", cfg.UI)
 	}
 	if len(cfg.HonorRoll) != 1 || cfg.HonorRoll[0].Name != "王*明" {

@@ -115,10 +115,14 @@ type Honor struct {
 }
 
 // UISettings tune the touchscreen.
+//
+// The switches are pointers so that "not set" (nil: take the fleet's or
+// the built-in default) differs from "off": a station's explicit false
+// turns off a fleet default. On the wire they stay JSON booleans.
 type UISettings struct {
-	IdleTimeoutSeconds int  `json:"idle_timeout_seconds,omitempty"`
-	LargeText          bool `json:"large_text,omitempty"`
-	HighContrast       bool `json:"high_contrast,omitempty"`
+	IdleTimeoutSeconds int   `json:"idle_timeout_seconds,omitempty"`
+	LargeText          *bool `json:"large_text,omitempty"`
+	HighContrast       *bool `json:"high_contrast,omitempty"`
 	// Language is "zh" (default) or "en".
 	Language string `json:"language,omitempty"`
 	// Sound plays a tone on success and failure; Voice speaks the result.
@@ -126,10 +130,33 @@ type UISettings struct {
 	Voice *bool `json:"voice,omitempty"`
 }
 
+// LargeTextOn reports whether large text is switched on (nil: off).
+func (u *UISettings) LargeTextOn() bool { return u != nil && u.LargeText != nil && *u.LargeText }
+
+// HighContrastOn reports whether high contrast is switched on (nil: off).
+func (u *UISettings) HighContrastOn() bool {
+	return u != nil && u.HighContrast != nil && *u.HighContrast
+}
+
 // ReaderConfig tunes the card reader.
 type ReaderConfig struct {
 	DebounceMillis int `json:"debounce_ms,omitempty"`
-	AntennaGain    int `json:"antenna_gain,omitempty"`
+	// AntennaGain is the MFRC522's receiver gain, 0 (18 dB) to 7 (48 dB).
+	// A pointer, because 0 is a gain a station may choose, not "unset".
+	AntennaGain *int `json:"antenna_gain,omitempty"`
+}
+
+// DefaultAntennaGain is the MFRC522's reset value of its receiver gain
+// (33 dB), used while no config sets one.
+const DefaultAntennaGain = 4
+
+// Gain is the receiver gain to apply: AntennaGain, or DefaultAntennaGain
+// when unset.
+func (r *ReaderConfig) Gain() int {
+	if r == nil || r.AntennaGain == nil {
+		return DefaultAntennaGain
+	}
+	return *r.AntennaGain
 }
 
 // Rules are the check-in rules.

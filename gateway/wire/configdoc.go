@@ -138,7 +138,9 @@ func ValidateConfig(c *Config) error {
 	}
 	if r := c.Reader; r != nil {
 		v.num("reader.debounce_ms", float64(r.DebounceMillis), 0, 60000)
-		v.num("reader.antenna_gain", float64(r.AntennaGain), 0, 7)
+		if r.AntennaGain != nil {
+			v.num("reader.antenna_gain", float64(*r.AntennaGain), 0, 7)
+		}
 	}
 	if r := c.Rules; r != nil {
 		v.num("rules.max_session_minutes", float64(r.MaxSessionMinutes), 0, 2880)
@@ -231,7 +233,7 @@ func DefaultConfig() *Config {
 	return &Config{
 		V:      Version,
 		UI:     &UISettings{IdleTimeoutSeconds: 60, Language: "zh"},
-		Reader: &ReaderConfig{DebounceMillis: 3000, AntennaGain: 4},
+		Reader: &ReaderConfig{DebounceMillis: 3000, AntennaGain: new(DefaultAntennaGain)},
 		Rules:  &Rules{MaxSessionMinutes: 12 * 60},
 		Stars:  slices.Clone(DefaultStars),
 	}
@@ -290,8 +292,12 @@ func MergeConfig(base, fleet, station *Config) *Config {
 			if u.IdleTimeoutSeconds != 0 {
 				m.IdleTimeoutSeconds = u.IdleTimeoutSeconds
 			}
-			m.LargeText = m.LargeText || u.LargeText
-			m.HighContrast = m.HighContrast || u.HighContrast
+			if u.LargeText != nil {
+				m.LargeText = u.LargeText
+			}
+			if u.HighContrast != nil {
+				m.HighContrast = u.HighContrast
+			}
 			if u.Language != "" {
 				m.Language = u.Language
 			}
@@ -311,7 +317,7 @@ func MergeConfig(base, fleet, station *Config) *Config {
 			if r.DebounceMillis != 0 {
 				m.DebounceMillis = r.DebounceMillis
 			}
-			if r.AntennaGain != 0 {
+			if r.AntennaGain != nil {
 				m.AntennaGain = r.AntennaGain
 			}
 			out.Reader = &m

@@ -94,12 +94,12 @@ func TestGoOnlyConstraints(t *testing.T) {
 func TestMergeStationWins(t *testing.T) {
 	fleet := &Config{V: 1, Version: 3, Reader: &ReaderConfig{DebounceMillis: 2000}, Menu: []MenuCategory{{ID: "f", Name: "fleet"}},
 		Board: &Board{Phone: "1"}}
-	station := &Config{V: 1, Version: 9, Station: "s-1", Reader: &ReaderConfig{AntennaGain: 6}, Board: &Board{Phone: "2"}}
+	station := &Config{V: 1, Version: 9, Station: "s-1", Reader: &ReaderConfig{AntennaGain: new(6)}, Board: &Board{Phone: "2"}}
 	m := MergeConfig(DefaultConfig(), fleet, station)
 	if m.Version != 9 || m.Station != "s-1" {
 		t.Fatalf("version/station %d %q", m.Version, m.Station)
 	}
-	if m.Reader.DebounceMillis != 2000 || m.Reader.AntennaGain != 6 {
+	if m.Reader.DebounceMillis != 2000 || m.Reader.Gain() != 6 {
 		t.Fatalf("reader %+v", m.Reader)
 	}
 	if m.Board.Phone != "2" || len(m.Menu) != 1 || m.Menu[0].ID != "f" {
@@ -108,7 +108,7 @@ func TestMergeStationWins(t *testing.T) {
 	if m.Rules.MaxSessionMinutes != 720 || len(m.Stars) != 5 {
 		t.Fatalf("defaults lost: %+v %v", m.Rules, m.Stars)
 	}
-	if d := DefaultConfig(); d.Reader.AntennaGain != 4 {
+	if d := DefaultConfig(); d.Reader.Gain() != 4 {
 		t.Fatal("merge wrote through to the defaults")
 	}
 }

@@ -236,7 +236,13 @@ type State struct {
 	Firmware           string `json:"firmware,omitempty"`
 	Outbox             int    `json:"outbox"`
 	Reader             string `json:"reader,omitempty"`
-	Clock              Clock  `json:"clock"`
+	// ReaderRecoveries is how many times the card reader's chip was reset
+	// after it stopped answering, since the kiosk started.
+	ReaderRecoveries int `json:"reader_recoveries,omitempty"`
+	// Rejected is how many records the gateway refused (wire.Rejection)
+	// that the kiosk holds aside for a person to look at.
+	Rejected int   `json:"rejected,omitempty"`
+	Clock    Clock `json:"clock"`
 	// UpdateOffered is the firmware version last offered by a signed
 	// update_offer command, recorded until the firmware work installs it.
 	UpdateOffered string `json:"update_offered,omitempty"`

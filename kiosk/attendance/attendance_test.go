@@ -297,7 +297,7 @@ func TestServiceAndRequest(t *testing.T) {
 func TestInvalidTap(t *testing.T) {
 	f := newFixture(t, Config{})
 	_, err := f.book.Tap(context.Background(), reader.Tap{Card: "x"})
-	if !errors.Is(err, ErrInvalidTap) || Message(err) == "" {
+	if !errors.Is(err, ErrInvalidTap) || Code(err) != CodeInvalidTap {
 		t.Fatalf("%v", err)
 	}
 	long := reader.Tap{Volunteer: fmt.Sprintf("%0300d", 1)}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -105,8 +104,8 @@ func TestDiskFull(t *testing.T) {
 	if !errors.Is(failed, ErrStorage) || !errors.Is(failed, syscall.ENOSPC) {
 		t.Fatalf("tap on a full disk: %v", failed)
 	}
-	if msg := Message(failed); !strings.Contains(msg, "存储空间已满") {
-		t.Fatalf("message for the person: %q", msg)
+	if code := Code(failed); code != CodeDiskFull {
+		t.Fatalf("code for the person's sentence: %q", code)
 	}
 	// Still full: taps keep failing the same way, nothing half-written.
 	if _, err := tapOne(5000); !errors.Is(err, ErrStorage) {

@@ -5,8 +5,8 @@ import (
 	"syscall"
 )
 
-// Errors a caller branches on. Message gives the words to show the person
-// at the kiosk.
+// Errors a caller branches on. Code names them; the kiosk's catalogue
+// gives the words to show the person at the kiosk.
 var (
 	// ErrStorage: the tap could not be written to the kiosk's store (disk
 	// full, I/O error). It was NOT confirmed; nothing stored before is
@@ -17,20 +17,37 @@ var (
 	ErrInvalidTap = errors.New("attendance: invalid tap")
 )
 
-// Message returns a plain, kind message in Chinese for the person at the
-// kiosk, saying what happened and what to do next. It returns "" for nil.
-func Message(err error) string {
+// Codes of the errors a tap fails with here: stable names for logs, the
+// simulated reader's replies and the kiosk's catalogue of sentences
+// (kiosk/ui/catalog), which holds the words; this package holds none.
+const (
+	// CodeDiskFull: ErrStorage because the disk is full.
+	CodeDiskFull = "disk_full"
+	// CodeStorage: ErrStorage for another cause.
+	CodeStorage = "storage"
+	// CodeInvalidTap: ErrInvalidTap.
+	CodeInvalidTap = "invalid_tap"
+	// CodeOther: an error that is none of this package's.
+	CodeOther = "other"
+)
+
+// Codes lists every code Code returns for a non-nil error.
+func Codes() []string { return []string{CodeDiskFull, CodeStorage, CodeInvalidTap, CodeOther} }
+
+// Code maps err to its stable code: "" for nil, CodeOther for an error
+// that is none of this package's.
+func Code(err error) string {
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, ErrStorage) && errors.Is(err, syscall.ENOSPC):
-		return "存储空间已满，本次刷卡未记录，请联系站点管理员"
+		return CodeDiskFull
 	case errors.Is(err, ErrStorage):
-		return "设备存储出错，本次刷卡未记录，请稍后重试或联系站点管理员"
+		return CodeStorage
 	case errors.Is(err, ErrInvalidTap):
-		return "无法识别此卡，请重新刷卡；如仍不行，请联系站点管理员"
+		return CodeInvalidTap
 	}
-	return "系统出错，本次刷卡未记录，请联系站点管理员"
+	return CodeOther
 }
 
 // storageError marks err as ErrStorage while keeping the cause (such as

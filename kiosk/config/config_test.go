@@ -99,7 +99,7 @@ func TestApplyAndRefuse(t *testing.T) {
 		{"unknown key id", f.seal(t, otherPriv, "rogue", &wire.Config{Version: 9, Station: "pe-a"}), wire.ErrSignature},
 		{"equal version", f.seal(t, f.priv, "cloud-1", &wire.Config{Version: 5, Station: "pe-a", Board: &wire.Board{Phone: "1"}}), ErrNotNewer},
 		{"older version", f.seal(t, f.priv, "cloud-1", &wire.Config{Version: 4, Station: "pe-a"}), ErrNotNewer},
-		{"schema violation", f.seal(t, f.priv, "cloud-1", &wire.Config{Version: 9, Station: "pe-a", Reader: &wire.ReaderConfig{AntennaGain: 99}}), wire.ErrInvalid},
+		{"schema violation", f.seal(t, f.priv, "cloud-1", &wire.Config{Version: 9, Station: "pe-a", Reader: &wire.ReaderConfig{AntennaGain: new(99)}}), wire.ErrInvalid},
 		{"other station", f.seal(t, f.priv, "cloud-1", &wire.Config{Version: 9, Station: "pe-b"}), ErrWrongStation},
 		{"truncated", good[:len(good)/2], wire.ErrMalformed},
 	} {

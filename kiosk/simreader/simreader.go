@@ -16,16 +16,18 @@
 //
 //	{"ok":true,"kind":"check_in","id":"<record id>","seq":1,"repeat":false,"seconds":0,"volunteer":"V0001"}
 //	{"ok":true,"kind":"check_out","id":"…","seq":2,"repeat":false,"seconds":123.4,"volunteer":"V0001","check_in":"<id>"}
-//	{"ok":false,"error":"storage","message":"存储空间已满，本次刷卡未记录，请联系站点管理员"}
+//	{"ok":false,"error":"storage","reason":"disk_full","message":"<the catalogue's sentence for disk_full>"}
 //
 // "seconds" is the session length of a check-out; "auto_check_out" names
 // the record that closed an overlong session before a fresh check-in.
-// Error codes: "storage" (not stored), "invalid" (the tap cannot be a
-// record), "bad_request" (not a request), "unsupported" (a card image and
-// no decoder), "card" (the card was refused; "reason" says why: forged,
-// expired, not_yet_valid, revoked, unreadable, several_cards, unsupported,
-// or unsigned for a bare volunteer tap on a kiosk that checks cards),
-// "internal".
+// Error codes: "storage" (not stored; "reason" is disk_full or storage),
+// "invalid" (the tap cannot be a record), "bad_request" (not a request),
+// "unsupported" (a card image and no decoder), "card" (the card was
+// refused; "reason" is the reader.Code of why: forged, expired,
+// not_yet_valid, revoked, unreadable, several_cards, unsupported,
+// reader_fault, or unsigned for a bare volunteer tap on a kiosk that checks
+// cards), "internal". "message" is the kiosk catalogue's Chinese sentence
+// for the reason (package catalog), the same words the screen shows.
 package simreader
 
 import (
@@ -41,6 +43,7 @@ import (
 
 	"leifeng/gateway/wire"
 	"leifeng/kiosk/attendance"
+	"leifeng/kiosk/ui/catalog"
 	"leifeng/reader"
 )
 
@@ -87,9 +90,11 @@ type Reply struct {
 	CheckIn      string  `json:"check_in,omitempty"`
 	AutoCheckOut string  `json:"auto_check_out,omitempty"`
 	Error        string  `json:"error,omitempty"`
-	// Reason refines a "card" error: forged, expired, not_yet_valid,
-	// revoked, unreadable, several_cards, unsupported, reader_fault, or
-	// unsigned (a bare volunteer tap on a kiosk that checks cards).
+	// Reason refines an error with its stable code: for "card" the
+	// reader.Code (forged, expired, not_yet_valid, revoked, unreadable,
+	// several_cards, unsupported, reader_fault) or unsigned (a bare
+	// volunteer tap on a kiosk that checks cards); for "storage" and
+	// "invalid" the attendance.Code.
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 }
@@ -205,7 +210,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 func (s *Server) handle(ctx context.Context, line []byte) Reply {
 	var req Request
 	if err := json.Unmarshal(line, &req); err != nil {
-		return Reply{Error: "bad_request", Message: "请求格式不正确: " + err.Error()}
+		return Reply{Error: "bad_request", Reason: catalog.CodeBadRequest, Message: catalog.Sentence(catalog.Zh, catalog.CodeBadRequest, err)}
 	}
 	if req.Kind == string(wire.KindServiceRequest) {
 		res, err := s.book.Request(ctx, attendance.ServiceRequest{
@@ -214,21 +219,22 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 		return reply(res, err)
 	}
 	if req.Kind != "" {
-		return Reply{Error: "bad_request", Message: "未知的请求类型 " + req.Kind}
+		return Reply{Error: "bad_request", Reason: catalog.CodeUnknownRequest, Message: catalog.Sentence(catalog.Zh, catalog.CodeUnknownRequest, req.Kind)}
 	}
 	var t reader.Tap
 	switch {
 	case len(req.Image) > 0 && s.images == nil:
-		return Reply{Error: "unsupported", Message: "暂不支持卡片镜像，请使用 volunteer 字段"}
+		return Reply{Error: "unsupported", Reason: catalog.CodeNoCardImages, Message: catalog.Sentence(catalog.Zh, catalog.CodeNoCardImages)}
 	case len(req.Image) > 0:
 		var err error
 		if t, err = s.images(ctx, req.Image); err != nil {
-			s.log.Info("card refused", "err", err)
-			return Reply{Error: "card", Reason: CardReason(err), Message: reader.Message(err)}
+			code := reader.Code(err)
+			s.log.Info("card refused", "code", code, "err", err)
+			return Reply{Error: "card", Reason: code, Message: catalog.Sentence(catalog.Zh, code)}
 		}
 	case s.cardsOnly != nil && s.cardsOnly():
-		s.log.Info("bare volunteer tap refused: this kiosk checks card credentials")
-		return Reply{Error: "card", Reason: "unsigned", Message: reader.Message(reader.ErrUnsupported)}
+		s.log.Info("bare volunteer tap refused: this kiosk checks card credentials", "code", catalog.CodeUnsigned)
+		return Reply{Error: "card", Reason: catalog.CodeUnsigned, Message: catalog.Sentence(catalog.Zh, catalog.CodeUnsigned)}
 	default:
 		t = reader.Tap{Volunteer: req.Volunteer, Card: req.Card, Media: Media, At: time.Now()}
 		if t.Card == "" && t.Volunteer != "" {
@@ -239,38 +245,17 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 	return reply(res, err)
 }
 
-// CardReason names the reader error err for machines: the Reason of a
-// "card" reply.
-func CardReason(err error) string {
-	switch {
-	case errors.Is(err, reader.ErrSeveralCards):
-		return "several_cards"
-	case errors.Is(err, reader.ErrExpired):
-		return "expired"
-	case errors.Is(err, reader.ErrNotYetValid):
-		return "not_yet_valid"
-	case errors.Is(err, reader.ErrRevoked):
-		return "revoked"
-	case errors.Is(err, reader.ErrForged):
-		return "forged"
-	case errors.Is(err, reader.ErrUnsupported):
-		return "unsupported"
-	case errors.Is(err, reader.ErrReaderFault):
-		return "reader_fault"
-	}
-	return "unreadable"
-}
-
 func reply(res attendance.Result, err error) Reply {
 	if err != nil {
-		code := "internal"
+		kind := "internal"
 		switch {
 		case errors.Is(err, attendance.ErrStorage):
-			code = "storage"
+			kind = "storage"
 		case errors.Is(err, attendance.ErrInvalidTap):
-			code = "invalid"
+			kind = "invalid"
 		}
-		return Reply{Error: code, Message: attendance.Message(err)}
+		code := attendance.Code(err)
+		return Reply{Error: kind, Reason: code, Message: catalog.Sentence(catalog.Zh, code)}
 	}
 	return Reply{
 		OK: true, Kind: string(res.Kind), ID: res.ID, Seq: res.Seq, Repeat: res.Repeat,

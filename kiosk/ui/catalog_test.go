@@ -1,31 +1,21 @@
 package ui
 
 import (
+	"leifeng/kiosk/ui/catalog"
 	"strings"
 	"testing"
 
 	"github.com/go-text/typesetting/font"
 )
 
-// TestCatalogueComplete: every key in every language.
-func TestCatalogueComplete(t *testing.T) {
-	for key, m := range catalogue {
-		for _, l := range []Lang{Zh, En} {
-			if strings.TrimSpace(m[l]) == "" {
-				t.Errorf("%s has no %s text", key, l)
-			}
-		}
-	}
-}
-
 // TestFontCoversCatalogue: every string the kiosk shows of its own is in
 // the bundled font.
 func TestFontCoversCatalogue(t *testing.T) {
 	cm := bundledCmap(t)
 	var all strings.Builder
-	for _, m := range catalogue {
-		for _, s := range m {
-			all.WriteString(s)
+	for _, k := range catalog.Keys() {
+		for _, l := range catalog.Langs {
+			all.WriteString(catalog.Text(l, k))
 		}
 	}
 	all.WriteString("0123456789●○▼月日星期一二三四五六")

@@ -12,7 +12,9 @@
 // made-up station. Hours come only from the cloud (HoursSource), dated
 // when older than a day. Times are shown in China Standard Time.
 //
-// Every string lives in one catalogue (catalog.go). The bundled font
+// Every string lives in one catalogue (package catalog, which also gives
+// each error code its sentence for the voice, the simulated reader and
+// the logs); each screen has its own file. The bundled font
 // (font/, Noto Sans CJK SC under the SIL OFL) holds the whole 通用规范汉字表
 // and GB 2312, gzipped and decompressed on first use; a character outside
 // it is drawn by an installed fonts-noto-cjk if there is one, else as a

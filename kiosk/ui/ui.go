@@ -2,11 +2,9 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -70,6 +68,12 @@ type Status struct {
 	LastSync time.Time
 	// Acked is how many records the cloud confirmed since start.
 	Acked int
+	// Rejected is how many records the gateway refused and the kiosk
+	// holds aside (store.Rejections), for the station manager to report.
+	Rejected int
+	// ReaderRecoveries is how many times the reader chip was reset after
+	// it stopped answering since start (reader.Reader.Recoveries).
+	ReaderRecoveries int
 }
 
 // TapEvent is the outcome of one card presentation, after the reader
@@ -423,7 +427,7 @@ func (u *UI) resetPreferencesFromConfig(all bool) {
 		if s.Language == string(En) {
 			u.lang = En
 		}
-		u.large, u.contrast = s.LargeText, s.HighContrast
+		u.large, u.contrast = s.LargeTextOn(), s.HighContrastOn()
 	}
 	u.sound = s.Sound == nil || *s.Sound
 	u.voice = s.Voice != nil && *s.Voice
@@ -531,33 +535,6 @@ func (u *UI) starName(level int) string {
 		return fmt.Sprintf("%d★", level)
 	}
 	return u.t(Key(fmt.Sprintf("star%d", level)))
-}
-
-// errorKey picks the catalogue message for a failed tap.
-func errorKey(err error) Key {
-	switch {
-	case errors.Is(err, reader.ErrSeveralCards):
-		return "err_several"
-	case errors.Is(err, reader.ErrUnreadable):
-		return "err_unreadable"
-	case errors.Is(err, reader.ErrExpired):
-		return "err_expired"
-	case errors.Is(err, reader.ErrRevoked):
-		return "err_revoked"
-	case errors.Is(err, reader.ErrForged):
-		return "err_forged"
-	case errors.Is(err, reader.ErrUnsupported):
-		return "err_unsupported"
-	case errors.Is(err, reader.ErrReaderFault):
-		return "err_reader"
-	case errors.Is(err, attendance.ErrStorage) && errors.Is(err, syscall.ENOSPC):
-		return "err_disk_full"
-	case errors.Is(err, attendance.ErrStorage):
-		return "err_storage"
-	case errors.Is(err, attendance.ErrInvalidTap):
-		return "err_invalid"
-	}
-	return "err_other"
 }
 
 func formatDuration(lang Lang, d time.Duration) string {

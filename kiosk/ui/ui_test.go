@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"leifeng/kiosk/attendance"
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
+	"leifeng/kiosk/ui/catalog"
 	_ "leifeng/kiosk/ui/fynelocale" // before Fyne's init, as in the binary
 	"leifeng/reader"
 )
@@ -82,6 +82,8 @@ type core struct {
 	st    *store.Store
 	link  *atomic.Int32 // the Link Status reports
 	acked *atomic.Int32 // records the cloud confirmed
+	// recovered is the reader's recoveries Status reports.
+	recovered *atomic.Int32
 }
 
 func (c core) Request(ctx context.Context, r attendance.ServiceRequest) (attendance.Result, error) {
@@ -89,7 +91,11 @@ func (c core) Request(ctx context.Context, r attendance.ServiceRequest) (attenda
 }
 
 func (c core) Status() Status {
-	st := Status{Station: "pe-simao-001", Link: Link(c.link.Load()), Outbox: c.st.Depth(), Reader: "sim", Software: "test", Acked: int(c.acked.Load())}
+	st := Status{Station: "pe-simao-001", Link: Link(c.link.Load()), Outbox: c.st.Depth(), Reader: "sim", Software: "test", Acked: int(c.acked.Load()),
+		ReaderRecoveries: int(c.recovered.Load())}
+	if rej, err := c.st.Rejections(); err == nil {
+		st.Rejected = len(rej)
+	}
 	if st.Acked > 0 {
 		st.LastSync = fixedNow.UTC() // shown in China Standard Time
 	}
@@ -106,7 +112,9 @@ type kiosk struct {
 	clock *manualClock
 	link  *atomic.Int32
 	acked *atomic.Int32
-	size  fyne.Size // of the window, as asked for
+	// recovered is the reader recoveries the core reports.
+	recovered *atomic.Int32
+	size      fyne.Size // of the window, as asked for
 }
 
 var fixedNow = time.Date(2027, 3, 5, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
@@ -141,14 +149,14 @@ func newKioskWith(t testing.TB, size fyne.Size, opt Options, cfg *wire.Config) *
 	if opt.AdminPIN == "-" {
 		opt.AdminPIN = ""
 	}
-	link, acked := new(atomic.Int32), new(atomic.Int32)
+	link, acked, recovered := new(atomic.Int32), new(atomic.Int32), new(atomic.Int32)
 	link.Store(int32(LinkOffline))
-	u := New(win, core{book, st, link, acked}, src, opt)
+	u := New(win, core{book, st, link, acked, recovered}, src, opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { u.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; win.Close() })
-	k := &kiosk{ui: u, win: win, st: st, src: src, clock: clk, link: link, acked: acked, size: size}
+	k := &kiosk{ui: u, win: win, st: st, src: src, clock: clk, link: link, acked: acked, recovered: recovered, size: size}
 	gate := ReaderTestGate{Recorder: book, UI: func() *UI { return u }}
 	k.tap = simreader.Observed{Book: gate, Choose: u.Service, Observe: func(tp reader.Tap, res attendance.Result, err error) {
 		u.Notify(TapEvent{Tap: tp, Result: res, Err: err})
@@ -347,8 +355,8 @@ func TestTapErrors(t *testing.T) {
 		k.ui.Notify(TapEvent{Err: tc.err})
 		k.wait(ScreenResult)
 		k.shows("刷卡没有成功", tc.want)
-		if got, want := reader.Message(tc.err), tr(Zh, errorKey(tc.err)); tc.err != nil && !errors.Is(tc.err, attendance.ErrStorage) && got != want {
-			t.Errorf("catalogue says %q, reader.Message %q", want, got)
+		if got, want := tr(Zh, errorKey(tc.err)), catalog.Sentence(catalog.Zh, catalog.Code(tc.err)); got != want {
+			t.Errorf("screen says %q, catalogue %q", got, want)
 		}
 		k.wait(ScreenHome)
 	}
@@ -420,7 +428,7 @@ func TestAdmin(t *testing.T) {
 	}
 	k.press("确定")
 	k.wait(ScreenAdmin)
-	k.shows("站点编号：pe-simao-001", "网络：离线", "待上传记录：0 条", "软件版本：test")
+	k.shows("站点编号：pe-simao-001", "网络：离线", "待上传记录：0 条；平台退回：0 条", "软件版本：test")
 	k.press("读卡测试")
 	k.shows("请刷一张卡测试读卡器")
 	// The test card goes through the same path as a real tap, and is
@@ -456,6 +464,32 @@ func TestAdminSyncShown(t *testing.T) {
 	k.shows("最近上传确认：本次开机后尚无")
 	k.acked.Store(3)
 	k.eventually("最近上传确认：2027-03-05 09:30:00（本次开机后共确认 3 条）")
+}
+
+// TestAdminShowsRejectionsAndRecoveries: the records the gateway refused
+// (held in the real store) and the reader chip's recoveries are on the
+// admin screen, and follow while it is open.
+func TestAdminShowsRejectionsAndRecoveries(t *testing.T) {
+	k := newKiosk(t, fyne.NewSize(800, 480), Options{Tick: 10 * time.Millisecond, ResultFor: 50 * time.Millisecond})
+	res, err := k.tap.TapService(context.Background(), reader.Tap{Volunteer: "V0007", Card: "SIM-V0007", Media: "sim"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.wait(ScreenResult)
+	k.wait(ScreenHome)
+	k.press("管理")
+	for _, d := range "2468" {
+		k.press(string(d))
+	}
+	k.press("确定")
+	k.wait(ScreenAdmin)
+	k.shows("待上传记录：1 条；平台退回：0 条", "读卡器：sim；自动恢复 0 次")
+	k.recovered.Store(2)
+	if _, err := k.st.Reject([]wire.Rejection{{ID: res.ID, Reason: "invalid"}}, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	k.eventually("待上传记录：0 条；平台退回：1 条")
+	k.eventually("读卡器：sim；自动恢复 2 次")
 }
 
 // TestAdminWithoutPIN: with no PIN set the admin screen says so and how to

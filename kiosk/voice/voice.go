@@ -48,9 +48,6 @@ func New(log *slog.Logger) *Player {
 	return p
 }
 
-// Available reports which of tones and voice this machine can play.
-func (p *Player) Available() (tones, voice bool) { return p.aplay != "", p.espeak != "" }
-
 // SetEnabled switches the tones and the spoken words.
 func (p *Player) SetEnabled(sound, voice bool) {
 	p.mu.Lock()

@@ -107,23 +107,6 @@ func (im *Image) Save() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// SimLine is the JSON line the kiosk's simulated reader accepts.
-type SimLine struct {
-	Image json.RawMessage `json:"image"`
-}
-
-// ParseSimLine parses {"image": {...}} and returns the image.
-func ParseSimLine(line []byte) (*Image, error) {
-	var l SimLine
-	if err := json.Unmarshal(line, &l); err != nil {
-		return nil, fmt.Errorf("cardimage: sim line: %w", err)
-	}
-	if len(l.Image) == 0 {
-		return nil, fmt.Errorf("cardimage: sim line has no image")
-	}
-	return Load(l.Image)
-}
-
 // Card builds the simulated card the image describes.
 func (im *Image) Card() (*chipsim.Card, error) {
 	switch im.Media {

@@ -34,6 +34,7 @@ const (
 	regTxControl  = 0x14
 	regCRCResultH = 0x21
 	regCRCResultL = 0x22
+	regRFCfg      = 0x26
 	regTMode      = 0x2A
 	regTPrescaler = 0x2B
 	regTReloadH   = 0x2C
@@ -150,11 +151,6 @@ type event struct {
 
 // Option configures a Chip.
 type Option func(*Chip)
-
-// WithSPIOverhead sets the modelled cost of one SPI transfer besides its
-// bytes (chip select, the kernel's spidev ioctl). The default is 15 µs,
-// what a Raspberry Pi 4 spends on a small transfer.
-func WithSPIOverhead(d time.Duration) Option { return func(c *Chip) { c.overhead = d } }
 
 // WithVersion sets the VersionReg value (0x91 for v1.0, 0x92 for v2.0).
 func WithVersion(v byte) Option { return func(c *Chip) { c.version = v } }
@@ -772,6 +768,15 @@ func (c *Chip) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stats
+}
+
+// RxGain returns the receiver gain last written to RFCfgReg (bits 6..4:
+// 0 is 18 dB, 7 is 48 dB; 4, 33 dB, after a reset), so tests see what a
+// driver set.
+func (c *Chip) RxGain() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int(c.regs[regRFCfg]>>4) & 7
 }
 
 // IRQ returns the chip's IRQ output as an input pin of the host.

@@ -5,9 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"sync"
 )
 
 // SUNMIMEType is the NDEF record type into which NTAG 424 DNA mirrors its
@@ -27,10 +25,6 @@ const (
 // piccDataTag says: UID mirrored, SDMReadCtr mirrored, UID length 7
 // (NT4H2421Gx datasheet, 9.3.4).
 const piccDataTag = 0xC7
-
-// ErrCloneSuspect reports a SUN counter that did not rise: the message was
-// replayed or the card was cloned.
-var ErrCloneSuspect = errors.New("credential: SUN counter did not increase, clone suspected")
 
 // SUNKeys are an NTAG 424 DNA card's SDM keys: MetaRead decrypts the PICC
 // data, FileRead derives the MAC session key. Both are AES-128.
@@ -120,7 +114,8 @@ func ParseSUNRecord(payload []byte) (picc, mac []byte, err error) {
 
 // VerifySUN decrypts the PICC data of a SUN record payload and checks its
 // MAC. A bad MAC or PICC data tag matches ErrForged. It does not check that
-// the counter rose: that is Tracker's job, on the side that sees every tap.
+// the counter rose: that is the cloud's job (cloud/store), on the side
+// that sees every tap.
 func VerifySUN(keys SUNKeys, payload []byte) (SUN, error) {
 	picc, mac, err := ParseSUNRecord(payload)
 	if err != nil {
@@ -144,37 +139,4 @@ func VerifySUN(keys SUNKeys, payload []byte) (SUN, error) {
 		return SUN{}, fmt.Errorf("%w: SUN MAC", ErrForged)
 	}
 	return s, nil
-}
-
-// Tracker remembers the highest SUN counter seen per card. The cloud feeds
-// it every tap; a counter that repeats or goes back means the SUN message
-// was replayed or the card cloned. It is safe for concurrent use.
-type Tracker struct {
-	mu   sync.Mutex
-	last map[string]uint32
-}
-
-// Observe records a tap of card uid with counter ctr. It returns an error
-// matching ErrCloneSuspect if ctr is not above every counter seen before
-// for that card; the stored counter is left unchanged then.
-func (t *Tracker) Observe(uid []byte, ctr uint32) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.last == nil {
-		t.last = make(map[string]uint32)
-	}
-	k := string(uid)
-	if last, seen := t.last[k]; seen && ctr <= last {
-		return fmt.Errorf("%w: card %X counter %d after %d", ErrCloneSuspect, uid, ctr, last)
-	}
-	t.last[k] = ctr
-	return nil
-}
-
-// Last returns the highest counter seen for uid.
-func (t *Tracker) Last(uid []byte) (uint32, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	c, ok := t.last[string(uid)]
-	return c, ok
 }

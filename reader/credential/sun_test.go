@@ -36,28 +36,6 @@ func TestSUNAN12196(t *testing.T) {
 	}
 }
 
-func TestTracker(t *testing.T) {
-	var tr Tracker
-	uid := []byte{4, 1, 2, 3, 4, 5, 6}
-	for _, c := range []uint32{1, 2, 5} {
-		if err := tr.Observe(uid, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tr.Observe(uid, 5); !errors.Is(err, ErrCloneSuspect) {
-		t.Fatalf("repeat: %v", err)
-	}
-	if err := tr.Observe(uid, 3); !errors.Is(err, ErrCloneSuspect) {
-		t.Fatalf("backwards: %v", err)
-	}
-	if last, _ := tr.Last(uid); last != 5 {
-		t.Fatalf("last %d", last)
-	}
-	if err := tr.Observe([]byte{4, 9, 9, 9, 9, 9, 9}, 1); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestCardSUNKeysDiffer(t *testing.T) {
 	m := SUNKeys{MetaRead: bytes.Repeat([]byte{1}, 16), FileRead: bytes.Repeat([]byte{2}, 16)}
 	a, _ := CardSUNKeys(m, []byte{4, 1, 1, 1, 1, 1, 1})

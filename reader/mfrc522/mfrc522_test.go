@@ -5,8 +5,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
+	"periph.io/x/conn/v3/physic"
 
 	"leifeng/reader/chipsim"
 	"leifeng/reader/credential"
@@ -225,5 +227,22 @@ func TestClassicNestedAuth(t *testing.T) {
 		if err != nil || b[1] != byte(s) {
 			t.Fatalf("sector %d: % X %v", s, b, err)
 		}
+	}
+}
+
+// TestWithSpeed: a slower SPI clock (long wires to the module) is what the
+// chip is driven at: the same initialisation takes longer on the bus.
+func TestWithSpeed(t *testing.T) {
+	took := func(opts ...mfrc522.Option) time.Duration {
+		chip := chipsim.New()
+		start := chip.Now()
+		if _, err := mfrc522.New(chip, opts...); err != nil {
+			t.Fatal(err)
+		}
+		return chip.Now() - start
+	}
+	fast, slow := took(), took(mfrc522.WithSpeed(physic.MegaHertz))
+	if slow <= fast {
+		t.Fatalf("init at 1 MHz took %v, at the default 10 MHz %v", slow, fast)
 	}
 }

@@ -379,14 +379,14 @@ func readCards(ctx context.Context, r *reader.Reader, book *attendance.Book, up 
 				continue // the admin's reader test: shown, not recorded
 			}
 			if ev.Err != nil {
-				log.Info("card refused", "reason", simreader.CardReason(ev.Err), "volunteer_ref", book.VolunteerRef(ev.Tap.Volunteer), "err", ev.Err)
+				log.Info("card refused", "reason", reader.Code(ev.Err), "volunteer_ref", book.VolunteerRef(ev.Tap.Volunteer), "err", ev.Err)
 				scr.notify(ev.Tap, attendance.Result{}, ev.Err)
 				continue
 			}
 			res, err := book.TapService(ctx, ev.Tap, scr.service())
 			scr.notify(ev.Tap, res, err)
 			if err != nil {
-				log.Error("tap not recorded", "volunteer_ref", book.VolunteerRef(ev.Tap.Volunteer), "err", err, "message", attendance.Message(err))
+				log.Error("tap not recorded", "volunteer_ref", book.VolunteerRef(ev.Tap.Volunteer), "err", err, "code", attendance.Code(err))
 				continue
 			}
 			log.Info("tap", "kind", res.Kind, "record", res.ID, "volunteer_ref", book.VolunteerRef(res.Volunteer), "repeat", res.Repeat)

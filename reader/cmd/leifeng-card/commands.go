@@ -269,11 +269,13 @@ type tapJSON struct {
 	SUN       string        `json:"sun,omitempty"`
 	At        time.Time     `json:"at"`
 	Error     string        `json:"error,omitempty"`
-	Message   string        `json:"message"`
+	// Code is reader.Code of the error; the kiosk's catalogue has its
+	// sentence.
+	Code string `json:"code,omitempty"`
 }
 
 func printTap(w io.Writer, t reader.Tap, err error) {
-	j := tapJSON{Volunteer: t.Volunteer, Card: t.Card, UID: t.UID, Media: t.Media, Counter: t.Counter, SUN: string(t.SUN), At: t.At, Message: reader.Message(err)}
+	j := tapJSON{Volunteer: t.Volunteer, Card: t.Card, UID: t.UID, Media: t.Media, Counter: t.Counter, SUN: string(t.SUN), At: t.At, Code: reader.Code(err)}
 	if err != nil {
 		j.Error = err.Error()
 	}

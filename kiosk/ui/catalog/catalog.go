@@ -1,0 +1,261 @@
+// Package catalog holds every sentence the kiosk says, in every language
+// it speaks: the screen's words, and one plain sentence for each error code
+// of the packages that own errors (reader.Code, attendance.Code, and the
+// simulated reader's own), used alike by the screen, the voice, the
+// simulated reader's replies and the logs. It is the only place that holds
+// these sentences; it draws nothing, so a kiosk without a screen links it
+// without Fyne.
+//
+// The person who runs a station is called 站点管理员 ("station manager")
+// everywhere.
+package catalog
+
+import (
+	"fmt"
+	"slices"
+
+	"leifeng/kiosk/attendance"
+	"leifeng/reader"
+)
+
+// Lang is a language code.
+type Lang string
+
+// Languages the catalogue carries. Chinese is the default; a new language
+// is one more column in catalogue.
+const (
+	Zh Lang = "zh"
+	En Lang = "en"
+)
+
+// Langs are the languages every key has.
+var Langs = []Lang{Zh, En}
+
+// Key names one string of the catalogue.
+type Key string
+
+// catalogue holds every string the kiosk shows, in every language. Strings
+// with verbs are fmt formats. Tests check that every language has every
+// key, that every error code has a sentence, and that the bundled font has
+// every rune.
+var catalogue = map[Key]map[Lang]string{
+	"tap_prompt":          {Zh: "请刷志愿服务证", En: "Please tap your volunteer card"},
+	"tap_hint":            {Zh: "把卡放在下方读卡区", En: "Hold the card on the reader below"},
+	"online":              {Zh: "在线", En: "Online"},
+	"offline":             {Zh: "离线", En: "Offline"},
+	"link_unknown":        {Zh: "联网状态未知", En: "Link state unknown"},
+	"btn_menu":            {Zh: "服务菜单", En: "Services"},
+	"btn_board":           {Zh: "公示栏", En: "Contact board"},
+	"btn_honor":           {Zh: "光荣榜", En: "Honor roll"},
+	"btn_news":            {Zh: "活动公告", En: "Activities"},
+	"btn_need":            {Zh: "需求登记", En: "Register a need"},
+	"btn_admin":           {Zh: "管理", En: "Admin"},
+	"btn_lang":            {Zh: "English", En: "中文"},
+	"btn_large":           {Zh: "大字模式", En: "Large text"},
+	"btn_normal":          {Zh: "标准字体", En: "Normal text"},
+	"btn_home":            {Zh: "返回首页", En: "Home"},
+	"btn_back":            {Zh: "返回", En: "Back"},
+	"btn_next":            {Zh: "下一步", En: "Next"},
+	"btn_submit":          {Zh: "提交登记", En: "Submit"},
+	"btn_delete":          {Zh: "删除", En: "Delete"},
+	"btn_clear":           {Zh: "清空", En: "Clear"},
+	"btn_ok":              {Zh: "确定", En: "OK"},
+	"btn_service":         {Zh: "选择服务项目", En: "Choose a service"},
+	"btn_no_service":      {Zh: "不选服务项目", En: "No service"},
+	"chosen_service":      {Zh: "本次服务：%s", En: "Service: %s"},
+	"checkin_ok":          {Zh: "签到成功", En: "Checked in"},
+	"checkout_ok":         {Zh: "签退成功", En: "Checked out"},
+	"repeat_tap":          {Zh: "已记录，请勿重复刷卡", En: "Already recorded, no need to tap again"},
+	"auto_closed":         {Zh: "上次服务未签退，已自动结束并转交站点管理员核对", En: "Your last session had no check-out; it was closed for the station manager to review"},
+	"tap_failed":          {Zh: "刷卡没有成功", En: "The tap did not work"},
+	"retap":               {Zh: "请重新刷卡", En: "Please tap again"},
+	"service_line":        {Zh: "服务项目：%s", En: "Service: %s"},
+	"today_duration":      {Zh: "本次服务 %s", En: "This session: %s"},
+	"total_hours":         {Zh: "累计服务 %.1f 小时", En: "Total: %.1f hours"},
+	"star_level":          {Zh: "%s志愿者", En: "%s volunteer"},
+	"no_star":             {Zh: "志愿者", En: "Volunteer"},
+	"to_next_star":        {Zh: "距%s志愿者还差 %.1f 小时", En: "%.1[2]f hours to %[1]s"},
+	"total_hours_asof":    {Zh: "累计服务 %.1f 小时（截至%s）", En: "Total: %.1f hours (as of %s)"},
+	"hours_pending":       {Zh: "本次时长上传后由平台计入累计", En: "This session is added to your total once the cloud has it"},
+	"top_star":            {Zh: "已是最高星级，感谢您的奉献", En: "Top star level, thank you"},
+	"hours_minutes":       {Zh: "%d 小时 %d 分钟", En: "%d h %d min"},
+	"minutes":             {Zh: "%d 分钟", En: "%d min"},
+	"star1":               {Zh: "一星", En: "1-star"},
+	"star2":               {Zh: "二星", En: "2-star"},
+	"star3":               {Zh: "三星", En: "3-star"},
+	"star4":               {Zh: "四星", En: "4-star"},
+	"star5":               {Zh: "五星", En: "5-star"},
+	"err_several_cards":   {Zh: "读卡区有多张卡，请只放一张志愿服务证。", En: "Several cards on the reader: please hold only one volunteer card."},
+	"err_unreadable":      {Zh: "没有读完卡，请把卡放稳，再刷一次。", En: "The card was not read completely: hold it still and tap again."},
+	"err_expired":         {Zh: "这张志愿服务证已过期，请到服务站或志愿服务联合会换卡。", En: "This card has expired: please get a new one at the station or the volunteer federation."},
+	"err_revoked":         {Zh: "这张志愿服务证已停用，请联系站点管理员或志愿服务联合会。", En: "This card has been withdrawn: please contact the station manager or the volunteer federation."},
+	"err_forged":          {Zh: "无法确认这张卡是有效的志愿服务证，请联系站点管理员。", En: "This card cannot be confirmed as a valid volunteer card: please contact the station manager."},
+	"err_unsupported":     {Zh: "这不是普洱市志愿服务证，请换用志愿服务证刷卡。", En: "This is not a Pu'er volunteer card: please tap your volunteer card."},
+	"err_reader_fault":    {Zh: "读卡器暂时出了故障，请联系站点管理员；可以先在屏幕上登记。", En: "The card reader has a fault: please tell the station manager; you can register on the screen meanwhile."},
+	"err_disk_full":       {Zh: "存储空间已满，本次刷卡未记录，请联系站点管理员。", En: "The kiosk's storage is full and this tap was not recorded: please tell the station manager."},
+	"err_storage":         {Zh: "设备存储出错，本次刷卡未记录，请稍后重试或联系站点管理员。", En: "Storage error, this tap was not recorded: try again later or tell the station manager."},
+	"err_invalid_tap":     {Zh: "无法识别此卡，请重新刷卡；如仍不行，请联系站点管理员。", En: "This card cannot be recognised: tap again, or tell the station manager."},
+	"err_other":           {Zh: "刷卡没有成功，请再试一次；如果还不行，请联系站点管理员。", En: "The tap did not work: try again, and if it still fails tell the station manager."},
+	"err_not_yet_valid":   {Zh: "这张志愿服务证还没有到启用日期，请到启用日期后再刷，或联系站点管理员。", En: "This card is not valid yet: tap again from its start date, or ask the station manager."},
+	"err_unsigned":        {Zh: "本机只认志愿服务证，请把志愿服务证放在读卡区刷卡。", En: "This kiosk takes volunteer cards only: please tap your card on the reader."},
+	"err_bad_request":     {Zh: "请求格式不正确：%s", En: "The request is malformed: %s"},
+	"err_unknown_request": {Zh: "未知的请求类型：%s", En: "Unknown kind of request: %s"},
+	"err_no_card_images":  {Zh: "本机不接受卡片镜像，请使用 volunteer 字段。", En: "This kiosk takes no card images: use the volunteer field."},
+	"menu_title":          {Zh: "菜单式服务目录", En: "Service menu"},
+	"menu_empty":          {Zh: "暂无服务项目", En: "No services yet"},
+	"board_empty":         {Zh: "公示内容尚未发布", En: "Nothing posted yet"},
+	"need_other":          {Zh: "其他需求", En: "Other help"},
+	"scroll_more":         {Zh: "▼ 向上滑动查看更多", En: "▼ Swipe up for more"},
+	"unconfigured_title":  {Zh: "学雷锋志愿服务站", En: "Lei Feng volunteer station"},
+	"unconfigured_head":   {Zh: "本机待配置", En: "This kiosk is not set up yet"},
+	"unconfigured_link":   {Zh: "联网状态：%s", En: "Network: %s"},
+	"unconfigured_todo":   {Zh: "请联系管理员在管理后台为本站推送站点配置，推送后这里会显示本站的服务和公示内容。", En: "Ask the administrator to push this station's config from the web console; the station's services and notices then show here."},
+	"unconfigured_taps":   {Zh: "志愿者现在就可以刷卡签到、签退，记录会保存并上传。", En: "Volunteers can already tap to check in and out; the records are kept and uploaded."},
+	"item_what":           {Zh: "服务内容：%s", En: "What: %s"},
+	"item_when":           {Zh: "服务时间：%s", En: "When: %s"},
+	"item_where":          {Zh: "服务地点：%s", En: "Where: %s"},
+	"item_who":            {Zh: "服务团队：%s", En: "Who serves: %s"},
+	"item_contact":        {Zh: "联系方式：%s", En: "Contact: %s"},
+	"item_qr":             {Zh: "扫码查看详情", En: "Scan for details"},
+	"board_title":         {Zh: "公示栏", En: "Contact board"},
+	"board_workflow":      {Zh: "工作流程", En: "Workflow"},
+	"board_services":      {Zh: "服务内容", En: "Services"},
+	"board_contact":       {Zh: "联系人：%s", En: "Contact person: %s"},
+	"board_phone":         {Zh: "联系方式：%s", En: "Phone: %s"},
+	"board_hours":         {Zh: "开放时间：%s", En: "Opening hours: %s"},
+	"board_checklist":     {Zh: "站点“十有”", En: "The station's ten essentials"},
+	"done":                {Zh: "已具备", En: "in place"},
+	"not_done":            {Zh: "建设中", En: "in progress"},
+	"honor_title":         {Zh: "志愿光荣榜", En: "Honor roll"},
+	"honor_line":          {Zh: "%d. %s  %.1f 小时  %s", En: "%d. %s  %.1f h  %s"},
+	"honor_period":        {Zh: "统计期间：%s", En: "Period: %s"},
+	"honor_empty":         {Zh: "本月光荣榜尚未发布", En: "This month's honor roll is not out yet"},
+	"news_title":          {Zh: "活动公告", En: "Upcoming activities"},
+	"news_empty":          {Zh: "暂无活动公告", En: "No activities announced"},
+	"news_when":           {Zh: "时间：%s", En: "When: %s"},
+	"news_where":          {Zh: "地点：%s", En: "Where: %s"},
+	"need_title":          {Zh: "需求登记", En: "Register a need"},
+	"need_step_cat":       {Zh: "第一步：您需要哪类服务？", En: "Step 1: what kind of help do you need?"},
+	"need_step_phone":     {Zh: "第二步：请输入您的手机号码", En: "Step 2: enter your phone number"},
+	"need_step_note":      {Zh: "第三步：选择一句说明（可不选）", En: "Step 3: choose a short note (optional)"},
+	"need_phone_bad":      {Zh: "请输入11位手机号码或带区号的电话", En: "Enter an 11-digit mobile or a landline with area code"},
+	"need_chosen":         {Zh: "已选：%s", En: "Chosen: %s"},
+	"need_done":           {Zh: "登记成功", En: "Registered"},
+	"need_ref":            {Zh: "登记编号：%s", En: "Reference: %s"},
+	"need_callback":       {Zh: "工作人员会尽快电话联系您", En: "Someone from the station will call you soon"},
+	"need_failed":         {Zh: "登记没有成功，请稍后再试或联系站点管理员", En: "The need was not registered: try again later or ask the station manager"},
+	"need_saving":         {Zh: "正在保存…", En: "Saving…"},
+	"preset_urgent":       {Zh: "比较急，请尽快联系", En: "Urgent, please call soon"},
+	"preset_home":         {Zh: "需要上门服务", En: "Please come to my home"},
+	"preset_morning":      {Zh: "上午方便联系", En: "Mornings suit me"},
+	"preset_afternoon":    {Zh: "下午方便联系", En: "Afternoons suit me"},
+	"preset_family":       {Zh: "为家人登记", En: "For a family member"},
+	"preset_none":         {Zh: "不需要说明", En: "No note"},
+	"pin_title":           {Zh: "请输入管理密码", En: "Enter the admin PIN"},
+	"pin_wrong":           {Zh: "密码不正确", En: "Wrong PIN"},
+	"pin_unset":           {Zh: "本机尚未设置管理密码", En: "No admin PIN is set on this kiosk"},
+	"pin_unset_how":       {Zh: "请维护人员在设备的环境变量 LEIFENG_KIOSK_PIN 中设置管理密码（例如写入 /etc/leifeng/kiosk.env），然后重启信息屏程序。", En: "Ask the engineer to set the admin PIN in the environment variable LEIFENG_KIOSK_PIN (e.g. in /etc/leifeng/kiosk.env) and restart the kiosk program."},
+	"admin_title":         {Zh: "站点管理", En: "Station admin"},
+	"admin_station":       {Zh: "站点编号：%s", En: "Station: %s"},
+	"admin_network":       {Zh: "网络：%s", En: "Network: %s"},
+	"admin_broker":        {Zh: "消息服务器：%s", En: "Broker: %s"},
+	"admin_outbox":        {Zh: "待上传记录：%d 条；平台退回：%d 条", En: "Records waiting to upload: %d; refused by the cloud: %d"},
+	"admin_config":        {Zh: "配置版本：%d", En: "Config version: %d"},
+	"admin_software":      {Zh: "软件版本：%s", En: "Software version: %s"},
+	"admin_sync":          {Zh: "最近上传确认：%s", En: "Last upload confirmed: %s"},
+	"admin_never":         {Zh: "本次开机后尚无", En: "none since start"},
+	"admin_sync_at":       {Zh: "%s（本次开机后共确认 %d 条）", En: "%s (%d records confirmed since start)"},
+	"admin_reader":        {Zh: "读卡器：%s；自动恢复 %d 次", En: "Card reader: %s; reset %d times"},
+	"admin_test":          {Zh: "读卡测试", En: "Reader test"},
+	"admin_test_wait":     {Zh: "请刷一张卡测试读卡器", En: "Tap a card to test the reader"},
+	"admin_test_ok":       {Zh: "读卡正常：%s（%s）", En: "Reader OK: %s (%s)"},
+	"admin_test_err":      {Zh: "读卡失败：%s", En: "Read failed: %s"},
+	"admin_refresh":       {Zh: "刷新", En: "Refresh"},
+	"admin_sound":         {Zh: "提示音：%s", En: "Tones: %s"},
+	"admin_voice":         {Zh: "语音播报：%s", En: "Voice: %s"},
+	"on":                  {Zh: "开", En: "on"},
+	"off":                 {Zh: "关", En: "off"},
+	"none":                {Zh: "无", En: "none"},
+}
+
+// Text returns key in lang, formatted with args; a language without the
+// key falls back to Chinese. A key missing from the catalogue shows as
+// itself, which the catalogue's tests prevent.
+func Text(lang Lang, key Key, args ...any) string {
+	m, ok := catalogue[key]
+	if !ok {
+		return string(key)
+	}
+	s, ok := m[lang]
+	if !ok {
+		s = m[Zh]
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+// Has reports whether key is in the catalogue.
+func Has(key Key) bool {
+	_, ok := catalogue[key]
+	return ok
+}
+
+// Keys returns every key, sorted.
+func Keys() []Key {
+	keys := make([]Key, 0, len(catalogue))
+	for k := range catalogue {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Codes of the simulated reader's own refusals, besides the reader's and
+// the attendance rules' codes.
+const (
+	// CodeUnsigned: a bare volunteer tap on a kiosk that checks cards.
+	CodeUnsigned = "unsigned"
+	// CodeBadRequest: a request line that is not a request (%s: why).
+	CodeBadRequest = "bad_request"
+	// CodeUnknownRequest: a request of a kind the reader does not know
+	// (%s: the kind).
+	CodeUnknownRequest = "unknown_request"
+	// CodeNoCardImages: a card image sent to a kiosk that takes none.
+	CodeNoCardImages = "no_card_images"
+)
+
+// Codes lists every error code the catalogue has a sentence for: the
+// reader's, the attendance rules', and the simulated reader's.
+func Codes() []string {
+	codes := append(reader.Codes(), attendance.Codes()...)
+	codes = append(codes, CodeUnsigned, CodeBadRequest, CodeUnknownRequest, CodeNoCardImages)
+	slices.Sort(codes)
+	return slices.Compact(codes)
+}
+
+// Code is the stable code of a failed tap's err: the attendance rules'
+// for a tap that was read but not stored, the reader's otherwise; "" for
+// nil.
+func Code(err error) string {
+	if c := attendance.Code(err); c != attendance.CodeOther {
+		return c
+	}
+	return reader.Code(err)
+}
+
+// ErrorKey is the catalogue key of an error code's sentence.
+func ErrorKey(code string) Key { return Key("err_" + code) }
+
+// Sentence is the plain sentence in lang for code, which says what
+// happened and what to do next; args fill the codes whose sentence has a
+// verb (CodeBadRequest, CodeUnknownRequest). An unknown code gets the
+// sentence of "other".
+func Sentence(lang Lang, code string, args ...any) string {
+	k := ErrorKey(code)
+	if !Has(k) {
+		k = ErrorKey(reader.CodeOther)
+	}
+	return Text(lang, k, args...)
+}
