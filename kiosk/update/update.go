@@ -32,6 +32,9 @@ var (
 type Target interface {
 	// Kind is the release kind it installs (release.KindProgram or KindImage).
 	Kind() string
+	// Ready says whether updates can be installed at all (slots
+	// provisioned, a bootloader with tryboot), before anything is fetched.
+	Ready() error
 	// Install writes a verified bundle into the inactive slot.
 	Install(bundlePath string, signed *release.Manifest) error
 	// Try switches to the installed slot for one start; the kiosk
@@ -51,6 +54,12 @@ type Program struct{ *slot.Slots }
 // Kind implements Target.
 func (Program) Kind() string { return release.KindProgram }
 
+// Ready implements Target: current must name a slot.
+func (p Program) Ready() error {
+	_, err := p.Slots.Current()
+	return err
+}
+
 // Install implements Target.
 func (p Program) Install(bundlePath string, m *release.Manifest) error {
 	_, err := p.Slots.Install(bundlePath, m)
@@ -68,6 +77,12 @@ type Image struct{ *tryboot.Layout }
 
 // Kind implements Target.
 func (Image) Kind() string { return release.KindImage }
+
+// Ready implements Target: the bootloader must report tryboot.
+func (i Image) Ready() error {
+	_, err := i.Layout.Booted()
+	return err
+}
 
 // Trial implements Target.
 func (i Image) Trial() (string, bool) {
@@ -135,6 +150,9 @@ func (u *Updater) apply(ctx context.Context, o wire.UpdateOffer) error {
 	u.report(wire.UpdateStatus{Version: o.Version, Step: wire.UpdateOffered})
 	if o.Target == "" || o.URL == "" {
 		return fmt.Errorf("%w: offer without target or url", ErrOfferMismatch)
+	}
+	if err := u.Target.Ready(); err != nil {
+		return err
 	}
 	c := *u.Fetch
 	c.Repo = o.URL
