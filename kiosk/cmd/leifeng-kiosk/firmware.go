@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,6 +31,7 @@ import (
 // an update_offer is only recorded and reported.
 type updateOptions struct {
 	root     string
+	ca       string
 	slots    string
 	tryboot  bool
 	board    string
@@ -37,6 +41,7 @@ type updateOptions struct {
 
 func (u *updateOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&u.root, "update-root", "", "TUF root metadata of the release repository (from `leifeng-firmware init`); enables signed updates")
+	fs.StringVar(&u.ca, "update-ca", "", "PEM file of the CA that signed the release repository's HTTPS certificate (default: the system's roots)")
 	fs.StringVar(&u.slots, "update-slots", "/opt/leifeng", "program slot directory (a, b, current)")
 	fs.BoolVar(&u.tryboot, "update-tryboot", false, "install whole system images with the Pi firmware's tryboot A/B (Pi 4/400/CM4 with a 2021+ EEPROM, Pi 5) instead of program slots")
 	fs.StringVar(&u.board, "update-board", "rpi4", "this kiosk's board, matched against a release's manifest: rpi4, rpi5, rpi3, rpizero")
@@ -94,13 +99,34 @@ func newFirmware(o *options, mgr *config.Manager, log *slog.Logger, reboot func(
 			}
 		}
 	}
+	hc := http.DefaultClient
+	if u.ca != "" {
+		pem, err := os.ReadFile(u.ca)
+		if err != nil {
+			return nil, fmt.Errorf("--update-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--update-ca %s: no certificate in it", u.ca)
+		}
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	}
 	fw.u = &update.Updater{
-		Fetch:  &fetch.Client{Root: root, Dir: filepath.Join(o.data, "firmware")},
+		Fetch:  &fetch.Client{Root: root, Dir: filepath.Join(o.data, "firmware"), HTTP: hc},
 		Target: target, Board: u.board, Arch: u.arch, Version: running,
 		ConfigVersion: func() uint64 { return mgr.Status().StationVersion },
 		Report:        fw.set, Log: log,
 	}
 	return fw, nil
+}
+
+// running is the version the kiosk runs: its slot's signed manifest's,
+// or the build's.
+func (fw *firmware) running() string {
+	if fw == nil || fw.u.Version == "" {
+		return version
+	}
+	return fw.u.Version
 }
 
 func (fw *firmware) set(st wire.UpdateStatus) {

@@ -285,7 +285,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.mqtt != "" {
 		up, err = uplink.New(st, uplink.Config{
 			Broker: o.mqtt, Station: o.station, Username: o.mqttUser, Password: o.mqttPass, TLS: tlsConf,
-			AckTimeout: o.ackTimeout, Firmware: version, Clock: clk, Logger: log,
+			AckTimeout: o.ackTimeout, Firmware: in.fw.running(), Clock: clk, Logger: log,
 			Inbox: in, Report: in.report,
 		})
 		if err != nil {

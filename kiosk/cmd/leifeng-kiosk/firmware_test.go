@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/pem"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"leifeng/firmware/release"
+	"leifeng/firmware/releasetest"
+	"leifeng/firmware/slot"
+	"leifeng/gateway/wire"
+)
+
+// TestSignedUpdateOfTheBinary runs the real kiosk from a program slot and
+// plays systemd around it (ExecStartPre=leifeng-firmware boot, then
+// current/leifeng-kiosk, restarted on exit 75): a signed update_offer
+// makes the kiosk fetch the release from a TUF repository over HTTPS,
+// verify and install it into slot b and exit; the next start runs 1.1.0
+// on trial, whose health checks pass, and its state reports committed
+// with 1.1.0 as its firmware.
+func TestSignedUpdateOfTheBinary(t *testing.T) {
+	kioskBin := binary(t)
+	dir := t.TempDir()
+	fwBin := filepath.Join(dir, "leifeng-firmware")
+	if out, err := exec.Command("go", "build", "-o", fwBin, "../../../firmware/cmd/leifeng-firmware").CombinedOutput(); err != nil {
+		t.Fatalf("build leifeng-firmware: %v\n%s", err, out)
+	}
+	bin, err := os.ReadFile(kioskBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"leifeng-kiosk": bin, "units/leifeng-kiosk.service": []byte("[Service]\n")}
+	manifest := func(v string) release.Manifest {
+		return release.Manifest{Version: v, Board: "rpi4", Arch: defaultArch(), Kind: release.KindProgram}
+	}
+	kit := releasetest.New(t)
+	kit.Publish(t, "kiosk-1.1.0.tar", manifest("1.1.0"), files)
+	slots := slot.New(filepath.Join(dir, "opt-leifeng"))
+	if err := slots.Provision(releasetest.Build(t, manifest("1.0.0"), files)); err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(dir, "root.json")
+	os.WriteFile(rootFile, kit.Root, 0o644)
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kit.Server.Certificate().Raw}), 0o644)
+
+	g, broker := startGateway(t, true)
+	states := watchState(t, g)
+	cloudKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
+	bundleFile := filepath.Join(dir, "bundle.json")
+	if err := wire.WriteBundle(bundleFile, &wire.Bundle{Station: station, Broker: broker, Username: station,
+		ConfigKeys: map[string][]byte{"cloud-1": cloudKey.Public().(ed25519.PublicKey)}}); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	// systemd: ExecStartPre, then ExecStart from the current slot.
+	start := func() *kiosk {
+		t.Helper()
+		if out, err := exec.Command(fwBin, "boot", "--slots", slots.Root).CombinedOutput(); err != nil {
+			t.Fatalf("leifeng-firmware boot: %v\n%s", err, out)
+		}
+		saved := binPath
+		binPath = slots.Path("leifeng-kiosk")
+		defer func() { binPath = saved }()
+		return startKiosk(t, data, broker, "--bundle", bundleFile, "--update-root", rootFile, "--update-ca", caFile,
+			"--update-slots", slots.Root, "--update-board", "rpi4", "--update-deadline", "20s")
+	}
+	k := start()
+	states.waitFor(t, "firmware 1.0.0 online", k, func(s wire.State) bool { return s.Online && s.Firmware == "1.0.0" })
+
+	cmd, err := wire.NewCommand(station, wire.CmdUpdateOffer, time.Minute, time.Now(),
+		wire.UpdateOffer{Version: "1.1.0", URL: kit.URL(), Target: "kiosk-1.1.0.tar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := wire.EncodeCommand(cmd)
+	sealed, err := wire.Seal(cloudKey, "cloud-1", payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.srv.Publish(wire.StationTopic(station, wire.LeafCommands), sealed, false, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-k.exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitReboot {
+			t.Fatalf("kiosk exit after the update: %v\n%s", err, k.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("kiosk did not restart for the update\n%s", k.stderr)
+	}
+	if cur, _ := slots.Current(); cur != "b" {
+		t.Fatalf("current slot %s after install", cur)
+	}
+	k = start()
+	st := states.waitFor(t, "1.1.0 committed", k, func(s wire.State) bool {
+		return s.Online && s.Firmware == "1.1.0" && s.Update != nil && s.Update.Step == wire.UpdateCommitted
+	})
+	if st.Update.Version != "1.1.0" {
+		t.Fatalf("update %+v", st.Update)
+	}
+	if s, _ := slots.State(); s.Outcome != slot.Committed {
+		t.Fatalf("slot state %+v", s)
+	}
+	k.term(t)
+	if !strings.Contains(k.stderr.String(), "step=committed") {
+		t.Errorf("no committed step in the log:\n%s", k.stderr)
+	}
+}
