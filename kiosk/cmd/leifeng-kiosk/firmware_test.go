@@ -115,3 +115,37 @@ func TestSignedUpdateOfTheBinary(t *testing.T) {
 		t.Errorf("no committed step in the log:\n%s", k.stderr)
 	}
 }
+
+// TestUnitFile checks the systemd unit runs the kiosk the way the update
+// scheme needs: Type=notify with a watchdog, the trial rule before every
+// start, the kiosk from the current slot, and flags the kiosk knows.
+func TestUnitFile(t *testing.T) {
+	raw, err := os.ReadFile("../../../deploy/leifeng-kiosk.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := string(raw)
+	for _, want := range []string{"Type=notify\n", "WatchdogSec=", "NotifyAccess=main\n",
+		"ExecStartPre=/usr/local/bin/leifeng-firmware boot --slots /opt/leifeng\n", "ExecStart=/opt/leifeng/current/leifeng-kiosk "} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("unit lacks %q", want)
+		}
+	}
+	var exec string
+	for _, l := range strings.Split(unit, "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			exec = v
+		}
+	}
+	out, _ := execCommand(binary(t), "-h")
+	for _, f := range strings.Fields(exec)[1:] {
+		if name, ok := strings.CutPrefix(f, "--"); ok && !strings.Contains(out, "  -"+name+" ") && !strings.Contains(out, "  -"+name+"\n") {
+			t.Errorf("ExecStart flag --%s is not a leifeng-kiosk flag", name)
+		}
+	}
+}
+
+func execCommand(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}
