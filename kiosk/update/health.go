@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"leifeng/firmware/slot"
 	"leifeng/gateway/wire"
 )
 
@@ -37,6 +38,16 @@ func (c checkFunc) Check(ctx context.Context) error { return c.f(ctx) }
 func (u *Updater) Confirm(ctx context.Context, checks []Check, deadline, every time.Duration) error {
 	version, ok := u.Target.Trial()
 	if !ok {
+		// Report how the last update ended: a trial that restarted
+		// without confirming was rolled back before this start.
+		v, outcome, reason := u.Target.Outcome()
+		steps := map[string]string{slot.Committed: wire.UpdateCommitted, slot.RolledBack: wire.UpdateRolledBack, slot.Failed: wire.UpdateFailed}
+		if step, ok := steps[outcome]; ok {
+			if reason != "" && outcome != slot.Committed {
+				reason = "新版本未能通过启动检查，已退回原版本（" + reason + "）"
+			}
+			u.report(wire.UpdateStatus{Version: v, Step: step, Reason: reason})
+		}
 		return nil
 	}
 	u.report(wire.UpdateStatus{Version: version, Step: wire.UpdateTrying})

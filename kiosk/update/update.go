@@ -42,6 +42,9 @@ type Target interface {
 	Try(version string) error
 	// Trial says whether the running version is on trial, and which.
 	Trial() (version string, ok bool)
+	// Outcome is the last update's recorded outcome (slot.Committed,
+	// slot.RolledBack, slot.Failed, or "" for none) and its reason.
+	Outcome() (version, outcome, reason string)
 	// Commit marks the version on trial good.
 	Commit() error
 	// Rollback returns to the previous version, recording why.
@@ -72,6 +75,12 @@ func (p Program) Trial() (string, bool) {
 	return st.Version, ok
 }
 
+// Outcome implements Target.
+func (p Program) Outcome() (string, string, string) {
+	st, _ := p.Slots.State()
+	return st.Version, st.Outcome, st.Reason
+}
+
 // Image adapts tryboot pairs to Target.
 type Image struct{ *tryboot.Layout }
 
@@ -82,6 +91,12 @@ func (Image) Kind() string { return release.KindImage }
 func (i Image) Ready() error {
 	_, err := i.Layout.Booted()
 	return err
+}
+
+// Outcome implements Target.
+func (i Image) Outcome() (string, string, string) {
+	st, _ := i.Layout.ReadState()
+	return st.Version, st.Outcome, st.Reason
 }
 
 // Trial implements Target.

@@ -105,6 +105,13 @@ func TestHungTrialRollsBackOnNextStart(t *testing.T) {
 	if v := s.running(t); v != "1.0.0" {
 		t.Fatalf("running %s", v)
 	}
+	// The old kiosk starts and reports how the update ended.
+	if err := s.updater(t, update.Program{Slots: s.slots}).Confirm(context.Background(), nil, time.Second, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if last := s.steps.last(); last.Step != wire.UpdateRolledBack || last.Version != "1.1.0" || !strings.Contains(last.Reason, "without confirming") {
+		t.Fatalf("reported %+v", last)
+	}
 }
 
 func TestRefusedBeforeAnythingWritten(t *testing.T) {
