@@ -445,6 +445,11 @@ func (r *Repo) Rotate(role string) error {
 	if err != nil {
 		return err
 	}
+	// Refuse before making keys: without the old root threshold at hand
+	// there is nothing to sign the new root with.
+	if _, err := r.signers(prev, Root); err != nil {
+		return err
+	}
 	raw, err := prev.ToBytes(false)
 	if err != nil {
 		return err
