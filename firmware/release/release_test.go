@@ -66,6 +66,10 @@ func TestBuildWalkVerify(t *testing.T) {
 // evil is a bundle whose manifest lists name, and whose member is name.
 func evil(t *testing.T, name string) []byte {
 	t.Helper()
+	return evilBundle(name)
+}
+
+func evilBundle(name string) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	man := []byte(`{"version":"1.0.0","board":"rpi4","arch":"arm64","kind":"program","min_config_version":0,"files":[{"name":"` + name + `","size":1,"mode":420,"sha256":"x"}]}`)
