@@ -406,3 +406,9 @@ func Verify(path string, signed *release.Manifest) error {
 	}
 	return nil
 }
+
+// Clean removes every download, whole or partial: after a commit the
+// bundle is not needed again.
+func (c *Client) Clean() error {
+	return os.RemoveAll(filepath.Join(c.Dir, "downloads"))
+}

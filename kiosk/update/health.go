@@ -66,6 +66,10 @@ func (u *Updater) Confirm(ctx context.Context, checks []Check, deadline, every t
 				return err
 			}
 			u.report(wire.UpdateStatus{Version: version, Step: wire.UpdateCommitted})
+			// The bundle is installed for good: free the data partition.
+			if err := u.Fetch.Clean(); err != nil && u.Log != nil {
+				u.Log.Warn("update: downloads not removed", "err", err)
+			}
 			return nil
 		}
 		t := time.NewTimer(every)

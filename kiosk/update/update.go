@@ -170,7 +170,7 @@ func (u *Updater) apply(ctx context.Context, o wire.UpdateOffer) error {
 		return err
 	}
 	c := *u.Fetch
-	c.Repo = o.URL
+	c.Repo, c.Downloaded = o.URL, 0
 	r, err := c.Lookup(ctx, o.Target)
 	if err != nil {
 		return err

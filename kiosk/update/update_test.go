@@ -44,6 +44,9 @@ func TestProgramEndToEnd(t *testing.T) {
 	if v := s.running(t); v != "1.1.0" {
 		t.Fatalf("running %s after commit", v)
 	}
+	if left, _ := filepath.Glob(filepath.Join(s.data, "downloads", "*")); len(left) > 0 {
+		t.Fatalf("downloads kept after commit: %v", left)
+	}
 	// Restarted again: committed stays.
 	if slot, st, err := s.slots.Start(); err != nil || slot != "b" || st.Outcome != "committed" {
 		t.Fatalf("after commit, start: %s %+v %v", slot, st, err)
