@@ -34,6 +34,16 @@
 // (the tryboot flag does not survive one) boots [all], the old pair: the
 // fall-back needs no code to run.
 //
+// FAT has no journal: the commit's rename replaces one directory entry,
+// a single sector write, which is as atomic as the card's sector writes.
+// Nothing else on partition 1 is ever written, and a leftover
+// autoboot.txt.tmp is ignored by the bootloader.
+//
+// Writing partitions and rebooting need privileges the kiosk user lacks:
+// the Pi OS setup gives the user leifeng write access to the four A/B
+// partitions (a udev rule) and the right to reboot (polkit), or runs the
+// kiosk's updater as root. Program slots need neither.
+//
 // Supported: Pi 4, Pi 400 and CM4 with the EEPROM bootloader from 2021 on
 // (tryboot_a_b came with the 2021-04 stable EEPROM), Pi 5 and CM5. The
 // Pi 3, 2, 1 and Zero boot from bootcode.bin, ignore autoboot.txt and have
