@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"leifeng/firmware/fetch"
+	"leifeng/firmware/release"
 	"leifeng/firmware/sdnotify"
 	"leifeng/firmware/slot"
 	"leifeng/firmware/tryboot"
@@ -71,8 +73,14 @@ type firmware struct {
 	mu     sync.Mutex
 	status *wire.UpdateStatus
 	ctx    context.Context
+	st     *store.Store
 	wg     sync.WaitGroup
 }
+
+// pendingOffer is the store blob of an offer being applied: an update cut
+// short by a power cut or a kill is taken up again at the next start, and
+// its download resumes where it stopped.
+const pendingOffer = "firmware_pending_offer"
 
 // newFirmware builds the updater of --update-*, or nil without --update-root.
 func newFirmware(o *options, mgr *config.Manager, log *slog.Logger, reboot func()) (*firmware, error) {
@@ -156,14 +164,26 @@ func (fw *firmware) offer(o wire.UpdateOffer) bool {
 		return false
 	}
 	fw.mu.Lock()
-	ctx := fw.ctx
+	ctx, st := fw.ctx, fw.st
 	fw.mu.Unlock()
 	if ctx == nil {
 		return false
 	}
+	raw, err := json.Marshal(o)
+	if err == nil {
+		err = st.PutBlob(pendingOffer, raw)
+	}
+	if err != nil {
+		fw.log.Warn("update offer not kept", "err", err)
+	}
 	fw.wg.Go(func() {
 		if err := fw.u.Apply(ctx, o); err != nil {
 			fw.log.Warn("update not applied", "version", o.Version, "err", err)
+			if !errors.Is(err, context.Canceled) {
+				// Refused or failed, and reported: the cloud decides
+				// whether to offer it again.
+				st.PutBlob(pendingOffer, nil)
+			}
 			return
 		}
 		// Program slots: exit so systemd starts current/leifeng-kiosk,
@@ -255,8 +275,25 @@ func (fw *firmware) start(ctx context.Context, wg *sync.WaitGroup, st *store.Sto
 			fw.log.Error("update: confirm", "err", err)
 		}
 		fw.mu.Lock()
-		fw.ctx = ctx
+		fw.ctx, fw.st = ctx, st
 		fw.mu.Unlock()
+		fw.resume(st)
 		<-ctx.Done()
 	})
+}
+
+// resume takes up an offer an earlier run did not finish, unless what it
+// offered is already running.
+func (fw *firmware) resume(st *store.Store) {
+	raw, err := st.Blob(pendingOffer)
+	if err != nil || len(raw) == 0 {
+		return
+	}
+	var o wire.UpdateOffer
+	if err := json.Unmarshal(raw, &o); err != nil || release.Compare(o.Version, fw.u.Version) <= 0 {
+		st.PutBlob(pendingOffer, nil)
+		return
+	}
+	fw.log.Info("update: resuming an offer cut short", "version", o.Version)
+	fw.offer(o)
 }

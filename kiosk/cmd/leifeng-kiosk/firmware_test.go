@@ -25,7 +25,20 @@ import (
 // verify and install it into slot b and exit; the next start runs 1.1.0
 // on trial, whose health checks pass, and its state reports committed
 // with 1.1.0 as its firmware.
-func TestSignedUpdateOfTheBinary(t *testing.T) {
+// updateRig is a TUF repository with release 1.1.0 of the real kiosk
+// binary, program slots holding 1.0.0 of it, and a broker; start plays
+// systemd (ExecStartPre=leifeng-firmware boot, then current/leifeng-kiosk).
+type updateRig struct {
+	kit      *releasetest.Kit
+	slots    *slot.Slots
+	g        *gateway
+	states   *stateWatch
+	cloudKey ed25519.PrivateKey
+	start    func() *kiosk
+	bundle   int64
+}
+
+func newUpdateRig(t *testing.T) *updateRig {
 	kioskBin := binary(t)
 	dir := t.TempDir()
 	fwBin := filepath.Join(dir, "leifeng-firmware")
@@ -40,79 +53,128 @@ func TestSignedUpdateOfTheBinary(t *testing.T) {
 	manifest := func(v string) release.Manifest {
 		return release.Manifest{Version: v, Board: "rpi4", Arch: defaultArch(), Kind: release.KindProgram}
 	}
-	kit := releasetest.New(t)
-	kit.Publish(t, "kiosk-1.1.0.tar", manifest("1.1.0"), files)
-	slots := slot.New(filepath.Join(dir, "opt-leifeng"))
-	if err := slots.Provision(releasetest.Build(t, manifest("1.0.0"), files)); err != nil {
+	r := &updateRig{kit: releasetest.New(t), cloudKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))}
+	fi, _ := os.Stat(r.kit.Publish(t, "kiosk-1.1.0.tar", manifest("1.1.0"), files))
+	r.bundle = fi.Size()
+	r.slots = slot.New(filepath.Join(dir, "opt-leifeng"))
+	if err := r.slots.Provision(releasetest.Build(t, manifest("1.0.0"), files)); err != nil {
 		t.Fatal(err)
 	}
 	rootFile := filepath.Join(dir, "root.json")
-	os.WriteFile(rootFile, kit.Root, 0o644)
+	os.WriteFile(rootFile, r.kit.Root, 0o644)
 	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kit.Server.Certificate().Raw}), 0o644)
-
-	g, broker := startGateway(t, true)
-	states := watchState(t, g)
-	cloudKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.kit.Server.Certificate().Raw}), 0o644)
+	var broker string
+	r.g, broker = startGateway(t, true)
+	r.states = watchState(t, r.g)
 	bundleFile := filepath.Join(dir, "bundle.json")
 	if err := wire.WriteBundle(bundleFile, &wire.Bundle{Station: station, Broker: broker, Username: station,
-		ConfigKeys: map[string][]byte{"cloud-1": cloudKey.Public().(ed25519.PublicKey)}}); err != nil {
+		ConfigKeys: map[string][]byte{"cloud-1": r.cloudKey.Public().(ed25519.PublicKey)}}); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
-	// systemd: ExecStartPre, then ExecStart from the current slot.
-	start := func() *kiosk {
+	r.start = func() *kiosk {
 		t.Helper()
-		if out, err := exec.Command(fwBin, "boot", "--slots", slots.Root).CombinedOutput(); err != nil {
+		if out, err := exec.Command(fwBin, "boot", "--slots", r.slots.Root).CombinedOutput(); err != nil {
 			t.Fatalf("leifeng-firmware boot: %v\n%s", err, out)
 		}
 		saved := binPath
-		binPath = slots.Path("leifeng-kiosk")
+		binPath = r.slots.Path("leifeng-kiosk")
 		defer func() { binPath = saved }()
 		return startKiosk(t, data, broker, "--bundle", bundleFile, "--update-root", rootFile, "--update-ca", caFile,
-			"--update-slots", slots.Root, "--update-board", "rpi4", "--update-deadline", "20s")
+			"--update-slots", r.slots.Root, "--update-board", "rpi4", "--update-deadline", "20s")
 	}
-	k := start()
-	states.waitFor(t, "firmware 1.0.0 online", k, func(s wire.State) bool { return s.Online && s.Firmware == "1.0.0" })
+	return r
+}
 
+// offer publishes a signed update_offer for 1.1.0.
+func (r *updateRig) offer(t *testing.T) {
+	t.Helper()
 	cmd, err := wire.NewCommand(station, wire.CmdUpdateOffer, time.Minute, time.Now(),
-		wire.UpdateOffer{Version: "1.1.0", URL: kit.URL(), Target: "kiosk-1.1.0.tar"})
+		wire.UpdateOffer{Version: "1.1.0", URL: r.kit.URL(), Target: "kiosk-1.1.0.tar"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	payload, _ := wire.EncodeCommand(cmd)
-	sealed, err := wire.Seal(cloudKey, "cloud-1", payload)
+	sealed, err := wire.Seal(r.cloudKey, "cloud-1", payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.srv.Publish(wire.StationTopic(station, wire.LeafCommands), sealed, false, 1); err != nil {
+	if err := r.g.srv.Publish(wire.StationTopic(station, wire.LeafCommands), sealed, false, 1); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// restartedForUpdate waits for the kiosk to exit with status 75.
+func restartedForUpdate(t *testing.T, k *kiosk) {
+	t.Helper()
 	select {
 	case err := <-k.exited:
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != exitReboot {
 			t.Fatalf("kiosk exit after the update: %v\n%s", err, k.stderr)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("kiosk did not restart for the update\n%s", k.stderr)
 	}
-	if cur, _ := slots.Current(); cur != "b" {
-		t.Fatalf("current slot %s after install", cur)
-	}
-	k = start()
-	st := states.waitFor(t, "1.1.0 committed", k, func(s wire.State) bool {
+}
+
+// committed waits for 1.1.0 to report committed, and stops the kiosk.
+func (r *updateRig) committed(t *testing.T, k *kiosk) {
+	t.Helper()
+	st := r.states.waitFor(t, "1.1.0 committed", k, func(s wire.State) bool {
 		return s.Online && s.Firmware == "1.1.0" && s.Update != nil && s.Update.Step == wire.UpdateCommitted
 	})
 	if st.Update.Version != "1.1.0" {
 		t.Fatalf("update %+v", st.Update)
 	}
-	if s, _ := slots.State(); s.Outcome != slot.Committed {
+	if s, _ := r.slots.State(); s.Outcome != slot.Committed {
 		t.Fatalf("slot state %+v", s)
 	}
 	k.term(t)
 	if !strings.Contains(k.stderr.String(), "step=committed") {
 		t.Errorf("no committed step in the log:\n%s", k.stderr)
+	}
+}
+
+// TestSignedUpdateOfTheBinary: a signed update_offer makes the real kiosk
+// fetch the release from a TUF repository over HTTPS, verify and install
+// it into slot b and exit; the next start runs 1.1.0 on trial, whose
+// health checks pass, and its state reports committed with 1.1.0 as its
+// firmware.
+func TestSignedUpdateOfTheBinary(t *testing.T) {
+	r := newUpdateRig(t)
+	k := r.start()
+	r.states.waitFor(t, "firmware 1.0.0 online", k, func(s wire.State) bool { return s.Online && s.Firmware == "1.0.0" })
+	r.offer(t)
+	restartedForUpdate(t, k)
+	if cur, _ := r.slots.Current(); cur != "b" {
+		t.Fatalf("current slot %s after install", cur)
+	}
+	r.committed(t, r.start())
+}
+
+// TestUpdateResumesAfterKill9: the kiosk is killed with SIGKILL in the
+// middle of the download; started again, it takes the offer up again,
+// resumes the download where it stopped, and the update completes.
+func TestUpdateResumesAfterKill9(t *testing.T) {
+	r := newUpdateRig(t)
+	r.kit.Throttle(r.bundle / 3) // about three seconds for the bundle
+	k := r.start()
+	r.states.waitFor(t, "firmware 1.0.0 online", k, func(s wire.State) bool { return s.Online && s.Firmware == "1.0.0" })
+	r.offer(t)
+	r.states.waitFor(t, "download under way", k, func(s wire.State) bool {
+		return s.Update != nil && s.Update.Step == wire.UpdateDownloading && s.Update.Done > 0
+	})
+	k.kill9(t)
+	if cur, _ := r.slots.Current(); cur != "a" {
+		t.Fatalf("current slot %s after a kill mid-download", cur)
+	}
+	k = r.start()
+	restartedForUpdate(t, k)
+	r.committed(t, r.start())
+	if sent := r.kit.Sent.Load(); sent > r.bundle*11/10 {
+		t.Errorf("sent %d bytes for a %d-byte bundle: the download started over", sent, r.bundle)
 	}
 }
 
