@@ -5,6 +5,11 @@
 //     payload) and how versions compare.
 //   - repo: the release host's TUF repository (go-tuf/v2 metadata, Ed25519
 //     keys for every role, key rotation).
+//   - fetch: the client side: TUF refresh with go-tuf/v2's updater, the
+//     bundle downloaded with HTTP Range resume and checked against the
+//     signed length and hash.
+//   - releasetest: a kit for tests: a repository in a temporary directory
+//     served over HTTPS, with a throttled link and dropped connections.
 //   - slot: program slots /opt/leifeng/a and /opt/leifeng/b with an atomic
 //     symlink switch and a trial marker, for any Raspberry Pi OS.
 //   - tryboot: full A/B with the Raspberry Pi firmware's tryboot
