@@ -31,11 +31,44 @@ func KnownCommand(name string) bool {
 	return false
 }
 
-// UpdateOffer is the argument of CmdUpdateOffer.
+// UpdateOffer is the argument of CmdUpdateOffer. The command's signature
+// only says the cloud wants the kiosk to update; what is installed is
+// decided by the release's own TUF metadata, signed by the offline
+// targets key (firmware/repo).
 type UpdateOffer struct {
 	Version string `json:"version"`
-	URL     string `json:"url,omitempty"`
-	SHA256  string `json:"sha256,omitempty"`
+	// URL is the TUF repository's base URL (metadata/ and targets/
+	// under it).
+	URL string `json:"url,omitempty"`
+	// SHA256, if set, must equal the signed target's hash.
+	SHA256 string `json:"sha256,omitempty"`
+	// Target is the release's TUF target name.
+	Target string `json:"target,omitempty"`
+}
+
+// Update steps a kiosk reports in State.Update.
+const (
+	UpdateOffered     = "offered"
+	UpdateDownloading = "downloading"
+	UpdateVerified    = "verified"
+	UpdateInstalled   = "installed"
+	UpdateTrying      = "trying"
+	UpdateCommitted   = "committed"
+	UpdateRolledBack  = "rolled_back"
+	UpdateFailed      = "failed"
+)
+
+// UpdateStatus is where a kiosk's firmware update stands.
+type UpdateStatus struct {
+	Version string `json:"version"`
+	// Step is one of the Update* steps.
+	Step string `json:"step"`
+	// Done and Total are the bytes downloaded so far and the bundle's size.
+	Done  int64 `json:"done,omitempty"`
+	Total int64 `json:"total,omitempty"`
+	// Reason says why it failed or was rolled back (Chinese, for the console).
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // NewCommand makes a command for station with a random nonce, expiring

@@ -246,6 +246,10 @@ type State struct {
 	// UpdateOffered is the firmware version last offered by a signed
 	// update_offer command, recorded until the firmware work installs it.
 	UpdateOffered string `json:"update_offered,omitempty"`
+	// Update is the progress of the last firmware update: offered,
+	// downloading (with bytes), verified, installed, trying, committed,
+	// rolled_back or failed with the reason.
+	Update *UpdateStatus `json:"update,omitempty"`
 	// LastCommand says what became of the last command received: its name
 	// and "ok" or the reason it was refused.
 	LastCommand string `json:"last_command,omitempty"`

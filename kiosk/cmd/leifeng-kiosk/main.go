@@ -92,6 +92,7 @@ type options struct {
 	wiring      reader.Wiring
 	bundleFile  string
 	bundle      *wire.Bundle
+	upd         updateOptions
 	// displayNow is the wall time shown on screen: the kiosk's clock, or
 	// with --demo-clock-speed a faster one.
 	displayNow func() time.Time
@@ -130,6 +131,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.bundleFile, "bundle", "", "station bundle from `leifeng-cloud station add`: station ID, broker, credentials, trusted config keys (flags given explicitly win)")
+	o.upd.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -272,6 +274,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer reboot(nil)
 	ctx = rebootCtx
 	in := newInbox(o.station, mgr, log, func() { reboot(errReboot) })
+	if in.fw, err = newFirmware(o, mgr, log, func() { reboot(errReboot) }); err != nil {
+		return err
+	}
 	if err := scr.open(mgr); err != nil {
 		return err
 	}
@@ -282,13 +287,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Broker: o.mqtt, Station: o.station, Username: o.mqttUser, Password: o.mqttPass, TLS: tlsConf,
 			// Only an ack sealed by the cloud's key deletes from the outbox.
 			AckKeys:    trusted,
-			AckTimeout: o.ackTimeout, Firmware: version, Clock: clk, Logger: log,
+			AckTimeout: o.ackTimeout, Firmware: in.fw.running(), Clock: clk, Logger: log,
 			Inbox: in, Report: in.report,
 		})
 		if err != nil {
 			return fmt.Errorf("--mqtt: %w", err)
 		}
 		in.up = up
+		if in.fw != nil {
+			in.fw.refresh = up.Refresh
+		}
 		scr.setUplink(up)
 		if sim != nil {
 			up.SetReader(wire.ReaderOK)
@@ -348,6 +356,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("kiosk running", "version", version, "data", o.data, "mqtt", o.mqtt, "reader", readerAddr, "outbox", st.Depth())
 	fmt.Fprintf(stderr, "leifeng-kiosk: ready station=%s reader=%s\n", o.station, readerAddr)
 	scr.setReader(readerAddr)
+	in.fw.start(ctx, &wg, st, healthChecks(st, mgr, up, readerAddr, scr))
 	scr.wait(ctx, cancel)
 	wg.Wait()
 	log.Info("kiosk stopped", "outbox", st.Depth())

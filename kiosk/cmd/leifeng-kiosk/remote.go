@@ -47,6 +47,8 @@ type inbox struct {
 	mgr     *config.Manager
 	up      *uplink.Uplink
 	log     *slog.Logger
+	// fw applies update offers (nil: offers are only recorded).
+	fw *firmware
 	// reboot ends the kiosk with exitReboot.
 	reboot func()
 
@@ -106,8 +108,11 @@ func (in *inbox) command(payload []byte) {
 			setLast(c.Name + ": " + err.Error())
 			return
 		}
-		// Recorded and reported only: installing firmware is the
-		// firmware work's job, not done here.
+		if in.fw.offer(o) {
+			// Progress and outcome are reported in the state's update.
+			setLast(c.Name + ": applying " + o.Version)
+			return
+		}
 		setLast(c.Name + ": recorded " + o.Version)
 	}
 }
@@ -126,6 +131,7 @@ func (in *inbox) report(st *wire.State) {
 	st.ConfigVersion, st.ConfigError = s.StationVersion, s.StationError
 	st.FleetConfigVersion, st.FleetConfigError = s.FleetVersion, s.FleetError
 	st.UpdateOffered = s.UpdateOffered
+	in.fw.report(st)
 	select {
 	case last := <-in.last:
 		in.last <- last
