@@ -13,10 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"leifeng/cloud/broker"
-	"leifeng/cloud/pgtest"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 	kstore "leifeng/kiosk/store"
 	"leifeng/kiosk/uplink"
 )

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/mosquittotest"
-	"leifeng/cloud/pgtest"
+	"leifeng/internal/mosquittotest"
+	"leifeng/internal/pgtest"
 )
 
 // bin holds the binaries TestMain built.

@@ -14,10 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"leifeng/cloud/broker"
-	"leifeng/cloud/pgtest"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 )
 
 // benchBatches makes the batches of stations kiosks, each of perStation

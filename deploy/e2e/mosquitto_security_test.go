@@ -14,8 +14,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"leifeng/cloud/mosquittotest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/mosquittotest"
 )
 
 // On Mosquitto as mosquitto-config sets it up, a station's credentials
