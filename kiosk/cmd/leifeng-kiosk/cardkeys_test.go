@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 	"leifeng/reader"
 	"leifeng/reader/cardimage"
@@ -23,12 +24,7 @@ import (
 )
 
 // cardReply is a simulated reader's reply to a card image.
-type cardReply struct {
-	OK     bool   `json:"ok"`
-	Kind   string `json:"kind"`
-	Error  string `json:"error"`
-	Reason string `json:"reason"`
-}
+type cardReply = simreader.Reply
 
 // cardImage signs a credential with key keyID and lays it on an NTAG215
 // image, as the JSON the simulated reader takes.
@@ -57,16 +53,9 @@ func cardImage(t *testing.T, keyID uint16, priv ed25519.PrivateKey, uid []byte, 
 
 func (tp *tapper) tapImage(t *testing.T, im json.RawMessage) cardReply {
 	t.Helper()
-	if _, err := fmt.Fprintf(tp.c, "{\"image\":%s}\n", im); err != nil {
-		t.Fatal(err)
-	}
-	line, err := tp.r.ReadString('\n')
+	r, err := tp.c.Image(context.Background(), im)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var r cardReply
-	if err := json.Unmarshal([]byte(line), &r); err != nil {
-		t.Fatalf("%v: %s", err, line)
 	}
 	return r
 }
@@ -142,16 +131,9 @@ func publishConfig(t *testing.T, g *gateway, cloudKey ed25519.PrivateKey, doc *w
 
 func (tp *tapper) bare(t *testing.T, volunteer string) cardReply {
 	t.Helper()
-	if _, err := fmt.Fprintf(tp.c, "{\"volunteer\":%q}\n", volunteer); err != nil {
-		t.Fatal(err)
-	}
-	line, err := tp.r.ReadString('\n')
+	r, err := tp.tap(volunteer)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var r cardReply
-	if err := json.Unmarshal([]byte(line), &r); err != nil {
-		t.Fatalf("%v: %s", err, line)
 	}
 	return r
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -22,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 )
 
@@ -244,43 +245,21 @@ func (k *kiosk) term(t *testing.T) {
 	}
 }
 
-type reply struct {
-	OK      bool    `json:"ok"`
-	Kind    string  `json:"kind"`
-	ID      string  `json:"id"`
-	Seq     uint64  `json:"seq"`
-	Repeat  bool    `json:"repeat"`
-	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error"`
-	Message string  `json:"message"`
-}
+// reply is the simulated reader's answer.
+type reply = simreader.Reply
 
-// tapper keeps one connection to the simulated reader.
-type tapper struct {
-	c net.Conn
-	r *bufio.Reader
-}
+// tapper presents cards at the kiosk's simulated reader.
+type tapper struct{ c *simreader.Client }
 
 func dialReader(t *testing.T, addr string) *tapper {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simreader.NewClient(addr)
 	t.Cleanup(func() { c.Close() })
-	return &tapper{c: c, r: bufio.NewReader(c)}
+	return &tapper{c: c}
 }
 
 func (tp *tapper) tap(volunteer string) (reply, error) {
-	if _, err := fmt.Fprintf(tp.c, "{\"volunteer\":%q}\n", volunteer); err != nil {
-		return reply{}, err
-	}
-	line, err := tp.r.ReadString('\n')
-	if err != nil {
-		return reply{}, err
-	}
-	var r reply
-	return r, json.Unmarshal([]byte(line), &r)
+	return tp.c.Tap(context.Background(), volunteer, "")
 }
 
 // TestKillAndRestart: taps confirmed by the binary survive kill -9, the
