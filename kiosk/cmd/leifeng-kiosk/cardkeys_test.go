@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"leifeng/gateway/wire"
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
@@ -83,8 +80,8 @@ type stateWatch struct {
 func watchState(t *testing.T, g *gateway) *stateWatch {
 	t.Helper()
 	w := &stateWatch{}
-	err := g.srv.Subscribe(wire.StationTopic(station, wire.LeafState), 3, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
-		if s, err := wire.DecodeState(pk.Payload, station); err == nil {
+	err := g.Subscribe(wire.StationTopic(station, wire.LeafState), func(_ string, payload []byte) {
+		if s, err := wire.DecodeState(payload, station); err == nil {
 			w.mu.Lock()
 			w.st = *s
 			w.mu.Unlock()
@@ -124,7 +121,7 @@ func publishConfig(t *testing.T, g *gateway, cloudKey ed25519.PrivateKey, doc *w
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.srv.Publish(wire.StationTopic(station, wire.LeafConfig), sealed, true, 1); err != nil {
+	if err := g.Publish(wire.StationTopic(station, wire.LeafConfig), sealed, true, 1); err != nil {
 		t.Fatal(err)
 	}
 }
