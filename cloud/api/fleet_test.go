@@ -52,8 +52,8 @@ func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br, err := broker.StartAuth("127.0.0.1:0", &broker.Auth{CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword,
-		Creds: fleet.Creds{Store: db}}, log)
+	br, err := broker.StartOptions(broker.Options{Addr: "127.0.0.1:0", Log: log, Auth: &broker.Auth{CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword,
+		Creds: fleet.Creds{Store: db}}})
 	if err != nil {
 		t.Fatal(err)
 	}
