@@ -14,6 +14,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"leifeng/cloud/fleet"
 	"leifeng/gateway/wire"
 	"leifeng/internal/mosquittotest"
 )
@@ -170,8 +171,14 @@ var gatewayIDRE = regexp.MustCompile(`gateway subscribed.*client=(\S+)`)
 func TestGatewayClientIDRandom(t *testing.T) {
 	mq := mosquittotest.Start(t, "")
 	var ids []string
+	// A lone gateway signs its acks with the cloud's keys, copied from
+	// serve's --data; here they are made for it.
+	data := t.TempDir()
+	if _, err := fleet.LoadKeys(data); err != nil {
+		t.Fatal(err)
+	}
 	for range 2 {
-		p := startProc(t, "leifeng-cloud", "gateway", "--data", t.TempDir(), "--mqtt", mq.URL())
+		p := startProc(t, "leifeng-cloud", "gateway", "--data", data, "--mqtt", mq.URL())
 		deadline := time.Now().Add(20 * time.Second)
 		for gatewayIDRE.FindStringSubmatch(p.log.String()) == nil {
 			if time.Now().After(deadline) {
