@@ -153,12 +153,6 @@ func (p *proc) stop() {
 	p.cmd = nil
 }
 
-func (p *proc) restart() {
-	p.t.Helper()
-	p.stop()
-	p.start()
-}
-
 func waitDial(t testing.TB, addr string, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -38,9 +38,6 @@ type Client struct {
 // (host:port). It does not dial until the first request.
 func NewClient(addr string) *Client { return &Client{addr: addr} }
 
-// Addr is the reader's address.
-func (c *Client) Addr() string { return c.addr }
-
 // Tap presents the card of volunteer ("SIM-" + volunteer unless the kiosk
 // checks cards), choosing service ("" for none).
 func (c *Client) Tap(ctx context.Context, volunteer, service string) (Reply, error) {

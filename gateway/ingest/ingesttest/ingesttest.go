@@ -80,9 +80,6 @@ func addrOr(addr string) string {
 	return addr
 }
 
-// Addr is the broker's host:port.
-func (b *Broker) Addr() string { return b.addr }
-
 // URL is the broker's address as a kiosk's --mqtt flag takes it.
 func (b *Broker) URL() string { return "tcp://" + b.addr }
 
