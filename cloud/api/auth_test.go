@@ -105,3 +105,32 @@ func TestSessionCookie(t *testing.T) {
 		}
 	}
 }
+
+// A console login ends with its lifetime: the cookie stops reading.
+func TestSessionExpires(t *testing.T) {
+	h, tok := newAuthTestAPI(t, WithSessionLifetime(2*time.Second))
+	req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(`{"token":"`+tok+`"}`))
+	req.Host = "localhost"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	cookies := rec.Result().Cookies()
+	if rec.Code != 200 || len(cookies) != 1 {
+		t.Fatalf("login %d %+v", rec.Code, cookies)
+	}
+	read := func() int {
+		req := httptest.NewRequest("GET", "/api/v1/stations", nil)
+		req.Host = "localhost"
+		req.AddCookie(cookies[0])
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := read(); code != 200 {
+		t.Fatalf("read on a fresh session: %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); read() != http.StatusUnauthorized; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the session outlived its lifetime")
+		}
+	}
+}

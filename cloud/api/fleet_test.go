@@ -39,7 +39,7 @@ type testCloud struct {
 	bundles map[string]*wire.Bundle
 }
 
-func newTestCloud(t *testing.T) *testCloud {
+func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,8 +52,8 @@ func newTestCloud(t *testing.T) *testCloud {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br, err := broker.StartAuth("127.0.0.1:0", &broker.Auth{CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword,
-		Creds: fleet.Creds{Store: db}}, log)
+	br, err := broker.StartOptions(broker.Options{Addr: "127.0.0.1:0", Log: log, Auth: &broker.Auth{CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword,
+		Creds: fleet.Creds{Store: db}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func newTestCloud(t *testing.T) *testCloud {
 	}
 	svc := fleet.NewService(db, keys, cl, log)
 	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken}))
+		&api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken}, opts...))
 	t.Cleanup(func() {
 		srv.Close()
 		cl.Close()

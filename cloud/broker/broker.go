@@ -32,7 +32,8 @@ type Broker struct {
 	main, loop *limitListener
 }
 
-// ErrAddrInUse is returned by Start when the listen address is taken.
+// ErrAddrInUse is returned (wrapped) by StartOptions when the listen address
+// is taken, so the caller can name its flag.
 var ErrAddrInUse = errors.New("address already in use")
 
 // Options configure StartOptions. The zero value of a limit means its
@@ -60,21 +61,10 @@ type Options struct {
 	Log             *slog.Logger
 }
 
-// Start listens on addr and serves MQTT until Close, to every client on
-// every topic (tests and benchmarks of the record path). It returns
-// ErrAddrInUse (wrapped) when the port is taken, so the caller can name its
-// flag.
-func Start(addr string, log *slog.Logger) (*Broker, error) {
-	return StartOptions(Options{Addr: addr, Log: log})
-}
-
-// StartAuth is Start holding clients to a: per-station credentials and
+// StartOptions starts a broker as o says and serves MQTT until Close:
+// without Auth to every client on every topic (tests and benchmarks of the
+// record path), with it holding clients to per-station credentials and
 // topics.
-func StartAuth(addr string, a *Auth, log *slog.Logger) (*Broker, error) {
-	return StartOptions(Options{Addr: addr, Auth: a, Log: log})
-}
-
-// StartOptions starts a broker as o says. leifeng-cloud serve uses it.
 func StartOptions(o Options) (*Broker, error) {
 	log := o.Log
 	if log == nil {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"leifeng/cloud/pgtest"
 	"leifeng/cloud/store/storetest"
 	"leifeng/gateway/ingest"
+	"leifeng/internal/pgtest"
 )
 
 // benchBatch is the gateway's batch size: a kiosk sends at most

@@ -48,19 +48,6 @@ func (s *Store) AddStation(ctx context.Context, r Registration) error {
 	return nil
 }
 
-// SetStationSecret replaces a registered station's broker password hash
-// (new credentials for a replaced kiosk).
-func (s *Store) SetStationSecret(ctx context.Context, id, hash string) error {
-	n, err := s.b.exec(ctx, `UPDATE stations SET secret_hash = $1 WHERE id = $2`, hash, id)
-	if err != nil {
-		return fmt.Errorf("store: station %s secret: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: station %s", ErrNotFound, id)
-	}
-	return nil
-}
-
 // Registrations lists the registered stations by ID; county, if not empty,
 // keeps only that county's.
 func (s *Store) Registrations(ctx context.Context, county string) ([]Registration, error) {

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/pgtest"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 )
 
 // The roster and command tables on both databases.

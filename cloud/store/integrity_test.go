@@ -269,7 +269,7 @@ func testRefused(t *testing.T, dsn newDSN) {
 	future := rec("pe-ref", 98, wire.KindCheckIn, "V1", "", 0)
 	future.At, future.Time = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
 	bad := []ingest.Entry{big, future}
-	if s.Dialect() == "postgres" {
+	if s.b.dialect() == "postgres" {
 		// PostgreSQL refuses NUL in text; wire.Validate keeps it from
 		// the gateway, but the store must not mistake it for an outage.
 		nul := rec("pe-ref", 97, wire.KindCheckIn, "V\x00001", "", 0)

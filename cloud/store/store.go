@@ -107,9 +107,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // Close releases the database. Calls in flight may fail.
 func (s *Store) Close() error { return s.b.close() }
 
-// Dialect is "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.b.dialect() }
-
 func (s *Store) migrate(ctx context.Context) error {
 	pg := s.b.dialect() == "postgres"
 	for _, m := range migrations {

@@ -14,10 +14,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"leifeng/cloud/pgtest"
 	"leifeng/cloud/store/storetest"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {

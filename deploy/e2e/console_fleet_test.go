@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/mosquittotest"
+	"leifeng/internal/mosquittotest"
 )
 
 // The console edits what a station runs without wiping the rest: it loads

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/mosquittotest"
+	"leifeng/internal/mosquittotest"
 )
 
 // The console page in a real Chromium, driven over the DevTools protocol:

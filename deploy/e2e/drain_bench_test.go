@@ -13,10 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"leifeng/cloud/broker"
-	"leifeng/cloud/pgtest"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 	kstore "leifeng/kiosk/store"
 	"leifeng/kiosk/uplink"
 )
@@ -67,7 +67,7 @@ func BenchmarkDrain(b *testing.B) {
 				}
 				fillOutbox(b, ks, "drain-001", n)
 				log := slog.New(slog.NewTextHandler(io.Discard, nil))
-				br, err := broker.Start("127.0.0.1:0", log)
+				br, err := broker.StartOptions(broker.Options{Addr: "127.0.0.1:0", Log: log})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -18,8 +18,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"leifeng/cloud/fleet"
-	"leifeng/cloud/mosquittotest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/mosquittotest"
 )
 
 // stationView is a station in GET /api/v1/fleet.

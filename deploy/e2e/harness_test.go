@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,8 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/mosquittotest"
-	"leifeng/cloud/pgtest"
+	"go.uber.org/goleak"
+
+	"leifeng/internal/mosquittotest"
+	"leifeng/internal/pgtest"
+	"leifeng/kiosk/simreader"
 )
 
 // bin holds the binaries TestMain built.
@@ -42,6 +44,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		// Every process a test started is waited for, every client closed.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -142,12 +151,6 @@ func (p *proc) stop() {
 		<-p.exited
 	}
 	p.cmd = nil
-}
-
-func (p *proc) restart() {
-	p.t.Helper()
-	p.stop()
-	p.start()
 }
 
 func waitDial(t testing.TB, addr string, p *proc) {
@@ -365,13 +368,14 @@ type kiosk struct {
 	*proc
 	station, reader, data string
 	bundle                string
-	conn                  net.Conn
-	rd                    *bufio.Reader
+	rc                    *simreader.Client
 }
 
 func startKiosk(t testing.TB, station, broker string, extra ...string) *kiosk {
 	t.Helper()
 	k := &kiosk{station: station, reader: freeAddr(t), data: t.TempDir()}
+	k.rc = simreader.NewClient(k.reader)
+	t.Cleanup(func() { k.rc.Close() })
 	args := []string{"--headless", "--station", station, "--data", k.data, "--mqtt", broker,
 		"--reader", "sim:" + k.reader, "--ack-timeout", "2s"}
 	// A kiosk joins its cloud as deployed: registered, with a bundle.
@@ -392,48 +396,15 @@ func (k *kiosk) restartKiosk(t testing.TB) {
 	waitDial(t, k.reader, k.proc)
 }
 
-func (k *kiosk) closeConn() {
-	if k.conn != nil {
-		k.conn.Close()
-		k.conn = nil
-	}
-}
+func (k *kiosk) closeConn() { k.rc.Close() }
 
 // tapReply is the simulated reader's answer.
-type tapReply struct {
-	OK      bool    `json:"ok"`
-	Kind    string  `json:"kind"`
-	ID      string  `json:"id"`
-	Seq     uint64  `json:"seq"`
-	Repeat  bool    `json:"repeat"`
-	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error"`
-	Message string  `json:"message"`
-}
+type tapReply = simreader.Reply
 
 // tap presents volunteer's card. An error means no confirmation came back
 // (the kiosk died, say); the tap may or may not have been recorded.
 func (k *kiosk) tap(volunteer string) (tapReply, error) {
-	var r tapReply
-	if k.conn == nil {
-		c, err := net.DialTimeout("tcp", k.reader, time.Second)
-		if err != nil {
-			return r, err
-		}
-		k.conn, k.rd = c, bufio.NewReader(c)
-	}
-	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	line, _ := json.Marshal(map[string]string{"volunteer": volunteer})
-	if _, err := k.conn.Write(append(line, '\n')); err != nil {
-		k.closeConn()
-		return r, err
-	}
-	text, err := k.rd.ReadBytes('\n')
-	if err != nil {
-		k.closeConn()
-		return r, err
-	}
-	return r, json.Unmarshal(text, &r)
+	return k.rc.Tap(context.Background(), volunteer, "")
 }
 
 func (k *kiosk) mustTap(t testing.TB, volunteer string) tapReply {

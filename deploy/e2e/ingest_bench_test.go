@@ -14,10 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"leifeng/cloud/broker"
-	"leifeng/cloud/pgtest"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 )
 
 // benchBatches makes the batches of stations kiosks, each of perStation
@@ -71,7 +71,7 @@ func (n naiveStore) Ingest(ctx context.Context, es []ingest.Entry) (int, error) 
 func pipeline(b *testing.B, st ingest.Store, batches map[string][]*wire.Batch) float64 {
 	b.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	br, err := broker.Start("127.0.0.1:0", log)
+	br, err := broker.StartOptions(broker.Options{Addr: "127.0.0.1:0", Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}

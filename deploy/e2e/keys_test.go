@@ -1,13 +1,12 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/simreader"
 )
 
 var (
@@ -46,33 +46,15 @@ func card(t testing.TB, args ...string) string {
 }
 
 // cardReply is the simulated reader's answer to a card image.
-type cardReply struct {
-	OK     bool   `json:"ok"`
-	Kind   string `json:"kind"`
-	Error  string `json:"error"`
-	Reason string `json:"reason"`
-}
+type cardReply = simreader.Reply
 
 // present sends one request line (a card image file's content, or a bare
 // volunteer tap) to the kiosk's simulated reader.
 func present(t testing.TB, k *kiosk, line []byte) cardReply {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", k.reader, time.Second)
+	r, err := k.rc.SendLine(context.Background(), line)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(append(line, '\n')); err != nil {
-		t.Fatal(err)
-	}
-	text, err := bufio.NewReader(c).ReadBytes('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r cardReply
-	if err := json.Unmarshal(text, &r); err != nil {
-		t.Fatalf("%v: %s", err, text)
 	}
 	return r
 }

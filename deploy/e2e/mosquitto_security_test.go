@@ -15,8 +15,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"leifeng/cloud/fleet"
-	"leifeng/cloud/mosquittotest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/mosquittotest"
 )
 
 // On Mosquitto as mosquitto-config sets it up, a station's credentials
@@ -171,13 +171,14 @@ var gatewayIDRE = regexp.MustCompile(`gateway subscribed.*client=(\S+)`)
 func TestGatewayClientIDRandom(t *testing.T) {
 	mq := mosquittotest.Start(t, "")
 	var ids []string
+	// A lone gateway signs its acks with the cloud's keys, copied from
+	// serve's --data; here they are made for it.
+	data := t.TempDir()
+	if _, err := fleet.LoadKeys(data); err != nil {
+		t.Fatal(err)
+	}
 	for range 2 {
-		// A gateway signs its acks, so it needs the cloud's keys.
-		dir := t.TempDir()
-		if _, err := fleet.LoadKeys(dir); err != nil {
-			t.Fatal(err)
-		}
-		p := startProc(t, "leifeng-cloud", "gateway", "--data", dir, "--mqtt", mq.URL())
+		p := startProc(t, "leifeng-cloud", "gateway", "--data", data, "--mqtt", mq.URL())
 		deadline := time.Now().Add(20 * time.Second)
 		for gatewayIDRE.FindStringSubmatch(p.log.String()) == nil {
 			if time.Now().After(deadline) {

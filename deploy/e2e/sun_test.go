@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,24 +21,9 @@ import (
 // tapImage presents a card image to the kiosk's simulated reader.
 func (k *kiosk) tapImage(t *testing.T, im []byte) tapReply {
 	t.Helper()
-	var r tapReply
-	if k.conn == nil {
-		c, err := net.DialTimeout("tcp", k.reader, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k.conn, k.rd = c, bufio.NewReader(c)
-	}
-	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := fmt.Fprintf(k.conn, "{\"image\":%s}\n", im); err != nil {
-		t.Fatal(err)
-	}
-	line, err := k.rd.ReadBytes('\n')
+	r, err := k.rc.Image(context.Background(), im)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if err := json.Unmarshal(line, &r); err != nil {
-		t.Fatalf("%v: %s", err, line)
 	}
 	return r
 }

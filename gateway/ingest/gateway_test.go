@@ -26,10 +26,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// paho's and mochi's own goroutines wind down just after Close.
-		goleak.IgnoreTopFunction("time.Sleep"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+	goleak.VerifyTestMain(m)
 }
 
 // memStore is a Store in memory. The gateway's contract with a real

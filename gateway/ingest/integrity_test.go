@@ -149,7 +149,6 @@ type auditStore struct {
 	mu      sync.Mutex
 	hours   map[string]float64
 	checked int
-	alerts  int
 }
 
 func (a *auditStore) CheckClones(_ context.Context, es []Entry) (int, error) {

@@ -1,14 +1,12 @@
 package simreader
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,24 +24,17 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// client is the exported Client, failing the test on a broken connection.
 type client struct {
 	t *testing.T
-	c net.Conn
-	r *bufio.Reader
+	c *Client
 }
 
 func (c *client) send(line string) Reply {
 	c.t.Helper()
-	if _, err := c.c.Write([]byte(line + "\n")); err != nil {
-		c.t.Fatal(err)
-	}
-	s, err := c.r.ReadString('\n')
+	rep, err := c.c.SendLine(context.Background(), []byte(line))
 	if err != nil {
 		c.t.Fatal(err)
-	}
-	var rep Reply
-	if err := json.Unmarshal([]byte(s), &rep); err != nil {
-		c.t.Fatalf("reply %q: %v", s, err)
 	}
 	return rep
 }
@@ -71,10 +62,7 @@ func serve(t *testing.T, images ImageDecoder, opts ...Option) (*client, *store.S
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- srv.Serve(ctx) }()
-	c, err := net.Dial("tcp", srv.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := NewClient(srv.Addr().String())
 	t.Cleanup(func() {
 		// Shut down with the client still connected: Serve must close it.
 		cancel()
@@ -83,7 +71,7 @@ func serve(t *testing.T, images ImageDecoder, opts ...Option) (*client, *store.S
 		}
 		c.Close()
 	})
-	return &client{t: t, c: c, r: bufio.NewReader(c)}, st
+	return &client{t: t, c: c}, st
 }
 
 func TestTapProtocol(t *testing.T) {

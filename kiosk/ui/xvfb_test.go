@@ -3,11 +3,10 @@ package ui
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"leifeng/kiosk/simreader"
 )
 
 // needTools skips (or, with LEIFENG_REQUIRE_SERVICES=1, fails) when a
@@ -127,21 +128,15 @@ func startKiosk(t *testing.T, bin string, env []string, args ...string) *kioskPr
 // taps sends n taps of volunteers V0001.. cycling through `people`, each
 // confirmed by the kiosk.
 func (k *kioskProc) taps(t *testing.T, n, people int) {
-	c, err := net.Dial("tcp", k.reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simreader.NewClient(k.reader)
 	defer c.Close()
-	r := bufio.NewReader(c)
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(c, "{\"volunteer\":\"V%04d\"}\n", i%people+1)
-		line, err := r.ReadBytes('\n')
+		rep, err := c.Tap(context.Background(), fmt.Sprintf("V%04d", i%people+1), "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rep struct{ OK bool }
-		if json.Unmarshal(line, &rep); !rep.OK {
-			t.Fatalf("tap %d not confirmed: %s", i, line)
+		if !rep.OK {
+			t.Fatalf("tap %d not confirmed: %+v", i, rep)
 		}
 	}
 }

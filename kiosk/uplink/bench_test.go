@@ -3,6 +3,8 @@ package uplink
 import (
 	"testing"
 	"time"
+
+	"leifeng/gateway/ingest/ingesttest"
 )
 
 // BenchmarkDrain measures how fast a kiosk empties a buffered outbox of
@@ -11,8 +13,8 @@ import (
 // ack. One op is one full drain.
 func BenchmarkDrain(b *testing.B) {
 	const n = 100_000
-	addr := freeAddr(b)
-	startBroker(b, addr, &peer{station: station})
+	addr := ingesttest.FreeAddr(b)
+	ingesttest.Start(b, addr, &ingesttest.Peer{Station: station})
 	var total time.Duration
 	for range b.N {
 		b.StopTimer()

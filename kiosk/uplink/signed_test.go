@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"leifeng/gateway/ingest/ingesttest"
 	"leifeng/gateway/wire"
 )
 
@@ -15,10 +16,10 @@ import (
 func TestForgedAckIgnored(t *testing.T) {
 	cloudPub, cloudKey, _ := ed25519.GenerateKey(nil)
 	_, attackerKey, _ := ed25519.GenerateKey(nil)
-	addr := freeAddr(t)
+	addr := ingesttest.FreeAddr(t)
 	hold := make(chan struct{})
-	p := &peer{station: station, key: cloudKey, keyID: "cloud-1", hours: map[string]float64{"V000000": 42.5},
-		drop: func(int, *wire.Batch) bool {
+	p := &ingesttest.Peer{Station: station, Key: cloudKey, KeyID: "cloud-1", Hours: map[string]float64{"V000000": 42.5},
+		Drop: func(int, *wire.Batch) bool {
 			select {
 			case <-hold:
 				return false
@@ -26,13 +27,13 @@ func TestForgedAckIgnored(t *testing.T) {
 				return true
 			}
 		}}
-	b := startBroker(t, addr, p)
+	b := ingesttest.Start(t, addr, p)
 	st := openStore(t)
 	ids := fill(t, st, 10)
 	start(t, st, addr, Config{AckTimeout: 300 * time.Millisecond,
 		AckKeys: map[string]ed25519.PublicKey{"cloud-1": cloudPub}})
 	deadline := time.Now().Add(5 * time.Second)
-	for n, _ := p.stats(); n == 0; n, _ = p.stats() {
+	for n, _ := p.Stats(); n == 0; n, _ = p.Stats() {
 		if time.Now().After(deadline) {
 			t.Fatal("nothing arrived")
 		}
@@ -45,7 +46,7 @@ func TestForgedAckIgnored(t *testing.T) {
 	wrongStation, _ := wire.SealAck(cloudKey, "cloud-1", &wire.Ack{Station: "pe-other-002", IDs: ids})
 	topic := wire.StationTopic(station, wire.LeafAck)
 	for _, payload := range [][]byte{unsigned, attacker, wrongStation} {
-		if err := b.srv.Publish(topic, payload, false, 1); err != nil {
+		if err := b.Publish(topic, payload, false, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,15 +72,15 @@ func TestForgedAckIgnored(t *testing.T) {
 // a peer that means well: acks are sealed or nothing.
 func TestUnsignedAckNotObeyedWithKeys(t *testing.T) {
 	cloudPub, _, _ := ed25519.GenerateKey(nil)
-	addr := freeAddr(t)
-	p := &peer{station: station} // plain acks
-	startBroker(t, addr, p)
+	addr := ingesttest.FreeAddr(t)
+	p := &ingesttest.Peer{Station: station} // plain acks
+	ingesttest.Start(t, addr, p)
 	st := openStore(t)
 	fill(t, st, 3)
 	start(t, st, addr, Config{AckTimeout: 200 * time.Millisecond,
 		AckKeys: map[string]ed25519.PublicKey{"cloud-1": cloudPub}})
 	deadline := time.Now().Add(5 * time.Second)
-	for _, batches := p.stats(); batches < 3; _, batches = p.stats() {
+	for _, batches := p.Stats(); batches < 3; _, batches = p.Stats() {
 		if time.Now().After(deadline) {
 			t.Fatal("the kiosk did not resend")
 		}

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"leifeng/gateway/ingest/ingesttest"
 	"leifeng/gateway/wire"
 	"leifeng/kiosk/clock"
 	"leifeng/kiosk/store"
@@ -110,9 +111,9 @@ func drained(t testing.TB, st *store.Store, within time.Duration) {
 }
 
 // inOrder checks that the records first arrived exactly in outbox order.
-func inOrder(t testing.TB, p *peer, ids []string) {
+func inOrder(t testing.TB, p *ingesttest.Peer, ids []string) {
 	t.Helper()
-	got := p.firstArrivals()
+	got := p.FirstArrivals()
 	if len(got) != len(ids) {
 		t.Fatalf("%d distinct records arrived, %d sent", len(got), len(ids))
 	}
@@ -124,15 +125,15 @@ func inOrder(t testing.TB, p *peer, ids []string) {
 }
 
 func TestDrainInOrder(t *testing.T) {
-	addr := freeAddr(t)
-	p := &peer{station: station}
-	startBroker(t, addr, p)
+	addr := ingesttest.FreeAddr(t)
+	p := &ingesttest.Peer{Station: station}
+	ingesttest.Start(t, addr, p)
 	st := openStore(t)
 	ids := fill(t, st, 2500)
 	start(t, st, addr, Config{})
 	drained(t, st, 20*time.Second)
 	inOrder(t, p, ids)
-	if m := p.maxBatch(); m != wire.MaxBatchRecords {
+	if m := p.MaxBatch(); m != wire.MaxBatchRecords {
 		t.Fatalf("largest batch %d records", m)
 	}
 
@@ -143,7 +144,7 @@ func TestDrainInOrder(t *testing.T) {
 }
 
 func TestBrokerDownAtStart(t *testing.T) {
-	addr := freeAddr(t)
+	addr := ingesttest.FreeAddr(t)
 	st := openStore(t)
 	ids := fill(t, st, 300)
 	start(t, st, addr, Config{})
@@ -152,8 +153,8 @@ func TestBrokerDownAtStart(t *testing.T) {
 	if st.Depth() != 310 {
 		t.Fatalf("depth %d with no broker", st.Depth())
 	}
-	p := &peer{station: station}
-	startBroker(t, addr, p)
+	p := &ingesttest.Peer{Station: station}
+	ingesttest.Start(t, addr, p)
 	drained(t, st, 10*time.Second)
 	inOrder(t, p, ids)
 }
@@ -162,9 +163,9 @@ func TestBrokerDownAtStart(t *testing.T) {
 // acks are on their way: nothing is lost, order holds, and the records
 // whose acks died with the broker are resent.
 func TestBrokerRestart(t *testing.T) {
-	addr := freeAddr(t)
+	addr := ingesttest.FreeAddr(t)
 	acked := make(chan struct{}, 1)
-	p := &peer{station: station, drop: func(n int, _ *wire.Batch) bool {
+	p := &ingesttest.Peer{Station: station, Drop: func(n int, _ *wire.Batch) bool {
 		if n == 2 {
 			// The third batch is stored but its ack is lost with the broker.
 			select {
@@ -175,7 +176,7 @@ func TestBrokerRestart(t *testing.T) {
 		}
 		return false
 	}}
-	b := startBroker(t, addr, p)
+	b := ingesttest.Start(t, addr, p)
 	st := openStore(t)
 	ids := fill(t, st, 5000)
 	start(t, st, addr, Config{MaxBatch: 500, AckTimeout: time.Minute})
@@ -184,25 +185,25 @@ func TestBrokerRestart(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no batch arrived")
 	}
-	b.stop()
+	b.Stop()
 	ids = append(ids, fill(t, st, 50)...) // taps while the broker is down
 	if st.Depth() <= 50 {
 		t.Fatalf("depth %d: the unacked batch left the outbox", st.Depth())
 	}
 	time.Sleep(300 * time.Millisecond)
-	startBroker(t, addr, p)
+	ingesttest.Start(t, addr, p)
 	// AckTimeout is a minute: only the reconnect can trigger the resend.
 	drained(t, st, 20*time.Second)
 	inOrder(t, p, ids)
-	if n, _ := p.stats(); n <= len(ids) {
+	if n, _ := p.Stats(); n <= len(ids) {
 		t.Fatalf("%d records arrived for %d: the batch without ack was not resent", n, len(ids))
 	}
 }
 
 func TestResendAfterMissingAck(t *testing.T) {
-	addr := freeAddr(t)
-	p := &peer{station: station, drop: func(n int, _ *wire.Batch) bool { return n == 0 }}
-	startBroker(t, addr, p)
+	addr := ingesttest.FreeAddr(t)
+	p := &ingesttest.Peer{Station: station, Drop: func(n int, _ *wire.Batch) bool { return n == 0 }}
+	ingesttest.Start(t, addr, p)
 	st := openStore(t)
 	ids := fill(t, st, 20)
 	start(t, st, addr, Config{AckTimeout: time.Second})
@@ -210,7 +211,7 @@ func TestResendAfterMissingAck(t *testing.T) {
 	inOrder(t, p, ids)
 	// At least twice: a loaded machine may ack the resend after the timeout
 	// too, and the same batch then goes a third time, whole.
-	if n, batches := p.stats(); batches < 2 || n != 20*batches {
+	if n, batches := p.Stats(); batches < 2 || n != 20*batches {
 		t.Fatalf("%d records in %d batches, want the whole batch again", n, batches)
 	}
 }
@@ -218,9 +219,9 @@ func TestResendAfterMissingAck(t *testing.T) {
 // TestBadAcks: acks naming unknown records, for another station, or not
 // JSON at all change nothing and do not stop the uplink.
 func TestBadAcks(t *testing.T) {
-	addr := freeAddr(t)
+	addr := ingesttest.FreeAddr(t)
 	var hold = make(chan struct{})
-	p := &peer{station: station, drop: func(int, *wire.Batch) bool {
+	p := &ingesttest.Peer{Station: station, Drop: func(int, *wire.Batch) bool {
 		select {
 		case <-hold:
 			return false
@@ -228,12 +229,12 @@ func TestBadAcks(t *testing.T) {
 			return true
 		}
 	}}
-	b := startBroker(t, addr, p)
+	b := ingesttest.Start(t, addr, p)
 	st := openStore(t)
 	ids := fill(t, st, 10)
 	start(t, st, addr, Config{AckTimeout: 300 * time.Millisecond})
 	deadline := time.Now().Add(5 * time.Second)
-	for n, _ := p.stats(); n == 0; n, _ = p.stats() {
+	for n, _ := p.Stats(); n == 0; n, _ = p.Stats() {
 		if time.Now().After(deadline) {
 			t.Fatal("nothing arrived")
 		}
@@ -244,7 +245,7 @@ func TestBadAcks(t *testing.T) {
 	other, _ := wire.EncodeAck(&wire.Ack{Station: "pe-other-002", IDs: ids})
 	topic := wire.StationTopic(station, wire.LeafAck)
 	for _, payload := range [][]byte{good, other, []byte("garbage{"), []byte(`{"v":99,"station":"pe-simao-001","ids":[]}`), nil} {
-		if err := b.srv.Publish(topic, payload, false, 1); err != nil {
+		if err := b.Publish(topic, payload, false, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -258,12 +259,12 @@ func TestBadAcks(t *testing.T) {
 }
 
 func TestRejected(t *testing.T) {
-	addr := freeAddr(t)
-	p := &peer{station: station}
-	startBroker(t, addr, p)
+	addr := ingesttest.FreeAddr(t)
+	p := &ingesttest.Peer{Station: station}
+	ingesttest.Start(t, addr, p)
 	st := openStore(t)
 	ids := fill(t, st, 5)
-	p.reject = map[string]string{ids[1]: "card revoked"}
+	p.Reject(ids[1], "card revoked")
 	start(t, st, addr, Config{})
 	drained(t, st, 10*time.Second)
 	rej, err := st.Rejections()
@@ -275,11 +276,11 @@ func TestRejected(t *testing.T) {
 // TestState: the retained state says online with the outbox depth while
 // connected, and offline after Run ends.
 func TestState(t *testing.T) {
-	addr := freeAddr(t)
-	b := startBroker(t, addr, nil) // no gateway: records stay
+	addr := ingesttest.FreeAddr(t)
+	b := ingesttest.Start(t, addr) // no gateway: records stay
 	states := make(chan *wire.State, 16)
-	err := b.srv.Subscribe(wire.StationTopic(station, wire.LeafState), 2, func(_ *mochiClient, _ mochiSub, pk mochiPacket) {
-		s, err := wire.DecodeState(pk.Payload, station)
+	err := b.Subscribe(wire.StationTopic(station, wire.LeafState), func(_ string, payload []byte) {
+		s, err := wire.DecodeState(payload, station)
 		if err != nil {
 			t.Errorf("state: %v", err)
 			return
@@ -348,26 +349,26 @@ func waitLink(t *testing.T, up *Uplink, want bool, within time.Duration) {
 // TestOnline: the connection state follows the broker going down and
 // coming back, and is offline once Run returns.
 func TestOnline(t *testing.T) {
-	addr := freeAddr(t)
+	addr := ingesttest.FreeAddr(t)
 	st := openStore(t)
 	r := start(t, st, addr, Config{})
 	time.Sleep(100 * time.Millisecond) // failed attempts, no broker
 	if r.up.Online() {
 		t.Fatal("online with no broker")
 	}
-	p := &peer{station: station}
-	b := startBroker(t, addr, p)
+	p := &ingesttest.Peer{Station: station}
+	b := ingesttest.Start(t, addr, p)
 	waitLink(t, r.up, true, 10*time.Second)
 	// A watcher taken now is woken by the loss.
 	_, changed := r.up.Link()
-	b.stop()
+	b.Stop()
 	select {
 	case <-changed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no change notified when the broker went away")
 	}
 	waitLink(t, r.up, false, time.Second)
-	startBroker(t, addr, p)
+	ingesttest.Start(t, addr, p)
 	waitLink(t, r.up, true, 10*time.Second)
 	r.stop()
 	if r.up.Online() {

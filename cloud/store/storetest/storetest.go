@@ -52,9 +52,6 @@ func NewTraffic(station string, start time.Time) *Traffic {
 	}
 }
 
-// Station is the stream's station ID.
-func (t *Traffic) Station() string { return t.station }
-
 // Records returns the next n records. Once the stream runs, check-ins and
 // check-outs alternate, so any n records are half of each (to within the
 // few sessions open at a time).

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 	"leifeng/reader"
 	"leifeng/reader/cardimage"
@@ -23,12 +21,7 @@ import (
 )
 
 // cardReply is a simulated reader's reply to a card image.
-type cardReply struct {
-	OK     bool   `json:"ok"`
-	Kind   string `json:"kind"`
-	Error  string `json:"error"`
-	Reason string `json:"reason"`
-}
+type cardReply = simreader.Reply
 
 // cardImage signs a credential with key keyID and lays it on an NTAG215
 // image, as the JSON the simulated reader takes.
@@ -57,16 +50,9 @@ func cardImage(t *testing.T, keyID uint16, priv ed25519.PrivateKey, uid []byte, 
 
 func (tp *tapper) tapImage(t *testing.T, im json.RawMessage) cardReply {
 	t.Helper()
-	if _, err := fmt.Fprintf(tp.c, "{\"image\":%s}\n", im); err != nil {
-		t.Fatal(err)
-	}
-	line, err := tp.r.ReadString('\n')
+	r, err := tp.c.Image(context.Background(), im)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var r cardReply
-	if err := json.Unmarshal([]byte(line), &r); err != nil {
-		t.Fatalf("%v: %s", err, line)
 	}
 	return r
 }
@@ -94,8 +80,8 @@ type stateWatch struct {
 func watchState(t *testing.T, g *gateway) *stateWatch {
 	t.Helper()
 	w := &stateWatch{}
-	err := g.srv.Subscribe(wire.StationTopic(station, wire.LeafState), 3, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
-		if s, err := wire.DecodeState(pk.Payload, station); err == nil {
+	err := g.Subscribe(wire.StationTopic(station, wire.LeafState), func(_ string, payload []byte) {
+		if s, err := wire.DecodeState(payload, station); err == nil {
 			w.mu.Lock()
 			w.st = *s
 			w.mu.Unlock()
@@ -135,23 +121,16 @@ func publishConfig(t *testing.T, g *gateway, cloudKey ed25519.PrivateKey, doc *w
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.srv.Publish(wire.StationTopic(station, wire.LeafConfig), sealed, true, 1); err != nil {
+	if err := g.Publish(wire.StationTopic(station, wire.LeafConfig), sealed, true, 1); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (tp *tapper) bare(t *testing.T, volunteer string) cardReply {
 	t.Helper()
-	if _, err := fmt.Fprintf(tp.c, "{\"volunteer\":%q}\n", volunteer); err != nil {
-		t.Fatal(err)
-	}
-	line, err := tp.r.ReadString('\n')
+	r, err := tp.tap(volunteer)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var r cardReply
-	if err := json.Unmarshal([]byte(line), &r); err != nil {
-		t.Fatalf("%v: %s", err, line)
 	}
 	return r
 }

@@ -2,9 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -15,13 +14,11 @@ import (
 	"testing"
 	"time"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"go.uber.org/goleak"
 
+	"leifeng/gateway/ingest/ingesttest"
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 )
 
@@ -70,23 +67,12 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // gateway is an in-process broker with an acking peer that can be told to
-// hold its acks.
+// hold its acks, and the kiosk's latest retained state.
 type gateway struct {
-	srv *mochi.Server
-	mu  sync.Mutex
-	ack bool
-	got map[string]int
+	*ingesttest.Broker
+	peer *ingesttest.Peer
+	mu   sync.Mutex
 	// depth is the outbox depth in the kiosk's latest online state.
 	depth  int
 	online bool
@@ -94,43 +80,11 @@ type gateway struct {
 
 func startGateway(t *testing.T, ack bool) (*gateway, string) {
 	t.Helper()
-	addr := freeAddr(t)
-	g := &gateway{ack: ack, got: map[string]int{}}
-	g.srv = mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
-	if err := g.srv.AddHook(new(auth.AllowHook), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.srv.Close() })
-	err := g.srv.Subscribe(wire.StationTopic(station, wire.LeafRecords), 1, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
-		b, _, err := wire.DecodeBatch(pk.Payload, station)
-		if err != nil {
-			t.Errorf("gateway: %v", err)
-			return
-		}
-		g.mu.Lock()
-		ack := &wire.Ack{Station: station, Server: time.Now()}
-		for _, r := range b.Records {
-			g.got[r.ID]++
-			ack.IDs = append(ack.IDs, r.ID)
-		}
-		send := g.ack
-		g.mu.Unlock()
-		if send {
-			data, _ := wire.EncodeAck(ack)
-			g.srv.Publish(wire.StationTopic(station, wire.LeafAck), data, false, 1)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = g.srv.Subscribe(wire.StationTopic(station, wire.LeafState), 2, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
-		s, err := wire.DecodeState(pk.Payload, station)
+	g := &gateway{peer: &ingesttest.Peer{Station: station}}
+	g.peer.Hold(!ack)
+	g.Broker = ingesttest.Start(t, "", g.peer)
+	err := g.Subscribe(wire.StationTopic(station, wire.LeafState), func(_ string, payload []byte) {
+		s, err := wire.DecodeState(payload, station)
 		if err != nil {
 			t.Errorf("gateway: state: %v", err)
 			return
@@ -145,7 +99,7 @@ func startGateway(t *testing.T, ack bool) (*gateway, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g, "tcp://" + addr
+	return g, g.URL()
 }
 
 // waitOnline waits for the kiosk's retained state to say online (or not).
@@ -164,15 +118,7 @@ func (g *gateway) waitOnline(t *testing.T, want bool) {
 	}
 }
 
-func (g *gateway) received() map[string]int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	m := make(map[string]int, len(g.got))
-	for k, v := range g.got {
-		m[k] = v
-	}
-	return m
-}
+func (g *gateway) received() map[string]int { return g.peer.Received() }
 
 type kiosk struct {
 	cmd    *exec.Cmd
@@ -244,43 +190,21 @@ func (k *kiosk) term(t *testing.T) {
 	}
 }
 
-type reply struct {
-	OK      bool    `json:"ok"`
-	Kind    string  `json:"kind"`
-	ID      string  `json:"id"`
-	Seq     uint64  `json:"seq"`
-	Repeat  bool    `json:"repeat"`
-	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error"`
-	Message string  `json:"message"`
-}
+// reply is the simulated reader's answer.
+type reply = simreader.Reply
 
-// tapper keeps one connection to the simulated reader.
-type tapper struct {
-	c net.Conn
-	r *bufio.Reader
-}
+// tapper presents cards at the kiosk's simulated reader.
+type tapper struct{ c *simreader.Client }
 
 func dialReader(t *testing.T, addr string) *tapper {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simreader.NewClient(addr)
 	t.Cleanup(func() { c.Close() })
-	return &tapper{c: c, r: bufio.NewReader(c)}
+	return &tapper{c: c}
 }
 
 func (tp *tapper) tap(volunteer string) (reply, error) {
-	if _, err := fmt.Fprintf(tp.c, "{\"volunteer\":%q}\n", volunteer); err != nil {
-		return reply{}, err
-	}
-	line, err := tp.r.ReadString('\n')
-	if err != nil {
-		return reply{}, err
-	}
-	var r reply
-	return r, json.Unmarshal([]byte(line), &r)
+	return tp.c.Tap(context.Background(), volunteer, "")
 }
 
 // TestKillAndRestart: taps confirmed by the binary survive kill -9, the
@@ -333,9 +257,7 @@ func TestKillAndRestart(t *testing.T) {
 
 	// Now the gateway acks: everything confirmed arrives and the outbox
 	// empties.
-	g.mu.Lock()
-	g.ack = true
-	g.mu.Unlock()
+	g.peer.Hold(false)
 	k = startKiosk(t, data, broker)
 	deadline := time.Now().Add(15 * time.Second)
 	for {

@@ -15,13 +15,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -29,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"leifeng/kiosk/simreader"
 )
 
 type stationFlag []string
@@ -144,53 +144,17 @@ func main() {
 	fmt.Printf("morning done: %d taps confirmed, %d failed\n", ok, failed)
 }
 
-// reply is the simulated reader's answer to one tap.
-type reply struct {
-	OK      bool    `json:"ok"`
-	Kind    string  `json:"kind"`
-	ID      string  `json:"id"`
-	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error"`
-	Message string  `json:"message"`
-}
-
-// conn is a connection to one kiosk's simulated reader, made again when it
-// breaks (the kiosk restarted).
+// conn is one kiosk's simulated reader. Its client dials again after a
+// kiosk restart, and never sends again a tap whose answer was lost: the
+// kiosk may have recorded it, and a second tap would check out.
 type conn struct {
 	addr string
-	c    net.Conn
-	r    *bufio.Reader
+	c    *simreader.Client
 }
 
-func (c *conn) tap(volunteer, service string) (reply, error) {
-	var rep reply
-	line, _ := json.Marshal(map[string]string{"volunteer": volunteer, "service": service})
-	// A connection left from before a kiosk restart fails on write; only
-	// then is the tap sent again. A tap whose answer was lost is not: the
-	// kiosk may have recorded it, and a second tap would check out.
-	for try := 0; ; try++ {
-		if c.c == nil {
-			nc, err := net.DialTimeout("tcp", c.addr, 3*time.Second)
-			if err != nil {
-				return rep, err
-			}
-			c.c, c.r = nc, bufio.NewReader(nc)
-		}
-		c.c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.c.Write(append(line, '\n')); err != nil {
-			c.c.Close()
-			c.c = nil
-			if try == 0 {
-				continue
-			}
-			return rep, err
-		}
-		text, err := c.r.ReadBytes('\n')
-		if err != nil {
-			c.c.Close()
-			c.c = nil
-			return rep, fmt.Errorf("kiosk reader at %s gave no answer: %w", c.addr, err)
-		}
-		return rep, json.Unmarshal(text, &rep)
+func (c *conn) tap(volunteer, service string) (simreader.Reply, error) {
+	if c.c == nil {
+		c.c = simreader.NewClient(c.addr)
 	}
+	return c.c.Tap(context.Background(), volunteer, service)
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"leifeng/cloud/pgtest"
+	"leifeng/internal/pgtest"
 )
 
 func TestStartRestart(t *testing.T) {

@@ -154,10 +154,6 @@ func New(opts ...Option) (*Server, error) {
 // DSN is the connection string of the server's default database.
 func (s *Server) DSN() string { return s.dsn("postgres") }
 
-// Port is the loopback TCP port the server listens on; it stays the same
-// across Restart.
-func (s *Server) Port() int { return s.port }
-
 // Dir is the server's temporary directory: data/, the unix socket
 // directory sock/, and the server's log, worth reading when a test fails.
 func (s *Server) Dir() string { return s.dir }

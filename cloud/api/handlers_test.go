@@ -1,0 +1,344 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"leifeng/cloud/api"
+	"leifeng/gateway/wire"
+)
+
+// hit is one request of a table and what must come back.
+type hit struct {
+	name   string
+	method string
+	path   string
+	body   string
+	// anon sends no token; otherwise the admin token goes along.
+	anon bool
+	// host replaces the Host header (the test server's address otherwise).
+	host string
+	want int
+	// has must appear in the body.
+	has string
+}
+
+// do sends h to c's server and returns the status and body.
+func (c *testCloud) do(h hit) (int, string) {
+	c.t.Helper()
+	var rd io.Reader
+	if h.body != "" {
+		rd = strings.NewReader(h.body)
+	}
+	req, err := http.NewRequest(h.method, c.srv.URL+h.path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if h.host != "" {
+		req.Host = h.host
+	}
+	if !h.anon {
+		req.Header.Set("Authorization", "Bearer "+c.keys.AdminToken)
+	}
+	if h.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+// run checks every hit of a table; an error status must come with a JSON
+// body that says why.
+func (c *testCloud) run(t *testing.T, hits []hit) {
+	t.Helper()
+	for _, h := range hits {
+		code, body := c.do(h)
+		if code != h.want || !strings.Contains(body, h.has) {
+			t.Errorf("%s: %s %s: %d %s, want %d with %q", h.name, h.method, h.path, code, strings.TrimSpace(body), h.want, h.has)
+			continue
+		}
+		if code >= 400 && code != http.StatusMethodNotAllowed {
+			var e struct{ Error string }
+			if json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+				t.Errorf("%s: %d without a JSON error: %s", h.name, code, body)
+			}
+		}
+	}
+}
+
+// Every guarded route answers 401 without the token and 421 to a Host
+// header that names another site (DNS rebinding), before it looks at
+// anything else; the open routes answer without a token.
+func TestRoutesAuthorisation(t *testing.T) {
+	// A budget for the table's failures (TestFailedAuthRateLimited tests it).
+	c := newTestCloud(t, api.WithFailureLimit(1000, time.Millisecond))
+	c.addStation("pe-simao-001", "思茅区")
+	guarded := []struct{ method, path, body string }{
+		{"GET", "/api/v1/stations", ""},
+		{"GET", "/api/v1/records?station=pe-simao-001", ""},
+		{"GET", "/api/v1/volunteers/V1/hours", ""},
+		{"GET", "/metrics", ""},
+		{"GET", "/api/v1/fleet", ""},
+		{"GET", "/api/v1/config", ""},
+		{"GET", "/api/v1/config?station=pe-simao-001", ""},
+		{"POST", "/api/v1/config", `{"station":"pe-simao-001","doc":{"board":{"phone":"1"}}}`},
+		{"POST", "/api/v1/stations/pe-simao-001/commands", `{"name":"resync"}`},
+		{"GET", "/api/v1/stations/pe-simao-001/commands", ""},
+		{"GET", "/api/v1/stations/pe-simao-001/commands/n1", ""},
+		{"GET", "/api/v1/stations/pe-simao-001/presence", ""},
+	}
+	var hits []hit
+	for _, g := range guarded {
+		hits = append(hits,
+			hit{name: "no token", method: g.method, path: g.path, body: g.body, anon: true, want: http.StatusUnauthorized, has: "login required"},
+			hit{name: "rebinding", method: g.method, path: g.path, body: g.body, host: "evil.example", want: http.StatusMisdirectedRequest, has: "unknown host name"},
+			hit{name: "rebinding, no token", method: g.method, path: g.path, body: g.body, anon: true, host: "evil.example:80", want: http.StatusMisdirectedRequest})
+	}
+	hits = append(hits,
+		hit{name: "health is open", method: "GET", path: "/healthz", anon: true, want: 200, has: `"ok":true`},
+		hit{name: "console is open", method: "GET", path: "/console", anon: true, want: 200, has: "<html"},
+		hit{name: "root", method: "GET", path: "/", anon: true, want: 200, has: "<html"}, // redirected to /console
+		hit{name: "console on a foreign host", method: "GET", path: "/console", anon: true, host: "evil.example", want: http.StatusMisdirectedRequest},
+		hit{name: "the token", method: "GET", path: "/api/v1/stations", want: 200},
+		hit{name: "other method", method: "DELETE", path: "/api/v1/stations", want: http.StatusMethodNotAllowed},
+		hit{name: "session: other method", method: "PUT", path: "/api/v1/session", anon: true, want: http.StatusMethodNotAllowed, has: "GET, POST or DELETE"},
+	)
+	c.run(t, hits)
+
+	req, _ := http.NewRequest("GET", c.srv.URL+"/api/v1/stations", nil)
+	req.Header.Set("Authorization", "Bearer not-the-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong token: %d, want 401", resp.StatusCode)
+	}
+}
+
+// The record path's reads: parameters checked one by one, pages by seq.
+func TestRecordsAndHours(t *testing.T) {
+	c := newTestCloud(t)
+	c.addStation("pe-simao-001", "思茅区")
+	c.session("pe-simao-001", "V1", 1, time.Hour)
+	c.session("pe-simao-001", "V2", 3, 30*time.Minute)
+	long := strings.Repeat("V", 65)
+	c.run(t, []hit{
+		{name: "no station", method: "GET", path: "/api/v1/records", want: 400, has: "station"},
+		{name: "bad station", method: "GET", path: "/api/v1/records?station=Not%20A%20Station", want: 400, has: "station"},
+		{name: "after not a number", method: "GET", path: "/api/v1/records?station=pe-simao-001&after=x", want: 400, has: "after"},
+		{name: "after negative", method: "GET", path: "/api/v1/records?station=pe-simao-001&after=-1", want: 400, has: "after"},
+		{name: "limit 0", method: "GET", path: "/api/v1/records?station=pe-simao-001&limit=0", want: 400, has: "limit"},
+		{name: "limit too big", method: "GET", path: "/api/v1/records?station=pe-simao-001&limit=1001", want: 400, has: "limit"},
+		{name: "limit not a number", method: "GET", path: "/api/v1/records?station=pe-simao-001&limit=ten", want: 400, has: "limit"},
+		{name: "unknown station: empty page", method: "GET", path: "/api/v1/records?station=pe-nowhere-001", want: 200, has: `"records":[]`},
+		{name: "hours of nobody", method: "GET", path: "/api/v1/volunteers/V9/hours", want: 200, has: `"volunteer":"V9"`},
+		{name: "volunteer ID too long", method: "GET", path: "/api/v1/volunteers/" + long + "/hours", want: 400, has: "too long"},
+	})
+
+	page := func(q string) []wire.Record {
+		t.Helper()
+		code, body := c.do(hit{method: "GET", path: "/api/v1/records?station=pe-simao-001" + q})
+		var p struct {
+			Station string
+			Records []wire.Record
+		}
+		if code != 200 || json.Unmarshal([]byte(body), &p) != nil || p.Station != "pe-simao-001" {
+			t.Fatalf("records%s: %d %s", q, code, body)
+		}
+		return p.Records
+	}
+	if all := page(""); len(all) != 4 || all[0].Seq != 1 || all[3].Seq != 4 {
+		t.Fatalf("all records: %+v", all)
+	}
+	if p := page("&limit=2"); len(p) != 2 || p[1].Seq != 2 {
+		t.Fatalf("first page: %+v", p)
+	}
+	if p := page("&after=2&limit=2"); len(p) != 2 || p[0].Seq != 3 {
+		t.Fatalf("second page: %+v", p)
+	}
+	if p := page("&after=4"); len(p) != 0 {
+		t.Fatalf("past the end: %+v", p)
+	}
+	code, body := c.do(hit{method: "GET", path: "/api/v1/volunteers/V1/hours"})
+	var h struct {
+		Volunteer string
+		Hours     float64
+		Sessions  int
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &h) != nil || h.Volunteer != "V1" || h.Hours != 1 || h.Sessions != 1 {
+		t.Fatalf("hours of V1: %d %s", code, body)
+	}
+}
+
+// The fleet routes: bodies and targets checked, unknown stations 404,
+// refused documents 400 or 422 with a Chinese message, commands followed
+// to their outcome.
+func TestFleetRoutes(t *testing.T) {
+	c := newTestCloud(t)
+	c.addStation("pe-simao-001", "思茅区")
+	c.mustPush("station", "pe-simao-001", setup)
+	c.run(t, []hit{
+		{name: "fleet view", method: "GET", path: "/api/v1/fleet", want: 200, has: `"pe-simao-001"`},
+		{name: "stations", method: "GET", path: "/api/v1/stations", want: 200, has: `"pe-simao-001"`},
+		{name: "fleet config", method: "GET", path: "/api/v1/config", want: 200, has: `"rules"`},
+		{name: "station config", method: "GET", path: "/api/v1/config?station=pe-simao-001", want: 200, has: "学雷锋志愿服务站"},
+		{name: "config of a bad ID", method: "GET", path: "/api/v1/config?station=BAD!", want: 404, has: "message_zh"},
+
+		{name: "push: not JSON", method: "POST", path: "/api/v1/config", body: `{"station":`, want: 400, has: "body"},
+		{name: "push: no target", method: "POST", path: "/api/v1/config", body: `{"doc":{}}`, want: 400, has: "exactly one"},
+		{name: "push: two targets", method: "POST", path: "/api/v1/config", body: `{"station":"pe-simao-001","all":true,"doc":{}}`, want: 400, has: "exactly one"},
+		{name: "push: unknown field", method: "POST", path: "/api/v1/config", body: `{"station":"pe-simao-001","doc":{"menus":[]}}`, want: 400, has: "menus"},
+		{name: "push: doc not an object", method: "POST", path: "/api/v1/config", body: `{"station":"pe-simao-001","doc":[1]}`, want: 400, has: "message_zh"},
+		{name: "push: empty menu", method: "POST", path: "/api/v1/config", body: `{"station":"pe-simao-001","doc":{"menu":[]}}`, want: 422, has: "服务菜单"},
+		{name: "push: unknown county", method: "POST", path: "/api/v1/config", body: `{"county":"无此县","doc":{"board":{"phone":"1"}}}`, want: 404, has: "尚未登记"},
+		{name: "push: a county", method: "POST", path: "/api/v1/config", body: `{"county":"思茅区","doc":{"board":{"phone":"0879-1"}}}`, want: 200, has: `"pushed"`},
+
+		{name: "command: not JSON", method: "POST", path: "/api/v1/stations/pe-simao-001/commands", body: `reboot`, want: 400, has: "body"},
+		{name: "command: unknown", method: "POST", path: "/api/v1/stations/pe-simao-001/commands", body: `{"name":"format_disk"}`, want: 400, has: "want a command"},
+		{name: "command: unknown station", method: "POST", path: "/api/v1/stations/pe-nowhere-001/commands", body: `{"name":"resync"}`, want: 404, has: "尚未登记"},
+		{name: "commands of an unknown station", method: "GET", path: "/api/v1/stations/pe-nowhere-001/commands", want: 404, has: "尚未登记"},
+		{name: "no commands yet", method: "GET", path: "/api/v1/stations/pe-simao-001/commands", want: 200, has: `"commands":[]`},
+		{name: "status of an unknown command", method: "GET", path: "/api/v1/stations/pe-simao-001/commands/nope", want: 404, has: "找不到"},
+		{name: "status at an unknown station", method: "GET", path: "/api/v1/stations/pe-nowhere-001/commands/nope", want: 404, has: "尚未登记"},
+
+		{name: "presence", method: "GET", path: "/api/v1/stations/pe-simao-001/presence", want: 200, has: `"presence":[]`},
+		{name: "presence of a bad ID", method: "GET", path: "/api/v1/stations/Bad.ID/presence", want: 400, has: "station ID"},
+	})
+
+	code, body := c.do(hit{method: "POST", path: "/api/v1/stations/pe-simao-001/commands", body: `{"name":"resync","ttl_seconds":60}`})
+	var cmd wire.Command
+	if code != 200 || json.Unmarshal([]byte(body), &cmd) != nil || cmd.Name != wire.CmdResync || cmd.Nonce == "" || cmd.Station != "pe-simao-001" {
+		t.Fatalf("command: %d %s", code, body)
+	}
+	if left := time.Until(cmd.Expires); left <= 0 || left > time.Minute {
+		t.Fatalf("command expires in %s, asked 60 s", left)
+	}
+	c.run(t, []hit{
+		{name: "its status", method: "GET", path: "/api/v1/stations/pe-simao-001/commands/" + cmd.Nonce, want: 200, has: cmd.Nonce},
+		{name: "listed", method: "GET", path: "/api/v1/stations/pe-simao-001/commands", want: 200, has: cmd.Nonce},
+		{name: "in the fleet view", method: "GET", path: "/api/v1/fleet", want: 200, has: cmd.Nonce},
+	})
+}
+
+// A database that fails turns every read into 500 (health into 503), with
+// a message that says what could not be done and no detail of the cause.
+func TestDatabaseDown(t *testing.T) {
+	c := newTestCloud(t)
+	c.addStation("pe-simao-001", "思茅区")
+	c.db.Close()
+	c.run(t, []hit{
+		{name: "health", method: "GET", path: "/healthz", anon: true, want: 503, has: "database unreachable"},
+		{name: "stations", method: "GET", path: "/api/v1/stations", want: 500, has: "cannot list stations"},
+		{name: "fleet", method: "GET", path: "/api/v1/fleet", want: 500, has: "cannot list stations"},
+		{name: "records", method: "GET", path: "/api/v1/records?station=pe-simao-001", want: 500, has: "cannot read records"},
+		{name: "hours", method: "GET", path: "/api/v1/volunteers/V1/hours", want: 500, has: "cannot compute hours"},
+		{name: "presence", method: "GET", path: "/api/v1/stations/pe-simao-001/presence", want: 500, has: "cannot read presence"},
+		{name: "config", method: "GET", path: "/api/v1/config?station=pe-simao-001", want: 500, has: "稍后重试"},
+		{name: "push", method: "POST", path: "/api/v1/config", body: `{"station":"pe-simao-001","doc":{"board":{"phone":"1"}}}`, want: 500, has: "稍后重试"},
+		{name: "commands", method: "GET", path: "/api/v1/stations/pe-simao-001/commands", want: 500, has: "稍后重试"},
+	})
+	for _, path := range []string{"/api/v1/stations", "/api/v1/records?station=pe-simao-001"} {
+		if _, body := c.do(hit{method: "GET", path: path}); strings.Contains(body, "closed") || strings.Contains(body, "sql") {
+			t.Errorf("%s: the database's error reached the client: %s", path, body)
+		}
+	}
+}
+
+// The console's session: a login with the token gives a cookie that reads
+// without the token; a change on the cookie must say where it comes from,
+// and one from another site is refused; logging out ends it.
+func TestConsoleSession(t *testing.T) {
+	c := newTestCloud(t)
+	c.addStation("pe-simao-001", "思茅区")
+	c.mustPush("station", "pe-simao-001", setup)
+	jar := &cookieJar{}
+	send := func(method, path, body string, hdr map[string]string) (int, string) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequestWithContext(context.Background(), method, c.srv.URL+path, rd)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		jar.add(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		jar.keep(resp)
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	if code, body := send("GET", "/api/v1/session", "", nil); code != 200 || !strings.Contains(body, `"logged_in":false`) {
+		t.Fatalf("before login: %d %s", code, body)
+	}
+	for _, bad := range []string{``, `{"token":"guess"}`, `not json`, `{"token":"` + strings.Repeat("x", 5000) + `"}`} {
+		if code, _ := send("POST", "/api/v1/session", bad, nil); code != http.StatusUnauthorized {
+			t.Fatalf("login with %.20q: %d, want 401", bad, code)
+		}
+	}
+	if code, body := send("POST", "/api/v1/session", `{"token":"`+c.keys.AdminToken+`"}`, nil); code != 200 || !strings.Contains(body, `"logged_in":true`) {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	if code, body := send("GET", "/api/v1/session", "", nil); code != 200 || !strings.Contains(body, `"who":"admin"`) {
+		t.Fatalf("after login: %d %s", code, body)
+	}
+	if code, _ := send("GET", "/api/v1/fleet", "", nil); code != 200 {
+		t.Fatalf("read on the cookie: %d", code)
+	}
+	push := `{"station":"pe-simao-001","doc":{"board":{"phone":"0879-2"}}}`
+	if code, body := send("POST", "/api/v1/config", push, nil); code != http.StatusForbidden {
+		t.Fatalf("change on the cookie without Origin: %d %s, want 403", code, body)
+	}
+	if code, body := send("POST", "/api/v1/config", push, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
+		t.Fatalf("change from another site: %d %s, want 403", code, body)
+	}
+	if code, body := send("POST", "/api/v1/config", push, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != 200 {
+		t.Fatalf("change from the console: %d %s", code, body)
+	}
+	if code, _ := send("DELETE", "/api/v1/session", "", map[string]string{"Sec-Fetch-Site": "same-origin"}); code != 200 {
+		t.Fatalf("logout: %d", code)
+	}
+	if code, _ := send("GET", "/api/v1/fleet", "", nil); code != http.StatusUnauthorized {
+		t.Fatalf("read after logout: %d, want 401", code)
+	}
+}
+
+// cookieJar keeps the session cookie the way a browser does for one site.
+type cookieJar struct{ c []*http.Cookie }
+
+func (j *cookieJar) add(r *http.Request) {
+	for _, c := range j.c {
+		r.AddCookie(c)
+	}
+}
+
+func (j *cookieJar) keep(resp *http.Response) {
+	for _, n := range resp.Cookies() {
+		kept := j.c[:0]
+		for _, c := range j.c {
+			if c.Name != n.Name {
+				kept = append(kept, c)
+			}
+		}
+		j.c = kept
+		if n.MaxAge >= 0 && n.Value != "" {
+			j.c = append(j.c, n)
+		}
+	}
+}
