@@ -101,7 +101,7 @@ func (r *updateRig) offer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.g.srv.Publish(wire.StationTopic(station, wire.LeafCommands), sealed, false, 1); err != nil {
+	if err := r.g.Publish(wire.StationTopic(station, wire.LeafCommands), sealed, false, 1); err != nil {
 		t.Fatal(err)
 	}
 }
