@@ -216,6 +216,11 @@ func (s *Service) Hold(ctx context.Context, id int64, h store.RolloutHold, on bo
 	if on {
 		return nil
 	}
+	// A rollout done without the held stations takes them up again.
+	err := s.st.SetRolloutState(ctx, id, []string{store.RolloutDone}, store.RolloutActive, "", s.Now())
+	if err != nil && !errors.Is(err, store.ErrRolloutState) {
+		return err
+	}
 	return s.Tick(ctx)
 }
 
