@@ -154,17 +154,25 @@ func TestRolloutAPI(t *testing.T) {
 	act("hold", api.HoldRequest{Kind: "station", Value: "pe-c"}, http.StatusOK)
 	act("hold", api.HoldRequest{Kind: "planet", Value: "x"}, http.StatusBadRequest)
 	act("fly", nil, http.StatusBadRequest)
-	// Every station of the last phase is held: done.
-	if v := act("advance", nil, http.StatusOK); v.Phase != 1 || len(v.Stations) != 1 || v.State != "done" {
+	// The last phase: its stations are held, but the canary that rolled
+	// back has not committed, so it is not done.
+	if v := act("advance", nil, http.StatusOK); v.Phase != 1 || len(v.Stations) != 1 || v.State != "active" {
 		t.Fatalf("advanced with pe-b's county and pe-c held: %+v", v)
 	}
 	if v := act("hold", api.HoldRequest{Kind: "station", Value: "pe-c", Off: true}, http.StatusOK); v.State != "active" ||
 		len(v.Stations) != 2 || v.Stations[1].Station != "pe-c" {
 		t.Fatalf("pe-c let back in: %+v", v.Stations)
 	}
+	state("pe-a", wire.UpdateCommitted, "")
+	state("pe-c", wire.UpdateCommitted, "")
 	act("pause", nil, http.StatusOK)
-	if v := act("abort", nil, http.StatusOK); v.State != "aborted" || v.StateText != "已中止" {
-		t.Fatalf("abort: %+v", v)
+	if v := act("resume", nil, http.StatusOK); v.State != "done" || v.StateText != "已完成" {
+		t.Fatalf("every station offered committed: %+v", v)
+	}
+	act("abort", nil, http.StatusConflict)
+	act("hold", api.HoldRequest{Kind: "county", Value: "宁洱县", Off: true}, http.StatusOK)
+	if v := act("abort", nil, http.StatusOK); v.State != "aborted" || v.StateText != "已中止" || len(v.Stations) != 3 {
+		t.Fatalf("abort after pe-b's county was let back in: %+v", v)
 	}
 	code, body = c.call(http.MethodGet, "/api/v1/rollouts", nil)
 	var list struct{ Rollouts []rolloutView }

@@ -311,7 +311,10 @@ func (s *Service) tick(ctx context.Context, r *store.Rollout) (bool, error) {
 				return false, err
 			}
 		}
-		if p == r.Phase && st != wire.UpdateCommitted {
+		// The last phase is complete when every station offered so far
+		// has committed, so a rollout an admin advanced is done only
+		// once the stations of the phases it skipped are.
+		if (p == r.Phase || r.Phase == len(r.Phases)-1) && st != wire.UpdateCommitted {
 			complete = false
 		}
 	}

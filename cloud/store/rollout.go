@@ -305,7 +305,7 @@ func (s *Store) RolloutStations(ctx context.Context, id int64) ([]RolloutStation
 }
 
 // rolloutReport is SaveState's hook: a state whose update progress names
-// the version of an active or paused rollout that offered the station
+// the version of a rollout, not aborted, that offered the station
 // moves the station's step there, and a failure or a rollback that takes
 // the current phase over its threshold pauses the rollout, in the same
 // transaction as the state, so no report is counted twice or lost.
@@ -316,8 +316,8 @@ func rolloutReport(ctx context.Context, q querier, st *wire.State, seen time.Tim
 	}
 	var ids []int64
 	err := q.query(ctx, `SELECT r.id FROM rollouts r JOIN rollout_stations s ON s.rollout = r.id
-		WHERE s.station = $1 AND r.version = $2 AND r.state IN ($3, $4)`,
-		[]any{st.Station, u.Version, RolloutActive, RolloutPaused}, func(rw rows) error {
+		WHERE s.station = $1 AND r.version = $2 AND r.state <> $3`,
+		[]any{st.Station, u.Version, RolloutAborted}, func(rw rows) error {
 			var id int64
 			err := rw.Scan(&id)
 			ids = append(ids, id)

@@ -34,19 +34,7 @@ func TestConsoleRollout(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	// The repository as the release host copied it, published.
-	data := t.TempDir()
-	r := repo.Open(filepath.Join(data, "firmware"), t.TempDir())
-	if _, err := r.Init(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Add("kiosk-1.1.0.tar", releasetest.Build(t, release.Manifest{Version: "1.1.0", Board: "rpi4", Arch: "arm64",
-		Kind: release.KindProgram}, map[string][]byte{"leifeng-kiosk": []byte("new")})); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Publish(); err != nil {
-		t.Fatal(err)
-	}
+	data := publishedRepo(t)
 	c := startCloud(t, cloudOpt{data: data, extra: []string{"--rollout-interval", "500ms"}})
 	bundle := c.addStation(t, "pe-web-020", "思茅区")
 	c.addStation(t, "pe-web-021", "思茅区")
@@ -94,4 +82,58 @@ func TestConsoleRollout(t *testing.T) {
 	page.waitTrue(t, sec+`.querySelector('.state').textContent === '已暂停' && document.getElementById('rolloutMsg').textContent === '操作成功，发布计划现在已暂停。'`)
 	click("abort")
 	page.waitTrue(t, sec+`.querySelector('.state').textContent === '已中止' && `+sec+`.querySelector('button') === null`)
+}
+
+// publishedRepo returns a cloud --data whose firmware repository holds
+// release 1.1.0 as kiosk-1.1.0.tar, signed and published as the release
+// host copies it there.
+func publishedRepo(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	r := repo.Open(filepath.Join(data, "firmware"), t.TempDir())
+	if _, err := r.Init(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Add("kiosk-1.1.0.tar", releasetest.Build(t, release.Manifest{Version: "1.1.0", Board: "rpi4", Arch: "arm64",
+		Kind: release.KindProgram}, map[string][]byte{"leifeng-kiosk": []byte("new")})); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// Every rollout subcommand against a running cloud: hold, pause, resume,
+// advance, abort print the rollout as it now stands; a refused action
+// exits 1 with the cloud's reason.
+func TestRolloutCLI(t *testing.T) {
+	data := publishedRepo(t)
+	c := startCloud(t, cloudOpt{data: data, extra: []string{"--rollout-interval", "500ms"}})
+	c.addStation(t, "pe-cli-001", "思茅区")
+	c.addStation(t, "pe-cli-002", "宁洱县")
+	api := []string{"--api", c.http, "--data", data}
+	run := func(want string, args ...string) {
+		t.Helper()
+		out := cloudCmd(t, append(args, api...)...)
+		if !strings.Contains(out, want) {
+			t.Fatalf("leifeng-cloud %s: want %q in\n%s", strings.Join(args, " "), want, out)
+		}
+	}
+	if out := cloudFail(t, append([]string{"rollout", "create", "--target", "kiosk-9.9.9.tar", "--version", "9.9.9"}, api...)...); !strings.Contains(out, "no such release") {
+		t.Fatalf("an unsigned release: %s", out)
+	}
+	run("pe-cli-001", "rollout", "create", "--target", "kiosk-1.1.0.tar", "--version", "1.1.0", "--canary", "pe-cli-001", "--percents", "100")
+	run("held back: station pe-cli-002", "rollout", "hold", "1", "--station", "pe-cli-002")
+	run("已暂停", "rollout", "pause", "1")
+	if out := cloudFail(t, append([]string{"rollout", "advance", "1"}, api...)...); !strings.Contains(out, "409") {
+		t.Fatalf("advance of a paused rollout: %s", out)
+	}
+	run("进行中", "rollout", "resume", "1")
+	run("phase 2 of 2", "rollout", "advance", "1")
+	run("已中止", "rollout", "abort", "1")
+	run("kiosk-1.1.0.tar", "rollout", "list")
+	if out := cloudFail(t, append([]string{"rollout", "show", "7"}, api...)...); !strings.Contains(out, "404") {
+		t.Fatalf("show 7: %s", out)
+	}
 }
