@@ -29,8 +29,8 @@ type HoldRequest struct {
 
 func (a *api) rolloutRoutes(mux *http.ServeMux, ro *Rollouts) {
 	if ro.Repo != "" {
+		// GET covers HEAD.
 		mux.Handle("GET /firmware/", rollout.Files("/firmware/", ro.Repo))
-		mux.Handle("HEAD /firmware/", rollout.Files("/firmware/", ro.Repo))
 	}
 	mux.HandleFunc("POST /api/v1/rollouts", a.admin(a.createRollout))
 	mux.HandleFunc("GET /api/v1/rollouts", a.g.personal(allStations, a.listRollouts))

@@ -420,3 +420,28 @@ func TestCreateRefuses(t *testing.T) {
 		}
 	}
 }
+
+// An offer the station never answered within OfferTTL (it was offline
+// all along) is made again, with a new signed command; one answered is
+// not.
+func TestExpiredOfferSentAgain(t *testing.T) {
+	ctx := context.Background()
+	k := newKit(t, "sqlite:"+filepath.Join(t.TempDir(), "leifeng.db"))
+	k.add("pe-a", "思茅区")
+	k.add("pe-b", "思茅区")
+	k.svc.OfferTTL = time.Hour
+	if _, err := k.svc.Create(ctx, rollout.Spec{Target: "t-3.0.0", Version: "3.0.0", Canary: []string{"pe-a", "pe-b"}, Percents: []float64{100}}); err != nil {
+		t.Fatal(err)
+	}
+	k.waitOffers([]string{"pe-a", "pe-b"})
+	k.report("pe-b", "3.0.0", wire.UpdateDownloading, "")
+	if err := k.svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k.waitOffers([]string{"pe-a", "pe-b"})
+	k.svc.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if err := k.svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k.waitOffers([]string{"pe-a", "pe-a", "pe-b"})
+}

@@ -130,7 +130,8 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*store.Rollout, error)
 	}
 	s.log.Info("rollout created", "rollout", id, "target", r.Target, "version", r.Version, "phases", len(r.Phases))
 	if err := s.Tick(ctx); err != nil {
-		return nil, err
+		// Created: the loop makes the offers at its next tick.
+		s.log.Warn("rollout created, first offers not all made", "rollout", id, "err", err)
 	}
 	return s.st.Rollout(ctx, id)
 }
@@ -288,7 +289,16 @@ func (s *Service) tick(ctx context.Context, r *store.Rollout) (bool, error) {
 		return false, err
 	}
 	step := map[string]string{}
+	now := s.Now()
 	for _, o := range offered {
+		// An offer that expired unanswered (the kiosk was offline all
+		// along) is made again.
+		if o.Step == "" && o.Nonce != "" && now.Sub(o.Offered) > s.OfferTTL {
+			if err := s.st.ForgetRolloutOffer(ctx, r.ID, o.Station); err != nil {
+				return false, err
+			}
+			continue
+		}
 		step[o.Station] = o.Step
 	}
 	complete := true
