@@ -23,6 +23,8 @@ type Fleet struct {
 	AdminToken string
 	// Now is the clock for alerts; nil means time.Now.
 	Now func() time.Time
+	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
+	Rollouts *Rollouts
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -44,6 +46,9 @@ func (f *Fleet) routes(mux *http.ServeMux, a *api) {
 	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.g.personal(stationPath, a.commands))
 	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.g.personal(stationPath, a.commandStatus))
 	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.g.personal(stationPath, a.presence))
+	if f.Rollouts != nil {
+		a.rolloutRoutes(mux, f.Rollouts)
+	}
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console", http.StatusFound)

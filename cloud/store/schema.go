@@ -199,6 +199,44 @@ var migrations = []migration{
 		// The clone check looks up a card's earlier NTAG 424 DNA taps.
 		`CREATE INDEX records_card_sun ON records (card) WHERE counter > 0 OR sun <> ''`,
 	}},
+	{5, "firmware rollouts, their holds and per-station progress", []string{
+		// phases is JSON ([]RolloutPhase): read whole, never queried.
+		`CREATE TABLE rollouts (
+			id             BIGINT PRIMARY KEY,
+			target         TEXT NOT NULL,
+			version        TEXT NOT NULL,
+			url            TEXT NOT NULL,
+			phases         TEXT NOT NULL,
+			phase          INTEGER NOT NULL,
+			state          TEXT NOT NULL,
+			reason         TEXT NOT NULL,
+			max_failed     INTEGER NOT NULL,
+			max_failed_pct INTEGER NOT NULL,
+			created_ns     BIGINT NOT NULL,
+			updated_ns     BIGINT NOT NULL
+		)`,
+		`CREATE TABLE rollout_holds (
+			rollout BIGINT NOT NULL,
+			kind    TEXT NOT NULL,
+			value   TEXT NOT NULL,
+			PRIMARY KEY (rollout, kind, value)
+		)`,
+		`CREATE TABLE rollout_stations (
+			rollout    BIGINT NOT NULL,
+			station    TEXT NOT NULL,
+			phase      INTEGER NOT NULL,
+			step       TEXT NOT NULL,
+			done       BIGINT NOT NULL,
+			total      BIGINT NOT NULL,
+			reason     TEXT NOT NULL,
+			nonce      TEXT NOT NULL,
+			offered_ns BIGINT NOT NULL,
+			updated_ns BIGINT NOT NULL,
+			PRIMARY KEY (rollout, station)
+		)`,
+		// SaveState looks up a reporting station's rollouts.
+		`CREATE INDEX rollout_stations_station ON rollout_stations (station)`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

@@ -270,6 +270,9 @@ func (s *Store) SaveState(ctx context.Context, st *wire.State, seen time.Time) e
 		if err != nil || n == 0 {
 			return err
 		}
+		if err := rolloutReport(ctx, q, st, seen); err != nil {
+			return err
+		}
 		if st.LastCommandNonce != "" {
 			if err := commandOutcome(ctx, q, st, seen); err != nil {
 				return err

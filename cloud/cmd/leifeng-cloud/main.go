@@ -60,6 +60,8 @@ usage:
                                   push a signed config through the running cloud's API
   leifeng-cloud command --station ID --name reboot|resync|reload_config|update_offer
                                   send a signed command through the API
+  leifeng-cloud rollout create|list|show|pause|resume|abort|advance|hold
+                                  staged firmware rollouts through the API
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
@@ -87,6 +89,8 @@ func main() {
 		err = commandCmd(os.Args[2:])
 	case "mosquitto-config":
 		err = mosquittoCmd(os.Args[2:])
+	case "rollout":
+		err = rolloutCmd(os.Args[2:])
 	case "version", "--version":
 		fmt.Println(version)
 	case "-h", "--help", "help":
@@ -128,6 +132,7 @@ func serve(args []string, gatewayOnly bool) error {
 	}
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	var c config
+	var rf rolloutFlags
 	fs.StringVar(&c.data, "data", "leifeng-data", "directory for the embedded SQLite database and the cloud's keys (cloud-keys.json)")
 	fs.StringVar(&c.db, "db", "", "database DSN: postgres://... for PostgreSQL, sqlite:PATH for SQLite (default: SQLite under --data)")
 	fs.StringVar(&c.mqttURL, "mqtt", "", "external broker URL, e.g. tcp://127.0.0.1:1883 (default: run the embedded broker)")
@@ -154,6 +159,7 @@ func serve(args []string, gatewayOnly bool) error {
 		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
+		rf.register(fs)
 	}
 	fs.Parse(args)
 	if gatewayOnly && c.mqttURL == "" {
@@ -279,6 +285,10 @@ func serve(args []string, gatewayOnly bool) error {
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+	if fl.Rollouts, err = rf.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
+		stop()
+		return err
+	}
 	opts := []api.Option{api.WithHosts(tl.names...)}
 	if tl.server != nil {
 		opts = append(opts, api.WithTLS())

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"leifeng/cloud/rollout"
+	"leifeng/cloud/store"
+)
+
+// Rollouts adds the firmware repository and staged rollouts to the API.
+type Rollouts struct {
+	Service *rollout.Service
+	// Repo is the TUF repository directory served as plain files under
+	// /firmware/ (none when empty). The kiosks fetch from there without
+	// logging in: the files are signed metadata and the bundles it names.
+	Repo string
+}
+
+// HoldRequest is the body of POST /api/v1/rollouts/{id}/hold: keep a
+// county or a station out of the rollout, or (Off) let it back in.
+type HoldRequest struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+	Off   bool   `json:"off,omitempty"`
+}
+
+func (a *api) rolloutRoutes(mux *http.ServeMux, ro *Rollouts) {
+	if ro.Repo != "" {
+		// GET covers HEAD.
+		mux.Handle("GET /firmware/", rollout.Files("/firmware/", ro.Repo))
+	}
+	mux.HandleFunc("POST /api/v1/rollouts", a.admin(a.createRollout))
+	mux.HandleFunc("GET /api/v1/rollouts", a.g.personal(allStations, a.listRollouts))
+	mux.HandleFunc("GET /api/v1/rollouts/{id}", a.g.personal(allStations, a.showRollout))
+	mux.HandleFunc("POST /api/v1/rollouts/{id}/{action}", a.admin(a.rolloutAction))
+}
+
+func (a *api) rollouts() *rollout.Service { return a.f.Rollouts.Service }
+
+func (a *api) createRollout(w http.ResponseWriter, r *http.Request) {
+	var spec rollout.Spec
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&spec); err != nil {
+		a.failRollout(w, "create rollout", errors.Join(rollout.ErrInvalid, err))
+		return
+	}
+	ro, err := a.rollouts().Create(r.Context(), spec)
+	if err != nil {
+		a.failRollout(w, "create rollout", err)
+		return
+	}
+	a.log.Info("rollout created", "rollout", ro.ID, "target", ro.Target, "version", ro.Version, "by", who(r))
+	a.writeRollout(w, r, ro.ID)
+}
+
+func (a *api) listRollouts(w http.ResponseWriter, r *http.Request) {
+	vs, err := a.rollouts().List(r.Context())
+	if err != nil {
+		a.failRollout(w, "list rollouts", err)
+		return
+	}
+	for i := range vs {
+		localRollout(&vs[i])
+	}
+	writeJSON(w, map[string]any{"rollouts": vs})
+}
+
+func (a *api) showRollout(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.rolloutID(w, r)
+	if ok {
+		a.writeRollout(w, r, id)
+	}
+}
+
+func (a *api) writeRollout(w http.ResponseWriter, r *http.Request, id int64) {
+	v, err := a.rollouts().View(r.Context(), id)
+	if err != nil {
+		a.failRollout(w, "rollout", err)
+		return
+	}
+	localRollout(v)
+	writeJSON(w, v)
+}
+
+func (a *api) rolloutID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		a.failRollout(w, "rollout", errors.Join(rollout.ErrInvalid, errors.New("the rollout ID is a number")))
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *api) rolloutAction(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.rolloutID(w, r)
+	if !ok {
+		return
+	}
+	ctx, svc, action := r.Context(), a.rollouts(), r.PathValue("action")
+	var err error
+	switch action {
+	case "pause":
+		err = svc.Pause(ctx, id)
+	case "resume":
+		err = svc.Resume(ctx, id)
+	case "abort":
+		err = svc.Abort(ctx, id)
+	case "advance":
+		err = svc.Advance(ctx, id)
+	case "hold":
+		var h HoldRequest
+		if err = json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&h); err != nil {
+			err = errors.Join(rollout.ErrInvalid, err)
+			break
+		}
+		err = svc.Hold(ctx, id, store.RolloutHold{Kind: h.Kind, Value: h.Value}, !h.Off)
+	default:
+		a.failRollout(w, "rollout", errors.Join(rollout.ErrInvalid, errors.New("action is pause, resume, abort, advance or hold")))
+		return
+	}
+	if err != nil {
+		a.failRollout(w, "rollout "+action, err)
+		return
+	}
+	a.log.Info("rollout "+action, "rollout", id, "by", who(r))
+	a.writeRollout(w, r, id)
+}
+
+func who(r *http.Request) string {
+	w, _ := whoFrom(r.Context())
+	return w
+}
+
+// localRollout writes a rollout's times in China Standard Time.
+func localRollout(v *rollout.View) {
+	v.Created, v.Updated = local(v.Created), local(v.Updated)
+	for i := range v.Stations {
+		v.Stations[i].Offered, v.Stations[i].Updated = local(v.Stations[i].Offered), local(v.Stations[i].Updated)
+	}
+}
+
+// failRollout answers a rollout request that went wrong, with the reason
+// in English (error) and in Chinese (message_zh, what the console shows).
+func (a *api) failRollout(w http.ResponseWriter, what string, err error) {
+	code, zh := http.StatusInternalServerError, "操作失败，请稍后重试；如仍失败，请联系系统管理员查看云端日志。"
+	switch {
+	case errors.Is(err, rollout.ErrInvalid):
+		code, zh = http.StatusBadRequest, "发布计划填写有误，请按提示修改后再提交："+err.Error()
+	case errors.Is(err, rollout.ErrUnknownTarget):
+		code, zh = http.StatusUnprocessableEntity, "固件仓库里没有这个版本：请先在发布主机签名，并把仓库复制到云端后再试。"
+	case errors.Is(err, store.ErrRolloutState):
+		code, zh = http.StatusConflict, "这个发布计划当前的状态不允许这样操作（例如已中止的不能继续，暂停的要先继续才能推进）。"
+	case errors.Is(err, store.ErrNotFound):
+		code, zh = http.StatusNotFound, "找不到这个发布计划，请核对编号后再试。"
+	}
+	msg := what + ": " + err.Error()
+	if code >= 500 {
+		a.log.Error(msg, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg, "message_zh": zh})
+}

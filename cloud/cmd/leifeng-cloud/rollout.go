@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"leifeng/cloud/api"
+	"leifeng/cloud/fleet"
+	"leifeng/cloud/rollout"
+	"leifeng/cloud/store"
+	"leifeng/firmware/repo"
+)
+
+// rolloutFlags are serve's flags for the firmware repository and rollouts.
+type rolloutFlags struct {
+	repo, keys, url string
+	every, refresh  time.Duration
+}
+
+func (f *rolloutFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.repo, "firmware-repo", "", "TUF firmware repository served to kiosks under /firmware/ (default: --data/firmware); the release host copies signed releases there")
+	fs.StringVar(&f.keys, "firmware-keys", "", "directory with the repository's online snapshot and timestamp keys: the cloud then re-signs them before they expire (never the targets key)")
+	fs.StringVar(&f.url, "firmware-url", "", "the repository's URL as kiosks reach it, carried in update offers (default: this API's address + /firmware)")
+	fs.DurationVar(&f.every, "rollout-interval", 30*time.Second, "check the rollouts (offers due, phases complete) this often")
+	fs.DurationVar(&f.refresh, "firmware-refresh", time.Minute, "check this often whether the firmware metadata needs re-signing")
+}
+
+// start prepares the repository directory, starts the re-signing and the
+// rollout loop (owned by wg, stopped by ctx) and returns what the API serves.
+func (f *rolloutFlags) start(ctx context.Context, wg *sync.WaitGroup, data string, db *store.Store, cmd rollout.Commander,
+	https bool, addr string, log *slog.Logger) (*api.Rollouts, error) {
+	dir := f.repo
+	if dir == "" {
+		dir = filepath.Join(data, "firmware")
+	}
+	for _, d := range []string{"metadata", "targets"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("--firmware-repo %s: %w", dir, err)
+		}
+	}
+	url := f.url
+	if url == "" {
+		url = "http://" + addr + "/firmware"
+		if https {
+			url = "https://" + addr + "/firmware"
+		}
+	}
+	r := repo.Open(dir, f.keys)
+	svc := rollout.NewService(db, cmd, url, log.With("part", "rollout"))
+	svc.Repo = r
+	if f.keys != "" {
+		fr := &rollout.Freshener{Repo: r, Log: log.With("part", "firmware")}
+		wg.Go(func() { fr.Run(ctx, f.refresh) })
+	}
+	if f.every > 0 {
+		wg.Go(func() { svc.Run(ctx, f.every) })
+	}
+	return &api.Rollouts{Service: svc, Repo: dir}, nil
+}
+
+const rolloutUsage = `usage: leifeng-cloud rollout COMMAND [flags]
+
+  create --target NAME --version V [--canary ID,ID] [--percents 1,10,50,100]
+         [--max-failed N] [--max-failed-pct P] [--hold-county C,C] [--hold-station ID,ID]
+  list
+  show ID
+  pause ID | resume ID | abort ID | advance ID
+  hold ID (--county C | --station ID) [--off]
+
+Every command takes --api, --data and --token (see "leifeng-cloud config push").
+A release is published by the release host: it signs with the offline
+targets key and copies the repository into the cloud's --firmware-repo.`
+
+// rolloutCmd is `leifeng-cloud rollout`.
+func rolloutCmd(args []string) error {
+	return runRollout(args, os.Stdout)
+}
+
+func runRollout(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(rolloutUsage)
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("rollout "+verb, flag.ExitOnError)
+	var a apiFlags
+	a.register(fs)
+	var v rollout.View
+	switch verb {
+	case "create":
+		target := fs.String("target", "", "the release's TUF target name (required)")
+		version := fs.String("version", "", "the release's version (required)")
+		url := fs.String("url", "", "the repository URL kiosks use (default: the cloud's)")
+		canary := fs.String("canary", "", "comma-separated canary stations, the first phase")
+		percents := fs.String("percents", "1,10,50,100", "comma-separated percentages of the fleet, one phase each")
+		maxFailed := fs.Int("max-failed", 0, "pause when more stations than this of a phase fail or roll back (-1: no count limit)")
+		maxPct := fs.Int("max-failed-pct", 0, "pause when more than this percentage of a phase's offered stations fail or roll back (0: none)")
+		holdCounty := fs.String("hold-county", "", "comma-separated counties to hold back")
+		holdStation := fs.String("hold-station", "", "comma-separated stations to hold back")
+		fs.Parse(args[1:])
+		spec := rollout.Spec{Target: *target, Version: *version, URL: *url, Canary: list(*canary),
+			MaxFailed: maxFailed, MaxFailedPct: *maxPct}
+		for _, p := range list(*percents) {
+			f, err := strconv.ParseFloat(strings.TrimSuffix(p, "%"), 64)
+			if err != nil {
+				return fmt.Errorf("--percents: %q is not a number", p)
+			}
+			spec.Percents = append(spec.Percents, f)
+		}
+		for _, c := range list(*holdCounty) {
+			spec.Holds = append(spec.Holds, store.RolloutHold{Kind: "county", Value: c})
+		}
+		for _, s := range list(*holdStation) {
+			spec.Holds = append(spec.Holds, store.RolloutHold{Kind: "station", Value: s})
+		}
+		if err := a.post("/api/v1/rollouts", spec, &v); err != nil {
+			return fmt.Errorf("rollout not created: %w", err)
+		}
+	case "list":
+		fs.Parse(args[1:])
+		var res struct {
+			Rollouts []rollout.View `json:"rollouts"`
+		}
+		if err := a.get("/api/v1/rollouts", &res); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTARGET\tVERSION\tPHASE\tSTATE\tREASON")
+		for _, r := range res.Rollouts {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", r.ID, r.Target, r.Version, r.Phase+1, len(r.Phases), r.StateText, r.Reason)
+		}
+		return tw.Flush()
+	case "show", "pause", "resume", "abort", "advance", "hold":
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			return fmt.Errorf("rollout %s needs the rollout's ID first\n\n%s", verb, rolloutUsage)
+		}
+		id := args[1]
+		county := fs.String("county", "", "hold: the county")
+		station := fs.String("station", "", "hold: the station")
+		off := fs.Bool("off", false, "hold: let it back in")
+		fs.Parse(args[2:])
+		path := "/api/v1/rollouts/" + id
+		var err error
+		switch verb {
+		case "show":
+			err = a.get(path, &v)
+		case "hold":
+			h := api.HoldRequest{Kind: "county", Value: *county, Off: *off}
+			if *station != "" {
+				h = api.HoldRequest{Kind: "station", Value: *station, Off: *off}
+			}
+			err = a.post(path+"/hold", h, &v)
+		default:
+			err = a.post(path+"/"+verb, struct{}{}, &v)
+		}
+		if err != nil {
+			return fmt.Errorf("rollout %s %s: %w", verb, id, err)
+		}
+	default:
+		return fmt.Errorf("unknown rollout command %q\n\n%s", verb, rolloutUsage)
+	}
+	return printRollout(out, &v)
+}
+
+func printRollout(out io.Writer, v *rollout.View) error {
+	fmt.Fprintf(out, "rollout %d: %s %s, phase %d of %d, %s", v.ID, v.Target, v.Version, v.Phase+1, len(v.Phases), v.StateText)
+	if v.Reason != "" {
+		fmt.Fprintf(out, " — %s", v.Reason)
+	}
+	fmt.Fprintln(out)
+	var holds []string
+	for _, h := range v.Holds {
+		holds = append(holds, h.Kind+" "+h.Value)
+	}
+	if len(holds) > 0 {
+		fmt.Fprintf(out, "held back: %s\n", strings.Join(holds, ", "))
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATION\tPHASE\tSTATUS\tOFFERED")
+	for _, s := range v.Stations {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Station, s.Phase+1, s.Text, fleet.LocalTime(s.Offered))
+	}
+	return tw.Flush()
+}
+
+// list splits a comma-separated flag, dropping empty items.
+func list(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
