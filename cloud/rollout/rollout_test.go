@@ -21,11 +21,11 @@ import (
 
 	"leifeng/cloud/broker"
 	"leifeng/cloud/fleet"
-	"leifeng/cloud/pgtest"
 	"leifeng/cloud/rollout"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 )
 
 // kit is the cloud around a rollout: a real database, the embedded broker
@@ -55,8 +55,8 @@ func newKit(t *testing.T, dsn string) *kit {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br, err := broker.StartAuth("127.0.0.1:0", &broker.Auth{CloudUser: fleet.GatewayUser, CloudPassword: keys.GatewayPassword,
-		Creds: fleet.Creds{Store: db}}, log)
+	br, err := broker.StartOptions(broker.Options{Addr: "127.0.0.1:0", Auth: &broker.Auth{CloudUser: fleet.GatewayUser,
+		CloudPassword: keys.GatewayPassword, Creds: fleet.Creds{Store: db}}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/pgtest"
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 )
 
 // The rollout tables on both databases: a reported state moves the

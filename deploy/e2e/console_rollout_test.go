@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/mosquittotest"
 	"leifeng/firmware/release"
 	"leifeng/firmware/releasetest"
 	"leifeng/firmware/repo"
 	"leifeng/gateway/wire"
+	"leifeng/internal/mosquittotest"
 )
 
 // The console's rollout section in Chromium: a station's reported
