@@ -44,6 +44,7 @@ import (
 	"leifeng/kiosk/store"
 	"leifeng/kiosk/uplink"
 	"leifeng/reader"
+	"leifeng/reader/board"
 	"leifeng/reader/credential"
 )
 
@@ -89,7 +90,7 @@ type options struct {
 	issuerRoots listFlag
 	revoked     string
 	sunKeys     string
-	wiring      reader.Wiring
+	wiring      board.Wiring
 	bundleFile  string
 	bundle      *wire.Bundle
 	// displayNow is the wall time shown on screen: the kiosk's clock, or
@@ -331,7 +332,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	readerAddr := "none"
 	if spi, ok := strings.CutPrefix(o.reader, "rc522:"); ok {
 		o.wiring.SPI = spi
-		dev, closeDev, err := reader.OpenMFRC522(o.wiring)
+		dev, closeDev, err := board.Open(o.wiring)
 		if err != nil {
 			cancel()
 			wg.Wait()

@@ -19,6 +19,7 @@ import (
 	"leifeng/gateway/wire"
 
 	"leifeng/reader"
+	"leifeng/reader/board"
 	"leifeng/reader/cardimage"
 	"leifeng/reader/credential"
 	"leifeng/reader/mfrc522"
@@ -195,7 +196,7 @@ func issue(args []string, stdout io.Writer) error {
 // issueHardware waits for a blank card on a real reader, signs a credential
 // for its UID and writes it.
 func issueHardware(hw hwFlags, sign func([]byte, string) (*cardimage.Image, error), stdout io.Writer) error {
-	dev, closeDev, err := reader.OpenMFRC522(reader.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
+	dev, closeDev, err := board.Open(board.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
 	if err != nil {
 		return err
 	}
@@ -235,7 +236,7 @@ func issueHardware(hw hwFlags, sign func([]byte, string) (*cardimage.Image, erro
 	if err != nil {
 		return err
 	}
-	if err := reader.Write(dev, t, im, reader.TransportKey); err != nil {
+	if err := cardimage.Write(dev, t, im, cardimage.TransportKey); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "issued %s card %X\n", media, t.UID)
@@ -311,11 +312,11 @@ func read(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		tap, err := reader.ReadImage(context.Background(), im, cfg)
+		tap, err := cardimage.Read(context.Background(), im, cfg)
 		printTap(stdout, tap, err)
 		return err
 	}
-	dev, closeDev, err := reader.OpenMFRC522(reader.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
+	dev, closeDev, err := board.Open(board.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
 	if err != nil {
 		return err
 	}
