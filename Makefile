@@ -26,7 +26,7 @@ LDFLAGS   := -X leifeng/internal/buildinfo.version=$(VERSION) -X leifeng/interna
 DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev xvfb imagemagick zbar-tools chromium fonts-noto-cjk
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: all build cross test bench demo deps vet clean check-deps
+.PHONY: all build cross ldflags test bench demo deps vet clean check-deps
 
 all: build
 
@@ -45,6 +45,11 @@ build:
 cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-arm64/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-armv6/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
+
+# The version stamp of `make build`, for tests that build the binaries
+# themselves (deploy/e2e, internal/buildcheck).
+ldflags:
+	@echo '$(LDFLAGS)'
 
 vet:
 	$(GO) vet ./...
