@@ -14,6 +14,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"leifeng/cloud/fleet"
 	"leifeng/cloud/mosquittotest"
 	"leifeng/gateway/wire"
 )
@@ -171,7 +172,12 @@ func TestGatewayClientIDRandom(t *testing.T) {
 	mq := mosquittotest.Start(t, "")
 	var ids []string
 	for range 2 {
-		p := startProc(t, "leifeng-cloud", "gateway", "--data", t.TempDir(), "--mqtt", mq.URL())
+		// A lone gateway needs the cloud's keys file to seal its acks.
+		data := t.TempDir()
+		if _, err := fleet.LoadKeys(data); err != nil {
+			t.Fatal(err)
+		}
+		p := startProc(t, "leifeng-cloud", "gateway", "--data", data, "--mqtt", mq.URL())
 		deadline := time.Now().Add(20 * time.Second)
 		for gatewayIDRE.FindStringSubmatch(p.log.String()) == nil {
 			if time.Now().After(deadline) {
