@@ -48,7 +48,7 @@ func openData(ctx context.Context, data, db string) (*store.Store, *fleet.Keys, 
 // stationCmd is `leifeng-cloud station add`.
 func stationCmd(args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New(`usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
+		return cli.Usagef("%s", `usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
 	}
 	fs := flag.NewFlagSet("leifeng-cloud station add", flag.ContinueOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
@@ -195,7 +195,7 @@ func (a *apiFlags) do(method, path string, body io.Reader, out any) error {
 // configCmd is `leifeng-cloud config push`.
 func configCmd(args []string) error {
 	if len(args) == 0 || args[0] != "push" {
-		return errors.New("usage: leifeng-cloud config push (--station ID | --county C | --all) --file FILE [--replace]")
+		return cli.Usagef("usage: leifeng-cloud config push (--station ID | --county C | --all) --file FILE [--replace]")
 	}
 	fs := flag.NewFlagSet("leifeng-cloud config push", flag.ContinueOnError)
 	var a apiFlags

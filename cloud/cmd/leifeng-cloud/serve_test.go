@@ -105,7 +105,7 @@ func TestServeInProcess(t *testing.T) {
 
 // TestBadCommandLine: a bad flag or command is one line and a usage error.
 func TestBadCommandLine(t *testing.T) {
-	for _, args := range [][]string{{"serve", "--no-such-flag"}, {"frobnicate"}, {"gateway"}, {"serve", "--gateway-workers", "many"}} {
+	for _, args := range [][]string{{"serve", "--no-such-flag"}, {"frobnicate"}, {"gateway"}, {"serve", "--gateway-workers", "many"}, {"station"}, {"config", "pull"}, {"station", "add", "--idd", "x"}} {
 		var stderr strings.Builder
 		err := run(context.Background(), args, io.Discard, &stderr)
 		if err == nil || strings.Contains(err.Error(), "\n") {
