@@ -7,7 +7,7 @@
 //
 // System reads the kernel's clocks on Linux (system_linux.go), the kiosk's
 // platform. Elsewhere (a developer's Mac or Windows machine) it falls back
-// to what Go itself can tell (system_other.go): Go's monotonic clock since
+// to what Go itself can tell (process.go): Go's monotonic clock since
 // the process started, a boot ID made at process start, and never synced.
 package clock
 
