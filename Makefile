@@ -4,12 +4,19 @@
 #   make test    run every test (private Mosquitto and PostgreSQL are started
 #                by the tests themselves; `make deps` installs them)
 #   make bench   the benchmarks of the record path and the reader
-#   make build   build the binaries into bin/
+#   make build   build the binaries into bin/, stamped with VERSION and REVISION
+#   make cross   headless kiosks for the Pi without cgo: bin/linux-arm64/, bin/linux-armv6/
 #   make deps    install the Debian packages a fresh machine lacks
 
 GO        ?= go
 BIN       := bin
 BINARIES  := leifeng-cloud leifeng-kiosk leifeng-card leifeng-traffic
+# Every binary prints these with --version and the kiosk reports them in
+# its state (package internal/buildinfo). Outside a git checkout they are
+# empty and the binary falls back to what the Go toolchain recorded.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X leifeng/internal/buildinfo.version=$(VERSION) -X leifeng/internal/buildinfo.revision=$(REVISION)
 # Debian packages the build, the tests and the demo use: the brokers and
 # database the integration tests start privately; a C compiler and the X11/GL
 # headers for the kiosk's Fyne window (cgo); Xvfb, ImageMagick and zbar for
@@ -19,18 +26,30 @@ BINARIES  := leifeng-cloud leifeng-kiosk leifeng-card leifeng-traffic
 DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev xvfb imagemagick zbar-tools chromium fonts-noto-cjk
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: all build test bench demo deps vet clean check-deps
+.PHONY: all build cross ldflags test bench demo deps vet clean check-deps
 
 all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/leifeng-cloud ./cloud/cmd/leifeng-cloud
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/leifeng-cloud ./cloud/cmd/leifeng-cloud
 	@# no_emoji leaves out Fyne's 4 MB colour emoji font, which the kiosk never
 	@# shows and Fyne would load once per text style (18 MB measured).
-	$(GO) build -tags no_emoji -o $(BIN)/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
-	$(GO) build -o $(BIN)/leifeng-traffic ./kiosk/cmd/leifeng-traffic
-	@if [ -d reader/cmd/leifeng-card ]; then $(GO) build -o $(BIN)/leifeng-card ./reader/cmd/leifeng-card; fi
+	$(GO) build -ldflags "$(LDFLAGS)" -tags no_emoji -o $(BIN)/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/leifeng-traffic ./kiosk/cmd/leifeng-traffic
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/leifeng-card ./reader/cmd/leifeng-card
+
+# The touchscreen needs cgo (Fyne, OpenGL); without it the kiosk is the
+# headless station, which cross-builds with no C toolchain: a Pi 3/4/5 or
+# Zero 2 W on 64-bit Raspberry Pi OS, and a Pi Zero W / 1 (ARMv6).
+cross:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-arm64/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-armv6/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
+
+# The version stamp of `make build`, for tests that build the binaries
+# themselves (deploy/e2e, internal/buildcheck).
+ldflags:
+	@echo '$(LDFLAGS)'
 
 vet:
 	$(GO) vet ./...
@@ -64,6 +83,7 @@ bench:
 	$(GO) test -run '^$$' -bench . ./cloud/store/
 	$(GO) test -run '^$$' -bench 'BenchmarkTap' -benchtime 50x ./reader/
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./kiosk/ui/
+	$(GO) test -run '^$$' -bench 'BenchmarkHeadlessMemory' -benchtime 1x ./internal/buildcheck/
 
 demo: build
 	@bash deploy/demo.sh

@@ -9,6 +9,8 @@
 //   - attendance: the check-in/check-out rules
 //   - uplink: the MQTT link that drains the outbox and reports state
 //   - simreader: a TCP stand-in for the card reader, for tests and demos
+//   - station: the whole station wired together, Run(ctx, Options)
 //
-// The binary is cmd/leifeng-kiosk.
+// The binary is cmd/leifeng-kiosk: its flags become station.Options, and
+// it opens the real reader (reader/board).
 package kiosk

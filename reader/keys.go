@@ -2,42 +2,64 @@ package reader
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"leifeng/reader/cardimage"
 	"leifeng/reader/credential"
 )
+
+// Hex is a byte string that JSON encodes as hex.
+type Hex []byte
+
+// MarshalJSON implements json.Marshaler.
+func (h Hex) MarshalJSON() ([]byte, error) {
+	return json.Marshal(strings.ToUpper(hex.EncodeToString(h)))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (h *Hex) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	if err != nil {
+		return fmt.Errorf("reader: %q is not hex", s)
+	}
+	*h = v
+	return nil
+}
 
 // PrivateKeyFile is the issuer's signing key file (`leifeng-card keygen`
 // writes it; keep it offline, mode 0600).
 type PrivateKeyFile struct {
-	KeyID uint16        `json:"key_id"`
-	Seed  cardimage.Hex `json:"seed"`
+	KeyID uint16 `json:"key_id"`
+	Seed  Hex    `json:"seed"`
 }
 
 // PublicKeyFile is an issuer public key, what kiosks trust.
 type PublicKeyFile struct {
-	KeyID     uint16        `json:"key_id"`
-	PublicKey cardimage.Hex `json:"public_key"`
+	KeyID     uint16 `json:"key_id"`
+	PublicKey Hex    `json:"public_key"`
 }
 
 // RootKeyFile is the issuer root's signing key file (`leifeng-card keygen
 // -root` writes it). The root signs card-issuer key sets; keep it offline,
 // mode 0600, never on a networked machine.
 type RootKeyFile struct {
-	RootID string        `json:"root_id"`
-	Seed   cardimage.Hex `json:"seed"`
+	RootID string `json:"root_id"`
+	Seed   Hex    `json:"seed"`
 }
 
 // RootPublicKeyFile is the issuer root's public key: what a kiosk is
 // provisioned with (--issuer-root, or issuer_roots in its bundle).
 type RootPublicKeyFile struct {
-	RootID    string        `json:"root_id"`
-	PublicKey cardimage.Hex `json:"public_key"`
+	RootID    string `json:"root_id"`
+	PublicKey Hex    `json:"public_key"`
 }
 
 // LoadRoots reads issuer root public key files into the map, by root ID,
@@ -59,8 +81,8 @@ func LoadRoots(paths []string) (map[string]ed25519.PublicKey, error) {
 
 // SUNKeyFile holds the fleet's NTAG 424 DNA SDM master keys.
 type SUNKeyFile struct {
-	MetaRead cardimage.Hex `json:"meta_read"`
-	FileRead cardimage.Hex `json:"file_read"`
+	MetaRead Hex `json:"meta_read"`
+	FileRead Hex `json:"file_read"`
 }
 
 // ReadJSONFile reads the JSON file at path into v.

@@ -47,7 +47,7 @@ func TestReadsEveryMedia(t *testing.T) {
 				t.Fatalf("SUN counter %d, message %q", tap.Counter, tap.SUN)
 			}
 			// The same through the kiosk's image path.
-			tap2, err := reader.ReadImage(context.Background(), im, config())
+			tap2, err := cardimage.Read(context.Background(), im, config())
 			if err != nil || tap2.Volunteer != tap.Volunteer {
 				t.Fatalf("ReadImage: %v %+v", err, tap2)
 			}
@@ -386,7 +386,7 @@ func TestRefusedCardLeftOnReader(t *testing.T) {
 func TestReadImageAdvancesSUNCounter(t *testing.T) {
 	im := issue(t, "ntag424", uid7, credentialFor(t, uid7, nil))
 	for want := uint32(1); want <= 3; want++ {
-		tap, err := reader.ReadImage(context.Background(), im, config())
+		tap, err := cardimage.Read(context.Background(), im, config())
 		if err != nil || tap.Counter != want || im.SDM.Counter != want {
 			t.Fatalf("tap %d: counter %d, image %d, %v", want, tap.Counter, im.SDM.Counter, err)
 		}

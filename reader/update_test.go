@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"leifeng/reader"
+	"leifeng/reader/cardimage"
 	"leifeng/reader/credential"
 )
 
@@ -27,7 +28,7 @@ func TestUpdateWhileTapping(t *testing.T) {
 		im := issue(t, "ntag215", uid7, credentialFor(t, uid7, nil))
 		wg.Go(func() {
 			for n := 0; n < 40; n++ {
-				_, err := reader.ReadImage(context.Background(), im, cfg)
+				_, err := cardimage.Read(context.Background(), im, cfg)
 				if err != nil && !errors.Is(err, reader.ErrRevoked) {
 					errs <- err
 					return
@@ -95,14 +96,14 @@ func TestUpdateTrustsNewKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	im := issue(t, "ntag215", uid7, cred)
-	if _, err := reader.ReadImage(context.Background(), im, cfg); !errors.Is(err, credential.ErrUnknownKey) {
+	if _, err := cardimage.Read(context.Background(), im, cfg); !errors.Is(err, credential.ErrUnknownKey) {
 		t.Fatalf("before the key is trusted: %v", err)
 	}
 	keys, revoked := cfg.Verifier.Trusted()
 	keys[9] = newKey.Public().(ed25519.PublicKey)
 	cfg.Verifier.Update(keys, revoked)
 	delete(keys, 9) // Update copied the map
-	tap, err := reader.ReadImage(context.Background(), im, cfg)
+	tap, err := cardimage.Read(context.Background(), im, cfg)
 	if err != nil || tap.Volunteer != "PE-530802-000777" {
 		t.Fatalf("after the key is trusted: %v %+v", err, tap)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"testing"
 
-	"leifeng/reader"
 	"leifeng/reader/cardimage"
 	"leifeng/reader/chipsim"
 	"leifeng/reader/credential"
@@ -41,7 +40,7 @@ func TestWriteBlankCards(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := reader.Write(g.dev, tg, im, reader.TransportKey); err != nil {
+			if err := cardimage.Write(g.dev, tg, im, cardimage.TransportKey); err != nil {
 				t.Fatal(err)
 			}
 			g.chip.Remove(k)
@@ -63,7 +62,7 @@ func TestWriteRefusesOtherCard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := reader.Write(g.dev, tg, im, reader.TransportKey); !errors.Is(err, reader.ErrWrongMedia) {
+	if err := cardimage.Write(g.dev, tg, im, cardimage.TransportKey); !errors.Is(err, cardimage.ErrWrongMedia) {
 		t.Fatalf("err = %v", err)
 	}
 }

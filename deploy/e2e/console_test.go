@@ -54,6 +54,8 @@ func TestConsoleInChromium(t *testing.T) {
 	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
 		document.getElementById('loginBtn').click(); return true; })()`, token))
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
+	// The software column shows the version the kiosk's --version prints.
+	page.waitTrue(t, fmt.Sprintf(`document.querySelector('tr[data-station="pe-web-001"] td.software').textContent === %q`, kioskVersion(t)))
 	// The token is nowhere the page's scripts (or an injected one) can
 	// read it: not in localStorage, not in a readable cookie.
 	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session') && document.getElementById('token').value === ''`, token))

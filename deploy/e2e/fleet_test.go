@@ -31,6 +31,7 @@ type stationView struct {
 	FleetConfigVersion uint64 `json:"fleet_config_version"`
 	DesiredConfig      uint64 `json:"desired_config"`
 	UpdateOffered      string `json:"update_offered"`
+	Firmware           string `json:"firmware"`
 	LastCommand        string `json:"last_command"`
 	Command            *struct {
 		Nonce   string `json:"nonce"`

@@ -35,7 +35,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = dir
-	cmd := exec.Command("go", "build", "-o", dir+"/", "leifeng/cloud/cmd/leifeng-cloud", "leifeng/kiosk/cmd/leifeng-kiosk",
+	// Stamped with the version as `make build` does, so the fleet view
+	// shows what the binaries print.
+	ldflags, err := exec.Command("make", "-s", "-C", "../..", "ldflags").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: make ldflags:", err)
+		os.Exit(1)
+	}
+	cmd := exec.Command("go", "build", "-ldflags", strings.TrimSpace(string(ldflags)), "-o", dir+"/", "leifeng/cloud/cmd/leifeng-cloud", "leifeng/kiosk/cmd/leifeng-kiosk",
 		"leifeng/kiosk/cmd/leifeng-traffic")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -74,3 +74,26 @@ func TestScaled(t *testing.T) {
 		t.Fatal("a fast wall clock must report itself unsynced")
 	}
 }
+
+// TestProcessClock: the fallback of other OSes counts Mono from its start,
+// keeps one boot ID, never claims a sync, and two of them (two runs of a
+// kiosk) are two boots.
+func TestProcessClock(t *testing.T) {
+	p, err := newProcessClock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := p.Now()
+	time.Sleep(2 * time.Millisecond)
+	b := p.Now()
+	if a.Synced || b.Synced || a.Boot != b.Boot || len(a.Boot) != 36 || b.Mono-a.Mono < int64(2*time.Millisecond) || a.Mono < 0 {
+		t.Fatalf("readings %+v then %+v", a, b)
+	}
+	q, err := newProcessClock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Now().Boot == a.Boot {
+		t.Fatal("two process clocks share a boot ID")
+	}
+}

@@ -18,6 +18,6 @@ func CardImages(cfg *reader.Config) ImageDecoder {
 		if err != nil {
 			return reader.Tap{}, fmt.Errorf("%w: %w", reader.ErrUnsupported, err)
 		}
-		return reader.ReadImage(ctx, im, cfg)
+		return cardimage.Read(ctx, im, cfg)
 	}
 }

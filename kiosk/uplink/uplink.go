@@ -113,6 +113,21 @@ type Uplink struct {
 	// guarded by mu: Run's goroutine writes them, anyone reads.
 	online bool
 	linkCh chan struct{}
+	// acked is the cloud's confirmations so far; guarded by mu.
+	acked Acked
+}
+
+// Acked describes the cloud's confirmations of this run: the last ack
+// that took records out of the outbox, and all of them since start.
+type Acked struct {
+	// At is when the last such ack was applied (the kiosk's clock); zero
+	// before the first.
+	At time.Time
+	// Batch is how many records that ack took out of the outbox (stored
+	// ones deleted, rejected ones moved aside).
+	Batch int
+	// Total is how many records acks took out since the uplink started.
+	Total int
 }
 
 // New returns an Uplink for st. It does not connect; Run does.
@@ -200,6 +215,15 @@ func (u *Uplink) setOnline(online bool) {
 	u.online = online
 	close(u.linkCh)
 	u.linkCh = make(chan struct{})
+}
+
+// LastAck reports the last acknowledged batch and the total since start:
+// what the outbox really lost to acks, not a guess from its depth (which a
+// tap made at the same moment would hide).
+func (u *Uplink) LastAck() Acked {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.acked
 }
 
 // Refresh publishes the station state again soon (within StateDebounce),
@@ -579,6 +603,12 @@ func (u *Uplink) apply(ack *wire.Ack, cur *inflight) int {
 	}
 	if unknown := len(ack.IDs) - acked; unknown > 0 {
 		u.log.Debug("ack named records not in the outbox", "ids", unknown)
+	}
+	if n := acked + rejected; n > 0 {
+		at := u.cfg.Clock.Now().At
+		u.mu.Lock()
+		u.acked = Acked{At: at, Batch: n, Total: u.acked.Total + n}
+		u.mu.Unlock()
 	}
 	return acked + rejected
 }

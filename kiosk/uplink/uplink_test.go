@@ -375,3 +375,28 @@ func TestOnline(t *testing.T) {
 		t.Fatal("online after Run returned")
 	}
 }
+
+// TestLastAck: the uplink reports the batch the cloud last acknowledged
+// and the total since start, counted from what the acks took out of the
+// outbox.
+func TestLastAck(t *testing.T) {
+	addr := ingesttest.FreeAddr(t)
+	p := &ingesttest.Peer{Station: station}
+	ingesttest.Start(t, addr, p)
+	st := openStore(t)
+	r := start(t, st, addr, Config{MaxBatch: 10})
+	if a := r.up.LastAck(); !a.At.IsZero() || a.Batch != 0 || a.Total != 0 {
+		t.Fatalf("before any ack: %+v", a)
+	}
+	fill(t, st, 25)
+	drained(t, st, 10*time.Second)
+	// Batches of 10, 10 and 5, acked in order: the last is the 5.
+	for deadline := time.Now().Add(5 * time.Second); r.up.LastAck().Total != 25; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("acks: %+v", r.up.LastAck())
+		}
+	}
+	if a := r.up.LastAck(); a.Batch != 5 || a.At.IsZero() {
+		t.Fatalf("last batch: %+v, want 5 records with a time", a)
+	}
+}

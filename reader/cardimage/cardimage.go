@@ -1,6 +1,7 @@
 // Package cardimage is the file format of a card's memory, for the
 // simulator and the kiosk's simulated reader: what leifeng-card issue
-// writes and what reader.ReadImage reads through chipsim.
+// writes and what Read taps on chipsim, the simulated MFRC522, and reads
+// through the real driver; Write puts an image on a real blank card.
 //
 // An image is one JSON object:
 //
@@ -27,11 +28,10 @@ package cardimage
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 
+	"leifeng/reader"
 	"leifeng/reader/chipsim"
 	"leifeng/reader/credential"
 	"leifeng/reader/ndef"
@@ -40,27 +40,9 @@ import (
 // Format is the value of the format field.
 const Format = "leifeng-card-image/1"
 
-// Hex is a byte string that JSON encodes as hex.
-type Hex []byte
-
-// MarshalJSON implements json.Marshaler.
-func (h Hex) MarshalJSON() ([]byte, error) {
-	return json.Marshal(strings.ToUpper(hex.EncodeToString(h)))
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (h *Hex) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
-	if err != nil {
-		return fmt.Errorf("cardimage: %q is not hex", s)
-	}
-	*h = v
-	return nil
-}
+// Hex is a byte string that JSON encodes as hex: reader.Hex, the type of
+// the key files, named here too for the image's fields.
+type Hex = reader.Hex
 
 // SDM is the Secure Dynamic Messaging setup of an NTAG 424 DNA.
 type SDM struct {

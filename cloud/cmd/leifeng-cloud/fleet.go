@@ -21,6 +21,7 @@ import (
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
+	"leifeng/internal/cli"
 )
 
 // openData opens the store and the keys a subcommand shares with serve.
@@ -47,9 +48,9 @@ func openData(ctx context.Context, data, db string) (*store.Store, *fleet.Keys, 
 // stationCmd is `leifeng-cloud station add`.
 func stationCmd(args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New(`usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
+		return cli.Usagef("%s", `usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
 	}
-	fs := flag.NewFlagSet("station add", flag.ExitOnError)
+	fs := flag.NewFlagSet("leifeng-cloud station add", flag.ContinueOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
 	db := fs.String("db", "", "the cloud's --db, if not SQLite under --data")
 	id := fs.String("id", "", "station ID, e.g. pe-simao-001 (required)")
@@ -60,7 +61,9 @@ func stationCmd(args []string) error {
 	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle (default for a TLS --broker: serve's own CA under --data/tls, if any)")
 	roots := rootFlag{}
 	fs.Var(roots, "issuer-root", "issuer root public key file from `leifeng-card keygen -root` (repeatable): the kiosk takes card-issuer keys only in key sets it signed")
-	fs.Parse(args[1:])
+	if err := cli.Parse(fs, args[1:], os.Stdout); err != nil {
+		return err
+	}
 	if *id == "" || *brokerURL == "" {
 		return errors.New("station add needs --id and --broker")
 	}
@@ -192,9 +195,9 @@ func (a *apiFlags) do(method, path string, body io.Reader, out any) error {
 // configCmd is `leifeng-cloud config push`.
 func configCmd(args []string) error {
 	if len(args) == 0 || args[0] != "push" {
-		return errors.New("usage: leifeng-cloud config push (--station ID | --county C | --all) --file FILE [--replace]")
+		return cli.Usagef("usage: leifeng-cloud config push (--station ID | --county C | --all) --file FILE [--replace]")
 	}
-	fs := flag.NewFlagSet("config push", flag.ExitOnError)
+	fs := flag.NewFlagSet("leifeng-cloud config push", flag.ContinueOnError)
 	var a apiFlags
 	a.register(fs)
 	station := fs.String("station", "", "push to this station")
@@ -203,7 +206,9 @@ func configCmd(args []string) error {
 	file := fs.String("file", "", "the parts of the config to change (JSON, wire.Config; version, station and signature are set by the cloud)")
 	replace := fs.Bool("replace", false, "the file is the whole new document: parts it lacks are removed (default: only the parts it names change, null removes one)")
 	fs.Bool("edit", true, "only the parts the file names change: the default (kept for scripts)")
-	fs.Parse(args[1:])
+	if err := cli.Parse(fs, args[1:], os.Stdout); err != nil {
+		return err
+	}
 	if *file == "" {
 		return errors.New("config push needs --file")
 	}
@@ -230,7 +235,7 @@ func configCmd(args []string) error {
 
 // commandCmd is `leifeng-cloud command`.
 func commandCmd(args []string) error {
-	fs := flag.NewFlagSet("command", flag.ExitOnError)
+	fs := flag.NewFlagSet("leifeng-cloud command", flag.ContinueOnError)
 	var a apiFlags
 	a.register(fs)
 	station := fs.String("station", "", "the station (required)")
@@ -239,7 +244,9 @@ func commandCmd(args []string) error {
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for the kiosk's answer; 0 sends and returns")
 	offer := fs.String("offer-version", "", "update_offer: the firmware version offered")
 	offerURL := fs.String("offer-url", "", "update_offer: where the firmware is")
-	fs.Parse(args)
+	if err := cli.Parse(fs, args, os.Stdout); err != nil {
+		return err
+	}
 	if *station == "" || *name == "" {
 		return errors.New("command needs --station and --name")
 	}
@@ -305,7 +312,7 @@ func orOK(outcome string) string {
 
 // mosquittoCmd is `leifeng-cloud mosquitto-config`.
 func mosquittoCmd(args []string) error {
-	fs := flag.NewFlagSet("mosquitto-config", flag.ExitOnError)
+	fs := flag.NewFlagSet("leifeng-cloud mosquitto-config", flag.ContinueOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
 	db := fs.String("db", "", "the cloud's --db, if not SQLite under --data")
 	out := fs.String("out", "mosquitto", "directory to write mosquitto.conf and dynamic-security.json (and the TLS files) into")
@@ -313,7 +320,9 @@ func mosquittoCmd(args []string) error {
 	tlsListen := fs.String("tls-listen", "", `TLS listener with client certificates, e.g. "8883"`)
 	useTLS := fs.Bool("tls", false, `shorthand for --tls-listen 8883 --listen ""`)
 	owner := fs.String("owner", defaultOwner(), `user that owns the files: Mosquitto started as root reads them after dropping to its own user; "" leaves them to whoever runs this (default: mosquitto when run as root)`)
-	fs.Parse(args)
+	if err := cli.Parse(fs, args, os.Stdout); err != nil {
+		return err
+	}
 	mo, err := mosquittoOwner(*owner)
 	if err != nil {
 		return err

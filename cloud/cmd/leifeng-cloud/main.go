@@ -14,6 +14,10 @@
 // `serve` with no flags runs on an embedded MQTT broker and SQLite under
 // --data; --mqtt points it at an external broker (Mosquitto, EMQX) and
 // --db at PostgreSQL.
+//
+// Exit status: 0 on success and after SIGINT or SIGTERM; 1 when a command
+// fails (a taken port, an unreachable database or broker, a refused push);
+// 2 for an unknown command or bad flags.
 package main
 
 import (
@@ -23,13 +27,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -43,13 +47,12 @@ import (
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
+	"leifeng/internal/buildinfo"
+	"leifeng/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
-func usage() {
-	fmt.Fprintf(os.Stderr, `leifeng-cloud %s — the cloud of Leifeng Station (学雷锋志愿服务站)
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `leifeng-cloud %s — the cloud of Leifeng Station (学雷锋志愿服务站)
 
 usage:
   leifeng-cloud serve   [flags]   embedded broker + gateway + API (one command, no setup)
@@ -67,43 +70,43 @@ usage:
   leifeng-cloud version
 
 run "leifeng-cloud serve -h" for the flags.
-`, version)
+`, buildinfo.Get())
 }
 
-func main() {
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
+func main() { cli.Main("leifeng-cloud", run) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 1 {
+		usage(stderr)
+		return cli.Usagef("no command")
 	}
-	var err error
-	switch os.Args[1] {
-	case "serve":
-		err = serve(os.Args[2:], false)
-	case "gateway":
-		err = serve(os.Args[2:], true)
+	switch args[0] {
+	case "serve", "gateway":
+		c, err := parseServe(args[1:], args[0] == "gateway", stdout)
+		if err != nil {
+			return err
+		}
+		c.stderr = stderr
+		return serve(ctx, c)
 	case "station":
-		err = stationCmd(os.Args[2:])
+		return stationCmd(args[1:])
 	case "config":
-		err = configCmd(os.Args[2:])
+		return configCmd(args[1:])
 	case "command":
-		err = commandCmd(os.Args[2:])
+		return commandCmd(args[1:])
 	case "mosquitto-config":
-		err = mosquittoCmd(os.Args[2:])
+		return mosquittoCmd(args[1:])
 	case "rollout":
-		err = rolloutCmd(os.Args[2:])
+		return runRollout(args[1:], stdout)
 	case "version", "--version":
-		fmt.Println(version)
+		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
+		return nil
 	case "-h", "--help", "help":
-		usage()
-	default:
-		fmt.Fprintf(os.Stderr, "leifeng-cloud: unknown command %q\n", os.Args[1])
-		usage()
-		os.Exit(2)
+		usage(stdout)
+		return nil
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "leifeng-cloud:", err)
-		os.Exit(1)
-	}
+	usage(stderr)
+	return cli.Usagef("unknown command %q", args[0])
 }
 
 type config struct {
@@ -115,6 +118,8 @@ type config struct {
 	offlineAlert                            time.Duration
 	outboxAlert                             int
 	rosterRefresh                           time.Duration
+	// rollout holds the firmware repository and rollout flags.
+	rollout rolloutFlags
 
 	// The cloud's own listeners: TLS, names, limits.
 	tlsOn, insecure           bool
@@ -123,16 +128,23 @@ type config struct {
 	httpIdle                  time.Duration
 	connectTimeout            time.Duration
 	maxConns, maxConnsPerAddr int
+
+	gatewayOnly bool
+	// stderr takes the logs and the ready line.
+	stderr io.Writer
+	// ready, if set, is called once the cloud serves, with its API's URL
+	// and its broker's (tests listen on port 0 and learn them here).
+	ready func(httpURL, mqttURL string)
 }
 
-func serve(args []string, gatewayOnly bool) error {
-	name := "serve"
+// parseServe reads the flags of `serve` (or, gatewayOnly, `gateway`).
+func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, error) {
+	name := "leifeng-cloud serve"
 	if gatewayOnly {
-		name = "gateway"
+		name = "leifeng-cloud gateway"
 	}
-	fs := flag.NewFlagSet(name, flag.ExitOnError)
-	var c config
-	var rf rolloutFlags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c := config{gatewayOnly: gatewayOnly, stderr: io.Discard}
 	fs.StringVar(&c.data, "data", "leifeng-data", "directory for the embedded SQLite database and the cloud's keys (cloud-keys.json)")
 	fs.StringVar(&c.db, "db", "", "database DSN: postgres://... for PostgreSQL, sqlite:PATH for SQLite (default: SQLite under --data)")
 	fs.StringVar(&c.mqttURL, "mqtt", "", "external broker URL, e.g. tcp://127.0.0.1:1883 (default: run the embedded broker)")
@@ -159,20 +171,31 @@ func serve(args []string, gatewayOnly bool) error {
 		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
-		rf.register(fs)
+		c.rollout.register(fs)
 	}
-	fs.Parse(args)
+	if err := cli.Parse(fs, args, stdout); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, cli.Usagef("unexpected argument %q", fs.Arg(0))
+	}
 	if gatewayOnly && c.mqttURL == "" {
-		return errors.New("gateway needs --mqtt, the broker the other gateways use")
+		return nil, cli.Usagef("gateway needs --mqtt, the broker the other gateways use")
 	}
+	return &c, nil
+}
 
+// serve runs the cloud as c says (`serve`: broker, gateway, API; with
+// gatewayOnly, `gateway`: a gateway alone) until ctx is done. It returns
+// nil after a clean shutdown; a port it cannot take is a one-line error
+// naming the flag.
+func serve(ctx context.Context, c *config) error {
+	gatewayOnly := c.gatewayOnly
 	level := slog.LevelInfo
 	if c.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 
 	dsn := c.db
 	if dsn == "" {
@@ -252,12 +275,15 @@ func serve(args []string, gatewayOnly bool) error {
 		AckKey: keys.ConfigKey, AckKeyID: keys.KeyID})
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Cancelled before wg.Wait runs (defers run last first), so an early
+	// return stops every goroutine started below.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	wg.Go(func() { gw.Run(ctx) })
 	connectCtx, cancelConnect := context.WithTimeout(ctx, 30*time.Second)
 	tlsConf, err := c.tls()
 	if err != nil {
 		cancelConnect()
-		stop()
 		return err
 	}
 	client, err := ingest.Connect(connectCtx, gw, ingest.ClientConfig{
@@ -265,14 +291,16 @@ func serve(args []string, gatewayOnly bool) error {
 	})
 	cancelConnect()
 	if err != nil {
-		stop()
 		return fmt.Errorf("gateway cannot reach the broker at %s: %w", brokerURL, err)
 	}
 	defer client.Close()
 
 	if gatewayOnly {
 		log.Info("gateway running", "broker", brokerURL, "db", redact(dsn))
-		fmt.Fprintf(os.Stderr, "leifeng-cloud: gateway running mqtt=%s\n", brokerURL)
+		fmt.Fprintf(c.stderr, "leifeng-cloud: gateway running mqtt=%s\n", brokerURL)
+		if c.ready != nil {
+			c.ready("", brokerURL)
+		}
 		<-ctx.Done()
 		return nil
 	}
@@ -285,8 +313,7 @@ func serve(args []string, gatewayOnly bool) error {
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
-	if fl.Rollouts, err = rf.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
-		stop()
+	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
 	}
 	opts := []api.Option{api.WithHosts(tl.names...)}
@@ -311,7 +338,10 @@ func serve(args []string, gatewayOnly bool) error {
 		scheme = "https://"
 	}
 	log.Info("serving", "http", scheme+httpLn.Addr().String(), "mqtt", publicMQTT, "db", redact(dsn))
-	fmt.Fprintf(os.Stderr, "leifeng-cloud: serving http=%s%s mqtt=%s\n", scheme, httpLn.Addr(), publicMQTT)
+	fmt.Fprintf(c.stderr, "leifeng-cloud: serving http=%s%s mqtt=%s\n", scheme, httpLn.Addr(), publicMQTT)
+	if c.ready != nil {
+		c.ready(scheme+httpLn.Addr().String(), publicMQTT)
+	}
 	if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"leifeng/internal/cli"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -89,10 +89,10 @@ func rolloutCmd(args []string) error {
 
 func runRollout(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(rolloutUsage)
+		return cli.Usagef("%s", rolloutUsage)
 	}
 	verb := args[0]
-	fs := flag.NewFlagSet("rollout "+verb, flag.ExitOnError)
+	fs := flag.NewFlagSet("leifeng-cloud rollout "+verb, flag.ContinueOnError)
 	var a apiFlags
 	a.register(fs)
 	var v rollout.View
@@ -107,7 +107,9 @@ func runRollout(args []string, out io.Writer) error {
 		maxPct := fs.Int("max-failed-pct", 0, "pause when more than this percentage of a phase's offered stations fail or roll back (0: none)")
 		holdCounty := fs.String("hold-county", "", "comma-separated counties to hold back")
 		holdStation := fs.String("hold-station", "", "comma-separated stations to hold back")
-		fs.Parse(args[1:])
+		if err := cli.Parse(fs, args[1:], out); err != nil {
+			return err
+		}
 		spec := rollout.Spec{Target: *target, Version: *version, URL: *url, Canary: list(*canary),
 			MaxFailed: maxFailed, MaxFailedPct: *maxPct}
 		for _, p := range list(*percents) {
@@ -127,7 +129,9 @@ func runRollout(args []string, out io.Writer) error {
 			return fmt.Errorf("rollout not created: %w", err)
 		}
 	case "list":
-		fs.Parse(args[1:])
+		if err := cli.Parse(fs, args[1:], out); err != nil {
+			return err
+		}
 		var res struct {
 			Rollouts []rollout.View `json:"rollouts"`
 		}
@@ -148,7 +152,9 @@ func runRollout(args []string, out io.Writer) error {
 		county := fs.String("county", "", "hold: the county")
 		station := fs.String("station", "", "hold: the station")
 		off := fs.Bool("off", false, "hold: let it back in")
-		fs.Parse(args[2:])
+		if err := cli.Parse(fs, args[2:], out); err != nil {
+			return err
+		}
 		path := "/api/v1/rollouts/" + id
 		var err error
 		switch verb {

@@ -17,6 +17,7 @@ import (
 	"leifeng/firmware/releasetest"
 	"leifeng/firmware/slot"
 	"leifeng/gateway/wire"
+	kioskstation "leifeng/kiosk/station"
 )
 
 // TestSignedUpdateOfTheBinary runs the real kiosk from a program slot and
@@ -52,7 +53,7 @@ func newUpdateRig(t *testing.T) *updateRig {
 	}
 	files := map[string][]byte{"leifeng-kiosk": bin, "units/leifeng-kiosk.service": []byte("[Service]\n")}
 	manifest := func(v string) release.Manifest {
-		return release.Manifest{Version: v, Board: "rpi4", Arch: defaultArch(), Kind: release.KindProgram}
+		return release.Manifest{Version: v, Board: "rpi4", Arch: kioskstation.DefaultArch(), Kind: release.KindProgram}
 	}
 	r := &updateRig{kit: releasetest.New(t), cloudKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))}
 	fi, _ := os.Stat(r.kit.Publish(t, "kiosk-1.1.0.tar", manifest("1.1.0"), files))

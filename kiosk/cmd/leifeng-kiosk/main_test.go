@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -312,9 +313,13 @@ func TestBadFlags(t *testing.T) {
 		{"--station", "Bad ID", "--data", "x"},
 		{"--station", station},
 		{"--station", station, "--data", "x", "--reader", "spi:0"},
+		{"--station", station, "--data", "x", "--no-such-flag"},
+		{"--station", station, "--data", "x", "--debounce", "soon"},
 	} {
 		out, err := exec.Command(binary(t), args...).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "--") {
+		var exit *exec.ExitError
+		// One line naming the flag, and the usage status.
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "leifeng-kiosk: ") || strings.Count(string(out), "\n") != 1 {
 			t.Errorf("%v: %v %q", args, err, out)
 		}
 	}

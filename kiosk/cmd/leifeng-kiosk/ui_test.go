@@ -2,18 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"leifeng/kiosk/attendance"
-	"leifeng/kiosk/clock"
-	"leifeng/kiosk/store"
-	"leifeng/reader"
 )
 
 // TestNoLocaleError: under LANG=C.UTF-8 (systemd services, containers, a
@@ -88,53 +82,5 @@ func TestNoDisplayAdvice(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "--headless") || strings.Contains(string(out), "locale") {
 		t.Fatalf("%s", out)
-	}
-}
-
-// TestAcksShownOnAdmin: the records the cloud acknowledges (taken out of
-// the real bbolt outbox, as the uplink does on an ack) become the admin
-// screen's last confirmed upload and count.
-func TestAcksShownOnAdmin(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), dbFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk, err := clock.NewSystem()
-	if err != nil {
-		t.Fatal(err)
-	}
-	book, err := attendance.New(st, attendance.Config{Station: station, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, v := range []string{"V0001", "V0002", "V0003"} {
-		res, err := book.Tap(context.Background(), reader.Tap{Volunteer: v, Card: "SIM-" + v})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, res.ID)
-	}
-	s := &screen{o: &options{station: station, mqtt: "tcp://127.0.0.1:1"}, st: st, book: book, reader: "sim"}
-	if st := s.Status(); !st.LastSync.IsZero() || st.Acked != 0 {
-		t.Fatalf("before any ack: %+v", st)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	depth := st.Depth()
-	go func() { s.watchAcks(ctx, 5*time.Millisecond, depth); close(done) }()
-	defer func() { cancel(); <-done }()
-	if _, err := st.Ack(ids[:2]); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); s.Status().Acked != 2; {
-		if time.Now().After(deadline) {
-			t.Fatalf("acks not seen: %+v", s.Status())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if s.Status().LastSync.IsZero() {
-		t.Fatal("no time of the last confirmation")
 	}
 }

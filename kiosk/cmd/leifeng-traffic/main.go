@@ -12,6 +12,10 @@
 //
 //	leifeng-traffic --station pe-simao-001=127.0.0.1:7101 --station pe-ninger-001=127.0.0.1:7102
 //	leifeng-traffic --station pe-simao-001=127.0.0.1:7101 --tap V0001
+//
+// Exit status: 0 when the morning was played (or stopped by SIGINT or
+// SIGTERM) or the --tap answered; 1 when a --tap could not reach the
+// kiosk; 2 for bad flags.
 package main
 
 import (
@@ -19,15 +23,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
-	"os/signal"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"leifeng/internal/buildinfo"
+	"leifeng/internal/cli"
 	"leifeng/kiosk/simreader"
 )
 
@@ -46,39 +50,43 @@ type visit struct {
 	in, out                           time.Duration // since 07:30, simulated
 }
 
-func main() {
+func main() { cli.Main("leifeng-traffic", run) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var stations stationFlag
-	flag.Var(&stations, "station", "ID=ADDR of a kiosk's simulated reader (repeat for each station)")
-	perStation := flag.Int("volunteers", 12, "volunteers per station")
-	speed := flag.Float64("speed", 120, "how many times faster than real time the morning plays")
-	seed := flag.Uint64("seed", 2019, "random seed, for a repeatable morning")
-	tap := flag.String("tap", "", "tap this volunteer's card once at the first --station, print the kiosk's answer and exit")
-	flag.Parse()
+	fs := flag.NewFlagSet("leifeng-traffic", flag.ContinueOnError)
+	fs.Var(&stations, "station", "ID=ADDR of a kiosk's simulated reader (repeat for each station)")
+	perStation := fs.Int("volunteers", 12, "volunteers per station")
+	speed := fs.Float64("speed", 120, "how many times faster than real time the morning plays")
+	seed := fs.Uint64("seed", 2019, "random seed, for a repeatable morning")
+	tap := fs.String("tap", "", "tap this volunteer's card once at the first --station, print the kiosk's answer and exit")
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := cli.Parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if *version {
+		fmt.Fprintln(stdout, buildinfo.Line("leifeng-traffic"))
+		return nil
+	}
 	if len(stations) == 0 || *speed <= 0 {
-		fmt.Fprintln(os.Stderr, "leifeng-traffic: give at least one --station ID=ADDR and a positive --speed")
-		os.Exit(2)
+		return cli.Usagef("give at least one --station ID=ADDR and a positive --speed")
 	}
 	if *tap != "" {
 		_, addr, _ := strings.Cut(stations[0], "=")
 		rep, err := (&conn{addr: addr}).tap(*tap, "")
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "leifeng-traffic:", err)
-			os.Exit(1)
+			return err
 		}
 		out, _ := json.Marshal(rep)
-		fmt.Println(string(out))
-		return
+		fmt.Fprintln(stdout, string(out))
+		return nil
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	rng := rand.New(rand.NewPCG(*seed, 1))
 	var visits []visit
 	for si, s := range stations {
 		id, addr, ok := strings.Cut(s, "=")
 		if !ok {
-			fmt.Fprintf(os.Stderr, "leifeng-traffic: --station %q: want ID=ADDR\n", s)
-			os.Exit(2)
+			return cli.Usagef("--station %q: want ID=ADDR", s)
 		}
 		for v := range *perStation {
 			in := 30*time.Minute + time.Duration(rng.Float64()*90*float64(time.Minute))
@@ -107,13 +115,13 @@ func main() {
 	start := time.Now()
 	morning := time.Date(2026, 1, 1, 7, 30, 0, 0, cst)
 	ok, failed := 0, 0
-	fmt.Println("时间为北京时间 (UTC+8)；「演示」是按 --speed 快放的上午时刻。")
+	fmt.Fprintln(stdout, "时间为北京时间 (UTC+8)；「演示」是按 --speed 快放的上午时刻。")
 	for _, e := range events {
 		wait := time.Duration(float64(e.at)/(*speed)) - time.Since(start)
 		select {
 		case <-ctx.Done():
-			fmt.Printf("stopped: %d taps confirmed, %d failed\n", ok, failed)
-			return
+			fmt.Fprintf(stdout, "stopped: %d taps confirmed, %d failed\n", ok, failed)
+			return nil
 		case <-time.After(wait):
 		}
 		mu.Lock()
@@ -128,20 +136,21 @@ func main() {
 		switch {
 		case err != nil:
 			failed++
-			fmt.Printf("%s  %-14s %s  %s  失败: %v\n", clock, e.v.station, e.v.volunteer, e.kind, err)
+			fmt.Fprintf(stdout, "%s  %-14s %s  %s  失败: %v\n", clock, e.v.station, e.v.volunteer, e.kind, err)
 		case !reply.OK:
 			failed++
-			fmt.Printf("%s  %-14s %s  %s  未记录: %s\n", clock, e.v.station, e.v.volunteer, e.kind, reply.Message)
+			fmt.Fprintf(stdout, "%s  %-14s %s  %s  未记录: %s\n", clock, e.v.station, e.v.volunteer, e.kind, reply.Message)
 		default:
 			ok++
 			extra := ""
 			if reply.Seconds > 0 {
 				extra = fmt.Sprintf("  本次服务 %.1f 小时", reply.Seconds/3600)
 			}
-			fmt.Printf("%s  %-14s %s  %s ✓ (%s)%s\n", clock, e.v.station, e.v.volunteer, e.kind, e.v.service, extra)
+			fmt.Fprintf(stdout, "%s  %-14s %s  %s ✓ (%s)%s\n", clock, e.v.station, e.v.volunteer, e.kind, e.v.service, extra)
 		}
 	}
-	fmt.Printf("morning done: %d taps confirmed, %d failed\n", ok, failed)
+	fmt.Fprintf(stdout, "morning done: %d taps confirmed, %d failed\n", ok, failed)
+	return nil
 }
 
 // conn is one kiosk's simulated reader. Its client dials again after a

@@ -11,14 +11,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"time"
 
 	"leifeng/gateway/wire"
 
+	"leifeng/internal/cli"
 	"leifeng/reader"
+	"leifeng/reader/board"
 	"leifeng/reader/cardimage"
 	"leifeng/reader/credential"
 	"leifeng/reader/mfrc522"
@@ -33,13 +34,13 @@ func writeJSON(path string, v any, mode os.FileMode) error {
 }
 
 func keygen(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs := flag.NewFlagSet("leifeng-card keygen", flag.ContinueOnError)
 	id := fs.Uint("id", 1, "issuer key ID written into every credential it signs")
 	out := fs.String("out", "issuer", "output path prefix")
 	sun := fs.Bool("sun", false, "make NTAG 424 DNA SDM master keys instead (<out>.json)")
 	root := fs.Bool("root", false, "make the issuer root key instead, which signs key sets (<out>.key stays offline, <out>.pub goes into kiosk bundles)")
 	rootID := fs.String("root-id", "root-1", "with -root: the root key's name, carried in every key set it signs")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *root {
@@ -109,7 +110,7 @@ func parseDate(s string) (time.Time, error) {
 }
 
 func issue(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("issue", flag.ContinueOnError)
+	fs := flag.NewFlagSet("leifeng-card issue", flag.ContinueOnError)
 	keyPath := fs.String("key", "issuer.key", "issuer private key file")
 	volunteer := fs.String("volunteer", "", "volunteer ID (required)")
 	serial := fs.String("serial", "", "credential serial (required)")
@@ -122,7 +123,7 @@ func issue(args []string, stdout io.Writer) error {
 	sunPath := fs.String("sun-keys", "", "SDM master key file (ntag424)")
 	var hw hwFlags
 	hw.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *volunteer == "" || *serial == "" || *expires == "" {
@@ -195,7 +196,7 @@ func issue(args []string, stdout io.Writer) error {
 // issueHardware waits for a blank card on a real reader, signs a credential
 // for its UID and writes it.
 func issueHardware(hw hwFlags, sign func([]byte, string) (*cardimage.Image, error), stdout io.Writer) error {
-	dev, closeDev, err := reader.OpenMFRC522(reader.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
+	dev, closeDev, err := board.Open(board.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
 	if err != nil {
 		return err
 	}
@@ -235,7 +236,7 @@ func issueHardware(hw hwFlags, sign func([]byte, string) (*cardimage.Image, erro
 	if err != nil {
 		return err
 	}
-	if err := reader.Write(dev, t, im, reader.TransportKey); err != nil {
+	if err := cardimage.Write(dev, t, im, cardimage.TransportKey); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "issued %s card %X\n", media, t.UID)
@@ -291,14 +292,14 @@ func loadImage(path string) (*cardimage.Image, error) {
 	return cardimage.Load(b)
 }
 
-func read(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("read", flag.ContinueOnError)
+func read(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("leifeng-card read", flag.ContinueOnError)
 	image := fs.String("image", "", "card image file to tap on the simulated reader")
 	var vf verifierFlags
 	vf.register(fs)
 	var hw hwFlags
 	hw.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, err := vf.config()
@@ -313,17 +314,15 @@ func read(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		tap, err := reader.ReadImage(context.Background(), im, cfg)
+		tap, err := cardimage.Read(ctx, im, cfg)
 		printTap(stdout, tap, err)
 		return err
 	}
-	dev, closeDev, err := reader.OpenMFRC522(reader.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
+	dev, closeDev, err := board.Open(board.Wiring{SPI: hw.spi, RST: hw.rst, IRQ: hw.irq, Gain: hw.gain})
 	if err != nil {
 		return err
 	}
 	defer closeDev()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	fmt.Fprintf(stdout, "reading from %s; Ctrl-C to stop\n", dev)
 	events := make(chan reader.Event)
 	done := make(chan error, 1)
@@ -339,11 +338,11 @@ func read(args []string, stdout io.Writer) error {
 }
 
 func verify(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs := flag.NewFlagSet("leifeng-card verify", flag.ContinueOnError)
 	image := fs.String("image", "", "card image file (required)")
 	var vf verifierFlags
 	vf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, err := vf.config()
@@ -383,7 +382,7 @@ func keyset(args []string, stdout io.Writer) error {
 	if args[0] == "verify" {
 		return keysetVerify(args[1:], stdout)
 	}
-	fs := flag.NewFlagSet("keyset sign", flag.ContinueOnError)
+	fs := flag.NewFlagSet("leifeng-card keyset sign", flag.ContinueOnError)
 	rootPath := fs.String("root", "root.key", "issuer root private key file (leifeng-card keygen -root)")
 	var pubs listFlag
 	fs.Var(&pubs, "pub", "issuer public key file to trust (repeatable)")
@@ -392,7 +391,7 @@ func keyset(args []string, stdout io.Writer) error {
 	version := fs.Uint64("version", uint64(time.Now().Unix()), "key set version; must rise with every key set (default: the Unix time)")
 	valid := fs.Duration("valid", 180*24*time.Hour, "how long the key set may be taken up by a kiosk that has no newer one")
 	out := fs.String("out", "keyset.json", "file to write: the signed key set, for a config's key_set field")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := cli.Parse(fs, args[1:], stdout); err != nil {
 		return err
 	}
 	var rk reader.RootKeyFile
@@ -432,11 +431,11 @@ func keyset(args []string, stdout io.Writer) error {
 }
 
 func keysetVerify(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("keyset verify", flag.ContinueOnError)
+	fs := flag.NewFlagSet("leifeng-card keyset verify", flag.ContinueOnError)
 	var roots listFlag
 	fs.Var(&roots, "root", "issuer root public key file (repeatable)")
 	in := fs.String("in", "keyset.json", "signed key set file")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
 	}
 	trusted, err := reader.LoadRoots(roots)

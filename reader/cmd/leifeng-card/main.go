@@ -13,17 +13,22 @@
 //	leifeng-card read -pub issuer.pub -image card.json
 //	leifeng-card read -pub issuer.pub -spi SPI0.0 -rst GPIO25 -irq GPIO24
 //	leifeng-card verify -pub issuer.pub -image card.json
+//	leifeng-card version
+//
+// Exit status: 0 on success; 1 when a command fails (a file, the reader, a
+// card that does not verify); 2 for an unknown command or bad flags.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"os"
+
+	"leifeng/internal/buildinfo"
+	"leifeng/internal/cli"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
+func main() { cli.Main("leifeng-card", run) }
 
 const usage = `usage: leifeng-card <command> [flags]
 
@@ -34,36 +39,33 @@ commands:
   issue    sign a credential and write it to a card image file or, with -spi, a card
   read     read a card image through the simulated reader, or taps from -spi
   verify   check the credential stored in a card image file
+  version  print the version
 Run leifeng-card <command> -h for its flags.
 `
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return cli.Usagef("no command")
 	}
-	var err error
 	switch args[0] {
 	case "keygen":
-		err = keygen(args[1:], stdout)
+		return keygen(args[1:], stdout)
 	case "issue":
-		err = issue(args[1:], stdout)
+		return issue(args[1:], stdout)
 	case "read":
-		err = read(args[1:], stdout)
+		return read(ctx, args[1:], stdout)
 	case "verify":
-		err = verify(args[1:], stdout)
+		return verify(args[1:], stdout)
 	case "keyset":
-		err = keyset(args[1:], stdout)
+		return keyset(args[1:], stdout)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Line("leifeng-card"))
+		return nil
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "leifeng-card: unknown command %q\n%s", args[0], usage)
-		return 2
+		return nil
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "leifeng-card:", err)
-		return 1
-	}
-	return 0
+	fmt.Fprint(stderr, usage)
+	return cli.Usagef("unknown command %q", args[0])
 }

@@ -2,17 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"leifeng/internal/cli"
 )
 
-func cli(t *testing.T, want int, args ...string) string {
+func runCard(t *testing.T, want int, args ...string) string {
 	t.Helper()
 	var out, errb bytes.Buffer
-	if got := run(args, &out, &errb); got != want {
+	if got := cli.Report("leifeng-card", run(context.Background(), args, &out, &errb), &errb); got != want {
 		t.Fatalf("leifeng-card %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, want, out.String(), errb.String())
 	}
 	return out.String() + errb.String()
@@ -21,20 +24,20 @@ func cli(t *testing.T, want int, args ...string) string {
 func TestIssueReadVerify(t *testing.T) {
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
-	cli(t, 0, "keygen", "-id", "3", "-out", p("issuer"))
-	cli(t, 0, "keygen", "-sun", "-out", p("sun"))
+	runCard(t, 0, "keygen", "-id", "3", "-out", p("issuer"))
+	runCard(t, 0, "keygen", "-sun", "-out", p("sun"))
 	for media, uid := range map[string]string{
 		"classic1k": "3A5C9107", "ntag213": "046B21C25F7180", "ntag215": "046B21C25F7181",
 		"ntag216": "046B21C25F7182", "ntag424": "046B21C25F7183",
 	} {
 		img := p(media + ".json")
-		cli(t, 0, "issue", "-key", p("issuer.key"), "-volunteer", "PE-530802-000123", "-serial", "C-"+media,
+		runCard(t, 0, "issue", "-key", p("issuer.key"), "-volunteer", "PE-530802-000123", "-serial", "C-"+media,
 			"-issued", "2026-01-01", "-expires", "2099-12-31", "-media", media, "-uid", uid, "-sun-keys", p("sun.json"), "-out", img)
-		out := cli(t, 0, "verify", "-pub", p("issuer.pub"), "-image", img)
+		out := runCard(t, 0, "verify", "-pub", p("issuer.pub"), "-image", img)
 		if !strings.Contains(out, "valid") || !strings.Contains(out, "PE-530802-000123") {
 			t.Fatalf("verify %s: %s", media, out)
 		}
-		out = cli(t, 0, "read", "-pub", p("issuer.pub"), "-sun-keys", p("sun.json"), "-image", img)
+		out = runCard(t, 0, "read", "-pub", p("issuer.pub"), "-sun-keys", p("sun.json"), "-image", img)
 		var tap tapJSON
 		if err := json.Unmarshal([]byte(out), &tap); err != nil {
 			t.Fatalf("read %s: %v in %q", media, err, out)
@@ -49,12 +52,12 @@ func TestIssueReadVerify(t *testing.T) {
 
 	// Revoked, another issuer, tampered image.
 	os.WriteFile(p("revoked.txt"), []byte("# revoked\nC-ntag215\n"), 0o644)
-	out := cli(t, 1, "read", "-pub", p("issuer.pub"), "-revoked", p("revoked.txt"), "-image", p("ntag215.json"))
+	out := runCard(t, 1, "read", "-pub", p("issuer.pub"), "-revoked", p("revoked.txt"), "-image", p("ntag215.json"))
 	if !strings.Contains(out, `"code":"revoked"`) {
 		t.Fatalf("revoked: %s", out)
 	}
-	cli(t, 0, "keygen", "-id", "4", "-out", p("other"))
-	out = cli(t, 1, "verify", "-pub", p("other.pub"), "-image", p("ntag215.json"))
+	runCard(t, 0, "keygen", "-id", "4", "-out", p("other"))
+	out = runCard(t, 1, "verify", "-pub", p("other.pub"), "-image", p("ntag215.json"))
 	if !strings.Contains(out, "unknown issuer key") {
 		t.Fatalf("other issuer: %s", out)
 	}
@@ -64,17 +67,17 @@ func TestIssueReadVerify(t *testing.T) {
 	im["uid"] = "046B21C25F71FF" // the genuine payload on another card
 	b, _ = json.Marshal(im)
 	os.WriteFile(p("copy.json"), b, 0o644)
-	out = cli(t, 1, "read", "-pub", p("issuer.pub"), "-image", p("copy.json"))
+	out = runCard(t, 1, "read", "-pub", p("issuer.pub"), "-image", p("copy.json"))
 	if !strings.Contains(out, "another card UID") {
 		t.Fatalf("copied: %s", out)
 	}
 }
 
 func TestUsage(t *testing.T) {
-	cli(t, 2)
-	cli(t, 2, "frobnicate")
-	cli(t, 1, "issue", "-volunteer", "x")
-	cli(t, 1, "read", "-image", "nope.json")
+	runCard(t, 2)
+	runCard(t, 2, "frobnicate")
+	runCard(t, 1, "issue", "-volunteer", "x")
+	runCard(t, 1, "read", "-image", "nope.json")
 }
 
 // TestKeySetSignVerify: the root made by keygen -root signs a key set of
@@ -83,22 +86,22 @@ func TestUsage(t *testing.T) {
 func TestKeySetSignVerify(t *testing.T) {
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
-	cli(t, 0, "keygen", "-root", "-root-id", "pe-root-2026", "-out", p("root"))
-	cli(t, 0, "keygen", "-root", "-out", p("other"))
-	cli(t, 0, "keygen", "-id", "3", "-out", p("issuer"))
+	runCard(t, 0, "keygen", "-root", "-root-id", "pe-root-2026", "-out", p("root"))
+	runCard(t, 0, "keygen", "-root", "-out", p("other"))
+	runCard(t, 0, "keygen", "-id", "3", "-out", p("issuer"))
 	if fi, err := os.Stat(p("root.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("root key file: %v %v", fi, err)
 	}
-	out := cli(t, 0, "keyset", "sign", "-root", p("root.key"), "-pub", p("issuer.pub"), "-revoke-key", "2", "-version", "7", "-out", p("keyset.json"))
+	out := runCard(t, 0, "keyset", "sign", "-root", p("root.key"), "-pub", p("issuer.pub"), "-revoke-key", "2", "-version", "7", "-out", p("keyset.json"))
 	if !strings.Contains(out, "key set 7") {
 		t.Fatalf("sign: %s", out)
 	}
-	out = cli(t, 0, "keyset", "verify", "-root", p("root.pub"), "-in", p("keyset.json"))
+	out = runCard(t, 0, "keyset", "verify", "-root", p("root.pub"), "-in", p("keyset.json"))
 	if !strings.Contains(out, "trusts issuer key 3") || !strings.Contains(out, "revokes issuer key 2") || !strings.Contains(out, "valid") {
 		t.Fatalf("verify: %s", out)
 	}
-	if out := cli(t, 1, "keyset", "verify", "-root", p("other.pub"), "-in", p("keyset.json")); !strings.Contains(out, "not trusted") {
+	if out := runCard(t, 1, "keyset", "verify", "-root", p("other.pub"), "-in", p("keyset.json")); !strings.Contains(out, "not trusted") {
 		t.Fatalf("verify with another root: %s", out)
 	}
-	cli(t, 1, "keyset", "sign", "-root", p("issuer.key"), "-pub", p("issuer.pub"), "-out", p("bad.json"))
+	runCard(t, 1, "keyset", "sign", "-root", p("issuer.key"), "-pub", p("issuer.pub"), "-out", p("bad.json"))
 }

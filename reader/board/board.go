@@ -1,4 +1,10 @@
-package reader
+// Package board opens the card reader wired to this computer: an MFRC522
+// module on the Raspberry Pi's SPI bus and GPIO pins, through periph's host
+// drivers (host.Init). Only the binaries import it (leifeng-kiosk with
+// --reader rc522:SPI, leifeng-card with -spi); the library packages take
+// an opened *mfrc522.Dev, so a kiosk's rules, store and tests never link
+// the host drivers, and build on any OS.
+package board
 
 import (
 	"fmt"
@@ -21,10 +27,9 @@ type Wiring struct {
 	Gain int
 }
 
-// OpenMFRC522 opens a real MFRC522 through periph's host drivers (the
-// Raspberry Pi's SPI and GPIO). The returned func halts the chip and
-// closes the port.
-func OpenMFRC522(w Wiring) (*mfrc522.Dev, func(), error) {
+// Open opens a real MFRC522 through periph's host drivers (the Raspberry
+// Pi's SPI and GPIO). The returned func halts the chip and closes the port.
+func Open(w Wiring) (*mfrc522.Dev, func(), error) {
 	if _, err := host.Init(); err != nil {
 		return nil, nil, fmt.Errorf("periph host: %w", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package station
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,29 +28,30 @@ import (
 	"leifeng/kiosk/uplink"
 )
 
-// updateOptions are the flags of firmware updates. Without --update-root
-// an update_offer is only recorded and reported.
-type updateOptions struct {
-	root     string
-	ca       string
-	slots    string
-	tryboot  bool
-	board    string
-	arch     string
-	deadline time.Duration
+// UpdateOptions configure signed firmware updates (leifeng-kiosk's
+// --update-* flags). Without Root an update_offer is only recorded and
+// reported.
+type UpdateOptions struct {
+	// Root is the file of the release repository's TUF root metadata
+	// (from leifeng-firmware init).
+	Root string
+	// CA is a PEM file of the CA of the repository's HTTPS certificate;
+	// empty uses the system's roots.
+	CA string
+	// Slots is the program slot directory (a, b, current).
+	Slots string
+	// Tryboot installs whole system images with the Pi firmware's tryboot
+	// A/B instead of program slots.
+	Tryboot bool
+	// Board and Arch are matched against a release's manifest.
+	Board, Arch string
+	// Deadline is how long a new version has to pass every health check
+	// before the old one comes back.
+	Deadline time.Duration
 }
 
-func (u *updateOptions) flags(fs *flag.FlagSet) {
-	fs.StringVar(&u.root, "update-root", "", "TUF root metadata of the release repository (from `leifeng-firmware init`); enables signed updates")
-	fs.StringVar(&u.ca, "update-ca", "", "PEM file of the CA that signed the release repository's HTTPS certificate (default: the system's roots)")
-	fs.StringVar(&u.slots, "update-slots", "/opt/leifeng", "program slot directory (a, b, current)")
-	fs.BoolVar(&u.tryboot, "update-tryboot", false, "install whole system images with the Pi firmware's tryboot A/B (Pi 4/400/CM4 with a 2021+ EEPROM, Pi 5) instead of program slots")
-	fs.StringVar(&u.board, "update-board", "rpi4", "this kiosk's board, matched against a release's manifest: rpi4, rpi5, rpi3, rpizero")
-	fs.StringVar(&u.arch, "update-arch", defaultArch(), "this kiosk's architecture, matched against a release's manifest")
-	fs.DurationVar(&u.deadline, "update-deadline", 2*time.Minute, "a new version must pass every health check within this long or the old one comes back")
-}
-
-func defaultArch() string {
+// DefaultArch is this kiosk's architecture as release manifests name it.
+func DefaultArch() string {
 	if runtime.GOARCH == "arm" {
 		// GOARM is not visible at run time; armv7 covers the Pi 2 and 3
 		// on a 32-bit OS, a Pi Zero or 1 sets --update-arch armv6.
@@ -83,22 +83,22 @@ type firmware struct {
 const pendingOffer = "firmware_pending_offer"
 
 // newFirmware builds the updater of --update-*, or nil without --update-root.
-func newFirmware(o *options, mgr *config.Manager, log *slog.Logger, reboot func()) (*firmware, error) {
-	u := o.upd
-	if u.root == "" {
+func newFirmware(o *Options, mgr *config.Manager, log *slog.Logger, reboot func()) (*firmware, error) {
+	u := o.Update
+	if u.Root == "" {
 		return nil, nil
 	}
-	root, err := os.ReadFile(u.root)
+	root, err := os.ReadFile(u.Root)
 	if err != nil {
 		return nil, fmt.Errorf("--update-root: %w", err)
 	}
-	fw := &firmware{log: log, reboot: reboot, refresh: func() {}, deadline: u.deadline}
+	fw := &firmware{log: log, reboot: reboot, refresh: func() {}, deadline: u.Deadline}
 	var target update.Target
-	running := version
-	if u.tryboot {
-		target = update.Image{Layout: tryboot.Pi(filepath.Join(o.data, "tryboot"))}
+	running := o.Version
+	if u.Tryboot {
+		target = update.Image{Layout: tryboot.Pi(filepath.Join(o.Data, "tryboot"))}
 	} else {
-		s := slot.New(u.slots)
+		s := slot.New(u.Slots)
 		target = update.Program{Slots: s}
 		// The slot's signed manifest, not the build flag, says what runs.
 		if cur, err := s.Current(); err == nil {
@@ -108,20 +108,20 @@ func newFirmware(o *options, mgr *config.Manager, log *slog.Logger, reboot func(
 		}
 	}
 	hc := http.DefaultClient
-	if u.ca != "" {
-		pem, err := os.ReadFile(u.ca)
+	if u.CA != "" {
+		pem, err := os.ReadFile(u.CA)
 		if err != nil {
 			return nil, fmt.Errorf("--update-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--update-ca %s: no certificate in it", u.ca)
+			return nil, fmt.Errorf("--update-ca %s: no certificate in it", u.CA)
 		}
 		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	}
 	fw.u = &update.Updater{
-		Fetch:  &fetch.Client{Root: root, Dir: filepath.Join(o.data, "firmware"), HTTP: hc},
-		Target: target, Board: u.board, Arch: u.arch, Version: running,
+		Fetch:  &fetch.Client{Root: root, Dir: filepath.Join(o.Data, "firmware"), HTTP: hc},
+		Target: target, Board: u.Board, Arch: u.Arch, Version: running,
 		ConfigVersion: func() uint64 { return mgr.Status().StationVersion },
 		Report:        fw.set, Log: log,
 	}
@@ -130,9 +130,9 @@ func newFirmware(o *options, mgr *config.Manager, log *slog.Logger, reboot func(
 
 // running is the version the kiosk runs: its slot's signed manifest's,
 // or the build's.
-func (fw *firmware) running() string {
+func (fw *firmware) running(built string) string {
 	if fw == nil || fw.u.Version == "" {
-		return version
+		return built
 	}
 	return fw.u.Version
 }
@@ -236,10 +236,7 @@ func healthChecks(st *store.Store, mgr *config.Manager, up *uplink.Uplink, reade
 			return nil
 		}),
 		update.CheckFunc("ui", func(context.Context) error {
-			if scr == nil {
-				return nil // --headless: no screen to check
-			}
-			if scr.screenUI() == nil {
+			if !scr.showing() {
 				return errors.New("the touchscreen window is not up")
 			}
 			return nil

@@ -1,11 +1,9 @@
-package main
+package station
 
 import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -17,15 +15,6 @@ import (
 	"leifeng/kiosk/uplink"
 	"leifeng/reader"
 )
-
-// exitReboot is the exit status after a signed reboot command. The
-// systemd unit restarts the kiosk on it: Restart=on-failure (any status but
-// 0 restarts) or, with Restart=no, RestartForceExitStatus=75. 75 is
-// EX_TEMPFAIL: "try again", which a reboot is.
-const exitReboot = 75
-
-// errReboot ends run when a reboot command was obeyed.
-var errReboot = errors.New("reboot requested by a signed command")
 
 // bundleTLS builds the TLS config of a bundle with a CA (and a client
 // certificate), or nil for a plain-TCP bundle.
@@ -49,7 +38,7 @@ type inbox struct {
 	log     *slog.Logger
 	// fw applies update offers (nil: offers are only recorded).
 	fw *firmware
-	// reboot ends the kiosk with exitReboot.
+	// reboot ends Run with ErrReboot.
 	reboot func()
 
 	last chan lastCommand // the last command's outcome, for the state
@@ -152,32 +141,6 @@ func applyRules(book *attendance.Book, cfg *wire.Config, log *slog.Logger) {
 	book.SetRules(debounce, maxSession)
 	d, m := book.Rules()
 	log.Info("rules from config", "config", cfg.Version, "debounce", d, "max_session", m)
-}
-
-// useBundle reads --bundle and takes from it what the flags did not set.
-func (o *options) useBundle(fs *flag.FlagSet) error {
-	b, err := wire.ReadBundle(o.bundleFile)
-	if err != nil {
-		return fmt.Errorf("--bundle: %w", err)
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if o.station == "" {
-		o.station = b.Station
-	} else if o.station != b.Station {
-		return fmt.Errorf("--station %s but --bundle %s is for station %s", o.station, o.bundleFile, b.Station)
-	}
-	if !set["mqtt"] {
-		o.mqtt = b.Broker
-	}
-	if !set["mqtt-user"] {
-		o.mqttUser = b.Username
-	}
-	if !set["mqtt-pass"] {
-		o.mqttPass = b.Password
-	}
-	o.bundle = b
-	return nil
 }
 
 // addCardKeys sets the card verifier's issuer keys and revocations: the

@@ -1,4 +1,6 @@
-package main
+//go:build cgo
+
+package station
 
 import (
 	"context"
@@ -15,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"leifeng/kiosk/attendance"
+	"leifeng/kiosk/config"
 	"leifeng/kiosk/simreader"
 	"leifeng/kiosk/store"
 	"leifeng/kiosk/ui"
@@ -30,11 +33,16 @@ import (
 // PIN; unset, the admin screen stays locked.
 const adminPINEnv = "LEIFENG_KIOSK_PIN"
 
-// screen is the touchscreen of a kiosk run without --headless. A nil
-// *screen is a headless kiosk: every method is then a no-op, and wait
-// only waits for ctx.
+// touchscreen reports that this build has the touchscreen: it is built
+// with cgo, which Fyne's OpenGL driver needs.
+const touchscreen = true
+
+// screen is the touchscreen of a station with a Display. A nil *screen is
+// a headless station: every method is then a no-op, and wait only waits
+// for ctx.
 type screen struct {
-	o    *options
+	o    *Options
+	now  func() time.Time // the time shown
 	st   *store.Store
 	book *attendance.Book
 	log  *slog.Logger
@@ -43,11 +51,9 @@ type screen struct {
 	ui     *ui.UI
 	player *voice.Player
 
-	mu       sync.Mutex
-	reader   string
-	lastSync time.Time
-	acked    int            // records the cloud confirmed since start
-	up       *uplink.Uplink // nil without --mqtt
+	mu     sync.Mutex
+	reader string
+	up     *uplink.Uplink // nil offline
 }
 
 // setUplink makes the online mark follow up's connection; call it before
@@ -61,14 +67,14 @@ func (s *screen) setUplink(up *uplink.Uplink) {
 	s.mu.Unlock()
 }
 
-// newScreen returns the touchscreen of a kiosk with a display, not yet
-// open, or nil for --headless.
-func newScreen(o *options, st *store.Store, book *attendance.Book, log *slog.Logger) *screen {
-	if o.headless {
+// newScreen returns the touchscreen of a station with a Display, not yet
+// open, or nil for a headless one. now is the time it shows.
+func newScreen(o *Options, now func() time.Time, st *store.Store, book *attendance.Book, log *slog.Logger) *screen {
+	if o.Display == Headless {
 		return nil
 	}
 	tuneHeapForUI()
-	return &screen{o: o, st: st, book: book, log: log, reader: "none"}
+	return &screen{o: o, now: now, st: st, book: book, log: log, reader: "none"}
 }
 
 // tuneHeapForUI sets the Go heap policy of a kiosk with a screen, unless
@@ -91,8 +97,9 @@ func tuneHeapForUI() {
 	}
 }
 
-// open opens the window showing src. It must run on the main goroutine.
-func (s *screen) open(src ui.ConfigSource) error {
+// open opens the window showing the config in use. It must run on the
+// main goroutine.
+func (s *screen) open(src *config.Manager) error {
 	if s == nil {
 		return nil
 	}
@@ -101,7 +108,7 @@ func (s *screen) open(src ui.ConfigSource) error {
 	}
 	a := app.NewWithID("cn.gov.puer.leifeng.kiosk")
 	w := a.NewWindow("学雷锋志愿服务站")
-	if s.o.windowed {
+	if s.o.Display == Windowed {
 		w.Resize(fyne.NewSize(800, 480))
 	} else {
 		w.SetFullScreen(true)
@@ -109,7 +116,7 @@ func (s *screen) open(src ui.ConfigSource) error {
 	player := voice.New(s.log)
 	u := ui.New(w, s, src, ui.Options{
 		AdminPIN: os.Getenv(adminPINEnv), Animate: true, Sound: player, Logger: s.log, Font: fontSource(),
-		Now: s.o.displayNow,
+		Now: s.now,
 		// The hours the last verified ack counted; the screen shows the
 		// newer of them and the config's.
 		Hours: s.st,
@@ -167,6 +174,10 @@ func (s *screen) service() string {
 	return ""
 }
 
+// showing reports whether the touchscreen is up: always for a headless
+// station (a nil *screen), once its window opened otherwise.
+func (s *screen) showing() bool { return s == nil || s.screenUI() != nil }
+
 // screenUI is the UI once open, else nil (taps before the window opens
 // are recorded, not shown).
 func (s *screen) screenUI() *ui.UI {
@@ -204,42 +215,21 @@ func (s *screen) Status() ui.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	link := ui.LinkUnknown
+	var acked uplink.Acked
 	switch {
-	case s.o.mqtt == "":
+	case s.o.MQTT == "":
 		link = ui.LinkOffline
 	case s.up != nil && s.up.Online():
 		link = ui.LinkOnline
 	case s.up != nil:
 		link = ui.LinkOffline
 	}
-	return ui.Status{
-		Station: s.o.station, Link: link, Broker: s.o.mqtt, Outbox: s.st.Depth(),
-		Reader: s.reader, Software: version, LastSync: s.lastSync, Acked: s.acked,
+	if s.up != nil {
+		acked = s.up.LastAck()
 	}
-}
-
-// watchAcks follows the cloud's confirmations until ctx is done. Only an
-// ack (or a rejection) takes records out of the outbox, so a lower depth
-// is the cloud confirming them: the admin screen shows when it last did,
-// and how many records since start. The screen watches Status and redraws
-// on a change. last is the outbox depth when the caller started it.
-func (s *screen) watchAcks(ctx context.Context, every time.Duration, last int) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			d := s.st.Depth()
-			if d < last {
-				s.mu.Lock()
-				s.lastSync = time.Now()
-				s.acked += last - d
-				s.mu.Unlock()
-			}
-			last = d
-		}
+	return ui.Status{
+		Station: s.o.Station, Link: link, Broker: s.o.MQTT, Outbox: s.st.Depth(),
+		Reader: s.reader, Software: s.o.Version, LastSync: acked.At, Acked: acked.Total,
 	}
 }
 
@@ -295,9 +285,8 @@ func (s *screen) wait(ctx context.Context, stop context.CancelFunc) {
 			}
 		})
 	}
-	depth := s.st.Depth()
 	wg.Go(func() {
-		s.watchAcks(ctx, 250*time.Millisecond, depth)
+		<-ctx.Done()
 		writeHeapProfile(s.log)
 	})
 	quit := context.AfterFunc(ctx, func() { fyne.Do(s.app.Quit) })

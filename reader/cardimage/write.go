@@ -1,11 +1,11 @@
-package reader
+package cardimage
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 
-	"leifeng/reader/cardimage"
+	"leifeng/reader"
 	"leifeng/reader/mfrc522"
 )
 
@@ -13,7 +13,7 @@ import (
 var TransportKey = [6]byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
 
 // ErrWrongMedia reports a card that does not match the image to write.
-var ErrWrongMedia = errors.New("reader: the card is not of the image's media")
+var ErrWrongMedia = errors.New("cardimage: the card is not of the image's media")
 
 // Write writes an issued card image onto the selected blank card t: the
 // user pages of an NTAG21x, or the MAD and NDEF sectors (data, then
@@ -21,7 +21,7 @@ var ErrWrongMedia = errors.New("reader: the card is not of the image's media")
 // Classic 1K still on transportKey. The image must have been issued for
 // t's UID. NTAG 424 DNA needs EV2 authentication and SDM file settings to
 // provision, which this package does not do.
-func Write(d *mfrc522.Dev, t *mfrc522.Target, im *cardimage.Image, transportKey [6]byte) error {
+func Write(d *mfrc522.Dev, t *mfrc522.Target, im *Image, transportKey [6]byte) error {
 	if !bytes.Equal(t.UID, im.UID) {
 		return fmt.Errorf("%w: image for %X, card %X", ErrWrongMedia, im.UID, t.UID)
 	}
@@ -30,14 +30,14 @@ func Write(d *mfrc522.Dev, t *mfrc522.Target, im *cardimage.Image, transportKey 
 	case im.Media == "classic1k" && t.SAK == 0x08:
 		return writeClassic(d, t, im.Memory, transportKey)
 	case im.Media == "ntag424":
-		return fmt.Errorf("%w: provisioning NTAG 424 DNA (EV2 authentication, SDM settings) is not supported; use a card image", ErrUnsupported)
+		return fmt.Errorf("%w: provisioning NTAG 424 DNA (EV2 authentication, SDM settings) is not supported; use a card image", reader.ErrUnsupported)
 	case t.SAK == 0x00:
 		return writeNTAG(d, im)
 	}
 	return fmt.Errorf("%w: image %s, card SAK 0x%02X", ErrWrongMedia, im.Media, t.SAK)
 }
 
-func writeNTAG(d *mfrc522.Dev, im *cardimage.Image) error {
+func writeNTAG(d *mfrc522.Dev, im *Image) error {
 	v, err := d.NTAGVersion()
 	if err != nil {
 		return err
