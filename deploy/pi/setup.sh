@@ -151,7 +151,7 @@ act chown "root:$user" /etc/leifeng
 [ -z "$bundle" ] || install -m 0640 "$bundle" "$root/etc/leifeng/station.bundle.json"
 [ -z "$issuer" ] || install -m 0644 "$issuer" "$root/etc/leifeng/issuer.pub"
 [ -z "$fwroot" ] || install -m 0644 "$fwroot" "$root/etc/leifeng/firmware-root.json"
-[ -n "$bundle" ] && act chown "root:$user" /etc/leifeng/station.bundle.json
+if [ -n "$bundle" ]; then act chown "root:$user" /etc/leifeng/station.bundle.json; fi
 
 # 6. The kiosk unit, and what this Pi changes in it.
 unit=/etc/systemd/system/leifeng-kiosk.service
