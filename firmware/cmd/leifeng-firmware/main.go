@@ -85,7 +85,7 @@ func exitCode(err error, stderr io.Writer) int {
 	return exitFailed
 }
 
-const usage = "usage: leifeng-firmware init|build|sign|publish|verify|inspect|rotate|boot [flags] (see -h of each)"
+const usage = "usage: leifeng-firmware init|build|sign|publish|verify|inspect|rotate|boot|provision [flags] (see -h of each)"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -164,6 +164,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "starting slot %s (%s %s %s)\n", s, st.Outcome, st.Version, st.Reason)
+		return nil
+	case "provision":
+		// The first release of a new kiosk, installed by deploy/pi/setup.sh
+		// or the image build; later ones come as signed offers.
+		dir := fs.String("slots", "/opt/leifeng", "the program slot root")
+		if err := parse(fs, args, 1); err != nil {
+			return err
+		}
+		if err := slot.New(*dir).Provision(fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "provisioned %s into %s\n", fs.Arg(0), filepath.Join(*dir, slot.A))
 		return nil
 	}
 	return fmt.Errorf("%w: unknown command %q; %s", errUsage, cmd, usage)
