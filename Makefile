@@ -5,12 +5,12 @@
 #                by the tests themselves; `make deps` installs them)
 #   make bench   the benchmarks of the record path and the reader
 #   make build   build the binaries into bin/, stamped with VERSION and REVISION
-#   make cross   headless kiosks for the Pi without cgo: bin/linux-arm64/, bin/linux-armv6/
+#   make cross   kiosks for the Pi: headless without cgo (bin/linux-arm64/, -armv7/, -armv6/), touchscreen (bin/linux-arm64-ui/)
 #   make deps    install the Debian packages a fresh machine lacks
 
 GO        ?= go
 BIN       := bin
-BINARIES  := leifeng-cloud leifeng-kiosk leifeng-card leifeng-traffic
+BINARIES  := leifeng-cloud leifeng-kiosk leifeng-card leifeng-traffic leifeng-firmware
 # Every binary prints these with --version and the kiosk reports them in
 # its state (package internal/buildinfo). Outside a git checkout they are
 # empty and the binary falls back to what the Go toolchain recorded.
@@ -22,8 +22,15 @@ LDFLAGS   := -X leifeng/internal/buildinfo.version=$(VERSION) -X leifeng/interna
 # headers for the kiosk's Fyne window (cgo); Xvfb, ImageMagick and zbar for
 # the kiosk's screenshot and QR tests; Chromium for the console's browser
 # test; fonts-noto-cjk, the CJK font a Pi kiosk may have installed, for the
-# kiosk's font tests (regenerating the bundled subset also needs fonttools).
-DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev xvfb imagemagick zbar-tools chromium fonts-noto-cjk
+# kiosk's font tests (regenerating the bundled subset also needs fonttools);
+# for the road onto a Pi: qemu to run the ARM builds, the arm64 C cross
+# compiler and X11/GL libraries for the touchscreen kiosk's cross-build,
+# and the tools that build and read back the A/B image and check the setup
+# script (deploy/pi, deploy/image).
+DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev:amd64 xvfb imagemagick zbar-tools chromium fonts-noto-cjk \
+             qemu-user-static dosfstools mtools fdisk e2fsprogs shellcheck gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+             libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64 libxinerama-dev:arm64 \
+             libxi-dev:arm64 libxxf86vm-dev:arm64
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
 .PHONY: all build cross ldflags test bench demo deps vet clean check-deps
@@ -38,13 +45,18 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -tags no_emoji -o $(BIN)/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/leifeng-traffic ./kiosk/cmd/leifeng-traffic
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/leifeng-card ./reader/cmd/leifeng-card
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/leifeng-firmware ./firmware/cmd/leifeng-firmware
 
 # The touchscreen needs cgo (Fyne, OpenGL); without it the kiosk is the
 # headless station, which cross-builds with no C toolchain: a Pi 3/4/5 or
-# Zero 2 W on 64-bit Raspberry Pi OS, and a Pi Zero W / 1 (ARMv6).
+# Zero 2 W on 64-bit Raspberry Pi OS, a Pi 2/3 on 32-bit (ARMv7) and a Pi
+# Zero W / 1 (ARMv6). The touchscreen kiosk for arm64 needs Debian's cross
+# compiler and the arm64 X11/GL libraries (make deps installs them).
 cross:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-arm64/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-armv6/leifeng-kiosk ./kiosk/cmd/leifeng-kiosk
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-arm64/ ./kiosk/cmd/leifeng-kiosk ./firmware/cmd/leifeng-firmware
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-armv7/ ./kiosk/cmd/leifeng-kiosk ./firmware/cmd/leifeng-firmware
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-armv6/ ./kiosk/cmd/leifeng-kiosk ./firmware/cmd/leifeng-firmware
+	CGO_ENABLED=1 CC=aarch64-linux-gnu-gcc GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -tags no_emoji -o $(BIN)/linux-arm64-ui/ ./kiosk/cmd/leifeng-kiosk
 
 # The version stamp of `make build`, for tests that build the binaries
 # themselves (deploy/e2e, internal/buildcheck).
@@ -69,7 +81,8 @@ deps:
 	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ] && [ -z "$(SUDO)" ]; then \
-	  echo "deps: run as root, or run: apt-get install -y$$missing"; exit 1; fi; \
+	  echo "deps: run as root, or run: dpkg --add-architecture arm64; apt-get update; apt-get install -y$$missing"; exit 1; fi; \
+	dpkg --print-foreign-architectures | grep -qx arm64 || $(SUDO) dpkg --add-architecture arm64; \
 	$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing
 
 test: check-deps vet
@@ -84,6 +97,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkTap' -benchtime 50x ./reader/
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./kiosk/ui/
 	$(GO) test -run '^$$' -bench 'BenchmarkHeadlessMemory' -benchtime 1x ./internal/buildcheck/
+	$(GO) test -run '^$$' -bench 'BenchmarkUpdate20MB' -benchtime 1x ./kiosk/update/
 
 demo: build
 	@bash deploy/demo.sh
