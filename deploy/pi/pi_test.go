@@ -102,7 +102,7 @@ func crossBuild(t *testing.T, tg target) string {
 			return
 		}
 		for _, pkg := range []string{kioskPkg, firmwarePkg} {
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+testVersion, "-o", b.dir+"/", pkg)
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X leifeng/internal/buildinfo.version="+testVersion, "-o", b.dir+"/", pkg)
 			cmd.Dir = repo
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+tg.goarch, "GOARM="+tg.goarm)
 			out, err := cmd.CombinedOutput()
