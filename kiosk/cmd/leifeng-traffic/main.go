@@ -144,7 +144,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ok++
 			extra := ""
 			if reply.Seconds > 0 {
-				extra = fmt.Sprintf("  本次服务 %.1f 小时", reply.Seconds/3600)
+				// Real time at the kiosk: the demo plays the morning fast, so
+				// a session lasts seconds, not hours.
+				extra = "  本次服务 " + serviceTime(reply.Seconds)
 			}
 			fmt.Fprintf(stdout, "%s  %-14s %s  %s ✓ (%s)%s\n", clock, e.v.station, e.v.volunteer, e.kind, e.v.service, extra)
 		}
@@ -166,4 +168,17 @@ func (c *conn) tap(volunteer, service string) (simreader.Reply, error) {
 		c.c = simreader.NewClient(c.addr)
 	}
 	return c.c.Tap(context.Background(), volunteer, service)
+}
+
+// serviceTime is a session's length as a person reads it: seconds under a
+// minute, minutes under an hour, else hours and minutes.
+func serviceTime(seconds float64) string {
+	d := time.Duration(seconds * float64(time.Second)).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d 秒", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d 分 %d 秒", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%d 小时 %d 分", int(d.Hours()), int(d.Minutes())%60)
 }

@@ -55,3 +55,13 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceTime(t *testing.T) {
+	for secs, want := range map[float64]string{
+		0.4: "0 秒", 42: "42 秒", 92.7: "1 分 33 秒", 3600: "1 小时 0 分", 11127: "3 小时 5 分",
+	} {
+		if got := serviceTime(secs); got != want {
+			t.Errorf("serviceTime(%g) = %q, want %q", secs, got, want)
+		}
+	}
+}
