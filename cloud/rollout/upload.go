@@ -246,6 +246,13 @@ func (u *Uploader) Receive(mr *multipart.Reader) (*UploadResult, error) {
 	uploaded := map[string]*staged{}
 	for _, b := range bundles {
 		tf, ok := targets.Signed.Targets[b.name]
+		if hexName, rest, cut := strings.Cut(b.name, "."); !ok && cut && len(hexName) == 64 && isHex(hexName) {
+			// Picked in a browser from the release host's targets/, where
+			// the file is named SHA256.NAME.
+			if tf, ok = targets.Signed.Targets[rest]; ok {
+				b.name = rest
+			}
+		}
 		if !ok {
 			return nil, fmt.Errorf("%w: %s is not a target of targets version %d", ErrUploadBundle, b.name, tv)
 		}
@@ -342,6 +349,11 @@ func matches(tf *metadata.TargetFiles, b *staged) error {
 		}
 	}
 	return nil
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // latest is the highest N of the served metadata/N.role.json.

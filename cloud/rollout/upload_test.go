@@ -326,9 +326,12 @@ func TestUploadRefused(t *testing.T) {
 			t.Fatalf("%s: the repository changed:\n%s\nwas\n%s", c.what, after, before)
 		}
 	}
-	// And the genuine version 4 still goes in.
-	if _, err := s.uploadParts(part{"metadata", "4.targets.json", t4}, part{"bundle", v3, b3}); err != nil {
-		t.Fatal(err)
+	// And the genuine version 4 still goes in, its bundle named as in the
+	// release host's targets/ (SHA256.NAME, as a browser picks it).
+	files, _ := filepath.Glob(filepath.Join(s.host.Dir, "targets", "*."+v3))
+	res, err := s.uploadParts(part{"metadata", "4.targets.json", t4}, part{"bundle", filepath.Base(files[0]), b3})
+	if err != nil || len(res.Bundles) != 1 || res.Bundles[0].Target != v3 {
+		t.Fatalf("%+v %v", res, err)
 	}
 }
 
