@@ -211,7 +211,7 @@ func (a *api) failRollout(w http.ResponseWriter, what string, err error) {
 	case errors.Is(err, rollout.ErrInvalid):
 		code, zh = http.StatusBadRequest, "发布计划填写有误，请按提示修改后再提交："+err.Error()
 	case errors.Is(err, rollout.ErrUnknownTarget):
-		code, zh = http.StatusUnprocessableEntity, "固件仓库里没有这个版本：请先在发布主机签名，并把仓库复制到云端后再试。"
+		code, zh = http.StatusUnprocessableEntity, "固件仓库里没有这个版本：请先在发布主机签名，再上传到云端（leifeng-cloud rollout upload，或控制台“上传新版本”）后再试。"
 	case errors.Is(err, store.ErrRolloutState):
 		code, zh = http.StatusConflict, "这个发布计划当前的状态不允许这样操作（例如已中止的不能继续，暂停的要先继续才能推进）。"
 	case errors.Is(err, store.ErrNotFound):

@@ -334,4 +334,3 @@ func TestUploadRefused(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
-

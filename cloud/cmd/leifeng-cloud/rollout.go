@@ -33,7 +33,7 @@ type rolloutFlags struct {
 }
 
 func (f *rolloutFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.repo, "firmware-repo", "", "TUF firmware repository served to kiosks under /firmware/ (default: --data/firmware); the release host copies signed releases there")
+	fs.StringVar(&f.repo, "firmware-repo", "", "TUF firmware repository served to kiosks under /firmware/ (default: --data/firmware); signed releases are uploaded there (rollout upload) or copied")
 	fs.StringVar(&f.keys, "firmware-keys", "", "directory with the repository's online snapshot and timestamp keys: the cloud then re-signs them before they expire (never the targets key)")
 	fs.StringVar(&f.url, "firmware-url", "", "the repository's URL as kiosks reach it, carried in update offers (default: this API's address + /firmware)")
 	fs.DurationVar(&f.every, "rollout-interval", 30*time.Second, "check the rollouts (offers due, phases complete) this often")
