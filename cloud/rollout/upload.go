@@ -27,8 +27,9 @@ import (
 // the cloud is told otherwise (--firmware-upload-max).
 const DefaultUploadMax = 64 << 20
 
-// maxMetadata bounds one metadata part: it is read into memory to verify.
-const maxMetadata = 1 << 20
+// maxMetadata bounds the metadata parts together: they are read into
+// memory to verify (the bundles are not).
+const maxMetadata = 4 << 20
 
 // Refusals of an upload, for the API to branch on. Every refusal leaves
 // the served repository as it was.
@@ -122,6 +123,7 @@ func (u *Uploader) Receive(mr *multipart.Reader) (*UploadResult, error) {
 		targets *metadata.Metadata[metadata.TargetsType]
 		tRaw    []byte
 		bundles []*staged
+		metaLen int
 	)
 	defer func() {
 		for _, b := range bundles {
@@ -141,12 +143,12 @@ func (u *Uploader) Receive(mr *multipart.Reader) (*UploadResult, error) {
 		file := p.FileName()
 		switch p.FormName() {
 		case FieldMetadata:
-			raw, err := io.ReadAll(io.LimitReader(p, maxMetadata+1))
+			raw, err := io.ReadAll(io.LimitReader(p, int64(maxMetadata-metaLen+1)))
 			if err != nil {
 				return nil, fmt.Errorf("rollout: reading %s: %w", file, err)
 			}
-			if len(raw) > maxMetadata {
-				return nil, invalid("metadata %s is larger than %d bytes", file, maxMetadata)
+			if metaLen += len(raw); metaLen > maxMetadata {
+				return nil, invalid("the metadata files are larger than %d bytes together", maxMetadata)
 			}
 			switch {
 			case strings.HasSuffix(file, ".root.json"):
