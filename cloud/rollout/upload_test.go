@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -243,7 +244,8 @@ func TestUploadAccepted(t *testing.T) {
 // Refused before anything is written: targets metadata signed by an
 // online key or a key the root does not name, a bundle that differs from
 // its signed entry, a lower targets version, metadata naming a bundle the
-// cloud lacks, a root version the trusted root did not sign.
+// cloud lacks, a root version the trusted root did not sign, expired
+// targets metadata.
 func TestUploadRefused(t *testing.T) {
 	s := newUploadSetup(t)
 	v1 := s.release(t, "1.0.0") // targets version 2
@@ -326,6 +328,17 @@ func TestUploadRefused(t *testing.T) {
 			t.Fatalf("%s: the repository changed:\n%s\nwas\n%s", c.what, after, before)
 		}
 	}
+	// Signed metadata a kiosk would refuse as expired (the cloud's clock
+	// 200 days on, past the targets' 180) is refused too.
+	s.up.Now = func() time.Time { return time.Now().Add(200 * 24 * time.Hour) }
+	if _, err := s.uploadParts(part{"metadata", "4.targets.json", t4}, part{"bundle", v3, b3}); !errors.Is(err, rollout.ErrUploadExpired) {
+		t.Errorf("expired targets: %v", err)
+	}
+	if after := tree(t, s.cloud.Dir); after != before {
+		t.Fatal("an expired upload changed the repository")
+	}
+	s.up.Now = nil
+
 	// And the genuine version 4 still goes in, its bundle named as in the
 	// release host's targets/ (SHA256.NAME, as a browser picks it).
 	files, _ := filepath.Glob(filepath.Join(s.host.Dir, "targets", "*."+v3))
