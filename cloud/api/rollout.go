@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -17,6 +18,11 @@ type Rollouts struct {
 	// /firmware/ (none when empty). The kiosks fetch from there without
 	// logging in: the files are signed metadata and the bundles it names.
 	Repo string
+	// Upload, when set, takes signed releases at POST /api/v1/releases
+	// and verifies them before they are served; UploadMax bounds the
+	// body (rollout.DefaultUploadMax when zero).
+	Upload    *rollout.Uploader
+	UploadMax int64
 }
 
 // HoldRequest is the body of POST /api/v1/rollouts/{id}/hold: keep a
@@ -31,6 +37,9 @@ func (a *api) rolloutRoutes(mux *http.ServeMux, ro *Rollouts) {
 	if ro.Repo != "" {
 		// GET covers HEAD.
 		mux.Handle("GET /firmware/", rollout.Files("/firmware/", ro.Repo))
+	}
+	if ro.Upload != nil {
+		mux.HandleFunc("POST /api/v1/releases", a.admin(a.uploadRelease))
 	}
 	mux.HandleFunc("POST /api/v1/rollouts", a.admin(a.createRollout))
 	mux.HandleFunc("GET /api/v1/rollouts", a.g.personal(allStations, a.listRollouts))
@@ -53,6 +62,59 @@ func (a *api) createRollout(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("rollout created", "rollout", ro.ID, "target", ro.Target, "version", ro.Version, "by", who(r))
 	a.writeRollout(w, r, ro.ID)
+}
+
+// uploadRelease takes a release the release host signed (multipart:
+// "metadata" and "bundle" files, see rollout.Uploader) and serves it only
+// once it verifies against the trusted root. The body is bounded and the
+// bundles stream to disk.
+func (a *api) uploadRelease(w http.ResponseWriter, r *http.Request) {
+	ro := a.f.Rollouts
+	max := ro.UploadMax
+	if max <= 0 {
+		max = rollout.DefaultUploadMax
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		a.failUpload(w, errors.Join(rollout.ErrInvalid, err))
+		return
+	}
+	res, err := ro.Upload.Receive(mr)
+	if err != nil {
+		a.failUpload(w, err)
+		return
+	}
+	a.log.Info("release uploaded", "targets_version", res.TargetsVersion, "bundles", len(res.Bundles),
+		"published", res.Published, "by", who(r))
+	writeJSON(w, res)
+}
+
+// failUpload answers a refused upload with the reason in English and in
+// Chinese; nothing of it was written.
+func (a *api) failUpload(w http.ResponseWriter, err error) {
+	var tooLarge *http.MaxBytesError
+	code, zh := 0, ""
+	switch {
+	case errors.As(err, &tooLarge):
+		code, zh = http.StatusRequestEntityTooLarge, fmt.Sprintf("上传的内容太大（上限 %d MiB），云端没有接收。请确认选的是这次发布的固件包；确实需要更大的包，请让管理员调大 --firmware-upload-max。", tooLarge.Limit>>20)
+	case errors.Is(err, rollout.ErrUploadSignature):
+		code, zh = http.StatusUnprocessableEntity, "云端拒收：目标元数据没有用当前根元数据认可的离线发布密钥签名（在线密钥或不认识的密钥签的都不收）。请在发布主机上用 leifeng-firmware sign 签名后再上传。"
+	case errors.Is(err, rollout.ErrUploadVersion):
+		code, zh = http.StatusUnprocessableEntity, "云端拒收：这个版本比云端仓库里已有的旧，或同一版本号内容不同，会让站点回退。请在发布主机上签出新版本后再上传。"
+	case errors.Is(err, rollout.ErrUploadBundle):
+		code, zh = http.StatusUnprocessableEntity, "云端拒收：固件包的大小或校验值和签名元数据记录的不一致（可能传输中损坏或被改动），或缺少元数据列出的固件包。请从发布主机重新上传完整的固件包。"
+	case errors.Is(err, rollout.ErrUploadExpired):
+		code, zh = http.StatusUnprocessableEntity, "云端拒收：上传的元数据已经过期，站点不会接受。请在发布主机上重新签名后再上传。"
+	case errors.Is(err, rollout.ErrInvalid):
+		code, zh = http.StatusBadRequest, "上传的内容不完整或格式不对：请选择发布主机仓库 metadata 目录里最新的 N.targets.json（有新的 N.root.json 也一并选上）和对应的固件包，再上传。"
+	default:
+		a.failRollout(w, "upload release", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": "upload release: " + err.Error(), "message_zh": zh})
 }
 
 func (a *api) listRollouts(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +211,7 @@ func (a *api) failRollout(w http.ResponseWriter, what string, err error) {
 	case errors.Is(err, rollout.ErrInvalid):
 		code, zh = http.StatusBadRequest, "发布计划填写有误，请按提示修改后再提交："+err.Error()
 	case errors.Is(err, rollout.ErrUnknownTarget):
-		code, zh = http.StatusUnprocessableEntity, "固件仓库里没有这个版本：请先在发布主机签名，并把仓库复制到云端后再试。"
+		code, zh = http.StatusUnprocessableEntity, "固件仓库里没有这个版本：请先在发布主机签名，再上传到云端（leifeng-cloud rollout upload，或控制台“上传新版本”）后再试。"
 	case errors.Is(err, store.ErrRolloutState):
 		code, zh = http.StatusConflict, "这个发布计划当前的状态不允许这样操作（例如已中止的不能继续，暂停的要先继续才能推进）。"
 	case errors.Is(err, store.ErrNotFound):

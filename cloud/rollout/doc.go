@@ -7,21 +7,33 @@
 // Files serves a repository directory (metadata/ and targets/, as
 // firmware/repo writes it) as plain files with HTTP Range, so a kiosk
 // resumes a bundle download where a poor link dropped it. A release is
-// published by the release host, which holds the offline targets key:
-// it signs the release (`leifeng-firmware sign`) and copies the
-// repository into the cloud's --firmware-repo directory. The cloud never
-// signs targets. When the cloud holds the online snapshot and timestamp
-// keys (--firmware-keys), the release host copies only the root, the
-// targets metadata and the bundles, and the cloud signs a new snapshot
-// and timestamp for them and again before the timestamp expires
-// (Freshener, the `leifeng-firmware publish` step):
+// signed by the release host, which holds the offline targets key
+// (`leifeng-firmware sign`). The cloud never signs targets.
+//
+// The release reaches the cloud by upload (Uploader, POST
+// /api/v1/releases, `leifeng-cloud rollout upload` or the console's
+// form): the targets metadata, any new root versions and the bundles.
+// Before anything is written the cloud checks them against the root it
+// trusts (root version 1 is copied in once, when the cloud is set up): a
+// new root is signed by the threshold of the trusted root and of its own
+// keys; the targets metadata by the threshold of the targets keys the
+// root names, unexpired and not older than the repository's; each
+// bundle's length and hashes match its signed entry. The bundles stream
+// to hidden temporary files in targets/ and are renamed into place only
+// when all of that holds, then the roots and the targets metadata. So the
+// online admin token can upload only what the offline release key signed.
+//
+// When the cloud holds the online snapshot and timestamp keys
+// (--firmware-keys), it signs a new snapshot and timestamp after an upload
+// and again before the timestamp expires (Freshener, the
+// `leifeng-firmware publish` step). Without them the release host
+// publishes and copies everything; copying by hand also still works:
 //
 //	rsync -a --exclude '*.snapshot.json' --exclude timestamp.json \
 //	      repo/ cloud:/var/lib/leifeng/firmware/
 //
 // (Copying the release host's own timestamp over the cloud's would go
-// back in version, which kiosks refuse as a rollback.) Without
-// --firmware-keys the release host publishes and copies everything.
+// back in version, which kiosks refuse as a rollback.)
 //
 // # Staged rollouts
 //

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -70,6 +71,8 @@ type Freshener struct {
 	// (default: half the timestamp's lifetime).
 	Margin time.Duration
 	Log    *slog.Logger
+
+	mu sync.Mutex // Run and an upload (Uploader) both publish
 }
 
 // Expires returns when the published timestamp expires.
@@ -112,6 +115,8 @@ func (f *Freshener) newTargets() bool {
 // the margin, if there is none, or if the release host copied in newer
 // targets metadata. It reports whether it signed.
 func (f *Freshener) Refresh() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	margin := f.Margin
 	if margin <= 0 {
 		margin = f.Repo.Expiry.Timestamp / 2

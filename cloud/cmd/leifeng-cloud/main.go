@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "mosquitto-config":
 		return mosquittoCmd(args[1:])
 	case "rollout":
-		return runRollout(args[1:], stdout)
+		return runRollout(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
