@@ -328,11 +328,11 @@ type sessionRow struct {
 }
 
 // readSessions reads the sessions of volunteers, each volunteer's oldest
-// first. It pairs as the sessions view does (the first closing record by
-// seq; duration by the monotonic clock within one boot, else by the
-// corrected times), but in two index-driven steps: joined through the
-// view, PostgreSQL hashes the whole records table for a batch's worth of
-// volunteers.
+// first. It pairs as the first migration's sessions view did (the first
+// closing record by seq; duration by the monotonic clock within one boot,
+// else by the corrected times), but in two index-driven steps: joined
+// through a view, PostgreSQL hashed the whole records table for a batch's
+// worth of volunteers.
 func (s *Store) readSessions(ctx context.Context, volunteers []string) (map[string][]sessionRow, error) {
 	out := map[string][]sessionRow{}
 	if len(volunteers) == 0 {
