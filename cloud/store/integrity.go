@@ -475,6 +475,7 @@ func count(list []sessionRow, maxOf func(string) time.Duration) (totalNs int64) 
 			ss.Flags = append(ss.Flags, FlagOverlap)
 		}
 		ss.Approved = ss.approved
+		ss.Rejected = ss.reviewed && !ss.approved && len(ss.Flags) > 0
 		ss.Counted = len(ss.Flags) == 0 || ss.approved
 		if !ss.Counted {
 			continue
@@ -542,11 +543,24 @@ func (s *Store) CountedHours(ctx context.Context, volunteers []string) (map[stri
 // ErrNotFound for an unknown check-in and ErrNotFlagged for a session that
 // needs no approval.
 func (s *Store) ApproveSession(ctx context.Context, checkIn, reviewer, note string, at time.Time) error {
+	return s.ReviewSession(ctx, checkIn, true, reviewer, note, at)
+}
+
+// ReviewSession records a person's decision on a flagged session, named by
+// its check-in record: approved, it counts from then on; not approved, it
+// stays out of the hours and leaves the review queue (FlaggedSessions). A
+// later decision replaces an earlier one. It fails with ErrNotFound for an
+// unknown check-in and ErrNotFlagged for a session that needs no decision.
+func (s *Store) ReviewSession(ctx context.Context, checkIn string, approved bool, reviewer, note string, at time.Time) error {
+	verb := "approve"
+	if !approved {
+		verb = "reject"
+	}
 	var volunteer string
 	err := s.b.query(ctx, `SELECT volunteer FROM records WHERE id = $1 AND kind = 'check_in'`, []any{checkIn},
 		func(r rows) error { return r.Scan(&volunteer) })
 	if err != nil {
-		return fmt.Errorf("store: approve %s: %w", checkIn, err)
+		return fmt.Errorf("store: %s %s: %w", verb, checkIn, err)
 	}
 	if volunteer == "" {
 		return fmt.Errorf("%w: session %s", ErrNotFound, checkIn)
@@ -560,11 +574,11 @@ func (s *Store) ApproveSession(ctx context.Context, checkIn, reviewer, note stri
 		return fmt.Errorf("%w: session %s", ErrNotFlagged, checkIn)
 	}
 	_, err = s.b.exec(ctx, `INSERT INTO session_reviews (check_in, approved, reviewer, note, at_ns)
-		VALUES ($1, TRUE, $2, $3, $4)
+		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (check_in) DO UPDATE SET approved = excluded.approved, reviewer = excluded.reviewer,
-			note = excluded.note, at_ns = excluded.at_ns`, checkIn, reviewer, note, nanos(at))
+			note = excluded.note, at_ns = excluded.at_ns`, checkIn, approved, reviewer, note, nanos(at))
 	if err != nil {
-		return fmt.Errorf("store: approve %s: %w", checkIn, err)
+		return fmt.Errorf("store: %s %s: %w", verb, checkIn, err)
 	}
 	return nil
 }
@@ -577,7 +591,8 @@ type FlaggedSession struct {
 }
 
 // FlaggedSessions lists the sessions started since since that are flagged
-// and not approved, oldest first: the reviewer's queue.
+// and on which no person has decided yet, oldest first: the reviewer's
+// queue.
 func (s *Store) FlaggedSessions(ctx context.Context, since time.Time) ([]FlaggedSession, error) {
 	var vols []string
 	err := s.b.query(ctx, `SELECT DISTINCT volunteer FROM records
@@ -599,7 +614,7 @@ func (s *Store) FlaggedSessions(ctx context.Context, since time.Time) ([]Flagged
 		}
 		for _, v := range chunk {
 			for _, ss := range hs[v].List {
-				if len(ss.Flags) > 0 && !ss.Counted && !ss.Start.Before(since) {
+				if len(ss.Flags) > 0 && !ss.Counted && !ss.Rejected && !ss.Start.Before(since) {
 					out = append(out, FlaggedSession{Volunteer: v, Session: ss})
 				}
 			}

@@ -27,6 +27,7 @@ func init() {
 		{"CountedHoursMatchesVolunteerHours", testCountedHours},
 		{"CloneAlerts", testCloneAlerts},
 		{"RefusedRecords", testRefused},
+		{"RejectedSessionLeavesQueue", testRejectSession},
 	}...)
 }
 
@@ -343,5 +344,30 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s reopened: mode %o, want 600", filepath.Base(p), fi.Mode().Perm())
 		}
+	}
+}
+
+// A session a person decides not to count leaves the review queue, stays
+// out of the hours and says so; deciding again replaces the decision.
+func testRejectSession(t *testing.T, dsn newDSN) {
+	s := open(t, dsn(t))
+	ctx := context.Background()
+	in, out := session("pe-rj", "V-rej", 1, 0, 1000*60)
+	mustIngest(t, s, []ingest.Entry{in, out})
+	if err := s.ReviewSession(ctx, in.ID, false, "审核员", "无法核实", t0); err != nil {
+		t.Fatal(err)
+	}
+	if queue, err := s.FlaggedSessions(ctx, t0); err != nil || len(queue) != 0 {
+		t.Fatalf("queue after rejection %+v, %v: want empty", queue, err)
+	}
+	h := hours(t, s, "V-rej")
+	if ss := flagsOf(t, h, in.ID); h.Hours != 0 || ss.Counted || !ss.Rejected || ss.Approved {
+		t.Fatalf("after rejection: %+v", h)
+	}
+	if err := s.ReviewSession(ctx, in.ID, true, "审核员", "补充材料后核实", t0); err != nil {
+		t.Fatal(err)
+	}
+	if h := hours(t, s, "V-rej"); h.Hours != 1000 || flagsOf(t, h, in.ID).Rejected {
+		t.Fatalf("approved after a rejection: %+v", h)
 	}
 }
