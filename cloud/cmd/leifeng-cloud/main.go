@@ -98,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mosquittoCmd(args[1:])
 	case "rollout":
 		return runRollout(args[1:], stdout)
+	case "review":
+		return reviewCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
