@@ -171,3 +171,14 @@ func TestReviewRejectedAndClones(t *testing.T) {
 		t.Fatalf("clone alerts: %d %s", code, body)
 	}
 }
+
+// The console carries the review section, calling the review routes.
+func TestConsoleReviewSection(t *testing.T) {
+	c := newTestCloud(t)
+	code, body := c.do(hit{method: "GET", path: "/console", anon: true})
+	for _, want := range []string{"待审核", "/api/v1/review/sessions", ">通过<", ">不通过<"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("console (%d) lacks %q", code, want)
+		}
+	}
+}
