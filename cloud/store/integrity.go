@@ -628,3 +628,49 @@ func (s *Store) FlaggedSessions(ctx context.Context, since time.Time) ([]Flagged
 	})
 	return out, nil
 }
+
+// The gateway audits through the store: clone checks, counted hours and
+// which of them a station may be told.
+var _ ingest.Auditor = (*Store)(nil)
+
+// KnownBefore reports which of volunteers station knew before batch (a
+// batch from station, already committed): those listed for station, and
+// those with a check-in at station that is not one of batch's. The gateway
+// tells a station only these volunteers' hours (ingest.Auditor). Counting
+// check-ins keeps the lookup on the records_volunteer index, whatever the
+// size of the station's history.
+func (s *Store) KnownBefore(ctx context.Context, station string, volunteers []string, batch []ingest.Entry) (map[string]bool, error) {
+	out := make(map[string]bool, len(volunteers))
+	inBatch := map[string]int64{}
+	for _, e := range batch {
+		if e.Station == station && e.Kind == wire.KindCheckIn {
+			inBatch[e.Volunteer]++
+		}
+	}
+	for chunk := range slices.Chunk(volunteers, 1000) {
+		err := s.b.query(ctx, `SELECT volunteer, 0 FROM volunteer_stations WHERE station = $1 AND volunteer IN (`+marks(2, len(chunk))+`)
+			UNION ALL
+			SELECT volunteer, COUNT(*) FROM records
+			WHERE kind = 'check_in' AND volunteer IN (`+marks(2, len(chunk))+`) AND station = $1 GROUP BY volunteer`,
+			append([]any{station}, anys(chunk)...),
+			func(r rows) error {
+				var (
+					v string
+					n int64
+				)
+				if err := r.Scan(&v, &n); err != nil {
+					return err
+				}
+				// Listed (n = 0 from volunteer_stations), or more
+				// check-ins stored at station than this batch brought.
+				if n == 0 || n > inBatch[v] {
+					out[v] = true
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("store: volunteers known at %s: %w", station, err)
+		}
+	}
+	return out, nil
+}

@@ -28,6 +28,7 @@ func init() {
 		{"CloneAlerts", testCloneAlerts},
 		{"RefusedRecords", testRefused},
 		{"RejectedSessionLeavesQueue", testRejectSession},
+		{"KnownBeforeBatch", testKnownBefore},
 	}...)
 }
 
@@ -369,5 +370,40 @@ func testRejectSession(t *testing.T, dsn newDSN) {
 	}
 	if h := hours(t, s, "V-rej"); h.Hours != 1000 || flagsOf(t, h, in.ID).Rejected {
 		t.Fatalf("approved after a rejection: %+v", h)
+	}
+}
+
+// A station knows the volunteers listed for it and those who checked in
+// there before the batch at hand, not one first seen in that very batch,
+// nor one known only at another station.
+func testKnownBefore(t *testing.T, dsn newDSN) {
+	s := open(t, dsn(t))
+	ctx := context.Background()
+	if err := s.SaveVolunteers(ctx, "pe-kb", []RosterEntry{{ID: "V-listed"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	earlier := rec("pe-kb", 1, wire.KindCheckIn, "V-back", "", 0)
+	elsewhere := rec("pe-other", 1, wire.KindCheckIn, "V-new", "", 0)
+	mustIngest(t, s, []ingest.Entry{earlier, elsewhere})
+	batch := []ingest.Entry{
+		rec("pe-kb", 2, wire.KindCheckOut, "V-back", earlier.ID, 30),
+		rec("pe-kb", 3, wire.KindCheckIn, "V-back", "", 40),
+		rec("pe-kb", 4, wire.KindCheckIn, "V-new", "", 41),
+		rec("pe-kb", 5, wire.KindCheckIn, "V-listed", "", 42),
+	}
+	batch = append(batch, rec("pe-kb", 6, wire.KindCheckOut, "V-new", batch[2].ID, 50))
+	mustIngest(t, s, batch)
+	known, err := s.KnownBefore(ctx, "pe-kb", []string{"V-back", "V-new", "V-listed", "V-nobody"}, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !known["V-back"] || !known["V-listed"] || known["V-new"] || known["V-nobody"] || len(known) != 2 {
+		t.Fatalf("known before the batch: %v; want V-back and V-listed", known)
+	}
+	// The next batch: V-new checked in at pe-kb before it.
+	next := []ingest.Entry{rec("pe-kb", 7, wire.KindCheckIn, "V-new", "", 60)}
+	mustIngest(t, s, next)
+	if known, err := s.KnownBefore(ctx, "pe-kb", []string{"V-new"}, next); err != nil || !known["V-new"] {
+		t.Fatalf("V-new after an earlier batch: %v, %v", known, err)
 	}
 }
