@@ -34,13 +34,39 @@ const maxPage = 1000
 // token every guarded route needs (without f nothing but /healthz
 // answers). See auth.go for the access control and opts.
 func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, opts ...Option) http.Handler {
+	h, _ := build(s, gatherer, log, f, opts...)
+	return h
+}
+
+// router is a ServeMux that remembers the patterns registered on it, so
+// that a test can hold every route, including one added later, to the
+// guard (export_test.go).
+type router struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// HandleFunc registers h for pattern and records the pattern.
+func (m *router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// Handle registers h for pattern and records the pattern.
+func (m *router) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// build is New, also returning the patterns it registered.
+func build(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, opts ...Option) (http.Handler, []string) {
 	token := ""
 	if f != nil {
 		token = f.AdminToken
 	}
 	g := newGuard(token, log, opts)
 	a := &api{s: s, log: log, f: f, g: g}
-	mux := http.NewServeMux()
+	mux := &router{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("/api/v1/session", g.session)
 	mux.HandleFunc("GET /api/v1/stations", g.personal(allStations, a.stations))
@@ -50,7 +76,7 @@ func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, opts
 	if f != nil {
 		f.routes(mux, a)
 	}
-	return g.wrap(mux)
+	return g.wrap(mux), mux.patterns
 }
 
 type api struct {

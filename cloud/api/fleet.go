@@ -38,7 +38,7 @@ type StationView struct {
 	Command *fleet.CommandStatus `json:"command,omitempty"`
 }
 
-func (f *Fleet) routes(mux *http.ServeMux, a *api) {
+func (f *Fleet) routes(mux *router, a *api) {
 	mux.HandleFunc("GET /api/v1/fleet", a.g.personal(allStations, a.fleetView))
 	mux.HandleFunc("GET /api/v1/config", a.g.personal(configWhat, a.getConfig))
 	mux.HandleFunc("POST /api/v1/config", a.admin(a.pushConfig))
@@ -46,6 +46,7 @@ func (f *Fleet) routes(mux *http.ServeMux, a *api) {
 	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.g.personal(stationPath, a.commands))
 	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.g.personal(stationPath, a.commandStatus))
 	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.g.personal(stationPath, a.presence))
+	a.reviewRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}

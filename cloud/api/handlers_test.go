@@ -4,12 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"leifeng/cloud/api"
+	"leifeng/cloud/rollout"
+	"leifeng/firmware/releasetest"
 	"leifeng/gateway/wire"
 )
 
@@ -76,26 +83,91 @@ func (c *testCloud) run(t *testing.T, hits []hit) {
 	}
 }
 
-// Every guarded route answers 401 without the token and 421 to a Host
-// header that names another site (DNS rebinding), before it looks at
-// anything else; the open routes answer without a token.
+// openRoutes are the patterns that answer without a login: the load
+// balancer's health check, the login itself, the console page (which logs
+// in) and the signed firmware files the kiosks fetch. Every other pattern
+// the API registers must answer 401 without one.
+var openRoutes = map[string]bool{
+	"GET /healthz":    true,
+	"/api/v1/session": true,
+	"GET /console":    true,
+	"GET /{$}":        true,
+	"GET /firmware/":  true,
+}
+
+// guardedRequests turns every registered pattern not in openRoutes into a
+// request that reaches it: wildcards filled in, a prefix pattern extended,
+// a pattern without a method tried with GET and POST.
+func guardedRequests(t *testing.T, patterns []string) []struct{ method, path, body string } {
+	t.Helper()
+	checkIn, err := wire.NewRecordID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{"id": "pe-simao-001", "nonce": "n1", "action": "pause", "check_in": checkIn}
+	wild := regexp.MustCompile(`\{([a-z_$]*)(\.\.\.)?\}`)
+	var out []struct{ method, path, body string }
+	seen := map[string]bool{}
+	for _, p := range patterns {
+		if seen[p] {
+			t.Fatalf("pattern %q registered twice", p)
+		}
+		seen[p] = true
+		if openRoutes[p] {
+			continue
+		}
+		methods := []string{"GET", "POST"}
+		path := p
+		if m, rest, ok := strings.Cut(p, " "); ok {
+			methods, path = []string{m}, rest
+		}
+		path = wild.ReplaceAllStringFunc(path, func(w string) string {
+			name := wild.FindStringSubmatch(w)[1]
+			if name == "$" {
+				return ""
+			}
+			v, ok := values[name]
+			if !ok {
+				t.Fatalf("pattern %q: no value for {%s}; add one to guardedRequests", p, name)
+			}
+			return v
+		})
+		if strings.HasSuffix(path, "/") {
+			path += "x"
+		}
+		for _, m := range methods {
+			out = append(out, struct{ method, path, body string }{m, path, "{}"})
+		}
+	}
+	for p := range openRoutes {
+		if !seen[p] {
+			t.Errorf("open route %q is not registered: keep openRoutes to the routes that exist", p)
+		}
+	}
+	return out
+}
+
+// Every route the API registers, except the few open ones, answers 401
+// without the token and 421 to a Host header that names another site (DNS
+// rebinding), before it looks at anything else; the open routes answer
+// without a token. The routes come from the mux itself, so a route added
+// without a guard fails here.
 func TestRoutesAuthorisation(t *testing.T) {
 	// A budget for the table's failures (TestFailedAuthRateLimited tests it).
 	c := newTestCloud(t, api.WithFailureLimit(1000, time.Millisecond))
 	c.addStation("pe-simao-001", "思茅区")
-	guarded := []struct{ method, path, body string }{
-		{"GET", "/api/v1/stations", ""},
-		{"GET", "/api/v1/records?station=pe-simao-001", ""},
-		{"GET", "/api/v1/volunteers/V1/hours", ""},
-		{"GET", "/metrics", ""},
-		{"GET", "/api/v1/fleet", ""},
-		{"GET", "/api/v1/config", ""},
-		{"GET", "/api/v1/config?station=pe-simao-001", ""},
-		{"POST", "/api/v1/config", `{"station":"pe-simao-001","doc":{"board":{"phone":"1"}}}`},
-		{"POST", "/api/v1/stations/pe-simao-001/commands", `{"name":"resync"}`},
-		{"GET", "/api/v1/stations/pe-simao-001/commands", ""},
-		{"GET", "/api/v1/stations/pe-simao-001/commands/n1", ""},
-		{"GET", "/api/v1/stations/pe-simao-001/presence", ""},
+	kit := releasetest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, patterns := api.NewWithPatterns(c.db, prometheus.NewRegistry(), log,
+		&api.Fleet{Service: c.svc, Store: c.db, AdminToken: c.keys.AdminToken,
+			Rollouts: &api.Rollouts{Service: rollout.NewService(c.db, c.svc, "", log), Repo: kit.Repo.Dir}},
+		api.WithFailureLimit(1000, time.Millisecond))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c.srv = srv
+	guarded := guardedRequests(t, patterns)
+	if len(guarded) < 15 {
+		t.Fatalf("only %d guarded requests from %v", len(guarded), patterns)
 	}
 	var hits []hit
 	for _, g := range guarded {

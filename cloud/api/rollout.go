@@ -33,7 +33,7 @@ type HoldRequest struct {
 	Off   bool   `json:"off,omitempty"`
 }
 
-func (a *api) rolloutRoutes(mux *http.ServeMux, ro *Rollouts) {
+func (a *api) rolloutRoutes(mux *router, ro *Rollouts) {
 	if ro.Repo != "" {
 		// GET covers HEAD.
 		mux.Handle("GET /firmware/", rollout.Files("/firmware/", ro.Repo))

@@ -158,8 +158,12 @@ func dynsecUser(user, clientID, hash string) (dynsecClient, error) {
 // MosquittoOptions shape the generated configuration.
 type MosquittoOptions struct {
 	// Listen is the plain listener's "PORT" or "PORT ADDRESS"; empty for
-	// none (a TLS-only broker).
+	// none (a TLS-only broker). It must be on loopback unless
+	// InsecurePlaintext (CheckPlainListen).
 	Listen string
+	// InsecurePlaintext allows a plain listener reachable from the
+	// network.
+	InsecurePlaintext bool
 	// TLSListen is the TLS listener's "PORT" or "PORT ADDRESS"; empty for
 	// none. Clients then authenticate with certificates from the CA in
 	// Dir (require_certificate, use_identity_as_username), and their
@@ -172,6 +176,33 @@ type MosquittoOptions struct {
 	// its group may enter dir: Mosquitto started as root reads them after
 	// it has dropped to its own user.
 	Owner *Owner
+}
+
+// ErrPlaintextExposed is returned for a plain (unencrypted) listener on
+// an address other than loopback without InsecurePlaintext: passwords and
+// every record would cross the network in clear text.
+var ErrPlaintextExposed = errors.New("plaintext MQTT listener reachable from the network")
+
+// DefaultPlainListen is the plain listener mosquitto-config writes unless
+// told otherwise: on loopback only, for a gateway on the same machine.
+const DefaultPlainListen = "1883 127.0.0.1"
+
+// CheckPlainListen refuses a plain listener ("PORT" or "PORT ADDRESS")
+// that is not bound to a loopback address unless insecure is set. A bare
+// "PORT" is Mosquitto's every interface, so it is refused too; so is a
+// host name, which Mosquitto resolves at start to whatever it names then.
+func CheckPlainListen(listen string, insecure bool) error {
+	if listen == "" || insecure {
+		return nil
+	}
+	f := strings.Fields(listen)
+	if len(f) == 2 {
+		if ip := net.ParseIP(f[1]); ip != nil && ip.IsLoopback() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q; bind it to loopback (e.g. %q), use a TLS listener for stations, or accept clear text on purpose with --insecure-plaintext",
+		ErrPlaintextExposed, listen, DefaultPlainListen)
 }
 
 // Owner is a file owner, numeric.
@@ -202,6 +233,9 @@ func MosquittoConf(dir string, o MosquittoOptions) string {
 // certificate and a client certificate for the cloud (cloud.crt, cloud.key)
 // and for every registered station (clients/ID.crt, clients/ID.key).
 func WriteMosquitto(dir string, keys *Keys, regs []store.Registration, o MosquittoOptions) error {
+	if err := CheckPlainListen(o.Listen, o.InsecurePlaintext); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}

@@ -2,7 +2,11 @@ package fleet
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"leifeng/cloud/store"
@@ -63,4 +67,42 @@ func TestMosquittoDynsec(t *testing.T) {
 		return
 	}
 	t.Fatal("no role for st-a")
+}
+
+// A plain listener is on loopback unless clear text over the network is
+// asked for by name; the generated config binds it there.
+func TestPlainListenerLoopbackOnly(t *testing.T) {
+	keys := &Keys{GatewayPassword: "gw"}
+	dir := t.TempDir()
+	if err := WriteMosquitto(dir, keys, nil, MosquittoOptions{Listen: DefaultPlainListen, Plugin: "/p.so"}); err != nil {
+		t.Fatal(err)
+	}
+	conf, err := os.ReadFile(filepath.Join(dir, "mosquitto.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(conf), "\nlistener 1883 127.0.0.1\n") {
+		t.Fatalf("default plain listener not on loopback:\n%s", conf)
+	}
+	for _, l := range []string{"1883", "1883 0.0.0.0", "1883 10.0.0.5", "1883 ::", "1883 broker.example"} {
+		err := WriteMosquitto(t.TempDir(), keys, nil, MosquittoOptions{Listen: l, Plugin: "/p.so"})
+		if !errors.Is(err, ErrPlaintextExposed) {
+			t.Errorf("plain listener %q: %v, want ErrPlaintextExposed", l, err)
+		}
+		if err := CheckPlainListen(l, true); err != nil {
+			t.Errorf("plain listener %q with --insecure-plaintext: %v", l, err)
+		}
+	}
+	for _, l := range []string{"", "1883 127.0.0.1", "1884 ::1", "1883 127.0.0.2"} {
+		if err := CheckPlainListen(l, false); err != nil {
+			t.Errorf("plain listener %q refused: %v", l, err)
+		}
+	}
+	dir = t.TempDir()
+	if err := WriteMosquitto(dir, keys, nil, MosquittoOptions{Listen: "1883", InsecurePlaintext: true, Plugin: "/p.so"}); err != nil {
+		t.Fatal(err)
+	}
+	if conf, _ := os.ReadFile(filepath.Join(dir, "mosquitto.conf")); !strings.Contains(string(conf), "\nlistener 1883\n") {
+		t.Fatalf("insecure plain listener not written:\n%s", conf)
+	}
 }

@@ -328,11 +328,11 @@ type sessionRow struct {
 }
 
 // readSessions reads the sessions of volunteers, each volunteer's oldest
-// first. It pairs as the sessions view does (the first closing record by
-// seq; duration by the monotonic clock within one boot, else by the
-// corrected times), but in two index-driven steps: joined through the
-// view, PostgreSQL hashes the whole records table for a batch's worth of
-// volunteers.
+// first. It pairs as the first migration's sessions view did (the first
+// closing record by seq; duration by the monotonic clock within one boot,
+// else by the corrected times), but in two index-driven steps: joined
+// through a view, PostgreSQL hashed the whole records table for a batch's
+// worth of volunteers.
 func (s *Store) readSessions(ctx context.Context, volunteers []string) (map[string][]sessionRow, error) {
 	out := map[string][]sessionRow{}
 	if len(volunteers) == 0 {
@@ -475,6 +475,7 @@ func count(list []sessionRow, maxOf func(string) time.Duration) (totalNs int64) 
 			ss.Flags = append(ss.Flags, FlagOverlap)
 		}
 		ss.Approved = ss.approved
+		ss.Rejected = ss.reviewed && !ss.approved && len(ss.Flags) > 0
 		ss.Counted = len(ss.Flags) == 0 || ss.approved
 		if !ss.Counted {
 			continue
@@ -542,11 +543,24 @@ func (s *Store) CountedHours(ctx context.Context, volunteers []string) (map[stri
 // ErrNotFound for an unknown check-in and ErrNotFlagged for a session that
 // needs no approval.
 func (s *Store) ApproveSession(ctx context.Context, checkIn, reviewer, note string, at time.Time) error {
+	return s.ReviewSession(ctx, checkIn, true, reviewer, note, at)
+}
+
+// ReviewSession records a person's decision on a flagged session, named by
+// its check-in record: approved, it counts from then on; not approved, it
+// stays out of the hours and leaves the review queue (FlaggedSessions). A
+// later decision replaces an earlier one. It fails with ErrNotFound for an
+// unknown check-in and ErrNotFlagged for a session that needs no decision.
+func (s *Store) ReviewSession(ctx context.Context, checkIn string, approved bool, reviewer, note string, at time.Time) error {
+	verb := "approve"
+	if !approved {
+		verb = "reject"
+	}
 	var volunteer string
 	err := s.b.query(ctx, `SELECT volunteer FROM records WHERE id = $1 AND kind = 'check_in'`, []any{checkIn},
 		func(r rows) error { return r.Scan(&volunteer) })
 	if err != nil {
-		return fmt.Errorf("store: approve %s: %w", checkIn, err)
+		return fmt.Errorf("store: %s %s: %w", verb, checkIn, err)
 	}
 	if volunteer == "" {
 		return fmt.Errorf("%w: session %s", ErrNotFound, checkIn)
@@ -560,11 +574,11 @@ func (s *Store) ApproveSession(ctx context.Context, checkIn, reviewer, note stri
 		return fmt.Errorf("%w: session %s", ErrNotFlagged, checkIn)
 	}
 	_, err = s.b.exec(ctx, `INSERT INTO session_reviews (check_in, approved, reviewer, note, at_ns)
-		VALUES ($1, TRUE, $2, $3, $4)
+		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (check_in) DO UPDATE SET approved = excluded.approved, reviewer = excluded.reviewer,
-			note = excluded.note, at_ns = excluded.at_ns`, checkIn, reviewer, note, nanos(at))
+			note = excluded.note, at_ns = excluded.at_ns`, checkIn, approved, reviewer, note, nanos(at))
 	if err != nil {
-		return fmt.Errorf("store: approve %s: %w", checkIn, err)
+		return fmt.Errorf("store: %s %s: %w", verb, checkIn, err)
 	}
 	return nil
 }
@@ -577,7 +591,8 @@ type FlaggedSession struct {
 }
 
 // FlaggedSessions lists the sessions started since since that are flagged
-// and not approved, oldest first: the reviewer's queue.
+// and on which no person has decided yet, oldest first: the reviewer's
+// queue.
 func (s *Store) FlaggedSessions(ctx context.Context, since time.Time) ([]FlaggedSession, error) {
 	var vols []string
 	err := s.b.query(ctx, `SELECT DISTINCT volunteer FROM records
@@ -599,7 +614,7 @@ func (s *Store) FlaggedSessions(ctx context.Context, since time.Time) ([]Flagged
 		}
 		for _, v := range chunk {
 			for _, ss := range hs[v].List {
-				if len(ss.Flags) > 0 && !ss.Counted && !ss.Start.Before(since) {
+				if len(ss.Flags) > 0 && !ss.Counted && !ss.Rejected && !ss.Start.Before(since) {
 					out = append(out, FlaggedSession{Volunteer: v, Session: ss})
 				}
 			}
@@ -611,5 +626,51 @@ func (s *Store) FlaggedSessions(ctx context.Context, since time.Time) ([]Flagged
 		}
 		return strings.Compare(a.CheckIn, b.CheckIn)
 	})
+	return out, nil
+}
+
+// The gateway audits through the store: clone checks, counted hours and
+// which of them a station may be told.
+var _ ingest.Auditor = (*Store)(nil)
+
+// KnownBefore reports which of volunteers station knew before batch (a
+// batch from station, already committed): those listed for station, and
+// those with a check-in at station that is not one of batch's. The gateway
+// tells a station only these volunteers' hours (ingest.Auditor). Counting
+// check-ins keeps the lookup on the records_volunteer index, whatever the
+// size of the station's history.
+func (s *Store) KnownBefore(ctx context.Context, station string, volunteers []string, batch []ingest.Entry) (map[string]bool, error) {
+	out := make(map[string]bool, len(volunteers))
+	inBatch := map[string]int64{}
+	for _, e := range batch {
+		if e.Station == station && e.Kind == wire.KindCheckIn {
+			inBatch[e.Volunteer]++
+		}
+	}
+	for chunk := range slices.Chunk(volunteers, 1000) {
+		err := s.b.query(ctx, `SELECT volunteer, 0 FROM volunteer_stations WHERE station = $1 AND volunteer IN (`+marks(2, len(chunk))+`)
+			UNION ALL
+			SELECT volunteer, COUNT(*) FROM records
+			WHERE kind = 'check_in' AND volunteer IN (`+marks(2, len(chunk))+`) AND station = $1 GROUP BY volunteer`,
+			append([]any{station}, anys(chunk)...),
+			func(r rows) error {
+				var (
+					v string
+					n int64
+				)
+				if err := r.Scan(&v, &n); err != nil {
+					return err
+				}
+				// Listed (n = 0 from volunteer_stations), or more
+				// check-ins stored at station than this batch brought.
+				if n == 0 || n > inBatch[v] {
+					out[v] = true
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("store: volunteers known at %s: %w", station, err)
+		}
+	}
 	return out, nil
 }

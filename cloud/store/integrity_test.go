@@ -27,6 +27,8 @@ func init() {
 		{"CountedHoursMatchesVolunteerHours", testCountedHours},
 		{"CloneAlerts", testCloneAlerts},
 		{"RefusedRecords", testRefused},
+		{"RejectedSessionLeavesQueue", testRejectSession},
+		{"KnownBeforeBatch", testKnownBefore},
 	}...)
 }
 
@@ -343,5 +345,65 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s reopened: mode %o, want 600", filepath.Base(p), fi.Mode().Perm())
 		}
+	}
+}
+
+// A session a person decides not to count leaves the review queue, stays
+// out of the hours and says so; deciding again replaces the decision.
+func testRejectSession(t *testing.T, dsn newDSN) {
+	s := open(t, dsn(t))
+	ctx := context.Background()
+	in, out := session("pe-rj", "V-rej", 1, 0, 1000*60)
+	mustIngest(t, s, []ingest.Entry{in, out})
+	if err := s.ReviewSession(ctx, in.ID, false, "审核员", "无法核实", t0); err != nil {
+		t.Fatal(err)
+	}
+	if queue, err := s.FlaggedSessions(ctx, t0); err != nil || len(queue) != 0 {
+		t.Fatalf("queue after rejection %+v, %v: want empty", queue, err)
+	}
+	h := hours(t, s, "V-rej")
+	if ss := flagsOf(t, h, in.ID); h.Hours != 0 || ss.Counted || !ss.Rejected || ss.Approved {
+		t.Fatalf("after rejection: %+v", h)
+	}
+	if err := s.ReviewSession(ctx, in.ID, true, "审核员", "补充材料后核实", t0); err != nil {
+		t.Fatal(err)
+	}
+	if h := hours(t, s, "V-rej"); h.Hours != 1000 || flagsOf(t, h, in.ID).Rejected {
+		t.Fatalf("approved after a rejection: %+v", h)
+	}
+}
+
+// A station knows the volunteers listed for it and those who checked in
+// there before the batch at hand, not one first seen in that very batch,
+// nor one known only at another station.
+func testKnownBefore(t *testing.T, dsn newDSN) {
+	s := open(t, dsn(t))
+	ctx := context.Background()
+	if err := s.SaveVolunteers(ctx, "pe-kb", []RosterEntry{{ID: "V-listed"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	earlier := rec("pe-kb", 1, wire.KindCheckIn, "V-back", "", 0)
+	elsewhere := rec("pe-other", 1, wire.KindCheckIn, "V-new", "", 0)
+	mustIngest(t, s, []ingest.Entry{earlier, elsewhere})
+	batch := []ingest.Entry{
+		rec("pe-kb", 2, wire.KindCheckOut, "V-back", earlier.ID, 30),
+		rec("pe-kb", 3, wire.KindCheckIn, "V-back", "", 40),
+		rec("pe-kb", 4, wire.KindCheckIn, "V-new", "", 41),
+		rec("pe-kb", 5, wire.KindCheckIn, "V-listed", "", 42),
+	}
+	batch = append(batch, rec("pe-kb", 6, wire.KindCheckOut, "V-new", batch[2].ID, 50))
+	mustIngest(t, s, batch)
+	known, err := s.KnownBefore(ctx, "pe-kb", []string{"V-back", "V-new", "V-listed", "V-nobody"}, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !known["V-back"] || !known["V-listed"] || known["V-new"] || known["V-nobody"] || len(known) != 2 {
+		t.Fatalf("known before the batch: %v; want V-back and V-listed", known)
+	}
+	// The next batch: V-new checked in at pe-kb before it.
+	next := []ingest.Entry{rec("pe-kb", 7, wire.KindCheckIn, "V-new", "", 60)}
+	mustIngest(t, s, next)
+	if known, err := s.KnownBefore(ctx, "pe-kb", []string{"V-new"}, next); err != nil || !known["V-new"] {
+		t.Fatalf("V-new after an earlier batch: %v, %v", known, err)
 	}
 }

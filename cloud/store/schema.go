@@ -237,6 +237,13 @@ var migrations = []migration{
 		// SaveState looks up a reporting station's rollouts.
 		`CREATE INDEX rollout_stations_station ON rollout_stations (station)`,
 	}},
+	{6, "drop the sessions view", []string{
+		// The view summed every session, flagged or not, so anything that
+		// read it would count the hours of a forged session; nothing does
+		// (readSessions pairs the records itself and count applies the
+		// flags), so it goes before something starts to.
+		`DROP VIEW IF EXISTS sessions`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

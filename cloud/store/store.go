@@ -495,10 +495,12 @@ type Session struct {
 	OutClock string `json:"out_clock,omitempty"`
 	// Flags say why the cloud does not take the session's times on trust
 	// (FlagTooLong, FlagOverlap, FlagFuture); Approved that a person
-	// approved it anyway. Counted says its Seconds are in Hours: a closed
-	// session without flags, or approved.
+	// approved it anyway, Rejected that a person decided it does not
+	// count. Counted says its Seconds are in Hours: a closed session
+	// without flags, or approved.
 	Flags    []string `json:"flags,omitempty"`
 	Approved bool     `json:"approved,omitempty"`
+	Rejected bool     `json:"rejected,omitempty"`
 	Counted  bool     `json:"counted"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ var suite = []struct {
 	run  func(t *testing.T, dsn newDSN)
 }{
 	{"MigrationsIdempotent", testMigrations},
+	{"SessionsViewDropped", testSessionsViewDropped},
 	{"IngestDedup", testIngestDedup},
 	{"ConcurrentDedup", testConcurrentDedup},
 	{"RoundTrip", testRoundTrip},
@@ -170,6 +172,49 @@ func testMigrations(t *testing.T, dsn newDSN) {
 		}
 		t.Fatalf("Open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
+}
+
+// The sessions view, which counted flagged sessions like any other, is
+// gone from a new database and from one migrated before it was dropped;
+// the hours, computed without it, stay the same.
+func testSessionsViewDropped(t *testing.T, dsn newDSN) {
+	ctx := context.Background()
+	d := dsn(t)
+	s := open(t, d)
+	mustIngest(t, s, []ingest.Entry{rec("pe-view", 1, wire.KindCheckIn, "v-view", "", 0)})
+	in, _ := s.Records(ctx, "pe-view", 0, 1)
+	mustIngest(t, s, []ingest.Entry{rec("pe-view", 2, wire.KindCheckOut, "v-view", in[0].ID, 90)})
+	viewGone := func(s *Store) {
+		t.Helper()
+		err := s.b.query(ctx, `SELECT COUNT(*) FROM sessions`, nil, func(r rows) error { var n int64; return r.Scan(&n) })
+		if err == nil {
+			t.Fatal("the sessions view still exists")
+		}
+		h, err := s.VolunteerHours(ctx, "v-view")
+		if err != nil || h.Hours != 1.5 {
+			t.Fatalf("hours without the view: %+v, %v; want 1.5", h, err)
+		}
+	}
+	viewGone(s)
+	// A database as the previous release left it: the view of migration
+	// 1 and no migration 6.
+	var create string
+	for _, stmt := range migrations[0].stmts {
+		if strings.HasPrefix(strings.TrimSpace(stmt), "CREATE VIEW sessions") {
+			create = stmt
+		}
+	}
+	if create == "" {
+		t.Fatal("migration 1 has no sessions view")
+	}
+	if _, err := s.b.exec(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.b.exec(ctx, `DELETE FROM schema_migrations WHERE version = 6`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	viewGone(open(t, d))
 }
 
 func testIngestDedup(t *testing.T, dsn newDSN) {

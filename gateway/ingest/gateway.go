@@ -258,7 +258,7 @@ func (g *Gateway) process(ctx context.Context, m message) {
 		ack.IDs[i] = entries[i].ID
 	}
 	if audit != nil {
-		ack.Hours = g.hours(ctx, log, audit, entries, now)
+		ack.Hours = g.hours(ctx, log, audit, m.station, entries, now)
 	}
 	var data []byte
 	if g.opt.AckKey != nil {
@@ -286,23 +286,49 @@ func (g *Gateway) process(ctx context.Context, m message) {
 // them: those whose sessions closed in it first (their count changed),
 // the latest first. A live station's batch holds a tap or two and is
 // covered whole; a week's backlog brings the rest at their next tap.
-func (g *Gateway) hours(ctx context.Context, log *slog.Logger, audit Auditor, entries []Entry, now time.Time) []wire.CountedHours {
-	var vols []string
+//
+// Only volunteers the station knew before this batch are told: listed for
+// it, or with a check-in there in an earlier batch (Auditor.KnownBefore).
+// Otherwise a stolen kiosk could send a batch naming any volunteer IDs and
+// read their hours from the ack. With the rule, learning a stranger's
+// hours first takes a forged check-in at this station, which is stored,
+// attributed to the station and shown to a person, before the next batch
+// can ask. A real volunteer loses nothing at a live station: the check-in
+// is acked on its own (it carries no new hours), and by the check-out the
+// station knows them. Only a first visit that reaches the cloud in one
+// backlog batch goes without hours in its ack; they come with the next tap
+// or the roster.
+func (g *Gateway) hours(ctx context.Context, log *slog.Logger, audit Auditor, station string, entries []Entry, now time.Time) []wire.CountedHours {
+	var order []string
 	seen := map[string]bool{}
 	for _, closing := range []bool{true, false} {
-		for i := len(entries) - 1; i >= 0 && len(vols) < g.opt.AckHours; i-- {
+		for i := len(entries) - 1; i >= 0; i-- {
 			e := &entries[i]
 			if e.Volunteer != "" && !seen[e.Volunteer] && e.Kind.Closes() == closing {
 				seen[e.Volunteer] = true
-				vols = append(vols, e.Volunteer)
+				order = append(order, e.Volunteer)
 			}
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	known, err := audit.KnownBefore(hctx, station, order, entries)
+	if err != nil {
+		log.Warn("hours not counted for the ack", "err", err)
+		return nil
+	}
+	var vols []string
+	for _, v := range order {
+		if known[v] && len(vols) < g.opt.AckHours {
+			vols = append(vols, v)
 		}
 	}
 	if len(vols) == 0 {
 		return nil
 	}
-	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
 	counted, err := audit.CountedHours(hctx, vols)
 	if err != nil {
 		log.Warn("hours not counted for the ack", "err", err)

@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -149,6 +151,33 @@ type auditStore struct {
 	mu      sync.Mutex
 	hours   map[string]float64
 	checked int
+	// listed are the volunteers listed for every station.
+	listed map[string]bool
+}
+
+// KnownBefore is cloud/store's rule over the memStore's records: listed,
+// or a check-in at station other than batch's.
+func (a *auditStore) KnownBefore(_ context.Context, station string, vols []string, batch []Entry) (map[string]bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mine := map[string]bool{}
+	for _, e := range batch {
+		mine[e.ID] = true
+	}
+	a.memStore.mu.Lock()
+	defer a.memStore.mu.Unlock()
+	out := map[string]bool{}
+	for _, v := range vols {
+		if a.listed[v] {
+			out[v] = true
+		}
+	}
+	for id, e := range a.memStore.records {
+		if e.Station == station && e.Kind == wire.KindCheckIn && !mine[id] && slices.Contains(vols, e.Volunteer) {
+			out[e.Volunteer] = true
+		}
+	}
+	return out, nil
 }
 
 func (a *auditStore) CheckClones(_ context.Context, es []Entry) (int, error) {
@@ -180,7 +209,8 @@ func (a *auditStore) CountedHours(_ context.Context, vols []string) (map[string]
 func TestSignedAckWithHours(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(nil)
 	st := newMemStore()
-	au := &auditStore{memStore: st, hours: map[string]float64{"V0000": 12.5, "V0001": 3}}
+	au := &auditStore{memStore: st, hours: map[string]float64{"V0000": 12.5, "V0001": 3},
+		listed: map[string]bool{"V0000": true, "V0001": true, "V0002": true}}
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	h := newHarnessWith(t, st, au, Options{AckKey: priv, AckKeyID: "cloud-test", Now: func() time.Time { return now }})
 	b := batch(t, "st-a", 3)
@@ -205,7 +235,10 @@ func TestSignedAckWithHours(t *testing.T) {
 // the batch first, then the latest taps.
 func TestAckHoursBounded(t *testing.T) {
 	st := newMemStore()
-	au := &auditStore{memStore: st, hours: map[string]float64{}}
+	au := &auditStore{memStore: st, hours: map[string]float64{}, listed: map[string]bool{}}
+	for i := range 10 {
+		au.listed[fmt.Sprintf("V%04d", i)] = true
+	}
 	h := newHarnessWith(t, st, au, Options{AckHours: 3})
 	b := batch(t, "st-a", 10)
 	b.Records[1].Kind, b.Records[1].Ref = wire.KindCheckOut, b.Records[0].ID
@@ -217,5 +250,42 @@ func TestAckHoursBounded(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "V0001,V0009,V0008" {
 		t.Fatalf("ack hours for %v, want the closed session's volunteer, then the latest", got)
+	}
+}
+
+// A stolen kiosk cannot read the hours of any volunteer ID it sends: an
+// ack carries hours only for volunteers listed for the station or who
+// checked in there in an earlier batch, never for one first seen in the
+// acked batch, nor for one known only at another station.
+func TestAckHoursOnlyForKnownVolunteers(t *testing.T) {
+	st := newMemStore()
+	au := &auditStore{memStore: st, hours: map[string]float64{"V0000": 40, "V0001": 7, "V0002": 3}, listed: map[string]bool{"V0001": true}}
+	h := newHarnessWith(t, st, au, Options{})
+	names := func(a *wire.Ack) string {
+		var got []string
+		for _, hh := range a.Hours {
+			got = append(got, hh.Volunteer)
+		}
+		slices.Sort(got)
+		return strings.Join(got, ",")
+	}
+	// V0000 and V0002 first seen here: only the listed V0001 is told.
+	b := batch(t, "st-a", 3)
+	h.publish(t, "st-a", encode(t, b))
+	if a := h.ack(t); len(a.IDs) != 3 || names(a) != "V0001" {
+		t.Fatalf("first batch: hours for %q, want only V0001", names(a))
+	}
+	// The next batch closes V0000's session: it checked in here before.
+	out, _ := wire.NewRecordID()
+	next := &wire.Batch{Station: "st-a", Sent: b.Sent, Records: []wire.Record{{ID: out, Station: "st-a", Kind: wire.KindCheckOut,
+		Volunteer: "V0000", Ref: b.Records[0].ID, At: time.Now(), Mono: int64(2 * time.Minute), Boot: "boot-1", ClockSynced: true, Seq: 4}}}
+	h.publish(t, "st-a", encode(t, next))
+	if a := h.ack(t); names(a) != "V0000" || a.Hours[0].Hours != 40 {
+		t.Fatalf("second batch: hours %+v, want V0000's 40", a.Hours)
+	}
+	// Another station naming V0000 and V0002 learns nothing.
+	h.publish(t, "st-b", encode(t, batch(t, "st-b", 3)))
+	if a := h.ack(t); names(a) != "V0001" {
+		t.Fatalf("st-b: hours for %q, want only the listed V0001", names(a))
 	}
 }

@@ -68,4 +68,9 @@ type Auditor interface {
 	// CountedHours returns each volunteer's counted service hours: closed
 	// sessions, leaving out those flagged for review and not approved.
 	CountedHours(ctx context.Context, volunteers []string) (map[string]float64, error)
+	// KnownBefore reports which of volunteers station knew before batch
+	// (a batch from station, already committed): those listed for
+	// station, and those with a check-in at station that is not one of
+	// batch's. Only their hours go into the ack.
+	KnownBefore(ctx context.Context, station string, volunteers []string, batch []Entry) (map[string]bool, error)
 }

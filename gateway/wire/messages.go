@@ -421,10 +421,21 @@ func DecodeCommand(data []byte, station string, now time.Time) (*Command, error)
 		return nil, fmt.Errorf("%w: command needs name, nonce and expiry", ErrInvalid)
 	}
 	if !now.Before(c.Expires) {
-		return nil, fmt.Errorf("%w: command %s expired at %s", ErrInvalid, c.Name, c.Expires.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: command %s expired at %s", ErrInvalid, c.Name, forPeople(c.Expires))
 	}
 	return c, nil
 }
+
+// chinaTime is China Standard Time (UTC+8, no daylight saving), where every
+// station and its staff are; fixed, so it does not depend on the tzdata of
+// the machine that formats it.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// forPeople formats t for a reason a person reads (the kiosk's log, the
+// console's command status): RFC 3339 in China Standard Time, so it reads
+// as the local clock and still names the same instant, whatever zone the
+// machine that refused the command runs in.
+func forPeople(t time.Time) string { return t.In(chinaTime).Format(time.RFC3339) }
 
 // decode unmarshals data into msg after the size check, and checks the
 // schema version msg's v field received.

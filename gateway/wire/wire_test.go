@@ -209,3 +209,18 @@ func TestReason(t *testing.T) {
 		t.Fatal(Reason(err))
 	}
 }
+
+// TestExpiredReasonInChinaTime: the reason of a refused command names its
+// expiry as a person at the station reads a clock (+08:00), not in the
+// zone of the machine that refused it.
+func TestExpiredReasonInChinaTime(t *testing.T) {
+	expires := time.Date(2026, 3, 1, 1, 30, 0, 0, time.UTC)
+	cmd, _ := json.Marshal(Command{V: 1, Station: "s1", Name: "reboot", Nonce: "0123456789", Expires: expires})
+	_, err := DecodeCommand(cmd, "s1", expires.Add(time.Minute).In(time.FixedZone("PST", -8*3600)))
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("expired command: %v", err)
+	}
+	if !strings.Contains(err.Error(), "expired at 2026-03-01T09:30:00+08:00") {
+		t.Fatalf("reason %q does not name the expiry in China Standard Time", err)
+	}
+}

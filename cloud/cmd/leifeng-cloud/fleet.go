@@ -316,7 +316,8 @@ func mosquittoCmd(args []string) error {
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
 	db := fs.String("db", "", "the cloud's --db, if not SQLite under --data")
 	out := fs.String("out", "mosquitto", "directory to write mosquitto.conf and dynamic-security.json (and the TLS files) into")
-	listen := fs.String("listen", "1883", `plain listener, "PORT" or "PORT ADDRESS"; "" for none`)
+	listen := fs.String("listen", fleet.DefaultPlainListen, `plain listener, "PORT ADDRESS" on loopback (for a gateway on this machine); "" for none`)
+	insecure := fs.Bool("insecure-plaintext", false, "allow a plain listener on an address other than loopback: passwords and records cross the network in clear text")
 	tlsListen := fs.String("tls-listen", "", `TLS listener with client certificates, e.g. "8883"`)
 	useTLS := fs.Bool("tls", false, `shorthand for --tls-listen 8883 --listen ""`)
 	owner := fs.String("owner", defaultOwner(), `user that owns the files: Mosquitto started as root reads them after dropping to its own user; "" leaves them to whoever runs this (default: mosquitto when run as root)`)
@@ -329,6 +330,9 @@ func mosquittoCmd(args []string) error {
 	}
 	if *useTLS {
 		*tlsListen, *listen = "8883", ""
+	}
+	if err := fleet.CheckPlainListen(*listen, *insecure); err != nil {
+		return cli.Usagef("--listen: %w", err)
 	}
 	ctx := context.Background()
 	st, keys, err := openData(ctx, *data, *db)
@@ -344,7 +348,7 @@ func mosquittoCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := fleet.WriteMosquitto(dir, keys, regs, fleet.MosquittoOptions{Listen: *listen, TLSListen: *tlsListen, Owner: mo}); err != nil {
+	if err := fleet.WriteMosquitto(dir, keys, regs, fleet.MosquittoOptions{Listen: *listen, InsecurePlaintext: *insecure, TLSListen: *tlsListen, Owner: mo}); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %s/mosquitto.conf and dynamic-security.json for %d stations; run: mosquitto -c %s/mosquitto.conf\n", dir, len(regs), dir)

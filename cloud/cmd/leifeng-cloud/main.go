@@ -63,8 +63,10 @@ usage:
                                   push a signed config through the running cloud's API
   leifeng-cloud command --station ID --name reboot|resync|reload_config|update_offer
                                   send a signed command through the API
-  leifeng-cloud rollout create|list|show|pause|resume|abort|advance|hold
+  leifeng-cloud rollout create|list|show|pause|resume|abort|advance|hold|upload
                                   staged firmware rollouts through the API
+  leifeng-cloud review list|approve ID|reject ID|rejected|clones
+                                  sessions flagged for review, refused records, clone alerts
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mosquittoCmd(args[1:])
 	case "rollout":
 		return runRollout(args[1:], stdout, stderr)
+	case "review":
+		return reviewCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
