@@ -59,3 +59,25 @@ func refuse(reason *Reason, format string, a ...any) error {
 	}
 	return fmt.Errorf("%w: %s", reason, fmt.Sprintf(format, a...))
 }
+
+// Outcome is what saving one area, organisation or volunteer did.
+type Outcome int
+
+// The outcomes of a saved row.
+const (
+	// Refused: the row's Err says why; nothing of it was stored.
+	Refused Outcome = iota
+	Added
+	Updated
+	// Unchanged: the row was stored already as given (for a volunteer:
+	// the same person under the same ID, whose stored data an import never
+	// overwrites).
+	Unchanged
+)
+
+// Result is the outcome of one row of a batch; Err, for a refused row,
+// wraps a Reason.
+type Result struct {
+	Outcome Outcome
+	Err     error
+}

@@ -11,28 +11,6 @@ import (
 	"leifeng/cloud/people"
 )
 
-// Outcome is what saving one area, organisation or volunteer did.
-type Outcome int
-
-// The outcomes of a saved row.
-const (
-	// Refused: the row's Err says why; nothing of it was stored.
-	Refused Outcome = iota
-	Added
-	Updated
-	// Unchanged: the row was stored already as given (for a volunteer:
-	// the same person under the same ID, whose stored data an import never
-	// overwrites).
-	Unchanged
-)
-
-// Result is the outcome of one row of a batch; Err, for a refused row,
-// wraps a people.Reason.
-type Result struct {
-	Outcome Outcome
-	Err     error
-}
-
 // ErrWrongKey is returned by CheckPeopleKey when the database's ID numbers
 // were sealed with another key than the one given.
 var ErrWrongKey = errors.New("store: the ID-number key differs from the one this database was written with")
@@ -54,10 +32,10 @@ func areaLevel(ctx context.Context, q querier, code string) (people.Level, error
 // earlier in the same batch counts. A row whose code is stored already is
 // updated when it differs. Each row's Result says what happened; the
 // error is for the batch (the database), when nothing was stored.
-func (s *Store) SaveAreas(ctx context.Context, areas []people.Area, now time.Time) ([]Result, error) {
-	var out []Result
+func (s *Store) SaveAreas(ctx context.Context, areas []people.Area, now time.Time) ([]people.Result, error) {
+	var out []people.Result
 	err := s.b.inTx(ctx, func(q querier) error {
-		out = make([]Result, len(areas))
+		out = make([]people.Result, len(areas))
 		for i := range areas {
 			res, err := saveArea(ctx, q, &areas[i], now)
 			if err != nil {
@@ -73,41 +51,44 @@ func (s *Store) SaveAreas(ctx context.Context, areas []people.Area, now time.Tim
 	return out, nil
 }
 
-func saveArea(ctx context.Context, q querier, a *people.Area, now time.Time) (Result, error) {
+func saveArea(ctx context.Context, q querier, a *people.Area, now time.Time) (people.Result, error) {
 	if err := a.Validate(); err != nil {
-		return Result{Err: err}, nil
+		return people.Result{Err: err}, nil
 	}
 	if a.Parent != "" {
 		l, err := areaLevel(ctx, q, a.Parent)
 		if err != nil {
-			return Result{}, err
+			return people.Result{}, err
 		}
 		switch {
 		case l == "":
-			return Result{Err: fmt.Errorf("%w: parent %s", people.ErrUnknownArea, a.Parent)}, nil
+			return people.Result{Err: fmt.Errorf("%w: parent %s", people.ErrUnknownArea, a.Parent)}, nil
 		case l != a.Level.Parent():
-			return Result{Err: fmt.Errorf("%w: %s under %s", people.ErrBadParent, a.Level, l)}, nil
+			return people.Result{Err: fmt.Errorf("%w: %s under %s", people.ErrBadParent, a.Level, l)}, nil
 		}
 	}
 	var old people.Area
 	found := false
 	err := q.query(ctx, `SELECT code, name, parent, level, population FROM areas WHERE code = $1`, []any{a.Code},
-		func(r rows) error { found = true; return r.Scan(&old.Code, &old.Name, &old.Parent, &old.Level, &old.Population) })
+		func(r rows) error {
+			found = true
+			return r.Scan(&old.Code, &old.Name, &old.Parent, &old.Level, &old.Population)
+		})
 	if err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	if found && old == *a {
-		return Result{Outcome: Unchanged}, nil
+		return people.Result{Outcome: people.Unchanged}, nil
 	}
 	if found && old.Level != a.Level {
 		// Moving a level would leave its children one level off.
 		n := 0
 		if err := q.query(ctx, `SELECT COUNT(*) FROM areas WHERE parent = $1`, []any{a.Code},
 			func(r rows) error { return r.Scan(&n) }); err != nil {
-			return Result{}, err
+			return people.Result{}, err
 		}
 		if n > 0 {
-			return Result{Err: fmt.Errorf("%w: %s has areas under it, its level stays %s", people.ErrBadParent, a.Code, old.Level)}, nil
+			return people.Result{Err: fmt.Errorf("%w: %s has areas under it, its level stays %s", people.ErrBadParent, a.Code, old.Level)}, nil
 		}
 	}
 	_, err = q.exec(ctx, `INSERT INTO areas (code, name, parent, level, population, updated_ns) VALUES ($1, $2, $3, $4, $5, $6)
@@ -115,12 +96,12 @@ func saveArea(ctx context.Context, q querier, a *people.Area, now time.Time) (Re
 			population = excluded.population, updated_ns = excluded.updated_ns`,
 		a.Code, a.Name, a.Parent, string(a.Level), a.Population, nanos(now))
 	if err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	if found {
-		return Result{Outcome: Updated}, nil
+		return people.Result{Outcome: people.Updated}, nil
 	}
-	return Result{Outcome: Added}, nil
+	return people.Result{Outcome: people.Added}, nil
 }
 
 // Area returns one area, or ErrNotFound.
@@ -159,10 +140,10 @@ func (s *Store) areas(ctx context.Context, where string, arg string) ([]people.A
 // parent given earlier in the batch counts), updating a stored one that
 // differs. County must be a county-level area, Community a community, and
 // Parent a stored organisation.
-func (s *Store) SaveOrganisations(ctx context.Context, orgs []people.Organisation, now time.Time) ([]Result, error) {
-	var out []Result
+func (s *Store) SaveOrganisations(ctx context.Context, orgs []people.Organisation, now time.Time) ([]people.Result, error) {
+	var out []people.Result
 	err := s.b.inTx(ctx, func(q querier) error {
-		out = make([]Result, len(orgs))
+		out = make([]people.Result, len(orgs))
 		for i := range orgs {
 			res, err := saveOrganisation(ctx, q, &orgs[i], now)
 			if err != nil {
@@ -178,30 +159,30 @@ func (s *Store) SaveOrganisations(ctx context.Context, orgs []people.Organisatio
 	return out, nil
 }
 
-func saveOrganisation(ctx context.Context, q querier, o *people.Organisation, now time.Time) (Result, error) {
+func saveOrganisation(ctx context.Context, q querier, o *people.Organisation, now time.Time) (people.Result, error) {
 	if err := o.Validate(); err != nil {
-		return Result{Err: err}, nil
+		return people.Result{Err: err}, nil
 	}
 	if o.County != "" {
 		l, err := areaLevel(ctx, q, o.County)
 		if err != nil {
-			return Result{}, err
+			return people.Result{}, err
 		}
 		switch l {
 		case people.LevelCounty:
 		case "":
-			return Result{Err: fmt.Errorf("%w: county %s", people.ErrUnknownArea, o.County)}, nil
+			return people.Result{Err: fmt.Errorf("%w: county %s", people.ErrUnknownArea, o.County)}, nil
 		default:
-			return Result{Err: fmt.Errorf("%w: %s is a %s", people.ErrBadCounty, o.County, l)}, nil
+			return people.Result{Err: fmt.Errorf("%w: %s is a %s", people.ErrBadCounty, o.County, l)}, nil
 		}
 	}
 	if o.Community != "" {
 		l, err := areaLevel(ctx, q, o.Community)
 		if err != nil {
-			return Result{}, err
+			return people.Result{}, err
 		}
 		if l != people.LevelCommunity {
-			return Result{Err: fmt.Errorf("%w: %s", people.ErrUnknownCommunity, o.Community)}, nil
+			return people.Result{Err: fmt.Errorf("%w: %s", people.ErrUnknownCommunity, o.Community)}, nil
 		}
 	}
 	var old people.Organisation
@@ -220,13 +201,13 @@ func saveOrganisation(ctx context.Context, q querier, o *people.Organisation, no
 			return nil
 		})
 	if err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	if !parentFound {
-		return Result{Err: fmt.Errorf("%w: parent %s", people.ErrUnknownOrg, o.Parent)}, nil
+		return people.Result{Err: fmt.Errorf("%w: parent %s", people.ErrUnknownOrg, o.Parent)}, nil
 	}
 	if found && old == *o {
-		return Result{Outcome: Unchanged}, nil
+		return people.Result{Outcome: people.Unchanged}, nil
 	}
 	_, err = q.exec(ctx, `INSERT INTO organisations (id, name, type, county, community, parent, updated_ns)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -234,12 +215,12 @@ func saveOrganisation(ctx context.Context, q querier, o *people.Organisation, no
 			community = excluded.community, parent = excluded.parent, updated_ns = excluded.updated_ns`,
 		o.ID, o.Name, o.Type, o.County, o.Community, o.Parent, nanos(now))
 	if err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	if found {
-		return Result{Outcome: Updated}, nil
+		return people.Result{Outcome: people.Updated}, nil
 	}
-	return Result{Outcome: Added}, nil
+	return people.Result{Outcome: people.Added}, nil
 }
 
 // Organisation returns one organisation, or ErrNotFound.
@@ -267,15 +248,15 @@ func (s *Store) Organisation(ctx context.Context, id string) (*people.Organisati
 // ID again is Unchanged: registering never overwrites what is stored
 // (edits keep a history, elsewhere). A roster entry of the same ID (a
 // name only) becomes the registered volunteer.
-func (s *Store) RegisterVolunteers(ctx context.Context, vs []people.Volunteer, now time.Time) ([]Result, error) {
+func (s *Store) RegisterVolunteers(ctx context.Context, vs []people.Volunteer, now time.Time) ([]people.Result, error) {
 	for i := range vs {
 		if vs[i].IDNumber != "" || vs[i].Sealed.Hash == "" || vs[i].Sealed.Cipher == "" {
 			return nil, fmt.Errorf("%w: volunteer %s", ErrClearIDNumber, vs[i].ID)
 		}
 	}
-	var out []Result
+	var out []people.Result
 	err := s.b.inTx(ctx, func(q querier) error {
-		out = make([]Result, len(vs))
+		out = make([]people.Result, len(vs))
 		known := map[string]bool{}
 		for i := range vs {
 			res, err := registerVolunteer(ctx, q, &vs[i], known, now)
@@ -294,40 +275,40 @@ func (s *Store) RegisterVolunteers(ctx context.Context, vs []people.Volunteer, n
 
 // registerVolunteer registers one volunteer; known caches the community
 // codes ("a:") and organisation IDs ("o:") already looked up.
-func registerVolunteer(ctx context.Context, q querier, v *people.Volunteer, known map[string]bool, now time.Time) (Result, error) {
+func registerVolunteer(ctx context.Context, q querier, v *people.Volunteer, known map[string]bool, now time.Time) (people.Result, error) {
 	var other string
 	if err := q.query(ctx, `SELECT id FROM volunteers WHERE id_hash = $1`, []any{v.Sealed.Hash},
 		func(r rows) error { return r.Scan(&other) }); err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	if other != "" && other != v.ID {
-		return Result{Err: fmt.Errorf("%w: registered as %s", people.ErrDuplicatePerson, other)}, nil
+		return people.Result{Err: fmt.Errorf("%w: registered as %s", people.ErrDuplicatePerson, other)}, nil
 	}
 	if other == v.ID {
-		return Result{Outcome: Unchanged}, nil
+		return people.Result{Outcome: people.Unchanged}, nil
 	}
 	var registered int64
 	if err := q.query(ctx, `SELECT registered_ns FROM volunteers WHERE id = $1`, []any{v.ID},
 		func(r rows) error { return r.Scan(&registered) }); err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	if registered > 0 {
-		return Result{Err: fmt.Errorf("%w: %s", people.ErrIDTaken, v.ID)}, nil
+		return people.Result{Err: fmt.Errorf("%w: %s", people.ErrIDTaken, v.ID)}, nil
 	}
 	ok, err := exists(ctx, q, known, "a:"+v.Community, `SELECT 1 FROM areas WHERE code = $1 AND level = 'community'`, v.Community)
 	if err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	if !ok {
-		return Result{Err: fmt.Errorf("%w: %s", people.ErrUnknownCommunity, v.Community)}, nil
+		return people.Result{Err: fmt.Errorf("%w: %s", people.ErrUnknownCommunity, v.Community)}, nil
 	}
 	for _, o := range v.Orgs {
 		ok, err := exists(ctx, q, known, "o:"+o, `SELECT 1 FROM organisations WHERE id = $1`, o)
 		if err != nil {
-			return Result{}, err
+			return people.Result{}, err
 		}
 		if !ok {
-			return Result{Err: fmt.Errorf("%w: %s", people.ErrUnknownOrg, o)}, nil
+			return people.Result{Err: fmt.Errorf("%w: %s", people.ErrUnknownOrg, o)}, nil
 		}
 	}
 	skills, _ := json.Marshal(orEmpty(v.Skills))
@@ -345,14 +326,14 @@ func registerVolunteer(ctx context.Context, q querier, v *people.Volunteer, know
 		v.Sealed.Masked, v.Community, v.Phone, string(skills), string(types), string(v.Group), v.NationalID,
 		v.GuardianConsent, v.RegisteredOn.Format(dateLayout))
 	if err != nil {
-		return Result{}, err
+		return people.Result{}, err
 	}
 	for _, o := range v.Orgs {
 		if _, err := q.exec(ctx, `INSERT INTO volunteer_orgs (volunteer, org) VALUES ($1, $2) ON CONFLICT DO NOTHING`, v.ID, o); err != nil {
-			return Result{}, err
+			return people.Result{}, err
 		}
 	}
-	return Result{Outcome: Added}, nil
+	return people.Result{Outcome: people.Added}, nil
 }
 
 func orEmpty(xs []string) []string {
