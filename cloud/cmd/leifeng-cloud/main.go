@@ -65,6 +65,8 @@ usage:
                                   send a signed command through the API
   leifeng-cloud rollout create|list|show|pause|resume|abort|advance|hold
                                   staged firmware rollouts through the API
+  leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
+                                  import a CSV or XLSX file; each refused row is reported by line
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mosquittoCmd(args[1:])
 	case "rollout":
 		return runRollout(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
