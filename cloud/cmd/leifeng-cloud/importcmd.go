@@ -37,6 +37,7 @@ row in English or Chinese:
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
+		fs.SetOutput(stderr)
 		fs.Usage()
 		return cli.Usagef("import needs a kind: areas, orgs or volunteers")
 	}
