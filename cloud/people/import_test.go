@@ -79,7 +79,7 @@ func backends(t *testing.T, fn func(t *testing.T, db database)) {
 	})
 }
 
-func openStore(t *testing.T, dsn string) *store.Store {
+func openStore(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
@@ -164,7 +164,7 @@ func wantProblems(t *testing.T, rep *people.Report, want map[int]*people.Reason)
 	}
 }
 
-func mustImport(t *testing.T, s *store.Store, v *people.Vault, kind people.Kind, format people.Format, data []byte) *people.Report {
+func mustImport(t testing.TB, s *store.Store, v *people.Vault, kind people.Kind, format people.Format, data []byte) *people.Report {
 	t.Helper()
 	rep, err := people.Import(context.Background(), s, kind, format, bytes.NewReader(data), opts(v))
 	if err != nil {

@@ -277,7 +277,9 @@ func (s *Store) RegisterVolunteers(ctx context.Context, vs []people.Volunteer, n
 // codes ("a:") and organisation IDs ("o:") already looked up.
 func registerVolunteer(ctx context.Context, q querier, v *people.Volunteer, known map[string]bool, now time.Time) (people.Result, error) {
 	var other string
-	if err := q.query(ctx, `SELECT id FROM volunteers WHERE id_hash = $1`, []any{v.Sealed.Hash},
+	// "id_hash <> ''" lets both databases use the partial unique index,
+	// which a bare parameter cannot prove applies.
+	if err := q.query(ctx, `SELECT id FROM volunteers WHERE id_hash = $1 AND id_hash <> ''`, []any{v.Sealed.Hash},
 		func(r rows) error { return r.Scan(&other) }); err != nil {
 		return people.Result{}, err
 	}
