@@ -244,6 +244,61 @@ var migrations = []migration{
 		// flags), so it goes before something starts to.
 		`DROP VIEW IF EXISTS sessions`,
 	}},
+	{7, "areas, organisations, registered volunteers' personal fields, settings", []string{
+		// The city's tree: parent is the code one level up ('' for the city).
+		`CREATE TABLE areas (
+			code       TEXT PRIMARY KEY,
+			name       TEXT NOT NULL,
+			parent     TEXT NOT NULL,
+			level      TEXT NOT NULL CHECK (level IN ('city', 'county', 'township', 'community')),
+			population BIGINT NOT NULL CHECK (population >= 0),
+			updated_ns BIGINT NOT NULL
+		)`,
+		`CREATE INDEX areas_parent ON areas (parent)`,
+		`CREATE TABLE organisations (
+			id         TEXT PRIMARY KEY,
+			name       TEXT NOT NULL,
+			type       TEXT NOT NULL,
+			county     TEXT NOT NULL,
+			community  TEXT NOT NULL,
+			parent     TEXT NOT NULL,
+			updated_ns BIGINT NOT NULL
+		)`,
+		// A registered volunteer is the roster's row with the personal
+		// fields filled in (registered_ns > 0), so the name a kiosk shows,
+		// masked, is the registered one. The ID number is only there
+		// sealed (id_cipher, AES-GCM with a key outside the database),
+		// hashed with a key (id_hash, one person once) and masked.
+		// Dates are YYYY-MM-DD text, lists JSON arrays.
+		`ALTER TABLE volunteers ADD COLUMN gender TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN birth_date TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN id_cipher TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN id_hash TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN id_masked TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN community TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN phone TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN skills TEXT NOT NULL DEFAULT '[]'`,
+		`ALTER TABLE volunteers ADD COLUMN service_types TEXT NOT NULL DEFAULT '[]'`,
+		`ALTER TABLE volunteers ADD COLUMN grp TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN national_id TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN guardian_consent BOOLEAN NOT NULL DEFAULT FALSE`,
+		`ALTER TABLE volunteers ADD COLUMN registered_on TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volunteers ADD COLUMN registered_ns BIGINT NOT NULL DEFAULT 0`,
+		`CREATE UNIQUE INDEX volunteers_id_hash ON volunteers (id_hash) WHERE id_hash <> ''`,
+		`CREATE INDEX volunteers_community ON volunteers (community) WHERE community <> ''`,
+		`CREATE TABLE volunteer_orgs (
+			volunteer TEXT NOT NULL,
+			org       TEXT NOT NULL,
+			PRIMARY KEY (volunteer, org)
+		)`,
+		`CREATE INDEX volunteer_orgs_org ON volunteer_orgs (org)`,
+		// Settings an administrator changes (the leading office's name).
+		`CREATE TABLE settings (
+			key        TEXT PRIMARY KEY,
+			value      TEXT NOT NULL,
+			updated_ns BIGINT NOT NULL
+		)`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

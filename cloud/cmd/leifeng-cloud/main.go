@@ -67,6 +67,8 @@ usage:
                                   staged firmware rollouts through the API
   leifeng-cloud review list|approve ID|reject ID|rejected|clones
                                   sessions flagged for review, refused records, clone alerts
+  leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
+                                  import a CSV or XLSX file; each refused row is reported by line
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
@@ -102,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRollout(args[1:], stdout, stderr)
 	case "review":
 		return reviewCmd(args[1:], stdout)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil

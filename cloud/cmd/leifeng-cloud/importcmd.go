@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"leifeng/cloud/people"
+	"leifeng/cloud/store"
+	"leifeng/internal/cli"
+)
+
+// importCmd runs `leifeng-cloud import areas|orgs|volunteers FILE`: the
+// per-row report and the summary go to stdout, progress to stderr. Bad
+// rows make the exit status 1 after the good ones are imported; running
+// the same file again after fixing them imports only those.
+func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("leifeng-cloud import", flag.ContinueOnError)
+	data := fs.String("data", "leifeng-data", "directory of the cloud's data: the SQLite database and the ID-number key ("+people.KeyFile+")")
+	db := fs.String("db", "", "database DSN: postgres://... for PostgreSQL, sqlite:PATH for SQLite (default: SQLite under --data)")
+	batch := fs.Int("batch", 500, "rows stored in one transaction")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `usage: leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
+
+FILE is CSV (UTF-8 or GB18030) or XLSX (by its .xlsx name), with a header
+row in English or Chinese:
+  areas       code, name, parent, level (city|county|township|community), population
+  orgs        id, name, type, county, community, parent
+  volunteers  id, name, gender, birth_date, id_number, community, phone, skills,
+              service_types, group, orgs, national_id, guardian_consent, registered_on
+`)
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 {
+		fs.SetOutput(stderr)
+		fs.Usage()
+		return cli.Usagef("import needs a kind: areas, orgs or volunteers")
+	}
+	kind := people.Kind(args[0])
+	switch kind {
+	case people.KindAreas, people.KindOrgs, people.KindVolunteers:
+	case "-h", "--help", "help":
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return nil
+	default:
+		return cli.Usagef("import %q: the kind is areas, orgs or volunteers", args[0])
+	}
+	if err := cli.Parse(fs, args[1:], stdout); err != nil {
+		return err
+	}
+	// Flags may also follow FILE.
+	rest := fs.Args()
+	if len(rest) > 1 {
+		if err := cli.Parse(fs, rest[1:], stdout); err != nil {
+			return err
+		}
+		rest = append(rest[:1], fs.Args()...)
+	}
+	if len(rest) != 1 {
+		return cli.Usagef("import %s needs one FILE", kind)
+	}
+	path := rest[0]
+
+	dsn := *db
+	if dsn == "" {
+		if err := os.MkdirAll(*data, 0o750); err != nil {
+			return fmt.Errorf("--data %s: %w", *data, err)
+		}
+		dsn = "sqlite:" + filepath.Join(*data, "leifeng.db")
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("--db %s: %w", redact(dsn), err)
+	}
+	defer st.Close()
+	opts := people.Options{Batch: *batch}
+	if kind == people.KindVolunteers {
+		if opts.Vault, err = people.LoadVault(*data); err != nil {
+			return fmt.Errorf("--data %s: ID-number key: %w", *data, err)
+		}
+		if err := st.CheckPeopleKey(ctx, opts.Vault.Check(), time.Now()); errors.Is(err, store.ErrWrongKey) {
+			return fmt.Errorf("--data %s: %s 与数据库中已登记的身份证件号码所用的密钥不同，请使用云端原来的 %s / the key differs from the one the database's ID numbers were sealed with: %w",
+				*data, people.KeyFile, people.KeyFile, err)
+		} else if err != nil {
+			return err
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// Progress at most every two seconds, so a long file shows it is
+	// moving without flooding the terminal.
+	start, last := time.Now(), time.Now()
+	opts.Progress = func(rows int) {
+		if time.Since(last) >= 2*time.Second {
+			last = time.Now()
+			fmt.Fprintf(stderr, "leifeng-cloud import: 已读 %d 行 / %d rows read (%.0f rows/s)\n",
+				rows, rows, float64(rows)/time.Since(start).Seconds())
+		}
+	}
+	rep, err := people.Import(ctx, st, kind, people.FormatOf(path), f, opts)
+	if rep != nil {
+		for _, p := range rep.Problems {
+			fmt.Fprintln(stdout, p)
+		}
+		fmt.Fprintln(stdout, rep.Summary())
+	}
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	}
+	if n := len(rep.Problems); n > 0 {
+		return fmt.Errorf("%d 行未导入，请按上面的原因改正后再导入同一文件 / %d rows not imported: fix them and import the same file again", n, n)
+	}
+	return nil
+}

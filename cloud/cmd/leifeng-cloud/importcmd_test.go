@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"leifeng/cloud/people"
+	"leifeng/cloud/store"
+	"leifeng/internal/cli"
+	"leifeng/internal/pgtest"
+)
+
+// `leifeng-cloud import` against SQLite under --data and PostgreSQL by
+// --db: good rows in, bad rows reported by line on stdout, exit status 1
+// while any row is refused, the same file twice changes nothing, and a
+// key file other than the database's is refused.
+func TestImportCommand(t *testing.T) {
+	for _, be := range []struct {
+		name string
+		db   func(t *testing.T) []string
+	}{
+		{"sqlite", func(*testing.T) []string { return nil }},
+		{"postgres", func(t *testing.T) []string { return []string{"--db", pgtest.NewDatabase(t, pgtest.Start(t))} }},
+	} {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir, data := t.TempDir(), t.TempDir()
+			db := be.db(t)
+			file := func(name, body string) string {
+				p := filepath.Join(dir, name)
+				if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			importFile := func(kind, path string, extra ...string) (string, string, int) {
+				var out, errOut bytes.Buffer
+				args := append([]string{"import", kind, "--data", data}, db...)
+				args = append(append(args, path), extra...)
+				code := cli.Report("leifeng-cloud", run(ctx, args, &out, &errOut), &errOut)
+				return out.String(), errOut.String(), code
+			}
+			areas := file("areas.csv", "代码,名称,上级,层级,常住人口\n5308,普洱市,,市,2404954\n530802,思茅区,5308,县,300000\n"+
+				"530802001,思茅街道,530802,街道,80000\n530802001001,茶源社区,530802001,社区,12000\n")
+			if out, errOut, code := importFile("areas", areas); code != 0 {
+				t.Fatalf("areas: exit %d\n%s%s", code, out, errOut)
+			}
+			vols := file("volunteers.csv", "id,name,id_number,community,phone\n"+
+				"V1,王小明,11010519491231002X,530802001001,13987912345\n"+
+				"V2,李四,11010519491231002X,530802001001,13987912346\n"+
+				"V3,,530802199003071236,530802001001,13987912347\n")
+			for range 2 {
+				out, errOut, code := importFile("volunteers", vols)
+				if code != 1 {
+					t.Errorf("exit %d with refused rows, want 1", code)
+				}
+				for _, want := range []string{
+					"第 3 行：此身份证件号码已登记为另一名志愿者，同一人不能重复注册（registered as V1） / line 3: duplicate ID number",
+					"第 4 行：缺少姓名（名称），请填写 / line 4: missing name",
+				} {
+					if !strings.Contains(out, want) {
+						t.Errorf("stdout lacks %q:\n%s", want, out)
+					}
+				}
+				if !strings.Contains(errOut, "2 行未导入") {
+					t.Errorf("stderr: %s", errOut)
+				}
+			}
+			dsn := "sqlite:" + filepath.Join(data, "leifeng.db")
+			if db != nil {
+				dsn = db[1]
+			}
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := s.CountVolunteers(ctx)
+			s.Close()
+			if err != nil || n != 1 {
+				t.Errorf("CountVolunteers = %d, %v", n, err)
+			}
+			if _, err := os.Stat(filepath.Join(data, people.KeyFile)); err != nil {
+				t.Errorf("no key file under --data: %v", err)
+			}
+
+			// Another --data (another key) on the same database.
+			if db != nil {
+				data = t.TempDir()
+				_, errOut, code := importFile("volunteers", vols)
+				if code != 1 || !strings.Contains(errOut, "密钥不同") {
+					t.Errorf("another key: exit %d, %s", code, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestImportCommandUsage(t *testing.T) {
+	for _, args := range [][]string{{"import"}, {"import", "people", "x.csv"}, {"import", "areas"}} {
+		var out, errOut bytes.Buffer
+		if code := cli.Report("leifeng-cloud", run(context.Background(), args, &out, &errOut), &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
