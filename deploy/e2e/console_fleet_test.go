@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
-
-	"leifeng/internal/mosquittotest"
 )
 
 // The console edits what a station runs without wiping the rest: it loads
@@ -16,20 +13,7 @@ import (
 // with the reason in Chinese, and a command the kiosk refuses (its clock
 // is an hour ahead, so the command arrives expired) shows as failed.
 func TestConsolePartialPushAndRefusedCommand(t *testing.T) {
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
-	}
-	if browser == "" {
-		msg := "chromium is not installed; install it with: apt-get install chromium"
-		if mosquittotest.Require() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	browser := findChromium(t)
 	c := startCloud(t, cloudOpt{})
 	k := startKiosk(t, "pe-web-010", c.mqtt, "--fake-clock-offset", "1h")
 	c.waitStation(t, k.station, "online", 20*time.Second, func(s stationView) bool { return s.Online })

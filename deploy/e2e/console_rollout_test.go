@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"leifeng/firmware/releasetest"
 	"leifeng/firmware/repo"
 	"leifeng/gateway/wire"
-	"leifeng/internal/mosquittotest"
 )
 
 // The console's rollout section in Chromium: a station's reported
@@ -20,20 +18,7 @@ import (
 // itself at its threshold with the reason; the resume, pause and abort
 // buttons act on it.
 func TestConsoleRollout(t *testing.T) {
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
-	}
-	if browser == "" {
-		msg := "chromium is not installed; install it with: apt-get install chromium"
-		if mosquittotest.Require() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	browser := findChromium(t)
 	data := publishedRepo(t)
 	c := startCloud(t, cloudOpt{data: data, extra: []string{"--rollout-interval", "500ms"}})
 	bundle := c.addStation(t, "pe-web-020", "思茅区")

@@ -20,25 +20,29 @@ import (
 	"leifeng/internal/mosquittotest"
 )
 
+// findChromium is the path of the Chromium the console tests drive; without
+// one they skip, or fail where LEIFENG_REQUIRE_SERVICES says nothing may.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "chromium is not installed; install it with: apt-get install chromium"
+	if mosquittotest.Require() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
 // The console page in a real Chromium, driven over the DevTools protocol:
 // it lists the station, an admin edits the menu, contact board and
 // announcements of one station and of a county, pushes, and sees the
 // kiosk's reported version catch up with the desired one.
 func TestConsoleInChromium(t *testing.T) {
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
-	}
-	if browser == "" {
-		msg := "chromium is not installed; install it with: apt-get install chromium"
-		if mosquittotest.Require() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	browser := findChromium(t)
 	c := startCloud(t, cloudOpt{})
 	k := startKiosk(t, "pe-web-001", c.mqtt)
 	c.waitStation(t, k.station, "online", 20*time.Second, func(s stationView) bool { return s.Online })

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -14,7 +13,6 @@ import (
 	"leifeng/firmware/release"
 	"leifeng/firmware/releasetest"
 	"leifeng/firmware/repo"
-	"leifeng/internal/mosquittotest"
 )
 
 // The console's upload form in Chromium, against the real cloud binary
@@ -23,20 +21,7 @@ import (
 // release host signed it (files picked from its metadata/ and targets/)
 // is accepted, and a kiosk client then fetches and verifies it.
 func TestConsoleUpload(t *testing.T) {
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
-	}
-	if browser == "" {
-		msg := "chromium is not installed; install it with: apt-get install chromium"
-		if mosquittotest.Require() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	browser := findChromium(t)
 	dir, data := t.TempDir(), t.TempDir()
 	host := repo.Open(filepath.Join(dir, "release"), filepath.Join(dir, "offline"))
 	root, err := host.Init()
