@@ -2,25 +2,17 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
-	"leifeng/internal/pgtest"
 )
 
 // The roster and command tables on both databases.
 func TestFleetTables(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "leifeng.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t, pgtest.Start(t)) }},
-	} {
+	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			s := open(t, be.dsn(t))
 			t.Run("Roster", func(t *testing.T) { testRoster(t, s) })

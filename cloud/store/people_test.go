@@ -3,22 +3,14 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"leifeng/cloud/people"
-	"leifeng/internal/pgtest"
 )
 
 // The people tables on both databases.
 func TestPeople(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "leifeng.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t, pgtest.Start(t)) }},
-	} {
+	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			d := be.dsn(t)
 			s := open(t, d)

@@ -3,13 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"leifeng/gateway/wire"
-	"leifeng/internal/pgtest"
 )
 
 // The rollout tables on both databases: a reported state moves the
@@ -18,13 +16,7 @@ import (
 // pauses an active rollout in the state's own transaction, and a report
 // that only repeats a failure already counted does not pause it again.
 func TestRolloutTables(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "leifeng.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t, pgtest.Start(t)) }},
-	} {
+	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := open(t, be.dsn(t))

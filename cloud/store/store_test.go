@@ -32,6 +32,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// backends are the two databases, each making a fresh, empty database for
+// one test: SQLite in a temporary directory, PostgreSQL in a private
+// server (one per test).
+var backends = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "leifeng.db") }},
+	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t, pgtest.Start(t)) }},
+}
+
 // newDSN makes a fresh, empty database of one backend for one test.
 type newDSN func(t *testing.T) string
 
