@@ -38,6 +38,8 @@ type inbox struct {
 	log     *slog.Logger
 	// fw applies update offers (nil: offers are only recorded).
 	fw *firmware
+	// counts gives the refused records and reader recoveries to report.
+	counts func() (rejected, recoveries int)
 	// reboot ends Run with ErrReboot.
 	reboot func()
 
@@ -121,6 +123,9 @@ func (in *inbox) report(st *wire.State) {
 	st.FleetConfigVersion, st.FleetConfigError = s.FleetVersion, s.FleetError
 	st.UpdateOffered = s.UpdateOffered
 	in.fw.report(st)
+	if in.counts != nil {
+		st.Rejected, st.ReaderRecoveries = in.counts()
+	}
 	select {
 	case last := <-in.last:
 		in.last <- last

@@ -54,6 +54,8 @@ type screen struct {
 	mu     sync.Mutex
 	reader string
 	up     *uplink.Uplink // nil offline
+	// counts gives the refused records and the reader's recoveries.
+	counts func() (rejected, recoveries int)
 }
 
 // setUplink makes the online mark follow up's connection; call it before
@@ -227,10 +229,25 @@ func (s *screen) Status() ui.Status {
 	if s.up != nil {
 		acked = s.up.LastAck()
 	}
-	return ui.Status{
+	st := ui.Status{
 		Station: s.o.Station, Link: link, Broker: s.o.MQTT, Outbox: s.st.Depth(),
 		Reader: s.reader, Software: s.o.Version, LastSync: acked.At, Acked: acked.Total,
 	}
+	if s.counts != nil {
+		st.Rejected, st.ReaderRecoveries = s.counts()
+	}
+	return st
+}
+
+// setCounts gives the screen the station's refused records and reader
+// recoveries for the admin screen.
+func (s *screen) setCounts(f func() (rejected, recoveries int)) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.counts = f
+	s.mu.Unlock()
 }
 
 // heapProfileEnv names a hidden debugging aid: set to a file path, the

@@ -28,8 +28,9 @@ func newScreen(*Options, func() time.Time, *store.Store, *attendance.Book, *slog
 	return nil
 }
 
-func (*screen) setUplink(*uplink.Uplink)   {}
-func (*screen) open(*config.Manager) error { return nil }
+func (*screen) setUplink(*uplink.Uplink)    {}
+func (*screen) setCounts(func() (int, int)) {}
+func (*screen) open(*config.Manager) error  { return nil }
 func (*screen) observe(book simreader.Book, images simreader.ImageDecoder) (simreader.Book, simreader.ImageDecoder) {
 	return book, images
 }

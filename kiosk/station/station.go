@@ -142,6 +142,8 @@ type kiosk struct {
 	up    *uplink.Uplink // nil offline
 	sim   *simreader.Server
 	scr   *screen // nil headless
+	// rdr is the real reader's poll loop, nil with the simulated reader.
+	rdr *reader.Reader
 	// trusted holds the cloud's keys from the bundle (configs and acks).
 	trusted map[string]ed25519.PublicKey
 }
@@ -241,6 +243,8 @@ func open(o *Options, reboot func()) (_ *kiosk, err error) {
 	if err := k.openConfig(reboot); err != nil {
 		return nil, err
 	}
+	k.in.counts = k.counts
+	k.scr.setCounts(k.counts)
 	if k.in.fw, err = newFirmware(o, k.mgr, log, reboot); err != nil {
 		return nil, err
 	}
@@ -403,6 +407,7 @@ func (k *kiosk) run(ctx context.Context) error {
 				return
 			case cfg := <-updates:
 				applyRules(k.book, cfg, k.log)
+				k.applyGain(cfg)
 				// Live: the next tap is checked against these.
 				keys := addCardKeys(k.cards, k.o.Bundle, k.mgr.KeySet(), cfg)
 				k.log.Info("card keys from config", "config", cfg.Version, "key_set", k.mgr.Status().KeySetVersion, "issuer_keys", keys, "revoked", len(cfg.Revoked))
@@ -415,7 +420,9 @@ func (k *kiosk) run(ctx context.Context) error {
 	readerAddr := "none"
 	if dev := k.o.Device; dev != nil {
 		readerAddr = dev.String()
-		wg.Go(func() { fail(k.readCards(ctx, reader.NewReader(dev, k.cards, reader.WithLogger(k.log)))) })
+		k.rdr = reader.NewReader(dev, k.cards, reader.WithLogger(k.log))
+		k.applyGain(k.mgr.Current())
+		wg.Go(func() { fail(k.readCards(ctx, k.rdr)) })
 	}
 	if k.sim != nil {
 		readerAddr = k.sim.Addr().String()
@@ -431,6 +438,31 @@ func (k *kiosk) run(ctx context.Context) error {
 	wg.Wait()
 	k.log.Info("kiosk stopped", "outbox", k.st.Depth())
 	return failed
+}
+
+// applyGain passes a config's antenna gain to the real reader, which
+// writes it to the chip before its next poll. A config that names no gain
+// leaves the one the reader was opened with (--reader-gain).
+func (k *kiosk) applyGain(cfg *wire.Config) {
+	if k.rdr == nil || cfg == nil || cfg.Reader == nil || cfg.Reader.AntennaGain == nil {
+		return
+	}
+	if err := k.rdr.SetAntennaGain(cfg.Reader.Gain()); err != nil {
+		k.log.Warn("antenna gain from config not applied", "config", cfg.Version, "err", err)
+	}
+}
+
+// counts are what the admin screen and the reported state show of the
+// station's troubles: records the gateway refused (kept in the store) and
+// the reader chip's recoveries.
+func (k *kiosk) counts() (rejected, recoveries int) {
+	if rs, err := k.st.Rejections(); err == nil {
+		rejected = len(rs)
+	}
+	if k.rdr != nil {
+		recoveries = k.rdr.Recoveries()
+	}
+	return rejected, recoveries
 }
 
 // readCards runs the real reader's poll loop and hands each tap to the
