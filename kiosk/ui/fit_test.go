@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/attendance"
+	"leifeng/reader"
 )
 
 // placed is an object drawn on the window, with its absolute position and
@@ -203,6 +205,23 @@ func (k *kiosk) walkAll(lang Lang) {
 	k.wait(ScreenResult)
 	k.shows(T("checkout_ok"))
 	k.checkFits()
+	// The errors: a withdrawn card, as the reader reports it, and a tap
+	// the Book could not store; both with the longest sentences of the
+	// catalogue and their 确定 button.
+	for _, e := range []struct {
+		err error
+		key Key
+	}{
+		{reader.ErrRevoked, "err_revoked"},
+		{fmt.Errorf("%w: disk", attendance.ErrStorage), "err_storage"},
+	} {
+		k.press(T("btn_ok"))
+		k.wait(ScreenHome)
+		k.ui.Notify(TapEvent{Tap: reader.Tap{Volunteer: "V0002", Card: "SIM-V0002", Media: "sim"}, Err: e.err})
+		k.wait(ScreenResult)
+		k.shows(T("tap_failed"), T(e.key), T("btn_ok"))
+		k.checkFits()
+	}
 }
 
 // TestScrollCue: long content shows the cue; short content does not.
