@@ -17,6 +17,7 @@ func TestValidateRefusesControlCharacters(t *testing.T) {
 		"volunteer": func(r *Record, v string) { r.Volunteer = v },
 		"card":      func(r *Record, v string) { r.Card = v },
 		"service":   func(r *Record, v string) { r.Service = v },
+		"ref":       func(r *Record, v string) { r.Ref = v },
 		"boot":      func(r *Record, v string) { r.Boot = v },
 		"phone":     func(r *Record, v string) { r.Phone = v },
 		"note":      func(r *Record, v string) { r.Note = v },
@@ -30,6 +31,22 @@ func TestValidateRefusesControlCharacters(t *testing.T) {
 				t.Errorf("%s=%q: %v, want ErrInvalid naming the field", field, bad, err)
 			}
 		}
+	}
+	// A NUL in ref is refused on every kind, with the same reason code the
+	// other fields' control characters get, and alone in its batch.
+	for _, k := range []Kind{KindCheckIn, KindServiceRequest, KindCheckOut, KindAutoCheckOut} {
+		r := testRecord(t, "s1", k)
+		r.Ref += "\x00"
+		if err := r.Validate(); Reason(err) != "invalid" {
+			t.Errorf("%s with a NUL in ref: %v (reason %q), want reason invalid", k, err, Reason(err))
+		}
+	}
+	rb := testBatch(t, "s1", 2)
+	rb.Records[0].Ref = "x\x00"
+	rraw, _ := encodeUnchecked(rb)
+	if got, bad, err := DecodeBatch(rraw, "s1"); err != nil || len(got.Records) != 1 || len(bad) != 1 ||
+		bad[0].ID != rb.Records[0].ID || !strings.Contains(bad[0].Reason, "field ref") {
+		t.Errorf("DecodeBatch with a NUL ref = %+v, %+v, %v; want it refused alone, naming ref", got, bad, err)
 	}
 	// A resident's note may run over lines; names and menus may be any
 	// ordinary Chinese.

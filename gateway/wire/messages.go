@@ -118,8 +118,11 @@ func (r *Record) Validate() error {
 		return fmt.Errorf("%w: record %s: no boot ID or negative monotonic time", ErrInvalid, r.ID)
 	}
 	for name, v := range map[string]string{
-		"volunteer": r.Volunteer, "card": r.Card, "service": r.Service, "boot": r.Boot,
-		"phone": r.Phone, "note": r.Note, "sun": r.SUN,
+		// Ref is free text on a check-in or a service request (only a
+		// record that closes a session must hold a record ID there), so it
+		// is checked like the others.
+		"volunteer": r.Volunteer, "card": r.Card, "service": r.Service, "ref": r.Ref,
+		"boot": r.Boot, "phone": r.Phone, "note": r.Note, "sun": r.SUN,
 	} {
 		if len(v) > maxField || !utf8.ValidString(v) {
 			return fmt.Errorf("%w: record %s: field %s too long or not UTF-8", ErrInvalid, r.ID, name)

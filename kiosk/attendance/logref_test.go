@@ -16,12 +16,12 @@ import (
 
 // TestLogsNameNoVolunteer: the lines a check-in, a check-out and an
 // automatic check-out write carry the record ID, the station and a short
-// keyed reference, never the volunteer ID. The reference is stable on one
+// keyed reference, never the volunteer ID nor the card's serial. The reference is stable on one
 // kiosk across restarts (it can follow a volunteer through the log) and
 // differs between kiosks (the key is the kiosk's own); a card flagged for
 // review (issued ahead of an unsynced clock) is written so.
 func TestLogsNameNoVolunteer(t *testing.T) {
-	const id = "PE-530802-000123"
+	const id, serial = "PE-530802-000123", "C2026-000123"
 	dir := t.TempDir()
 	var logs bytes.Buffer
 	clk := newManualClock()
@@ -39,16 +39,16 @@ func TestLogsNameNoVolunteer(t *testing.T) {
 	}
 	b, st := open(filepath.Join(dir, "a.db"))
 	ctx := context.Background()
-	in, err := b.Tap(ctx, reader.Tap{Volunteer: id, Card: "C1", Review: true})
+	in, err := b.Tap(ctx, reader.Tap{Volunteer: id, Card: serial, Review: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk.advance(time.Minute)
-	if out, err := b.Tap(ctx, reader.Tap{Volunteer: id, Card: "C1"}); err != nil || out.Kind != wire.KindCheckOut {
+	if out, err := b.Tap(ctx, reader.Tap{Volunteer: id, Card: serial}); err != nil || out.Kind != wire.KindCheckOut {
 		t.Fatalf("check-out: %+v %v", out, err)
 	}
 	clk.advance(time.Minute)
-	if _, err := b.Tap(ctx, reader.Tap{Volunteer: id, Card: "C1"}); err != nil {
+	if _, err := b.Tap(ctx, reader.Tap{Volunteer: id, Card: serial}); err != nil {
 		t.Fatal(err)
 	}
 	clk.advance(2 * time.Hour)
@@ -60,6 +60,9 @@ func TestLogsNameNoVolunteer(t *testing.T) {
 
 	if strings.Contains(logs.String(), id) {
 		t.Fatalf("the log names the volunteer:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), serial) {
+		t.Fatalf("the log names the card serial:\n%s", logs.String())
 	}
 	for _, want := range []string{"record=" + in.ID, "station=" + station, "volunteer_ref=" + ref, "review=true"} {
 		if !strings.Contains(logs.String(), want) {

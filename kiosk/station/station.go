@@ -487,7 +487,16 @@ func (k *kiosk) readCards(ctx context.Context, r *reader.Reader) error {
 				continue // the admin's reader test: shown, not recorded
 			}
 			if ev.Err != nil {
-				k.log.Info("card refused", "reason", reader.Code(ev.Err), "volunteer_ref", k.book.VolunteerRef(ev.Tap.Volunteer), "err", ev.Err)
+				// A refused card is logged by its reason code and a keyed
+				// reference only: the error's detail may name the card
+				// (a SUN message's UID) and this line is written at every
+				// refusal. A hardware fault's detail names no card and is
+				// what a technician needs.
+				attrs := []any{"reason", reader.Code(ev.Err), "volunteer_ref", k.book.VolunteerRef(ev.Tap.Volunteer)}
+				if errors.Is(ev.Err, reader.ErrReaderFault) {
+					attrs = append(attrs, "err", ev.Err)
+				}
+				k.log.Info("card refused", attrs...)
 				k.scr.notify(ev.Tap, attendance.Result{}, ev.Err)
 				continue
 			}

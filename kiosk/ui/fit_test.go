@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/attendance"
+	"leifeng/reader"
 )
 
 // placed is an object drawn on the window, with its absolute position and
@@ -203,6 +205,23 @@ func (k *kiosk) walkAll(lang Lang) {
 	k.wait(ScreenResult)
 	k.shows(T("checkout_ok"))
 	k.checkFits()
+	// The errors: a withdrawn card, as the reader reports it, and a tap
+	// the Book could not store; both with the longest sentences of the
+	// catalogue and their 确定 button.
+	for _, e := range []struct {
+		err error
+		key Key
+	}{
+		{reader.ErrRevoked, "err_revoked"},
+		{fmt.Errorf("%w: disk", attendance.ErrStorage), "err_storage"},
+	} {
+		k.press(T("btn_ok"))
+		k.wait(ScreenHome)
+		k.ui.Notify(TapEvent{Tap: reader.Tap{Volunteer: "V0002", Card: "SIM-V0002", Media: "sim"}, Err: e.err})
+		k.wait(ScreenResult)
+		k.shows(T("tap_failed"), T(e.key), T("btn_ok"))
+		k.checkFits()
+	}
 }
 
 // TestScrollCue: long content shows the cue; short content does not.
@@ -319,7 +338,7 @@ func TestHoursSource(t *testing.T) {
 	k := newKiosk(t, fyne.NewSize(800, 480), Options{Hours: hoursFrom{"V0001": 2.96}})
 	k.cardTap("V0001")
 	k.wait(ScreenResult)
-	k.shows("累计服务 3.0 小时", "距一星志愿者还差 97.0 小时")
+	k.shows("累计服务 2.9 小时", "距一星志愿者还差 97.1 小时") // 2.96 cut, 97.04 rounded up
 	k.press("确定")
 	k.cardTap("V0002")
 	k.wait(ScreenResult)
@@ -357,7 +376,7 @@ func TestChinaTime(t *testing.T) {
 
 // TestBoardAndHonor: the station manager is named in full on the contact
 // board, volunteers are masked, and the honor roll says its period and
-// rounds hours to one decimal alike.
+// cuts hours to one decimal alike (TestHoursAlike has the rest).
 func TestBoardAndHonor(t *testing.T) {
 	c := testConfig()
 	c.Board.ContactPerson = "王丽（站长）"
@@ -368,4 +387,52 @@ func TestBoardAndHonor(t *testing.T) {
 	k.press("返回首页")
 	k.press("光荣榜")
 	k.shows("统计期间：2027年2月", "1. 张*丰  42.5 小时", "4. 岩*罕  27.5 小时")
+}
+
+// TestHoursAlike: every screen that shows hours cuts them to one decimal,
+// halves and quarters alike (42.25 and 27.75 were 42.2 and 27.8 under
+// fmt's half-to-even), and the hours to the next star are rounded up so
+// the two add up to the threshold.
+func TestHoursAlike(t *testing.T) {
+	c := testConfig()
+	c.HonorRoll[0].Hours, c.HonorRoll[1].Hours = 42.25, 27.75
+	c.HonorRoll[2].Hours, c.HonorRoll[3].Hours = 42.5, 27.5
+	c.Volunteers[3].Hours = 27.75
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, c)
+	k.press("光荣榜")
+	k.wait(ScreenHonor)
+	k.shows("1. 张*三  42.2 小时", "2. 李*芳  27.7 小时", "3. 王*  42.5 小时", "4. 岩*罕  27.5 小时")
+	k.press("返回首页")
+	k.wait(ScreenHome)
+	k.cardTap("V0004")
+	k.wait(ScreenResult)
+	k.shows("累计服务 27.7 小时", "距一星志愿者还差 72.3 小时")
+	if strings.Contains(k.texts(), "27.8") {
+		t.Fatalf("27.75 hours shown rounded up:\n%s", k.texts())
+	}
+}
+
+// TestHonorPeriodFallback: an honor roll whose config names no period is
+// dated by the config's issue day (in China Standard Time), and one with
+// neither says so, instead of showing figures of no stated period.
+func TestHonorPeriodFallback(t *testing.T) {
+	c := testConfig()
+	c.HonorRollPeriod = ""
+	c.Issued = time.Date(2027, 2, 28, 17, 0, 0, 0, time.UTC) // 1 March in Pu'er
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, c)
+	k.press("光荣榜")
+	k.wait(ScreenHonor)
+	k.shows("统计期间：截至2027年3月1日", "1. 张*三  42.5 小时")
+	k.press("返回首页")
+	k.press("English")
+	k.press("Honor roll")
+	k.wait(ScreenHonor)
+	k.shows("Period: up to 1 Mar 2027")
+
+	c = testConfig()
+	c.HonorRollPeriod, c.Issued = "", time.Time{}
+	k = newKioskWith(t, fyne.NewSize(800, 480), Options{}, c)
+	k.press("光荣榜")
+	k.wait(ScreenHonor)
+	k.shows("统计期间：未注明")
 }

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"leifeng/gateway/wire"
+	"leifeng/kiosk/ui/catalog"
 )
 
 func (u *UI) serviceName(id string) string {
@@ -212,9 +213,9 @@ func (u *UI) hoursLines(volunteer string, checkout bool) []string {
 	var lines []string
 	if !asOf.IsZero() && now.Sub(asOf) > 24*time.Hour {
 		at := asOf.In(ChinaTime)
-		lines = append(lines, u.t("total_hours_asof", total, u.date(at)))
+		lines = append(lines, u.t("total_hours_asof", catalog.Hours(total), u.date(at)))
 	} else {
-		lines = append(lines, u.t("total_hours", total))
+		lines = append(lines, u.t("total_hours", catalog.Hours(total)))
 	}
 	if checkout {
 		lines = append(lines, u.t("hours_pending"))
@@ -226,7 +227,7 @@ func (u *UI) hoursLines(volunteer string, checkout bool) []string {
 		lines = append(lines, u.t("no_star"))
 	}
 	if next > 0 {
-		lines = append(lines, u.t("to_next_star", u.starName(level+1), next-total))
+		lines = append(lines, u.t("to_next_star", u.starName(level+1), catalog.HoursToGo(next-total)))
 	} else {
 		lines = append(lines, u.t("top_star"))
 	}

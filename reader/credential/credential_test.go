@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,6 +67,10 @@ func TestVerifyErrors(t *testing.T) {
 
 	expired, _ := issue(t, func(c *Credential) { c.Expires = time.Date(2026, 11, 27, 0, 0, 0, 0, cst) })
 	lastDay, _ := issue(t, func(c *Credential) { c.Expires = time.Date(2026, 11, 28, 0, 0, 0, 0, cst) })
+	future, _ := issue(t, func(c *Credential) {
+		c.Issued = time.Date(2030, 1, 1, 0, 0, 0, 0, cst)
+		c.Expires = time.Date(2032, 1, 1, 0, 0, 0, 0, cst)
+	})
 
 	revoked := &Verifier{Keys: v.Keys, Now: v.Now, Revoked: map[string]bool{"C2026-000123": true}}
 	unknown := &Verifier{Keys: map[uint16]ed25519.PublicKey{4: v.Keys[3]}, Now: v.Now}
@@ -82,12 +88,27 @@ func TestVerifyErrors(t *testing.T) {
 		{"expired", v, testUID, expired, ErrExpired},
 		{"revoked", revoked, testUID, b, ErrRevoked},
 		{"unknown key", unknown, testUID, b, ErrUnknownKey},
+		{"not yet valid", v, testUID, future, ErrNotYetValid},
 		{"truncated", v, testUID, b[:40], ErrMalformed},
 		{"trailing", v, testUID, append(append([]byte(nil), b...), 0), ErrMalformed},
 	} {
-		_, err := c.v.Verify(c.uid, c.b)
+		got, err := c.v.Verify(c.uid, c.b)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
+		}
+		// The kiosk logs this text on every refused tap: it names no card
+		// serial, card UID or volunteer. Whoever needs the serial has the
+		// credential.
+		for _, secret := range []string{"C2026-000123", "PE-530802-000123", fmt.Sprintf("%X", testUID), fmt.Sprintf("%X", other)} {
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: error text %q names %s", c.name, err, secret)
+			}
+		}
+		if got != nil && got.Serial != "C2026-000123" {
+			t.Errorf("%s: credential returned with the error has serial %q", c.name, got.Serial)
+		}
+		if c.want != ErrMalformed && got == nil {
+			t.Errorf("%s: no credential returned with the error", c.name)
 		}
 	}
 	if _, err := v.Verify(testUID, lastDay); err != nil {

@@ -247,6 +247,12 @@ func TestIssuerKeysOnlyFromRootSignedKeySet(t *testing.T) {
 			t.Errorf("kiosk log names volunteer %s", id)
 		}
 	}
+	// Nor a card: no serial of a card accepted or refused.
+	for _, serial := range []string{"C2026-000001", "C2026-000002", "EVIL-1"} {
+		if strings.Contains(logs, serial) {
+			t.Errorf("kiosk log names card serial %s", serial)
+		}
+	}
 	if !strings.Contains(logs, "volunteer_ref=") || !strings.Contains(logs, "record=") {
 		t.Errorf("kiosk log has no record IDs or volunteer references:\n%s", logs)
 	}
@@ -255,7 +261,8 @@ func TestIssuerKeysOnlyFromRootSignedKeySet(t *testing.T) {
 // TestNotYetValidCard: a card issued for 2030 is refused by a kiosk whose
 // clock is right (here --clock-trusted, as with an RTC module); a kiosk
 // whose clock is not synchronised cannot tell, so it takes the tap and
-// flags its record for review.
+// flags its record for review. The refusal is logged without the card's
+// serial or volunteer ID.
 func TestNotYetValidCard(t *testing.T) {
 	dir := t.TempDir()
 	issuer := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
@@ -280,6 +287,12 @@ func TestNotYetValidCard(t *testing.T) {
 		t.Fatalf("2030 card on a synced kiosk: %+v", r)
 	}
 	k.term(t)
+	// The refusal is logged by its code, naming neither the card's serial
+	// nor its volunteer.
+	if logs := k.stderr.String(); !strings.Contains(logs, "not_yet_valid") ||
+		strings.Contains(logs, "C2030-000001") || strings.Contains(logs, "PE-530802-002030") {
+		t.Errorf("log of the refused 2030 card:\n%s", logs)
+	}
 
 	data := filepath.Join(dir, "unsynced")
 	k = startKiosk(t, data, "", "--issuer-key", pubFile, "--fake-clock-offset", "-1h")

@@ -12,7 +12,9 @@ package catalog
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 
 	"leifeng/kiosk/attendance"
 	"leifeng/reader"
@@ -71,11 +73,11 @@ var catalogue = map[Key]map[Lang]string{
 	"retap":               {Zh: "请重新刷卡", En: "Please tap again"},
 	"service_line":        {Zh: "服务项目：%s", En: "Service: %s"},
 	"today_duration":      {Zh: "本次服务 %s", En: "This session: %s"},
-	"total_hours":         {Zh: "累计服务 %.1f 小时", En: "Total: %.1f hours"},
+	"total_hours":         {Zh: "累计服务 %s 小时", En: "Total: %s hours"},
 	"star_level":          {Zh: "%s志愿者", En: "%s volunteer"},
 	"no_star":             {Zh: "志愿者", En: "Volunteer"},
-	"to_next_star":        {Zh: "距%s志愿者还差 %.1f 小时", En: "%.1[2]f hours to %[1]s"},
-	"total_hours_asof":    {Zh: "累计服务 %.1f 小时（截至%s）", En: "Total: %.1f hours (as of %s)"},
+	"to_next_star":        {Zh: "距%s志愿者还差 %s 小时", En: "%[2]s hours to %[1]s"},
+	"total_hours_asof":    {Zh: "累计服务 %s 小时（截至%s）", En: "Total: %s hours (as of %s)"},
 	"hours_pending":       {Zh: "本次时长上传后由平台计入累计", En: "This session is added to your total once the cloud has it"},
 	"top_star":            {Zh: "已是最高星级，感谢您的奉献", En: "Top star level, thank you"},
 	"hours_minutes":       {Zh: "%d 小时 %d 分钟", En: "%d h %d min"},
@@ -127,8 +129,10 @@ var catalogue = map[Key]map[Lang]string{
 	"done":                {Zh: "已具备", En: "in place"},
 	"not_done":            {Zh: "建设中", En: "in progress"},
 	"honor_title":         {Zh: "志愿光荣榜", En: "Honor roll"},
-	"honor_line":          {Zh: "%d. %s  %.1f 小时  %s", En: "%d. %s  %.1f h  %s"},
+	"honor_line":          {Zh: "%d. %s  %s 小时  %s", En: "%d. %s  %s h  %s"},
 	"honor_period":        {Zh: "统计期间：%s", En: "Period: %s"},
+	"honor_period_asof":   {Zh: "统计期间：截至%s", En: "Period: up to %s"},
+	"honor_period_none":   {Zh: "统计期间：未注明", En: "Period: not stated"},
 	"honor_empty":         {Zh: "本月光荣榜尚未发布", En: "This month's honor roll is not out yet"},
 	"news_title":          {Zh: "活动公告", En: "Upcoming activities"},
 	"news_empty":          {Zh: "暂无活动公告", En: "No activities announced"},
@@ -194,6 +198,28 @@ func Text(lang Lang, key Key, args ...any) string {
 		return s
 	}
 	return fmt.Sprintf(s, args...)
+}
+
+// Service hours are written with one decimal, cut off rather than rounded:
+// a volunteer's figure is never shown higher than the cloud counted it, so
+// the kiosk never shows 30.0 hours to someone the star level (which uses the
+// exact figure) still counts as short of 30, and halves behave alike (fmt's
+// %.1f rounds half to even, which wrote 42.25 as 42.2 but 27.75 as 27.8).
+// The hours still needed for the next star are rounded up instead, for the
+// same reason, and so the two figures add up to the threshold. hoursSlack
+// absorbs the float error of h*10 (2.3*10 is 22.999...), far below a second.
+const hoursSlack = 1e-9
+
+// Hours is a number of service hours as every screen of the kiosk writes
+// it: one decimal, truncated (42.25 → "42.2", 27.75 → "27.7").
+func Hours(h float64) string {
+	return strconv.FormatFloat(math.Floor(h*10+hoursSlack)/10, 'f', 1, 64)
+}
+
+// HoursToGo is a number of hours still to serve, rounded up to one decimal
+// (2.25 → "2.3"), so it is never shown smaller than it is.
+func HoursToGo(h float64) string {
+	return strconv.FormatFloat(math.Ceil(h*10-hoursSlack)/10, 'f', 1, 64)
 }
 
 // Has reports whether key is in the catalogue.

@@ -134,3 +134,24 @@ func TestNoSentencesElsewhere(t *testing.T) {
 		t.Fatalf("only %d source files checked: is the repository root %s?", checked, root)
 	}
 }
+
+// TestHours: hours are cut to one decimal, never rounded up (halves and
+// quarters alike); hours still to serve are rounded up.
+func TestHours(t *testing.T) {
+	for h, want := range map[float64]string{
+		42.25: "42.2", 27.75: "27.7", 42.5: "42.5", 27.5: "27.5",
+		0: "0.0", 2.3: "2.3", 2.96: "2.9", 29.99: "29.9", 558: "558.0", 0.7: "0.7",
+	} {
+		if got := Hours(h); got != want {
+			t.Errorf("Hours(%v) = %q, want %q", h, got, want)
+		}
+	}
+	for h, want := range map[float64]string{2.25: "2.3", 72.25: "72.3", 42: "42.0", 0.01: "0.1", 0.7: "0.7", 2.3: "2.3"} {
+		if got := HoursToGo(h); got != want {
+			t.Errorf("HoursToGo(%v) = %q, want %q", h, got, want)
+		}
+	}
+	if got := Text(Zh, "total_hours", Hours(27.75)); got != "累计服务 27.7 小时" {
+		t.Errorf("total_hours: %q", got)
+	}
+}
