@@ -140,9 +140,12 @@ func (r *Reader) Poll() (Event, bool) {
 	}
 	r.present = t.UID
 	if err != nil {
-		// No volunteer ID in routine logs; the kiosk logs a keyed
-		// reference to it.
-		r.log.Info("card refused", "uid", fmt.Sprintf("%X", tap.UID), "media", tap.Media, "code", Code(err), "err", err)
+		// Neither the volunteer ID nor the card's UID in routine logs (a
+		// UID follows its holder from station to station); the kiosk logs
+		// a keyed reference to the volunteer. The UID is there at debug
+		// level, for someone diagnosing a reader on site.
+		r.log.Info("card refused", "media", tap.Media, "code", Code(err))
+		r.log.Debug("card refused", "uid", fmt.Sprintf("%X", tap.UID), "err", err)
 	}
 	return Event{Tap: tap, Err: err}, true
 }
