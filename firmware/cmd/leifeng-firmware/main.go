@@ -35,15 +35,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"leifeng/firmware/fetch"
 	"leifeng/firmware/release"
 	"leifeng/firmware/repo"
 	"leifeng/firmware/slot"
+	"leifeng/internal/buildinfo"
+	"leifeng/internal/cli"
 )
 
 // Exit statuses.
@@ -62,27 +62,30 @@ type refused struct{ error }
 func (r refused) Unwrap() error { return r.error }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	cli.Main("leifeng-firmware", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return exitError(run(ctx, args, stdout, stderr))
+	})
 }
 
-func exitCode(err error, stderr io.Writer) int {
-	if err == nil {
-		return 0
-	}
-	if !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stderr, "leifeng-firmware: %v\n", err)
-	}
+// exitError puts err in internal/cli's terms, as every binary of the
+// project reports: a usage error exits 2, a release verify refused
+// exitRefused, anything else 1.
+func exitError(err error) error {
 	var r refused
 	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return err
 	case errors.As(err, &r):
-		return exitRefused
-	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-		return exitUsage
+		return &cli.ExitError{Code: exitRefused, Err: err}
+	case errors.Is(err, errUsage):
+		return &cli.UsageError{Err: err}
 	}
-	return exitFailed
+	return err
+}
+
+// exitCode is the exit status of err, printed as one line on stderr.
+func exitCode(err error, stderr io.Writer) int {
+	return cli.Report("leifeng-firmware", exitError(err), stderr)
 }
 
 const usage = "usage: leifeng-firmware init|build|sign|publish|verify|inspect|rotate|boot|provision [flags] (see -h of each)"
@@ -92,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %s", errUsage, usage)
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "version" || cmd == "--version" {
+		fmt.Fprintln(stdout, buildinfo.Line("leifeng-firmware"))
+		return nil
+	}
 	fs := flag.NewFlagSet("leifeng-firmware "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	repoDir := fs.String("repo", "", "the repository directory (verify: its URL or directory)")
