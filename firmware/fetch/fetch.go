@@ -399,9 +399,7 @@ func Verify(path string, signed *release.Manifest) error {
 	if err != nil {
 		return err
 	}
-	a, _ := json.Marshal(m)
-	b, _ := json.Marshal(signed)
-	if string(a) != string(b) {
+	if !m.Equal(signed) {
 		return ErrManifest
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +61,17 @@ type Manifest struct {
 	MinConfigVersion uint64 `json:"min_config_version"`
 	// Files lists the payload members, sorted, with their sizes.
 	Files []File `json:"files"`
+}
+
+// Equal reports whether m and o describe the same release, member for
+// member: what a bundle's own manifest must be to match the one signed
+// into its TUF target.
+func (m *Manifest) Equal(o *Manifest) bool {
+	if m == nil || o == nil {
+		return m == o
+	}
+	return m.Version == o.Version && m.Board == o.Board && m.Arch == o.Arch && m.Kind == o.Kind &&
+		m.MinConfigVersion == o.MinConfigVersion && slices.Equal(m.Files, o.Files)
 }
 
 // File is a payload member.

@@ -101,3 +101,21 @@ func dirOf(name string) string {
 	}
 	return "."
 }
+
+// WriteFile writes r to name in fsys and syncs it: when it returns nil the
+// bytes are durable (the directory entry needs SyncDir).
+func WriteFile(fsys FS, name string, perm fs.FileMode, r io.Reader) error {
+	w, err := fsys.Create(name, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}

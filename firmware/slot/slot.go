@@ -147,24 +147,12 @@ func (s *Slots) installTo(slot, bundlePath string, signed *release.Manifest) (st
 			}
 			dirs[d] = true
 		}
-		w, err := s.FS.Create(p, rf.Mode&fs.ModePerm)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(w, r); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Sync(); err != nil {
-			w.Close()
-			return err
-		}
-		return w.Close()
+		return WriteFile(s.FS, p, rf.Mode&fs.ModePerm, r)
 	})
 	if err != nil {
 		return "", err
 	}
-	if signed != nil && !sameManifest(m, signed) {
+	if signed != nil && !m.Equal(signed) {
 		return "", fmt.Errorf("%w: bundle manifest differs from the signed one", release.ErrBadBundle)
 	}
 	raw, err := json.MarshalIndent(m, "", "  ")
@@ -188,12 +176,6 @@ func (s *Slots) installTo(slot, bundlePath string, signed *release.Manifest) (st
 		return "", err
 	}
 	return slot, s.FS.SyncDir(s.Root)
-}
-
-func sameManifest(a, b *release.Manifest) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
 }
 
 // switchTo points current at slot atomically.

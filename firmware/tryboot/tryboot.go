@@ -277,26 +277,12 @@ func (l *Layout) installTo(target Pair, bundlePath string, signed *release.Manif
 		default:
 			return nil
 		}
-		w, err := l.FS.Create(fmt.Sprintf(l.Dev, part), 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(w, r); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Sync(); err != nil {
-			w.Close()
-			return err
-		}
-		return w.Close()
+		return slot.WriteFile(l.FS, fmt.Sprintf(l.Dev, part), 0o600, r)
 	})
 	if err != nil {
 		return err
 	}
-	a, _ := json.Marshal(m)
-	s, _ := json.Marshal(signed)
-	if string(a) != string(s) {
+	if !m.Equal(signed) {
 		return fmt.Errorf("%w: bundle manifest differs from the signed one", release.ErrBadBundle)
 	}
 	rec.Version = m.Version
