@@ -23,28 +23,8 @@ import (
 // version, and cancelling the context shuts everything down cleanly.
 func TestServeInProcess(t *testing.T) {
 	data := t.TempDir()
-	c, err := parseServe([]string{"--data", data, "--http", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"}, false, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type urls struct{ http, mqtt string }
-	ready := make(chan urls, 1)
-	c.ready = func(h, m string) { ready <- urls{h, m} }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, c) }()
-	var u urls
-	select {
-	case u = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve after cancel: %v", err)
-		}
-	}()
+	ctx := context.Background()
+	u := startServe(t, "--data", data)
 
 	const id = "pe-simao-001"
 	bundleFile := filepath.Join(t.TempDir(), "b.json")
@@ -116,4 +96,36 @@ func TestBadCommandLine(t *testing.T) {
 			t.Errorf("%v: exit %d, %q", args, code, line.String())
 		}
 	}
+}
+
+// serveURLs are the addresses an in-process serve listens on.
+type serveURLs struct{ http, mqtt string }
+
+// startServe runs serve in-process with args on ephemeral ports until the
+// test ends, when it must stop cleanly.
+func startServe(t *testing.T, args ...string) serveURLs {
+	t.Helper()
+	c, err := parseServe(append([]string{"--http", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"}, args...), false, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan serveURLs, 1)
+	c.ready = func(h, m string) { ready <- serveURLs{h, m} }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, c) }()
+	select {
+	case u := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve after cancel: %v", err)
+			}
+		})
+		return u
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	return serveURLs{}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,28 +39,8 @@ func TestRolloutUpload(t *testing.T) {
 		os.WriteFile(filepath.Join(online, filepath.Base(keys[0])), k, 0o600)
 	}
 
-	c, err := parseServe([]string{"--data", data, "--http", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0",
-		"--firmware-repo", firmware, "--firmware-keys", online}, false, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	c.ready = func(h, m string) { ready <- h }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, c) }()
-	var api string
-	select {
-	case api = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve after cancel: %v", err)
-		}
-	}()
+	ctx := context.Background()
+	api := startServe(t, "--data", data, "--firmware-repo", firmware, "--firmware-keys", online).http
 
 	const name = "kiosk-2.0.0-rpi4-arm64.tar"
 	bundle := releasetest.Build(t, release.Manifest{Version: "2.0.0", Board: "rpi4", Arch: "arm64", Kind: release.KindProgram},
