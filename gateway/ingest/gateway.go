@@ -313,6 +313,13 @@ func (g *Gateway) hours(ctx context.Context, log *slog.Logger, audit Auditor, st
 	if len(order) == 0 {
 		return nil
 	}
+	// Bounded work per batch whatever its size: a backlog batch names
+	// hundreds of volunteers, and asking the store about each would hold
+	// the worker (and every station hashed to it) for the ack's courtesy.
+	// Twice AckHours leaves room for candidates the station did not know.
+	if n := 2 * g.opt.AckHours; len(order) > n {
+		order = order[:n]
+	}
 	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	known, err := audit.KnownBefore(hctx, station, order, entries)
