@@ -299,6 +299,57 @@ var migrations = []migration{
 			updated_ns BIGINT NOT NULL
 		)`,
 	}},
+	{13, "residents' orders, their history and assigned volunteers", []string{
+		// A need from a kiosk's service_request record (record_id), entered
+		// by a station manager (代办) or in the console. volunteers is JSON
+		// for reading whole; order_volunteers indexes the same for a
+		// volunteer's tasks. phone is personal data: the API masks it.
+		`CREATE TABLE orders (
+			id           BIGINT PRIMARY KEY,
+			ref          TEXT NOT NULL,
+			station      TEXT NOT NULL,
+			community    TEXT NOT NULL,
+			category     TEXT NOT NULL,
+			phone        TEXT NOT NULL,
+			note         TEXT NOT NULL,
+			preferred    TEXT NOT NULL,
+			source       TEXT NOT NULL,
+			record_id    TEXT {{C}} NOT NULL,
+			state        TEXT NOT NULL,
+			org          TEXT NOT NULL,
+			volunteers   TEXT NOT NULL,
+			reason       TEXT NOT NULL,
+			duplicate_of BIGINT NOT NULL,
+			rating       INTEGER NOT NULL,
+			comment      TEXT NOT NULL,
+			level        INTEGER NOT NULL,
+			created_ns   BIGINT NOT NULL,
+			since_ns     BIGINT NOT NULL,
+			updated_ns   BIGINT NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX orders_record ON orders (record_id) WHERE record_id <> ''`,
+		`CREATE INDEX orders_community_state ON orders (community, state)`,
+		`CREATE INDEX orders_ref ON orders (ref)`,
+		`CREATE INDEX orders_open ON orders (state, since_ns)`,
+		`CREATE TABLE order_events (
+			order_id   BIGINT NOT NULL,
+			seq        INTEGER NOT NULL,
+			at_ns      BIGINT NOT NULL,
+			who        TEXT NOT NULL,
+			action     TEXT NOT NULL,
+			from_state TEXT NOT NULL,
+			to_state   TEXT NOT NULL,
+			reason     TEXT NOT NULL,
+			detail     TEXT NOT NULL,
+			PRIMARY KEY (order_id, seq)
+		)`,
+		`CREATE TABLE order_volunteers (
+			order_id  BIGINT NOT NULL,
+			volunteer TEXT NOT NULL,
+			PRIMARY KEY (order_id, volunteer)
+		)`,
+		`CREATE INDEX order_volunteers_volunteer ON order_volunteers (volunteer)`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

@@ -1,0 +1,391 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"leifeng/cloud/orders"
+)
+
+// ErrNoOrder is returned for an order that does not exist.
+var ErrNoOrder = errors.New("store: no such order")
+
+// OrderFilter selects orders. Empty fields select everything; the
+// caller fills Communities, Stations or Orgs from the user's scope.
+type OrderFilter struct {
+	// AnyOf limits to orders in one of these communities, at one of
+	// these stations, or dispatched to one of these organisations
+	// (nil = no limit by that field; a non-nil empty list matches none).
+	Communities, Stations, Orgs []string
+	Community                   string
+	State                       orders.State
+	Volunteer                   string
+	Limit, Offset               int
+}
+
+const orderCols = `id, ref, station, community, category, phone, note, preferred, source, record_id, state, org,
+	volunteers, reason, duplicate_of, rating, comment, level, created_ns, since_ns`
+
+func scanOrder(r rows) (orders.Order, error) {
+	var (
+		o              orders.Order
+		vols           string
+		created, since int64
+	)
+	err := r.Scan(&o.ID, &o.Ref, &o.Station, &o.Community, &o.Category, &o.Phone, &o.Note, &o.Preferred, &o.Source,
+		&o.RecordID, &o.State, &o.Org, &vols, &o.Reason, &o.DuplicateOf, &o.Rating, &o.Comment, &o.Level, &created, &since)
+	if err != nil {
+		return o, err
+	}
+	o.CreatedAt, o.Since = fromNanos(created), fromNanos(since)
+	return o, json.Unmarshal([]byte(vols), &o.Volunteers)
+}
+
+// CreateOrder stores o as a new submitted order, with its first event,
+// and returns its ID. o.Community, when empty, is the station's.
+func (s *Store) CreateOrder(ctx context.Context, o *orders.Order, who string, now time.Time) (int64, error) {
+	err := s.b.inTx(ctx, func(q querier) error {
+		return createOrder(ctx, q, o, who, now)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: create order: %w", err)
+	}
+	return o.ID, nil
+}
+
+func createOrder(ctx context.Context, q querier, o *orders.Order, who string, now time.Time) error {
+	if err := q.query(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM orders`, nil,
+		func(r rows) error { return r.Scan(&o.ID) }); err != nil {
+		return err
+	}
+	if o.Community == "" && o.Station != "" {
+		if err := q.query(ctx, `SELECT community FROM stations WHERE id = $1`, []any{o.Station},
+			func(r rows) error { return r.Scan(&o.Community) }); err != nil {
+			return err
+		}
+	}
+	if o.Ref == "" {
+		o.Ref = fmt.Sprintf("XQ-C%05d", o.ID)
+	}
+	o.State, o.Level = orders.Submitted, 0
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = now
+	}
+	o.Since = now
+	vols, _ := json.Marshal(orEmpty(o.Volunteers))
+	if _, err := q.exec(ctx, `INSERT INTO orders (`+orderCols+`, updated_ns)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		o.ID, o.Ref, o.Station, o.Community, o.Category, o.Phone, o.Note, o.Preferred, string(o.Source), o.RecordID,
+		string(o.State), o.Org, string(vols), o.Reason, o.DuplicateOf, o.Rating, o.Comment, o.Level,
+		nanos(o.CreatedAt), nanos(o.Since), nanos(now)); err != nil {
+		return err
+	}
+	return addOrderEvent(ctx, q, orders.Event{Order: o.ID, At: now, Who: who, Action: orders.Submit, To: orders.Submitted,
+		Detail: "source=" + string(o.Source)})
+}
+
+func addOrderEvent(ctx context.Context, q querier, ev orders.Event) error {
+	_, err := q.exec(ctx, `INSERT INTO order_events (order_id, seq, at_ns, who, action, from_state, to_state, reason, detail)
+		SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM order_events WHERE order_id = $1`,
+		ev.Order, nanos(ev.At), ev.Who, string(ev.Action), string(ev.From), string(ev.To), ev.Reason, ev.Detail)
+	return err
+}
+
+// IntakeOrders turns the kiosks' service_request records that are not yet
+// orders into submitted orders; running it again changes nothing. It
+// returns how many orders it made.
+func (s *Store) IntakeOrders(ctx context.Context, now time.Time) (int, error) {
+	type req struct {
+		id, station, service, phone, note string
+		seq, at                           int64
+	}
+	var reqs []req
+	err := s.b.query(ctx, `SELECT r.id, r.station, r.service, r.phone, r.note, r.seq, r.time_ns FROM records r
+		WHERE r.kind = 'service_request' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.record_id = r.id)
+		ORDER BY r.received_ns, r.id LIMIT 1000`, nil, func(r rows) error {
+		var x req
+		err := r.Scan(&x.id, &x.station, &x.service, &x.phone, &x.note, &x.seq, &x.at)
+		reqs = append(reqs, x)
+		return err
+	})
+	if err != nil || len(reqs) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.b.inTx(ctx, func(q querier) error {
+		n = 0
+		for _, x := range reqs {
+			var dup bool
+			if err := q.query(ctx, `SELECT TRUE FROM orders WHERE record_id = $1`, []any{x.id},
+				func(r rows) error { return r.Scan(&dup) }); err != nil {
+				return err
+			}
+			if dup {
+				continue
+			}
+			o := orders.Order{Ref: fmt.Sprintf("XQ-%04d", x.seq), Station: x.station, Category: x.service,
+				Phone: x.phone, Note: x.note, Source: orders.FromKiosk, RecordID: x.id, CreatedAt: fromNanos(x.at)}
+			if err := createOrder(ctx, q, &o, "站点 "+x.station, now); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: order intake: %w", err)
+	}
+	return n, nil
+}
+
+// Order returns the order with its history, oldest event first.
+func (s *Store) Order(ctx context.Context, id int64) (*orders.Order, []orders.Event, error) {
+	var found []orders.Order
+	err := s.b.query(ctx, `SELECT `+orderCols+` FROM orders WHERE id = $1`, []any{id}, func(r rows) error {
+		o, err := scanOrder(r)
+		found = append(found, o)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: order %d: %w", id, err)
+	}
+	if len(found) == 0 {
+		return nil, nil, ErrNoOrder
+	}
+	evs, err := s.orderEvents(ctx, id)
+	return &found[0], evs, err
+}
+
+func (s *Store) orderEvents(ctx context.Context, id int64) ([]orders.Event, error) {
+	var evs []orders.Event
+	err := s.b.query(ctx, `SELECT at_ns, who, action, from_state, to_state, reason, detail FROM order_events
+		WHERE order_id = $1 ORDER BY seq`, []any{id}, func(r rows) error {
+		ev := orders.Event{Order: id}
+		var at int64
+		err := r.Scan(&at, &ev.Who, &ev.Action, &ev.From, &ev.To, &ev.Reason, &ev.Detail)
+		ev.At = fromNanos(at)
+		evs = append(evs, ev)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: order %d history: %w", id, err)
+	}
+	return evs, nil
+}
+
+// OrderByRef finds the order a resident names at a kiosk: by reference
+// number, at the given station first, then anywhere when exactly one
+// order has that reference and those last phone digits.
+func (s *Store) OrderByRef(ctx context.Context, station, ref, lastDigits string) (*orders.Order, error) {
+	ref = strings.ToUpper(strings.TrimSpace(ref))
+	var found []orders.Order
+	err := s.b.query(ctx, `SELECT `+orderCols+` FROM orders WHERE ref = $1 ORDER BY (station = $2) DESC, id DESC LIMIT 50`,
+		[]any{ref, station}, func(r rows) error {
+			o, err := scanOrder(r)
+			if err == nil && orders.ResidentProof(&o, lastDigits) {
+				found = append(found, o)
+			}
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: order %s: %w", ref, err)
+	}
+	if len(found) == 0 || (found[0].Station != station && len(found) > 1) {
+		return nil, ErrNoOrder
+	}
+	return &found[0], nil
+}
+
+// Orders lists the orders f selects, newest first.
+func (s *Store) Orders(ctx context.Context, f OrderFilter) ([]orders.Order, error) {
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	in := func(col string, vals []string) {
+		if vals == nil {
+			return
+		}
+		if len(vals) == 0 {
+			where = append(where, "FALSE")
+			return
+		}
+		ps := make([]string, len(vals))
+		for i, v := range vals {
+			ps[i] = arg(v)
+		}
+		where = append(where, col+" IN ("+strings.Join(ps, ", ")+")")
+	}
+	// Scope: any of the lists matches.
+	var any []string
+	for _, l := range []struct {
+		col  string
+		vals []string
+	}{{"community", f.Communities}, {"station", f.Stations}, {"org", f.Orgs}} {
+		if l.vals == nil {
+			continue
+		}
+		before := len(where)
+		in(l.col, l.vals)
+		any = append(any, where[before:]...)
+		where = where[:before]
+	}
+	if len(any) > 0 {
+		where = append(where, "("+strings.Join(any, " OR ")+")")
+	}
+	if f.Community != "" {
+		where = append(where, "community = "+arg(f.Community))
+	}
+	if f.State != "" {
+		where = append(where, "state = "+arg(string(f.State)))
+	}
+	if f.Volunteer != "" {
+		where = append(where, "id IN (SELECT order_id FROM order_volunteers WHERE volunteer = "+arg(f.Volunteer)+")")
+	}
+	q := `SELECT ` + orderCols + ` FROM orders`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	q += " ORDER BY id DESC LIMIT " + arg(limit) + " OFFSET " + arg(max(f.Offset, 0))
+	var out []orders.Order
+	err := s.b.query(ctx, q, args, func(r rows) error {
+		o, err := scanOrder(r)
+		out = append(out, o)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: orders: %w", err)
+	}
+	return out, nil
+}
+
+// ActOnOrder loads order id, lets fn change it (orders.Apply) and stores
+// the order and the event fn returns, in one transaction: two people
+// acting at once cannot both move the order from the same state.
+func (s *Store) ActOnOrder(ctx context.Context, id int64, now time.Time, fn func(o *orders.Order) (orders.Event, error)) (*orders.Order, error) {
+	var out *orders.Order
+	err := s.b.inTx(ctx, func(q querier) error {
+		var found []orders.Order
+		if err := q.query(ctx, `SELECT `+orderCols+` FROM orders WHERE id = $1`, []any{id}, func(r rows) error {
+			o, err := scanOrder(r)
+			found = append(found, o)
+			return err
+		}); err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			return ErrNoOrder
+		}
+		o := found[0]
+		ev, err := fn(&o)
+		if err != nil {
+			return err
+		}
+		if err := saveOrder(ctx, q, &o, now); err != nil {
+			return err
+		}
+		if err := addOrderEvent(ctx, q, ev); err != nil {
+			return err
+		}
+		out = &o
+		return nil
+	})
+	return out, err
+}
+
+func saveOrder(ctx context.Context, q querier, o *orders.Order, now time.Time) error {
+	vols, _ := json.Marshal(orEmpty(o.Volunteers))
+	if _, err := q.exec(ctx, `UPDATE orders SET state = $2, org = $3, volunteers = $4, reason = $5, duplicate_of = $6,
+			rating = $7, comment = $8, level = $9, since_ns = $10, updated_ns = $11 WHERE id = $1`,
+		o.ID, string(o.State), o.Org, string(vols), o.Reason, o.DuplicateOf, o.Rating, o.Comment, o.Level,
+		nanos(o.Since), nanos(now)); err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, `DELETE FROM order_volunteers WHERE order_id = $1`, o.ID); err != nil {
+		return err
+	}
+	for _, v := range o.Volunteers {
+		if _, err := q.exec(ctx, `INSERT INTO order_volunteers (order_id, volunteer) VALUES ($1, $2) ON CONFLICT DO NOTHING`, o.ID, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TickOrders applies the clock rules of p to every open order at now
+// (escalation, return of unaccepted orders) and returns the events.
+func (s *Store) TickOrders(ctx context.Context, p orders.Policy, now time.Time) ([]orders.Event, error) {
+	var open []int64
+	err := s.b.query(ctx, `SELECT id FROM orders WHERE state IN ('submitted', 'dispatched') ORDER BY id`, nil,
+		func(r rows) error {
+			var id int64
+			err := r.Scan(&id)
+			open = append(open, id)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: open orders: %w", err)
+	}
+	var evs []orders.Event
+	for _, id := range open {
+		_, err := s.ActOnOrder(ctx, id, now, func(o *orders.Order) (orders.Event, error) {
+			ev, ok := p.Tick(o, now)
+			if !ok {
+				return ev, errNotDue
+			}
+			evs = append(evs, ev)
+			return ev, nil
+		})
+		if err != nil && !errors.Is(err, errNotDue) {
+			return evs, err
+		}
+	}
+	return evs, nil
+}
+
+var errNotDue = errors.New("not due")
+
+// ServedByCategory counts, per category, the orders of station's
+// community completed (or rated) since from: the contact board's "this
+// month" figures, with no names.
+func (s *Store) ServedByCategory(ctx context.Context, community string, from time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.b.query(ctx, `SELECT category, COUNT(*) FROM orders
+		WHERE community = $1 AND state IN ('completed', 'rated') AND since_ns >= $2 GROUP BY category`,
+		[]any{community, nanos(from)}, func(r rows) error {
+			var c string
+			var n int
+			err := r.Scan(&c, &n)
+			out[c] = n
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: served orders: %w", err)
+	}
+	return out, nil
+}
+
+// VolunteerTasks lists the open orders volunteer is assigned to.
+func (s *Store) VolunteerTasks(ctx context.Context, volunteer string) ([]orders.Order, error) {
+	var out []orders.Order
+	err := s.b.query(ctx, `SELECT `+orderCols+` FROM orders WHERE state IN ('accepted', 'in_service')
+		AND id IN (SELECT order_id FROM order_volunteers WHERE volunteer = $1) ORDER BY id`, []any{volunteer},
+		func(r rows) error {
+			o, err := scanOrder(r)
+			out = append(out, o)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: tasks of %s: %w", volunteer, err)
+	}
+	return out, nil
+}
