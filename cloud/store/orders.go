@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"leifeng/cloud/orders"
+	"leifeng/gateway/wire"
 )
 
 // ErrNoOrder is returned for an order that does not exist.
@@ -140,6 +141,155 @@ func (s *Store) IntakeOrders(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("store: order intake: %w", err)
 	}
 	return n, nil
+}
+
+// kioskOrderRecord is a kiosk record that acts on an order.
+type kioskOrderRecord struct {
+	id, station, kind, volunteer, ref, order, phone, note string
+	rating                                                int
+	at                                                    int64
+}
+
+// ApplyKioskOrders applies the kiosks' records about orders that have not
+// been applied yet, each once: an order_start starts the order's service
+// (the volunteer must be assigned to it) and links the check-in to it; the
+// check-out that closes a linked check-in completes the order; an
+// order_rating rates it when the four phone digits match. Each record's
+// outcome is kept in order_intake (” when applied, else why not). It
+// returns how many records it applied.
+func (s *Store) ApplyKioskOrders(ctx context.Context, now time.Time) (int, error) {
+	var recs []kioskOrderRecord
+	scan := func(r rows) error {
+		var x kioskOrderRecord
+		err := r.Scan(&x.id, &x.station, &x.kind, &x.volunteer, &x.ref, &x.order, &x.phone, &x.note, &x.rating, &x.at)
+		recs = append(recs, x)
+		return err
+	}
+	const cols = `r.id, r.station, r.kind, r.volunteer, r.ref, r.order_ref, r.phone, r.note, r.rating, r.time_ns`
+	if err := s.b.query(ctx, `SELECT `+cols+` FROM records r
+		WHERE r.kind IN ('order_start', 'order_rating') AND NOT EXISTS (SELECT 1 FROM order_intake i WHERE i.record_id = r.id)
+		ORDER BY r.time_ns, r.id LIMIT 1000`, nil, scan); err != nil {
+		return 0, fmt.Errorf("store: kiosk order records: %w", err)
+	}
+	if err := s.b.query(ctx, `SELECT `+cols+` FROM records r JOIN order_sessions os ON os.check_in = r.ref
+		WHERE r.kind IN ('check_out', 'auto_check_out') AND NOT EXISTS (SELECT 1 FROM order_intake i WHERE i.record_id = r.id)
+		ORDER BY r.time_ns, r.id LIMIT 1000`, nil, scan); err != nil {
+		return 0, fmt.Errorf("store: kiosk order check-outs: %w", err)
+	}
+	n := 0
+	for _, x := range recs {
+		applied, err := s.applyKioskOrder(ctx, x, now)
+		if err != nil {
+			return n, err
+		}
+		if applied {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) applyKioskOrder(ctx context.Context, x kioskOrderRecord, now time.Time) (bool, error) {
+	applied := false
+	err := s.b.inTx(ctx, func(q querier) error {
+		var done bool
+		if err := q.query(ctx, `SELECT TRUE FROM order_intake WHERE record_id = $1`, []any{x.id},
+			func(r rows) error { return r.Scan(&done) }); err != nil || done {
+			return err
+		}
+		o, outcome, err := kioskOrderTarget(ctx, q, x)
+		if err != nil {
+			return err
+		}
+		var id int64
+		if o != nil {
+			id = o.ID
+			at := fromNanos(x.at)
+			var (
+				act   orders.Action
+				req   orders.Request
+				actor = orders.Actor{Kiosk: x.station, Volunteer: x.volunteer}
+			)
+			switch x.kind {
+			case string(wire.KindOrderStart):
+				act = orders.Start
+				if _, err := q.exec(ctx, `INSERT INTO order_sessions (check_in, order_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, x.ref, o.ID); err != nil {
+					return err
+				}
+			case string(wire.KindOrderRating):
+				act, req, actor = orders.Rate, orders.Request{Rating: x.rating, Comment: x.note}, orders.Actor{Resident: true}
+			default:
+				act = orders.Complete
+			}
+			if act == orders.Start && o.State == orders.InService {
+				// A second assigned volunteer joins the service under way.
+				outcome = ""
+			} else if ev, err := orders.Apply(o, act, req, actor, at); err != nil {
+				var oe *orders.Error
+				if !errors.As(err, &oe) {
+					return err
+				}
+				outcome = oe.Zh
+			} else {
+				ev.Detail = strings.TrimPrefix(ev.Detail+" record="+x.id, " ")
+				if err := saveOrder(ctx, q, o, now); err != nil {
+					return err
+				}
+				if err := addOrderEvent(ctx, q, ev); err != nil {
+					return err
+				}
+				outcome = ""
+			}
+		}
+		applied = outcome == ""
+		_, err = q.exec(ctx, `INSERT INTO order_intake (record_id, order_id, outcome, at_ns) VALUES ($1, $2, $3, $4)`,
+			x.id, id, outcome, nanos(now))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: apply kiosk record %s to its order: %w", x.id, err)
+	}
+	return applied, nil
+}
+
+// kioskOrderTarget finds the order a kiosk record acts on, or says why
+// there is none.
+func kioskOrderTarget(ctx context.Context, q querier, x kioskOrderRecord) (*orders.Order, string, error) {
+	var found []orders.Order
+	each := func(r rows) error {
+		o, err := scanOrder(r)
+		found = append(found, o)
+		return err
+	}
+	var err error
+	switch x.kind {
+	case string(wire.KindOrderStart):
+		err = q.query(ctx, `SELECT `+orderCols+` FROM orders WHERE ref = $1
+			AND id IN (SELECT order_id FROM order_volunteers WHERE volunteer = $2) ORDER BY (station = $3) DESC, id DESC LIMIT 1`,
+			[]any{x.order, x.volunteer, x.station}, each)
+	case string(wire.KindOrderRating):
+		err = q.query(ctx, `SELECT `+orderCols+` FROM orders WHERE ref = $1 ORDER BY (station = $2) DESC, id DESC LIMIT 50`,
+			[]any{strings.ToUpper(x.order), x.station}, func(r rows) error {
+				o, err := scanOrder(r)
+				if err == nil && orders.ResidentProof(&o, x.phone) {
+					found = append(found, o)
+				}
+				return err
+			})
+		if err == nil && len(found) > 1 && found[0].Station != x.station {
+			return nil, "参考号对应多个需求，请到登记需求的站点评价或由站点管理员代为录入。", nil
+		}
+	default:
+		err = q.query(ctx, `SELECT `+orderCols+` FROM orders WHERE id = (SELECT order_id FROM order_sessions WHERE check_in = $1)`,
+			[]any{x.ref}, each)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if len(found) == 0 {
+		return nil, "没有找到这个需求：请核对参考号和手机号后四位。", nil
+	}
+	return &found[0], "", nil
 }
 
 // Order returns the order with its history, oldest event first.

@@ -34,7 +34,8 @@ type pgBackend struct {
 const pgInsert = `INSERT INTO records (` + recordCols + `)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 	$8::bigint[], $9::bigint[], $10::text[], $11::boolean[], $12::bigint[], $13::boolean[],
-	$14::text[], $15::text[], $16::bigint[], $17::text[], $18::bigint[], $19::text[], $20::bigint[])
+	$14::text[], $15::text[], $16::bigint[], $17::text[], $18::bigint[], $19::text[], $20::bigint[],
+	$21::text[], $22::integer[])
 ON CONFLICT (id) DO NOTHING`
 
 // pgLockMigrations is the advisory lock key that serialises inTx across
@@ -187,7 +188,8 @@ func pgArrays(entries []ingest.Entry) []any {
 	var (
 		id, station, kind, volunteer, card = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		service, ref, boot, phone, note    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		sun, flag                          = make([]string, n), make([]string, n)
+		sun, flag, oref                    = make([]string, n), make([]string, n), make([]string, n)
+		rating                             = make([]int32, n)
 		at, mono, seq, counter, tm, recv   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		synced, review                     = make([]bool, n), make([]bool, n)
 	)
@@ -199,9 +201,10 @@ func pgArrays(entries []ingest.Entry) []any {
 		at[i], mono[i], seq[i], counter[i] = nanos(e.At), e.Mono, int64(e.Seq), int64(e.Counter)
 		tm[i], recv[i] = nanos(e.Time), nanos(e.Received)
 		synced[i], review[i] = e.ClockSynced, e.Review
+		oref[i], rating[i] = e.Order, int32(e.Rating)
 	}
 	return []any{id, station, kind, volunteer, card, service, ref, at, mono, boot,
-		synced, seq, review, phone, note, counter, sun, tm, flag, recv}
+		synced, seq, review, phone, note, counter, sun, tm, flag, recv, oref, rating}
 }
 
 // errClosed is returned by calls on a closed Store.

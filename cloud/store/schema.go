@@ -300,6 +300,24 @@ var migrations = []migration{
 		)`,
 	}},
 	{13, "residents' orders, their history and assigned volunteers", []string{
+		// What an order_start or order_rating record says of an order.
+		`ALTER TABLE records ADD COLUMN order_ref TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE records ADD COLUMN rating INTEGER NOT NULL DEFAULT 0`,
+		// The kiosk records about orders the intake has applied, with what
+		// became of each ('' applied, else why not), so each is applied
+		// once.
+		`CREATE TABLE order_intake (
+			record_id TEXT {{C}} PRIMARY KEY,
+			order_id  BIGINT NOT NULL,
+			outcome   TEXT NOT NULL,
+			at_ns     BIGINT NOT NULL
+		)`,
+		// A volunteer's check-in that serves an order; its check-out
+		// completes the order.
+		`CREATE TABLE order_sessions (
+			check_in TEXT {{C}} PRIMARY KEY,
+			order_id BIGINT NOT NULL
+		)`,
 		// A need from a kiosk's service_request record (record_id), entered
 		// by a station manager (代办) or in the console. volunteers is JSON
 		// for reading whole; order_volunteers indexes the same for a
