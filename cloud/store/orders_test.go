@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -147,6 +148,78 @@ func testOrders(t *testing.T, s *Store) {
 		t.Fatalf("served: %v %v", served, err)
 	}
 
+	// The kiosk's part: a volunteer assigned to the order checks in,
+	// starts it, checks out (which completes it); the resident rates it at
+	// another kiosk with the last four phone digits, a wrong try first.
+	k := newOrder(t, s, "st-1", "13600002468", now)
+	for _, step := range []struct {
+		a   orders.Action
+		req orders.Request
+		by  orders.Actor
+	}{
+		{orders.Dispatch, orders.Request{Org: "org-1"}, city},
+		{orders.Accept, orders.Request{}, org},
+		{orders.Assign, orders.Request{Volunteers: []string{"PE-7"}}, org},
+	} {
+		if err := act(k.ID, step.a, step.req, step.by); err != nil {
+			t.Fatalf("%s: %v", step.a, err)
+		}
+	}
+	kt := storetest.NewTraffic("st-1", now.Add(time.Hour))
+	ke := kt.Entries(6)
+	in, start, out, bad, rate, stranger := &ke[0], &ke[1], &ke[2], &ke[3], &ke[4], &ke[5]
+	in.Kind, in.Volunteer = wire.KindCheckIn, "PE-7"
+	start.Kind, start.Volunteer, start.Ref, start.Order, start.Card = wire.KindOrderStart, "PE-7", in.ID, k.Ref, in.Card
+	out.Kind, out.Volunteer, out.Ref, out.Card = wire.KindCheckOut, "PE-7", in.ID, in.Card
+	bad.Kind, bad.Volunteer, bad.Card, bad.Order, bad.Rating, bad.Phone = wire.KindOrderRating, "", "", k.Ref, 2, "0000"
+	rate.Kind, rate.Volunteer, rate.Card, rate.Order, rate.Rating, rate.Phone, rate.Note = wire.KindOrderRating, "", "", k.Ref, 4, "2468", "准时到达"
+	rate.Station, bad.Station = "st-2", "st-2"
+	stranger.Kind, stranger.Volunteer, stranger.Ref, stranger.Order = wire.KindOrderStart, "PE-8", in.ID, k.Ref
+	for i := range ke {
+		if err := ke[i].Validate(); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	if _, err := s.Ingest(ctx, ke[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ApplyKioskOrders(ctx, now); err != nil || n != 1 {
+		t.Fatalf("start: %d %v", n, err)
+	}
+	// The check-out arrives after the start was applied: the next pass
+	// completes the order.
+	if n, err := s.ApplyKioskOrders(ctx, now); err != nil || n != 1 {
+		t.Fatalf("complete: %d %v", n, err)
+	}
+	if _, err := s.Ingest(ctx, ke[3:]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ApplyKioskOrders(ctx, now); err != nil || n != 1 {
+		t.Fatalf("rating: %d %v", n, err)
+	}
+	if n, err := s.ApplyKioskOrders(ctx, now); err != nil || n != 0 {
+		t.Fatalf("again: %d %v", n, err)
+	}
+	got, evs, err = s.Order(ctx, k.ID)
+	if err != nil || got.State != orders.Rated || got.Rating != 4 || got.Comment != "准时到达" {
+		t.Fatalf("kiosk flow: %+v %v", got, err)
+	}
+	var acts []orders.Action
+	for _, e := range evs {
+		acts = append(acts, e.Action)
+	}
+	if want := []orders.Action{orders.Submit, orders.Dispatch, orders.Accept, orders.Assign, orders.Start, orders.Complete, orders.Rate}; !slices.Equal(acts, want) {
+		t.Fatalf("history %v, want %v", acts, want)
+	}
+	var outcomes []string
+	if err := s.b.query(ctx, `SELECT outcome FROM order_intake WHERE record_id = $1 OR record_id = $2 ORDER BY record_id`,
+		[]any{bad.ID, stranger.ID}, func(r rows) error { var o string; err := r.Scan(&o); outcomes = append(outcomes, o); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if len(outcomes) != 2 || outcomes[0] == "" || outcomes[1] == "" {
+		t.Fatalf("refused kiosk records' outcomes: %q", outcomes)
+	}
+
 	// A console order gets a console reference.
 	id, err := s.CreateOrder(ctx, &orders.Order{Community: "530802001001", Category: "义务家教", Phone: "13700000000", Source: orders.FromProxy}, "站长", now)
 	if err != nil {
@@ -155,6 +228,25 @@ func testOrders(t *testing.T, s *Store) {
 	if c, _, _ := s.Order(ctx, id); c.Ref == "" || c.Source != orders.FromProxy {
 		t.Fatalf("console order: %+v", c)
 	}
+}
+
+// newOrder registers a need at station's kiosk and takes it in.
+func newOrder(t *testing.T, s *Store, station, phone string, now time.Time) *orders.Order {
+	t.Helper()
+	ctx := context.Background()
+	e := storetest.NewTraffic(station, now).Entries(1)
+	e[0].Kind, e[0].Volunteer, e[0].Card, e[0].Service, e[0].Phone = wire.KindServiceRequest, "", "", "家政", phone
+	if _, err := s.Ingest(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.IntakeOrders(ctx, now); err != nil || n != 1 {
+		t.Fatalf("intake: %d %v", n, err)
+	}
+	l, err := s.Orders(ctx, OrderFilter{Limit: 1})
+	if err != nil || len(l) != 1 || l[0].RecordID != e[0].ID {
+		t.Fatalf("new order: %v %v", l, err)
+	}
+	return &l[0]
 }
 
 func pad4(n uint64) string {
