@@ -191,7 +191,9 @@ func ValidateConfig(c *Config) error {
 		at := fmt.Sprintf("orders[%d]", i)
 		v.str(at+".ref", o.Ref, 1, 32)
 		v.str(at+".category", o.Category, 0, 64)
-		v.str(at+".state", o.State, 1, 16)
+		if !slices.Contains(orderStates, o.State) {
+			v.fail("%s.state=%q is not an order state", at, o.State)
+		}
 		v.str(at+".reason", o.Reason, 0, 200)
 		v.str(at+".check", o.Check, 16, 16)
 	}
@@ -205,6 +207,9 @@ func ValidateConfig(c *Config) error {
 	}
 	return v.err
 }
+
+// orderStates are the states an order can be in (cloud/orders).
+var orderStates = []string{"submitted", "dispatched", "accepted", "in_service", "completed", "rated", "rejected", "cancelled"}
 
 // validator keeps the first failure.
 type validator struct{ err error }
