@@ -238,13 +238,16 @@ func (s *Store) SaveVolunteers(ctx context.Context, station string, vs []RosterE
 }
 
 // StationRoster returns station's own volunteers, by ID: those listed for
-// it and those who ever checked in there, with their names (full; "" when
+// it, those who ever checked in there and those assigned to its open
+// orders, with their names (full; "" when
 // the cloud has none).
 func (s *Store) StationRoster(ctx context.Context, station string) ([]RosterEntry, error) {
 	var out []RosterEntry
 	err := s.b.query(ctx, `SELECT k.id, COALESCE(v.name, '') FROM (
 			SELECT volunteer AS id FROM volunteer_stations WHERE station = $1
 			UNION SELECT DISTINCT volunteer FROM records WHERE station = $1 AND kind = 'check_in' AND volunteer <> ''
+			UNION SELECT ov.volunteer FROM order_volunteers ov JOIN orders o ON o.id = ov.order_id
+				WHERE o.station = $1 AND o.state IN ('accepted', 'in_service')
 		) k LEFT JOIN volunteers v ON v.id = k.id ORDER BY k.id`, []any{station},
 		func(r rows) error {
 			var e RosterEntry

@@ -539,3 +539,101 @@ func (s *Store) VolunteerTasks(ctx context.Context, volunteer string) ([]orders.
 	}
 	return out, nil
 }
+
+// StationOrders lists the orders registered at station that are open or
+// changed since since, newest first, at most 500: what its kiosk holds for
+// the residents' lookup.
+func (s *Store) StationOrders(ctx context.Context, station string, since time.Time) ([]orders.Order, error) {
+	var out []orders.Order
+	err := s.b.query(ctx, `SELECT `+orderCols+` FROM orders WHERE station = $1
+		AND (state NOT IN ('rated', 'rejected', 'cancelled') OR since_ns >= $2) ORDER BY id DESC LIMIT 500`,
+		[]any{station, nanos(since)}, func(r rows) error {
+			o, err := scanOrder(r)
+			out = append(out, o)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: orders of station %s: %w", station, err)
+	}
+	return out, nil
+}
+
+// StationTasks returns, per volunteer, the open orders of station they
+// are assigned to.
+func (s *Store) StationTasks(ctx context.Context, station string) (map[string][]orders.Order, error) {
+	out := map[string][]orders.Order{}
+	err := s.b.query(ctx, `SELECT ov.volunteer, `+prefixed("o.", orderCols)+` FROM order_volunteers ov JOIN orders o ON o.id = ov.order_id
+		WHERE o.station = $1 AND o.state IN ('accepted', 'in_service') ORDER BY o.id`, []any{station},
+		func(r rows) error {
+			var v string
+			o, err := scanOrder(prependScan(r, &v))
+			out[v] = append(out[v], o)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: tasks at %s: %w", station, err)
+	}
+	return out, nil
+}
+
+// ServedAtStation counts station's community's orders served since from,
+// per category (ServedByCategory for the station's community).
+func (s *Store) ServedAtStation(ctx context.Context, station string, from time.Time) (map[string]int, error) {
+	var community string
+	if err := s.b.query(ctx, `SELECT community FROM stations WHERE id = $1`, []any{station},
+		func(r rows) error { return r.Scan(&community) }); err != nil {
+		return nil, fmt.Errorf("store: community of %s: %w", station, err)
+	}
+	if community == "" {
+		// A station not yet placed in a community counts its own orders.
+		out := map[string]int{}
+		err := s.b.query(ctx, `SELECT category, COUNT(*) FROM orders WHERE station = $1
+			AND state IN ('completed', 'rated') AND since_ns >= $2 GROUP BY category`, []any{station, nanos(from)},
+			func(r rows) error {
+				var c string
+				var n int
+				err := r.Scan(&c, &n)
+				out[c] = n
+				return err
+			})
+		return out, err
+	}
+	return s.ServedByCategory(ctx, community, from)
+}
+
+// prefixed qualifies each column of a column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// prependScan is r with dest scanned before the columns the caller
+// scans.
+func prependScan(r rows, dest ...any) rows { return prepended{r, dest} }
+
+type prepended struct {
+	rows
+	first []any
+}
+
+func (p prepended) Scan(dest ...any) error { return p.rows.Scan(append(p.first, dest...)...) }
+
+// StationsWithOrdersSince lists the stations with orders changed at or
+// after since.
+func (s *Store) StationsWithOrdersSince(ctx context.Context, since time.Time) ([]string, error) {
+	var out []string
+	err := s.b.query(ctx, `SELECT DISTINCT station FROM orders WHERE updated_ns >= $1 AND station <> '' ORDER BY station`,
+		[]any{nanos(since)}, func(r rows) error {
+			var st string
+			err := r.Scan(&st)
+			out = append(out, st)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: stations with changed orders: %w", err)
+	}
+	return out, nil
+}

@@ -45,6 +45,7 @@ import (
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/internal/buildinfo"
@@ -126,6 +127,8 @@ type config struct {
 	offlineAlert                            time.Duration
 	outboxAlert                             int
 	rosterRefresh                           time.Duration
+	ordersEvery                             time.Duration
+	orderPolicy                             orders.Policy
 	// rollout holds the firmware repository and rollout flags.
 	rollout rolloutFlags
 
@@ -179,6 +182,9 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
+		fs.DurationVar(&c.ordersEvery, "orders-every", 30*time.Second, "take residents' needs in as orders, apply kiosks' order records and the order time limits this often")
+		fs.DurationVar(&c.orderPolicy.AnswerWithin, "order-answer-within", orders.DefaultPolicy.AnswerWithin, "raise an unanswered order to the next level (station → county → city) after this long")
+		fs.DurationVar(&c.orderPolicy.AcceptWithin, "order-accept-within", orders.DefaultPolicy.AcceptWithin, "return a dispatched order nobody accepted to the queue after this long")
 		c.rollout.register(fs)
 	}
 	if err := cli.Parse(fs, args, stdout); err != nil {
@@ -318,6 +324,9 @@ func serve(ctx context.Context, c *config) error {
 	}
 	if c.rosterRefresh > 0 {
 		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
+	}
+	if c.ordersEvery > 0 {
+		wg.Go(func() { svc.RunOrders(ctx, c.ordersEvery, c.orderPolicy) })
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
