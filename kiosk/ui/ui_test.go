@@ -90,6 +90,10 @@ func (c core) Request(ctx context.Context, r attendance.ServiceRequest) (attenda
 	return c.book.Request(ctx, r)
 }
 
+func (c core) Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error) {
+	return c.book.Order(ctx, a)
+}
+
 func (c core) Status() Status {
 	st := Status{Station: "pe-simao-001", Link: Link(c.link.Load()), Outbox: c.st.Depth(), Reader: "sim", Software: "test", Acked: int(c.acked.Load()),
 		ReaderRecoveries: int(c.recovered.Load())}
