@@ -48,7 +48,7 @@ func openData(ctx context.Context, data, db string) (*store.Store, *fleet.Keys, 
 // stationCmd is `leifeng-cloud station add`.
 func stationCmd(args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return cli.Usagef("%s", `usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
+		return cli.Usagef("%s", `usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--community CODE] [--issuer-root FILE] [--out FILE]`)
 	}
 	fs := flag.NewFlagSet("leifeng-cloud station add", flag.ContinueOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
@@ -56,6 +56,7 @@ func stationCmd(args []string) error {
 	id := fs.String("id", "", "station ID, e.g. pe-simao-001 (required)")
 	name := fs.String("name", "", "station name, e.g. 思茅区某某社区学雷锋志愿服务站")
 	county := fs.String("county", "", "county or district, for pushing to a county")
+	community := fs.String("community", "", "area code of the community (社区/村) the station belongs to, as imported with `import areas`; county administrators see the stations of their county's communities")
 	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883 (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
 	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle (default for a TLS --broker: serve's own CA under --data/tls, if any)")
@@ -77,7 +78,10 @@ func stationCmd(args []string) error {
 	}
 	defer st.Close()
 	svc := fleet.NewService(st, keys, nil, nil)
-	b, err := svc.AddStation(ctx, *id, *name, *county, *brokerURL)
+	b, err := svc.AddStationIn(ctx, *id, *name, *county, *community, *brokerURL)
+	if errors.Is(err, store.ErrNotCommunity) {
+		return fmt.Errorf("--community %s: 不是已登记的社区（村）编码；请先用 leifeng-cloud import areas 导入区域，或核对编码后再试: %w", *community, err)
+	}
 	if err != nil {
 		return err
 	}
