@@ -240,15 +240,15 @@ func (a *api) audit(r *http.Request, action, target string, status int, note *ch
 	return a.f.Store.Audit(context.WithoutCancel(r.Context()), e)
 }
 
-func jsonOrEmpty(v any) string {
+func jsonOrEmpty(v any) json.RawMessage {
 	if v == nil {
-		return ""
+		return nil
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
-		return ""
+		return nil
 	}
-	return string(data)
+	return data
 }
 
 // heldResponse holds a handler's answer until its audit entry is written.

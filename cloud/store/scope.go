@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -277,19 +278,19 @@ func (s *Store) Organisations(ctx context.Context) ([]people.Organisation, error
 // how it ended (the HTTP status), and the state before and after (JSON,
 // empty when not kept).
 type AuditEntry struct {
-	ID     int64     `json:"id"`
-	At     time.Time `json:"at"`
-	UserID int64     `json:"user_id"`
-	User   string    `json:"user"`
-	Role   string    `json:"role"`
-	Via    string    `json:"via"`
-	Action string    `json:"action"`
-	Route  string    `json:"route"`
-	Target string    `json:"target"`
-	Status int       `json:"status"`
-	Before string    `json:"before,omitempty"`
-	After  string    `json:"after,omitempty"`
-	Remote string    `json:"remote,omitempty"`
+	ID     int64           `json:"id"`
+	At     time.Time       `json:"at"`
+	UserID int64           `json:"user_id"`
+	User   string          `json:"user"`
+	Role   string          `json:"role"`
+	Via    string          `json:"via"`
+	Action string          `json:"action"`
+	Route  string          `json:"route"`
+	Target string          `json:"target"`
+	Status int             `json:"status"`
+	Before json.RawMessage `json:"before,omitempty"`
+	After  json.RawMessage `json:"after,omitempty"`
+	Remote string          `json:"remote,omitempty"`
 }
 
 // Audit appends e to the audit log (its ID is assigned); entries are never
@@ -297,7 +298,7 @@ type AuditEntry struct {
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	_, err := s.b.exec(ctx, `INSERT INTO audit_log (at_ns, user_id, user_name, role, via, action, route, target, status,
 			before_doc, after_doc, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		nanos(e.At), e.UserID, e.User, e.Role, e.Via, e.Action, e.Route, e.Target, e.Status, e.Before, e.After, e.Remote)
+		nanos(e.At), e.UserID, e.User, e.Role, e.Via, e.Action, e.Route, e.Target, e.Status, string(e.Before), string(e.After), e.Remote)
 	if err != nil {
 		return fmt.Errorf("store: audit %s %s: %w", e.Action, e.Target, err)
 	}
@@ -341,9 +342,16 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 		func(r rows) error {
 			var e AuditEntry
 			var at int64
+			var before, after string
 			err := r.Scan(&e.ID, &at, &e.UserID, &e.User, &e.Role, &e.Via, &e.Action, &e.Route, &e.Target, &e.Status,
-				&e.Before, &e.After, &e.Remote)
+				&before, &after, &e.Remote)
 			e.At = fromNanos(at)
+			if before != "" {
+				e.Before = json.RawMessage(before)
+			}
+			if after != "" {
+				e.After = json.RawMessage(after)
+			}
 			out = append(out, e)
 			return err
 		})
