@@ -70,7 +70,7 @@ func build(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, op
 	mux := &router{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("/api/v1/session", g.session)
-	mux.HandleFunc("GET /api/v1/stations", a.read("stations.read", allStations, a.stations))
+	mux.HandleFunc("GET /api/v1/stations", a.view(allStations, a.stations))
 	mux.HandleFunc("GET /api/v1/records", a.read("records.read", stationParam, a.records))
 	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", a.read("hours.read", volunteerPath, a.hours))
 	mux.Handle("GET /metrics", g.authed(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}).ServeHTTP))

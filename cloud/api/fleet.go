@@ -41,13 +41,13 @@ type StationView struct {
 }
 
 func (f *Fleet) routes(mux *router, a *api) {
-	mux.HandleFunc("GET /api/v1/fleet", a.read("fleet.read", allStations, a.fleetView))
+	mux.HandleFunc("GET /api/v1/fleet", a.view(allStations, a.fleetView))
 	mux.HandleFunc("GET /api/v1/config", a.read("config.read", configWhat, a.getConfig))
 	mux.HandleFunc("POST /api/v1/config", a.change("config.push", a.pushConfig))
 	mux.HandleFunc("POST /api/v1/stations/{id}/commands", a.change("station.command", a.command))
-	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.read("commands.read", stationPath, a.commands))
-	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.read("commands.read", stationPath, a.commandStatus))
-	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.read("presence.read", stationPath, a.presence))
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.view(stationPath, a.commands))
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.view(stationPath, a.commandStatus))
+	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.view(stationPath, a.presence))
 	a.reviewRoutes(mux)
 	a.peopleRoutes(mux)
 	if f.Rollouts != nil {

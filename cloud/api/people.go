@@ -20,9 +20,9 @@ import (
 // station's community, and the audit log.
 
 func (a *api) peopleRoutes(mux *router) {
-	mux.HandleFunc("GET /api/v1/areas", a.read("areas.read", areasWhat, a.areas))
-	mux.HandleFunc("GET /api/v1/organisations", a.read("organisations.read", orgsWhat, a.organisations))
-	mux.HandleFunc("GET /api/v1/organisations/{id}", a.read("organisations.read", orgPath, a.organisation))
+	mux.HandleFunc("GET /api/v1/areas", a.view(areasWhat, a.areas))
+	mux.HandleFunc("GET /api/v1/organisations", a.view(orgsWhat, a.organisations))
+	mux.HandleFunc("GET /api/v1/organisations/{id}", a.view(orgPath, a.organisation))
 	mux.HandleFunc("GET /api/v1/volunteers/{id}", a.read("volunteer.read", volunteerPath, a.volunteer))
 	mux.HandleFunc("PATCH /api/v1/stations/{id}", a.change("station.edit", a.patchStation))
 	mux.HandleFunc("GET /api/v1/audit", a.read("audit.read", auditWhat, a.auditLog))

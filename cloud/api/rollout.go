@@ -43,8 +43,8 @@ func (a *api) rolloutRoutes(mux *router, ro *Rollouts) {
 		mux.HandleFunc("POST /api/v1/releases", a.change("release.upload", a.cityOnly(a.uploadRelease)))
 	}
 	mux.HandleFunc("POST /api/v1/rollouts", a.change("rollout.create", a.cityOnly(a.createRollout)))
-	mux.HandleFunc("GET /api/v1/rollouts", a.read("rollouts.read", allStations, a.cityWide(a.listRollouts)))
-	mux.HandleFunc("GET /api/v1/rollouts/{id}", a.read("rollouts.read", allStations, a.cityWide(a.showRollout)))
+	mux.HandleFunc("GET /api/v1/rollouts", a.view(allStations, a.cityWide(a.listRollouts)))
+	mux.HandleFunc("GET /api/v1/rollouts/{id}", a.view(allStations, a.cityWide(a.showRollout)))
 	mux.HandleFunc("POST /api/v1/rollouts/{id}/{action}", a.change("rollout.action", a.cityOnly(a.rolloutAction)))
 }
 

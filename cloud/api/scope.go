@@ -14,11 +14,13 @@ import (
 
 // Roles and scopes in the API, and the audit log.
 //
-// Every guarded route is registered through one of two wrappers, which
+// Every guarded route is registered through one of three wrappers, which
 // resolve the user's scope (access.Resolve) once and keep it in the
 // request's context for the handler (scopeOf):
 //
-//   - read: a route that returns personal data. The handler's answer is
+//   - view: a read of what is not personal data, scoped, not audited.
+//   - read: a route that returns personal data (volunteers, records,
+//     hours, sessions, a station's config with its roster), or exports it. The handler's answer is
 //     held back until its audit entry (who, via, when, route, what was
 //     read, status) is written; if the entry cannot be written, the
 //     caller gets 500 and no data.
@@ -74,6 +76,18 @@ func (a *api) withScope(w http.ResponseWriter, r *http.Request) (*http.Request, 
 		return nil, false
 	}
 	return r.WithContext(context.WithValue(r.Context(), scopeKey{}, sc)), true
+}
+
+// view guards a read of what is not personal data (stations and their
+// state, commands, presence, rollouts, areas, organisations): scoped, but
+// kept out of the audit log, which the console's polling of the station
+// list (every second or two) would otherwise fill with noise.
+func (a *api) view(what func(*http.Request) string, h http.HandlerFunc) http.HandlerFunc {
+	return a.g.personal(what, func(w http.ResponseWriter, r *http.Request) {
+		if r, ok := a.withScope(w, r); ok {
+			h(w, r)
+		}
+	})
 }
 
 // read guards a route that returns personal data; action names it in the
