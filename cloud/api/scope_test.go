@@ -251,6 +251,10 @@ func testCountyScope(t *testing.T, c *testCloud) {
 		{user: "simao", method: "POST", path: "/api/v1/config", body: `{"all":true,"doc":{"board":{"phone":"1"}}}`, want: 403},
 		{user: "simao", method: "POST", path: "/api/v1/config", body: `{"station":"pe-simao-001","doc":{"board":{"phone":"0879-2123456"}}}`, want: 200},
 		{user: "simao", method: "POST", path: "/api/v1/stations/pe-simao-001/commands", body: `{"name":"reboot"}`, want: 200},
+		// A county by its area code: the stations of its communities.
+		{user: "simao", method: "POST", path: "/api/v1/config", body: `{"county":"530802","doc":{"announcements":[{"title":"端午节"}]}}`, want: 200,
+			has: []string{"pe-simao-001", "pe-simao-002"}, hasNot: []string{"pe-ninger-001", "pe-nocomm"}},
+		{user: "ninger", method: "POST", path: "/api/v1/config", body: `{"county":"530802","doc":{"announcements":[{"title":"端午节"}]}}`, want: 404},
 		{user: "city", method: "GET", path: "/api/v1/stations", want: 200, has: []string{`"id":"pe-ninger-001","registered":true,"community":"530821001001"`}},
 	})
 	// Out of scope and missing answer alike: the same body but for the ID.

@@ -65,11 +65,17 @@ func (s *Store) AddStation(ctx context.Context, r Registration) error {
 }
 
 // Registrations lists the registered stations by ID; county, if not empty,
-// keeps only that county's.
+// keeps only that county's: those registered with it as their county, and
+// those whose community lies under the area of that code.
 func (s *Store) Registrations(ctx context.Context, county string) ([]Registration, error) {
 	var out []Registration
 	err := s.b.query(ctx, `SELECT id, name, county, community, secret_hash, created_ns FROM stations
-		WHERE $1 = '' OR county = $1 ORDER BY id`, []any{county},
+		WHERE $1 = '' OR county = $1 OR community IN (
+			WITH RECURSIVE sub(code) AS (
+				SELECT code FROM areas WHERE code = $1
+				UNION SELECT a.code FROM areas a JOIN sub ON a.parent = sub.code)
+			SELECT code FROM sub)
+		ORDER BY id`, []any{county},
 		func(r rows) error {
 			var reg Registration
 			var created int64
