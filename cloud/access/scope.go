@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // Scope is what one user sees, resolved against the city's area tree:
@@ -14,7 +16,7 @@ import (
 //	         in them, their records; the volunteers who live there; the
 //	         organisations whose county or linked community is there
 //	station  its stations and their records; the volunteers who served at
-//	         them or live in a station's community (store.VolunteerInScope);
+//	         them or live in a station's community (store.VolunteerVisible);
 //	         the organisations linked to a station's community
 //	org      its organisation and the ones under it, and their volunteers
 //	auditor  like city, or like county for the area of its scope (any
@@ -167,8 +169,33 @@ func (s *Scope) LivesIn(community string) bool {
 		return false
 	case s.all:
 		return true
-	case s.Role == Org:
-		return false
 	}
-	return s.Areas[community]
+	return s.Role != Org && s.Areas[community]
+}
+
+// VolunteerAreas are the areas whose residents are in scope (see
+// LivesIn), sorted; with VolunteerOrgs and VolunteerStations it is the
+// whole volunteer scope of a scope that is not All, for a query.
+func (s *Scope) VolunteerAreas() []string {
+	if s == nil || s.Role == Org {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(s.Areas))
+}
+
+// VolunteerOrgs are the organisations whose members are in scope, sorted.
+func (s *Scope) VolunteerOrgs() []string {
+	if s == nil || s.Role != Org {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(s.Orgs))
+}
+
+// VolunteerStations are the stations whose volunteers (listed for them or
+// who checked in there) are in scope, sorted.
+func (s *Scope) VolunteerStations() []string {
+	if s == nil || s.Role != Station {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(s.Stations))
 }

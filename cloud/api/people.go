@@ -111,7 +111,7 @@ func (a *api) volunteer(w http.ResponseWriter, r *http.Request) {
 	v, err := a.f.Store.Volunteer(r.Context(), id)
 	if err == nil {
 		var ok bool
-		if ok, err = a.f.Store.VolunteerInScope(r.Context(), scopeOf(r), id); err == nil && !ok {
+		if ok, err = a.f.Store.VolunteerVisible(r.Context(), scopeOf(r), id); err == nil && !ok {
 			err = store.ErrNotFound
 		}
 	}

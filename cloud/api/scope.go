@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/fleet"
@@ -37,13 +38,16 @@ import (
 // know about but powers one has or has not; a city-wide auditor may read
 // them (cityWide).
 
-// userOf is the user r acts for. The old shared admin token (until
+// userOf is the user r acts for.
+func userOf(r *http.Request) *access.User { return userIn(r.Context()) }
+
+// userIn is the user ctx acts for. The old shared admin token (until
 // sign-in by users replaces it) acts as a city administrator.
-func userOf(r *http.Request) *access.User {
-	if u := access.UserFrom(r.Context()); u != nil {
+func userIn(ctx context.Context) *access.User {
+	if u := access.UserFrom(ctx); u != nil {
 		return u
 	}
-	if who, how := whoFrom(r.Context()); who != "" {
+	if who, how := whoFrom(ctx); who != "" {
 		return &access.User{Name: who, Role: access.City, Via: how}
 	}
 	return nil
@@ -216,7 +220,7 @@ func (a *api) volunteerVisible(r *http.Request, id string) (bool, error) {
 	if sc.All() {
 		return true, nil
 	}
-	return a.f.Store.VolunteerInScope(r.Context(), sc, id)
+	return a.f.Store.VolunteerVisible(r.Context(), sc, id)
 }
 
 type noteKey struct{}
@@ -240,18 +244,31 @@ func noteChange(r *http.Request, target string, before, after any) {
 // audit writes one entry of the audit log for r. A change's target is
 // what its handler noted (else the path); a read's is target.
 func (a *api) audit(r *http.Request, action, target string, status int, note *changeNote) error {
-	u := userOf(r)
-	e := store.AuditEntry{At: a.now(), UserID: u.ID, User: u.Name, Role: string(u.Role), Via: u.Via,
-		Action: action, Route: r.Pattern, Target: target, Status: status, Remote: remoteIP(r)}
+	var before, after any
 	if note != nil {
-		e.Target = note.target
-		if e.Target == "" {
-			e.Target = r.URL.Path
+		target, before, after = note.target, note.before, note.after
+		if target == "" {
+			target = r.URL.Path
 		}
-		e.Before, e.After = jsonOrEmpty(note.before), jsonOrEmpty(note.after)
 	}
+	e := AuditEntry(r.Context(), a.now(), action, target, status, before, after)
+	e.Route, e.Remote = r.Pattern, remoteIP(r)
 	// Written even when the caller went away: the read or change happened.
 	return a.f.Store.Audit(context.WithoutCancel(r.Context()), e)
+}
+
+// AuditEntry is an entry of the audit log for the user ctx acts for, for
+// code that logs outside the route wrappers (the volunteer register's
+// hook, the console's pages): store.Store.Audit writes it. before and
+// after are encoded as JSON (nil: not kept); keep personal values out of
+// them or masked.
+func AuditEntry(ctx context.Context, at time.Time, action, target string, status int, before, after any) store.AuditEntry {
+	e := store.AuditEntry{At: at, Action: action, Target: target, Status: status,
+		Before: jsonOrEmpty(before), After: jsonOrEmpty(after)}
+	if u := userIn(ctx); u != nil {
+		e.UserID, e.User, e.Role, e.Via = u.ID, u.Name, string(u.Role), u.Via
+	}
+	return e
 }
 
 func jsonOrEmpty(v any) json.RawMessage {

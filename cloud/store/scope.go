@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,48 +100,40 @@ func inList(xs []string, first int) (string, []any) {
 // VolunteerScopeSQL is sc's condition on the volunteers table under
 // alias, with its placeholders numbered from first, for a list or a
 // search to AND into its WHERE. A volunteer is in scope when sc sees the
-// whole city; when they live in a community of sc's areas (county,
-// auditor, station manager); when they belong to one of sc's
-// organisations (organisation administrator); or when they checked in at,
-// or are listed for, one of sc's stations (station manager). A nil scope
-// sees no one.
+// whole city; when they live in one of its VolunteerAreas (county,
+// auditor, station manager); when they belong to one of its
+// VolunteerOrgs (organisation administrator); or when they are listed
+// for, or checked in at, one of its VolunteerStations (station manager).
+// A nil scope sees no one.
 func VolunteerScopeSQL(sc *access.Scope, alias string, first int) (string, []any) {
 	if sc.All() {
 		return "1 = 1", nil
 	}
-	if sc == nil {
-		return "1 = 0", nil
-	}
 	var conds []string
 	var args []any
-	add := func(tmpl string, set map[string]bool) {
-		if len(set) == 0 {
+	add := func(tmpl string, xs []string) {
+		if len(xs) == 0 {
 			return
 		}
-		in, a := inList(slices.Sorted(maps.Keys(set)), first+len(args))
-		conds = append(conds, strings.ReplaceAll(strings.ReplaceAll(tmpl, "{in}", in), "{v}", alias))
+		in, a := inList(xs, first+len(args))
+		conds = append(conds, strings.NewReplacer("{in}", in, "{v}", alias).Replace(tmpl))
 		args = append(args, a...)
 	}
-	switch sc.Role {
-	case access.Org:
-		add(`EXISTS (SELECT 1 FROM volunteer_orgs vo WHERE vo.volunteer = {v}.id AND vo.org IN ({in}))`, sc.Orgs)
-	case access.Station:
-		add(`{v}.community IN ({in})`, sc.Areas)
-		add(`EXISTS (SELECT 1 FROM volunteer_stations vs WHERE vs.volunteer = {v}.id AND vs.station IN ({in}))`, sc.Stations)
-		add(`EXISTS (SELECT 1 FROM records rc WHERE rc.volunteer = {v}.id AND rc.kind = 'check_in' AND rc.station IN ({in}))`, sc.Stations)
-	default:
-		add(`{v}.community IN ({in})`, sc.Areas)
-	}
+	add(`{v}.community IN ({in})`, sc.VolunteerAreas())
+	add(`EXISTS (SELECT 1 FROM volunteer_orgs vo WHERE vo.volunteer = {v}.id AND vo.org IN ({in}))`, sc.VolunteerOrgs())
+	stations := sc.VolunteerStations()
+	add(`EXISTS (SELECT 1 FROM volunteer_stations vs WHERE vs.volunteer = {v}.id AND vs.station IN ({in}))`, stations)
+	add(`EXISTS (SELECT 1 FROM records rc WHERE rc.volunteer = {v}.id AND rc.kind = 'check_in' AND rc.station IN ({in}))`, stations)
 	if len(conds) == 0 {
 		return "1 = 0", nil
 	}
 	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
-// VolunteerInScope reports whether sc sees the volunteer id (registered
+// VolunteerVisible reports whether sc sees the volunteer id (registered
 // or only on a roster or in records). false for one that does not exist:
 // both answer 404.
-func (s *Store) VolunteerInScope(ctx context.Context, sc *access.Scope, id string) (bool, error) {
+func (s *Store) VolunteerVisible(ctx context.Context, sc *access.Scope, id string) (bool, error) {
 	cond, args := VolunteerScopeSQL(sc, "v", 2)
 	found := false
 	// A volunteer known only from records has no row in volunteers: the

@@ -92,8 +92,8 @@ func TestScopeQueries(t *testing.T) {
 				{manager, "W9", false},
 				{nil, "W1", false},
 			} {
-				if got, err := s.VolunteerInScope(ctx, c.sc, c.id); err != nil || got != c.want {
-					t.Errorf("VolunteerInScope(%v, %s) = %v, %v", c.sc, c.id, got, err)
+				if got, err := s.VolunteerVisible(ctx, c.sc, c.id); err != nil || got != c.want {
+					t.Errorf("VolunteerVisible(%v, %s) = %v, %v", c.sc, c.id, got, err)
 				}
 			}
 			testAuditAppendOnly(t, s)
