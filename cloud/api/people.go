@@ -208,9 +208,10 @@ func (a *api) patchStation(w http.ResponseWriter, r *http.Request) {
 
 // auditLog is GET /api/v1/audit: the audit log, newest first, for the
 // city administrators and city-wide auditors. Filters: ?user=, ?action=,
-// ?from= and ?to= (dates, read in China Standard Time, or RFC 3339; to is
-// exclusive), ?before=ID to page back (the next_before of the previous
-// page) and ?limit= (1 to 1000, 100 by default).
+// ?from= and ?to= (dates, read in China Standard Time, to including its
+// day; or RFC 3339 times, to exclusive), ?before=ID to page back (the
+// next_before of the previous page) and ?limit= (1 to 1000, 100 by
+// default).
 func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
 	if !scopeOf(r).All() || (u.Role != access.City && u.Role != access.Auditor) {
@@ -225,7 +226,10 @@ func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
 		a.failReview(w, http.StatusBadRequest, "from: want a date (2026-03-01) or an RFC 3339 time", "起始日期格式不对，请写成 2026-03-01 这样的日期。", nil)
 		return
 	}
-	if f.To, err = parseTime(q.Get("to")); err != nil {
+	if f.To, err = parseTime(q.Get("to")); err == nil && len(q.Get("to")) == len(time.DateOnly) {
+		f.To = f.To.AddDate(0, 0, 1) // a date: up to the end of that day
+	}
+	if err != nil {
 		a.failReview(w, http.StatusBadRequest, "to: want a date (2026-03-01) or an RFC 3339 time", "截止日期格式不对，请写成 2026-03-01 这样的日期。", nil)
 		return
 	}

@@ -16,6 +16,7 @@ import (
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/api"
+	"leifeng/cloud/fleet"
 	"leifeng/cloud/people"
 	"leifeng/cloud/rollout"
 	"leifeng/cloud/store"
@@ -358,12 +359,13 @@ func testAuditLog(t *testing.T, c *testCloud) {
 	}
 	// What else is in it: the auditor's refused change, the reads, by filter.
 	for q, want := range map[string]string{
-		"?user=auditor&action=station.edit":                  `"status":403`,
-		"?user=simao&action=records.read":                    `"target":"station pe-ninger-001","status":404`,
-		"?user=simao&action=volunteer.read":                  `"target":"volunteer V1","status":200`,
-		"?from=2000-01-01&to=2000-01-02":                     `"entries":[]`,
-		"?action=config.push&user=simao":                     `"doc":{"board":{"phone":"0879-2123456"}}`,
-		"?action=station.command&user=simao&from=2020-01-01": `"command":"reboot"`,
+		"?user=auditor&action=station.edit":                               `"status":403`,
+		"?user=simao&action=records.read":                                 `"target":"station pe-ninger-001","status":404`,
+		"?user=simao&action=volunteer.read":                               `"target":"volunteer V1","status":200`,
+		"?from=2000-01-01&to=2000-01-02":                                  `"entries":[]`,
+		"?user=city&to=" + time.Now().In(fleet.CST).Format(time.DateOnly): `"target":"station pe-nocomm"`,
+		"?action=config.push&user=simao":                                  `"doc":{"board":{"phone":"0879-2123456"}}`,
+		"?action=station.command&user=simao&from=2020-01-01":              `"command":"reboot"`,
 	} {
 		if _, body := as(t, base, "city", "GET", "/api/v1/audit"+q, ""); !strings.Contains(body, want) {
 			t.Errorf("audit %s: %s lacks %s", q, body, want)
