@@ -339,9 +339,10 @@ var migrations = []migration{
 	}},
 }
 
-// latestVersion is the highest migration this program knows. Versions
-// are assigned ahead (to work in progress), so the list may have gaps.
-func latestVersion() int {
+// latestMigration is the highest migration number this program knows.
+// Numbers are assigned ahead of the work that fills them, so a build may
+// lack one below its highest: the highest, not the count, is the version.
+func latestMigration() int {
 	v := 0
 	for _, m := range migrations {
 		v = max(v, m.version)

@@ -141,8 +141,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if v > latestVersion() {
-		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, latestVersion())
+	if known := latestMigration(); v > known {
+		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, known)
 	}
 	return nil
 }
