@@ -53,9 +53,8 @@ func (a *api) failVolunteer(w http.ResponseWriter, id string, err error) {
 	a.failReview(w, http.StatusNotFound, "no volunteer "+id, zhNoVolunteer, nil)
 }
 
-// areas lists the areas in scope, by code; ?parent= keeps those directly
-// under one area ("city" for the counties, i.e. the areas without a
-// parent).
+// areas lists the areas in scope, by code; ?parent=CODE keeps those
+// directly under one area (?parent= with no code: the top, the city).
 func (a *api) areas(w http.ResponseWriter, r *http.Request) {
 	all, err := a.f.Store.AllAreas(r.Context())
 	if err != nil {
