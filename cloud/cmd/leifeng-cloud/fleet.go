@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -85,6 +86,10 @@ func stationCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := st.Audit(ctx, cliAudit("station.add", "station "+*id,
+		map[string]string{"name": *name, "county": *county, "community": *community})); err != nil {
+		return err
+	}
 	if len(roots) > 0 {
 		b.IssuerRoots = roots
 	}
@@ -111,6 +116,18 @@ func stationCmd(args []string) error {
 	}
 	fmt.Printf("station %s registered; bundle written to %s (keep it secret; leifeng-kiosk --bundle %s)\n", *id, *out, *out)
 	return nil
+}
+
+// cliAudit is the audit log's entry of a change made on the cloud's
+// host, straight to the database: the operating-system user is who.
+func cliAudit(action, target string, after any) store.AuditEntry {
+	who := "unknown"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	doc, _ := json.Marshal(after)
+	return store.AuditEntry{At: time.Now(), User: who, Role: "host", Via: "cli", Action: action,
+		Route: "leifeng-cloud " + strings.ReplaceAll(action, ".", " "), Target: target, Status: 200, After: doc}
 }
 
 // rootFlag reads issuer root public key files (leifeng-card keygen -root)

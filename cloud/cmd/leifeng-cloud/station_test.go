@@ -12,7 +12,8 @@ import (
 )
 
 // `station add --community CODE` puts the station in an imported
-// community; a code that is not one registers nothing and says what to do.
+// community, and the audit log says who did; a code that is not one
+// registers nothing and says what to do.
 func TestStationAddCommunity(t *testing.T) {
 	ctx := context.Background()
 	dir, data := t.TempDir(), t.TempDir()
@@ -47,5 +48,10 @@ func TestStationAddCommunity(t *testing.T) {
 	}
 	if _, err := s.Registration(ctx, "pe-simao-002"); err == nil {
 		t.Error("pe-simao-002 registered with a bad community")
+	}
+	log, err := s.AuditLog(ctx, store.AuditFilter{Action: "station.add"})
+	if err != nil || len(log) != 1 || log[0].Via != "cli" || log[0].Target != "station pe-simao-001" ||
+		!strings.Contains(string(log[0].After), `"community":"530802001001"`) {
+		t.Errorf("audit log of station add: %+v, %v", log, err)
 	}
 }
