@@ -94,6 +94,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkOutbox' ./kiosk/store/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./deploy/e2e/
 	$(GO) test -run '^$$' -bench . ./cloud/store/
+	$(GO) test -run '^$$' -bench 'BenchmarkScopedRead' ./cloud/api/
 	$(GO) test -run '^$$' -bench 'BenchmarkTap' -benchtime 50x ./reader/
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./kiosk/ui/
 	$(GO) test -run '^$$' -bench 'BenchmarkHeadlessMemory' -benchtime 1x ./internal/buildcheck/

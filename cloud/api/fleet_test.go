@@ -41,10 +41,20 @@ type testCloud struct {
 
 func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 	t.Helper()
+	return newTestCloudOn(t, "", nil, opts...)
+}
+
+// newTestCloudOn is newTestCloud on the database dsn (SQLite in the
+// temporary directory when ""), its API behind wrap when not nil.
+func newTestCloudOn(t *testing.T, dsn string, wrap func(http.Handler) http.Handler, opts ...api.Option) *testCloud {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "leifeng.db"))
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(dir, "leifeng.db")
+	}
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +76,11 @@ func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 		t.Fatal(err)
 	}
 	svc := fleet.NewService(db, keys, cl, log)
-	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken}, opts...))
+	h := api.New(db, prometheus.NewRegistry(), log, &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken}, opts...)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
 		cl.Close()

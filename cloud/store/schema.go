@@ -299,6 +299,44 @@ var migrations = []migration{
 			updated_ns BIGINT NOT NULL
 		)`,
 	}},
+	{12, "audit log, station communities", []string{
+		// Every station belongs to a community (an area of level
+		// community); '' until it is given one. Scopes follow it.
+		`ALTER TABLE stations ADD COLUMN community TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX stations_community ON stations (community) WHERE community <> ''`,
+		// Who changed what (and read or exported personal data), when,
+		// with the state before and after as JSON ('' when not kept).
+		// Rows are only ever added: no route changes one, and the
+		// triggers below refuse an UPDATE or DELETE from anywhere else.
+		`CREATE TABLE audit_log (
+			id         {{ID}},
+			at_ns      BIGINT NOT NULL,
+			user_id    BIGINT NOT NULL,
+			user_name  TEXT NOT NULL,
+			role       TEXT NOT NULL,
+			via        TEXT NOT NULL,
+			action     TEXT NOT NULL,
+			route      TEXT NOT NULL,
+			target     TEXT NOT NULL,
+			status     INTEGER NOT NULL,
+			before_doc TEXT NOT NULL,
+			after_doc  TEXT NOT NULL,
+			remote     TEXT NOT NULL
+		)`,
+		`CREATE INDEX audit_log_at ON audit_log (at_ns)`,
+		`CREATE INDEX audit_log_user ON audit_log (user_name, id)`,
+		`CREATE INDEX audit_log_action ON audit_log (action, id)`,
+		`{{SQLITE}} CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+		`{{SQLITE}} CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+		`{{PG}} CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$`,
+		`{{PG}} CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+		FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`,
+		`{{PG}} CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+		FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()`,
+	}},
 	{13, "residents' orders, their history and assigned volunteers", []string{
 		// What an order_start or order_rating record says of an order.
 		`ALTER TABLE records ADD COLUMN order_ref TEXT NOT NULL DEFAULT ''`,
@@ -370,6 +408,17 @@ var migrations = []migration{
 	}},
 }
 
+// latestMigration is the highest migration number this program knows.
+// Numbers are assigned ahead of the work that fills them, so a build may
+// lack one below its highest: the highest, not the count, is the version.
+func latestMigration() int {
+	v := 0
+	for _, m := range migrations {
+		v = max(v, m.version)
+	}
+	return v
+}
+
 // migrationsTable is created, if missing, before migrations run.
 const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
@@ -377,11 +426,21 @@ const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_ns BIGINT NOT NULL
 )`
 
-// dialectSQL fills the schema's dialect tokens.
-func dialectSQL(stmt string, postgres bool) string {
-	c := ""
+// dialectSQL fills the schema's dialect tokens: {{C}} (the byte
+// collation), {{ID}} (an integer key the database assigns, rising), and
+// a leading {{SQLITE}} or {{PG}} for a statement of one dialect only
+// (ok is false for the other).
+func dialectSQL(stmt string, postgres bool) (sql string, ok bool) {
+	c, id := "", "INTEGER PRIMARY KEY"
 	if postgres {
-		c = `COLLATE "C"`
+		c, id = `COLLATE "C"`, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 	}
-	return strings.ReplaceAll(stmt, "{{C}}", c)
+	if rest, only := strings.CutPrefix(stmt, "{{SQLITE}}"); only {
+		stmt, ok = rest, !postgres
+	} else if rest, only := strings.CutPrefix(stmt, "{{PG}}"); only {
+		stmt, ok = rest, postgres
+	} else {
+		ok = true
+	}
+	return strings.NewReplacer("{{C}}", c, "{{ID}}", id).Replace(stmt), ok
 }

@@ -121,7 +121,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			for _, stmt := range m.stmts {
-				if _, err := q.exec(ctx, dialectSQL(stmt, pg)); err != nil {
+				sql, ok := dialectSQL(stmt, pg)
+				if !ok {
+					continue
+				}
+				if _, err := q.exec(ctx, sql); err != nil {
 					return err
 				}
 			}
@@ -137,8 +141,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if v > len(migrations) {
-		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, len(migrations))
+	if known := latestMigration(); v > known {
+		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, known)
 	}
 	return nil
 }
@@ -329,6 +333,9 @@ type Station struct {
 	Registered bool   `json:"registered"`
 	Name       string `json:"name,omitempty"`
 	County     string `json:"county,omitempty"`
+	// Community is the area code of the community it belongs to ("" until
+	// it is given one); scopes follow it.
+	Community string `json:"community,omitempty"`
 	// Reported says whether the station ever sent a state; if not, the
 	// state fields are zero and the station is known from records only.
 	Reported           bool   `json:"reported"`
@@ -361,7 +368,7 @@ type Station struct {
 func (s *Store) Stations(ctx context.Context) ([]Station, error) {
 	var out []Station
 	err := s.b.query(ctx, `SELECT k.station, reg.id IS NOT NULL, COALESCE(reg.name, ''), COALESCE(reg.county, ''),
-			st.station IS NOT NULL,
+			COALESCE(reg.community, ''), st.station IS NOT NULL,
 			COALESCE(st.online, FALSE), COALESCE(st.config_version, 0), COALESCE(st.config_error, ''),
 			COALESCE(st.fleet_config_version, 0), COALESCE(st.fleet_config_error, ''), COALESCE(cfg.version, 0),
 			COALESCE(st.firmware, ''), COALESCE(st.update_offered, ''), COALESCE(st.last_command, ''),
@@ -382,7 +389,7 @@ func (s *Store) Stations(ctx context.Context) ([]Station, error) {
 				cv, fcv, dcv, ob, rise int64
 				seen, since, lastRecv  int64
 			)
-			err := r.Scan(&st.ID, &st.Registered, &st.Name, &st.County, &st.Reported, &st.Online, &cv, &st.ConfigError,
+			err := r.Scan(&st.ID, &st.Registered, &st.Name, &st.County, &st.Community, &st.Reported, &st.Online, &cv, &st.ConfigError,
 				&fcv, &st.FleetConfigError, &dcv, &st.Firmware, &st.UpdateOffered, &st.LastCommand,
 				&ob, &rise, &st.Reader, &st.ClockSynced, &seen, &since, &st.Records, &lastRecv)
 			st.ConfigVersion, st.FleetConfigVersion, st.DesiredConfig = uint64(cv), uint64(fcv), uint64(dcv)

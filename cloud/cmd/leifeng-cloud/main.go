@@ -58,7 +58,7 @@ func usage(w io.Writer) {
 usage:
   leifeng-cloud serve   [flags]   embedded broker + gateway + API (one command, no setup)
   leifeng-cloud gateway [flags]   one more gateway on a shared subscription (scale out)
-  leifeng-cloud station add --id ID --broker URL [--name N --county C --out FILE]
+  leifeng-cloud station add --id ID --broker URL [--name N --county C --community CODE --out FILE]
                                   register a station, write the bundle leifeng-kiosk --bundle reads
   leifeng-cloud config push (--station ID | --county C | --all) --file FILE
                                   push a signed config through the running cloud's API
