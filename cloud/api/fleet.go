@@ -50,6 +50,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.view(stationPath, a.presence))
 	a.reviewRoutes(mux)
 	a.peopleRoutes(mux)
+	a.orderRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}

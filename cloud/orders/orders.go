@@ -216,6 +216,9 @@ type Request struct {
 type Actor struct {
 	// User is the signed-in user, or nil for a resident or a kiosk.
 	User *access.User
+	// Orgs are the organisations an organisation administrator runs
+	// (theirs and those under it); nil means User.Scope alone.
+	Orgs []string
 	// Resident is set when the resident acts at a kiosk, proven by the
 	// reference number and the last digits of their phone.
 	Resident bool
@@ -304,12 +307,17 @@ func mayAct(a Actor, act Action, o *Order, req Request) bool {
 		return act == Dispatch || act == Reject || act == Rate || act == Cancel
 	case access.Org:
 		// The organisation the order was dispatched to runs the service.
+		orgs := a.Orgs
+		if orgs == nil {
+			orgs = []string{u.Scope}
+		}
+		ours := o.Org != "" && slices.Contains(orgs, o.Org)
 		switch act {
 		case Accept, Assign, Start, Complete:
-			return o.Org != "" && o.Org == u.Scope
+			return ours
 		case Reject:
 			// Declining a dispatched order sends it back, see Apply.
-			return o.State == Dispatched && o.Org == u.Scope
+			return o.State == Dispatched && ours
 		}
 	}
 	return false
