@@ -182,6 +182,16 @@ func TestEveryScreenFits(t *testing.T) {
 	}
 }
 
+// checkStep checks the screen shown fits, and whatever else the test
+// asks of every screen (onStep).
+func (k *kiosk) checkStep() {
+	k.t.Helper()
+	k.checkFits()
+	if k.onStep != nil {
+		k.onStep()
+	}
+}
+
 // walkAll visits every screen by taps, checking each fits.
 func (k *kiosk) walkAll(lang Lang) {
 	k.t.Helper()
@@ -202,27 +212,27 @@ func (k *kiosk) walkAll(lang Lang) {
 		{T("btn_admin"), ScreenPIN}, {"2", ScreenPIN}, {"4", ScreenPIN}, {"6", ScreenPIN}, {"8", ScreenPIN}, {T("btn_ok"), ScreenAdmin},
 		{T("admin_test"), ScreenAdmin}, {T("btn_home"), ScreenHome},
 	}
-	k.checkFits()
+	k.checkStep()
 	for _, s := range steps {
 		k.press(s.press)
 		k.wait(s.screen)
-		k.checkFits()
+		k.checkStep()
 	}
 	// A check-in with two tasks and its start button, a check-out and an
 	// error, each with its 确定 button.
 	k.cardTap("V0001")
 	k.wait(ScreenResult)
-	k.checkFits()
+	k.checkStep()
 	k.press(tr(lang, "btn_start_task", c.Volunteers[0].Tasks[0].Ref))
 	k.wait(ScreenTaskStart)
-	k.checkFits()
+	k.checkStep()
 	k.press(T("btn_home"))
 	k.wait(ScreenHome)
 	k.clock.advance(3 * 3600e9)
 	k.cardTap("V0001")
 	k.wait(ScreenResult)
 	k.shows(T("checkout_ok"))
-	k.checkFits()
+	k.checkStep()
 	// The errors: a withdrawn card, as the reader reports it, and a tap
 	// the Book could not store; both with the longest sentences of the
 	// catalogue and their 确定 button.
@@ -238,7 +248,7 @@ func (k *kiosk) walkAll(lang Lang) {
 		k.ui.Notify(TapEvent{Tap: reader.Tap{Volunteer: "V0002", Card: "SIM-V0002", Media: "sim"}, Err: e.err})
 		k.wait(ScreenResult)
 		k.shows(T("tap_failed"), T(e.key), T("btn_ok"))
-		k.checkFits()
+		k.checkStep()
 	}
 }
 

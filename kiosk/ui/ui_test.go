@@ -119,6 +119,8 @@ type kiosk struct {
 	// recovered is the reader recoveries the core reports.
 	recovered *atomic.Int32
 	size      fyne.Size // of the window, as asked for
+	// onStep, if set, is called on every screen walkAll shows.
+	onStep func()
 }
 
 var fixedNow = time.Date(2027, 3, 5, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
