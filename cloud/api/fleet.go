@@ -18,9 +18,6 @@ type Fleet struct {
 	Service    *fleet.Service
 	Store      *store.Store
 	Thresholds fleet.Thresholds
-	// AdminToken must be sent as "Authorization: Bearer TOKEN" to every
-	// endpoint that changes something.
-	AdminToken string
 	// Now is the clock for alerts; nil means time.Now.
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).

@@ -8,7 +8,8 @@
 //	leifeng-cloud mosquitto-config   generate Mosquitto's config, passwords, ACL (and TLS)
 //
 // On first start `serve` creates cloud-keys.json under --data: the config
-// signing key, the gateway's broker password and the API's admin token.
+// signing key and the gateway's broker password. Users and their API
+// tokens are in the database: leifeng-cloud admin add, token create.
 // Every other subcommand that needs them reads them from the same --data.
 //
 // `serve` with no flags runs on an embedded MQTT broker and SQLite under
@@ -69,11 +70,18 @@ usage:
                                   sessions flagged for review, refused records, clone alerts
   leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
                                   import a CSV or XLSX file; each refused row is reported by line
+  leifeng-cloud admin add --user NAME --role city|county|station|org|auditor [--scope ID]
+  leifeng-cloud admin list | disable --user NAME
+                                  users of the console and the API (first: a city administrator)
+  leifeng-cloud token create --user NAME | list | revoke --id N
+                                  API tokens for scripts, acting with a user's rights
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
 
-run "leifeng-cloud serve -h" for the flags.
+run "leifeng-cloud serve -h" for the flags. The commands that call the API
+(config, command, rollout, review) send an API token from --token-file FILE
+or the environment variable LEIFENG_TOKEN.
 `, buildinfo.Get())
 }
 
@@ -106,6 +114,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return reviewCmd(args[1:], stdout)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return adminCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
@@ -319,7 +331,10 @@ func serve(ctx context.Context, c *config) error {
 	if c.rosterRefresh > 0 {
 		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
 	}
-	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
+	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
+		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")
+	}
+	fl := &api.Fleet{Service: svc, Store: db,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
