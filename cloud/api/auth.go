@@ -48,8 +48,8 @@ import (
 //     next try is refused (429 with Retry-After) even with the right
 //     password, until the oldest failure leaves the window. Behind a
 //     reverse proxy the address is the proxy's: rate limit there too;
-//   - a user who must change the initial password can do nothing else
-//     (403), and an auditor changes nothing (403);
+//   - a user signed in with the initial password can do nothing but
+//     change it (403), and an auditor changes nothing (403);
 //   - every change and every read of personal data is logged: who, route,
 //     what.
 //
@@ -379,7 +379,10 @@ func (g *guard) check(strict bool, h http.HandlerFunc) http.HandlerFunc {
 		case u.Via == "session" && change && !g.csrfOK(r):
 			errCSRF.Write(w)
 			return
-		case strict && u.MustChangePassword:
+		// The initial password, which whoever ran admin add knows, must
+		// be replaced before it serves; an API token is not a password
+		// (made on the server by an operator) and works meanwhile.
+		case strict && u.MustChangePassword && u.Via == "session":
 			errMustChange.Write(w)
 			return
 		case strict && change && !u.CanChange():
