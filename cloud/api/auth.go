@@ -436,6 +436,34 @@ func (g *guard) personal(what func(*http.Request) string, h http.HandlerFunc) ht
 	})
 }
 
+// Authed, SignedIn and Personal are the guard's authed, signedIn and
+// personal for handlers outside this package (the console's pages): they
+// act with the guard of the API that serves the request.
+func Authed(h http.HandlerFunc) http.HandlerFunc {
+	return viaGuard(func(g *guard) http.HandlerFunc { return g.authed(h) })
+}
+
+// SignedIn is the exported signedIn; see Authed.
+func SignedIn(h http.HandlerFunc) http.HandlerFunc {
+	return viaGuard(func(g *guard) http.HandlerFunc { return g.signedIn(h) })
+}
+
+// Personal is the exported personal; see Authed.
+func Personal(what func(*http.Request) string, h http.HandlerFunc) http.HandlerFunc {
+	return viaGuard(func(g *guard) http.HandlerFunc { return g.personal(what, h) })
+}
+
+func viaGuard(mk func(*guard) http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		g := guardFrom(r)
+		if g == nil {
+			(&AuthError{Status: http.StatusInternalServerError, Msg: "handler outside the API's guard", Zh: "系统配置错误，请联系系统管理员。"}).Write(w)
+			return
+		}
+		mk(g)(w, r)
+	}
+}
+
 // Login signs r's session in as the user called name if password is
 // theirs and neither r's address nor the name has spent its failure
 // budget. The session gets a new ID (a cookie planted before cannot

@@ -179,6 +179,7 @@ func TestRoutesAuthorisation(t *testing.T) {
 	}
 	hits = append(hits,
 		hit{name: "health is open", method: "GET", path: "/healthz", anon: true, want: 200, has: `"ok":true`},
+		hit{name: "metrics are open", method: "GET", path: "/metrics", anon: true, want: 200},
 		hit{name: "console is open", method: "GET", path: "/console", anon: true, want: 200, has: "<html"},
 		hit{name: "root", method: "GET", path: "/", anon: true, want: 200, has: "<html"}, // redirected to /console
 		hit{name: "console on a foreign host", method: "GET", path: "/console", anon: true, host: "evil.example", want: http.StatusMisdirectedRequest},
