@@ -54,6 +54,7 @@ const adminUsage = `usage:
   leifeng-cloud admin add --user NAME --role city|county|station|org|auditor [--scope ID] [--data DIR | --db DSN]
   leifeng-cloud admin list [--data DIR | --db DSN]
   leifeng-cloud admin disable --user NAME [--data DIR | --db DSN]
+  leifeng-cloud admin password --user NAME [--data DIR | --db DSN]
 
 add creates a user directly in the database. The initial password is read
 from standard input when it is not a terminal (one line), otherwise asked
@@ -61,7 +62,9 @@ twice without echo; the user must change it at the first sign-in. The
 first user must be a city administrator. --scope is what the role is
 limited to: a county's area code (county; auditor: any area code, or none
 for the city), station IDs separated by commas (station), an organisation
-ID (org); a city administrator has none.
+ID (org); a city administrator has none. password gives a user who forgot
+theirs a new initial password (read the same way), to be changed at the
+next sign-in.
 `
 
 // adminCmd is `leifeng-cloud admin add|list|disable`.
@@ -69,7 +72,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) == 0 {
 			fmt.Fprint(stderr, adminUsage)
-			return cli.Usagef("admin needs add, list or disable")
+			return cli.Usagef("admin needs add, list, disable or password")
 		}
 		fmt.Fprint(stdout, adminUsage)
 		return nil
@@ -122,6 +125,33 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.Scope, fleet.LocalTime(u.Created), state)
 		}
 		return tw.Flush()
+	case "password":
+		if err := cli.Parse(fs, args[1:], stdout); err != nil {
+			return err
+		}
+		if *user == "" {
+			return cli.Usagef("admin password needs --user NAME")
+		}
+		st, err := d.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		u, err := st.UserByName(ctx, *user)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("没有这个用户 / no user %q", *user)
+		} else if err != nil {
+			return err
+		}
+		hash, err := newInitialPassword(*user, stderr)
+		if err != nil {
+			return err
+		}
+		if err := st.SetPassword(ctx, u.ID, hash, true, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s has a new initial password, to be changed at the next sign-in\n", *user)
+		return nil
 	case "disable":
 		if err := cli.Parse(fs, args[1:], stdout); err != nil {
 			return err
@@ -146,18 +176,24 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return cli.Usagef("unknown admin command %q", args[0])
 }
 
-// addUser reads the initial password and stores the user.
-func addUser(ctx context.Context, st *store.Store, name string, role access.Role, scope string, stdout, stderr io.Writer) error {
-	pw, err := readPassword(stderr)
+// newInitialPassword reads an initial password for the user called name,
+// checks it against the rules and returns its hash.
+func newInitialPassword(name string, prompt io.Writer) (string, error) {
+	pw, err := readPassword(prompt)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := access.CheckNewPassword(name, pw); err != nil {
 		var pe *access.PasswordError
 		errors.As(err, &pe)
-		return fmt.Errorf("%s / %s", pe.Zh, pe.En)
+		return "", fmt.Errorf("%s / %s", pe.Zh, pe.En)
 	}
-	hash, err := access.HashPassword(pw)
+	return access.HashPassword(pw)
+}
+
+// addUser reads the initial password and stores the user.
+func addUser(ctx context.Context, st *store.Store, name string, role access.Role, scope string, stdout, stderr io.Writer) error {
+	hash, err := newInitialPassword(name, stderr)
 	if err != nil {
 		return err
 	}

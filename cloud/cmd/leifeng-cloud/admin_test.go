@@ -64,7 +64,8 @@ func readToken(t *testing.T, file string) string {
 // administrator; the password comes from standard input, must meet the
 // rules, is stored only as an argon2id hash (not in the SQLite file's
 // bytes) and must be changed at the first sign-in; `token create` prints
-// a token whose hash the database keeps; list, disable and revoke.
+// a token whose hash the database keeps; list, a new initial password,
+// disable and revoke.
 func TestAdminAndTokenCommands(t *testing.T) {
 	for _, be := range []struct {
 		name string
@@ -141,6 +142,15 @@ func TestAdminAndTokenCommands(t *testing.T) {
 			}
 			if _, err := st.TokenUser(ctx, store.TokenHash(tok), time.Now()); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("revoked token: %v", err)
+			}
+			if err := st.SetPassword(ctx, u.ID, u.PasswordHash, false, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cmd("forgotten-2026\n", "admin", "password", "--user", "admin"); err != nil {
+				t.Fatal(err)
+			}
+			if u, err := st.UserByName(ctx, "admin"); err != nil || !u.MustChangePassword || !access.VerifyPassword(u.PasswordHash, "forgotten-2026") {
+				t.Fatalf("after admin password: %+v %v", u, err)
 			}
 			if _, err := cmd("", "admin", "disable", "--user", "li"); err != nil {
 				t.Fatal(err)

@@ -71,7 +71,7 @@ usage:
   leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
                                   import a CSV or XLSX file; each refused row is reported by line
   leifeng-cloud admin add --user NAME --role city|county|station|org|auditor [--scope ID]
-  leifeng-cloud admin list | disable --user NAME
+  leifeng-cloud admin list | disable --user NAME | password --user NAME
                                   users of the console and the API (first: a city administrator)
   leifeng-cloud token create --user NAME | list | revoke --id N
                                   API tokens for scripts, acting with a user's rights
