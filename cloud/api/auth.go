@@ -323,7 +323,10 @@ func (g *guard) authenticate(r *http.Request) (*access.User, *AuthError) {
 		return nil, nil
 	}
 	u, err := g.users.UserByID(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Disabled.IsZero()) {
+	// A session ends with its user, and with the password it was opened
+	// with: a reset (admin password) or a change elsewhere ends it.
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!u.Disabled.IsZero() ||
+		g.sessions.GetInt64(r.Context(), "pwset") != stamp(u.PasswordSet))) {
 		g.sessions.Destroy(r.Context())
 		return nil, nil
 	}
@@ -496,6 +499,7 @@ func Login(r *http.Request, name, password string) (*access.User, error) {
 		return nil, &AuthError{Status: http.StatusInternalServerError, Msg: "cannot start a session", Zh: "暂时无法登录，请稍后重试。"}
 	}
 	g.sessions.Put(r.Context(), "uid", u.ID)
+	g.sessions.Put(r.Context(), "pwset", stamp(u.PasswordSet))
 	g.sessions.Put(r.Context(), "csrf", newSecret())
 	au := u.User
 	au.Via = "session"
@@ -546,17 +550,21 @@ func ChangePassword(r *http.Request, old, new string) error {
 		return &AuthError{Status: http.StatusBadRequest, Msg: "the new password must differ from the current one", Zh: "新密码不能与当前密码相同，请换一个。"}
 	}
 	hash, err := access.HashPassword(new)
+	now := g.now()
 	if err == nil {
-		err = g.users.SetPassword(r.Context(), u.ID, hash, false, g.now())
+		err = g.users.SetPassword(r.Context(), u.ID, hash, false, now)
 	}
 	if err != nil {
 		g.log.Error("api: change password", "err", err)
 		return &AuthError{Status: http.StatusInternalServerError, Msg: "cannot store the password", Zh: "暂时无法修改密码，请稍后重试。"}
 	}
 	if au.Via == "session" {
+		// This session goes on with the new password; the user's
+		// others end.
 		if err := g.sessions.RenewToken(r.Context()); err != nil {
 			return &AuthError{Status: http.StatusInternalServerError, Msg: "cannot renew the session", Zh: "密码已修改，请重新登录。"}
 		}
+		g.sessions.Put(r.Context(), "pwset", stamp(now))
 	}
 	g.log.Info("audit", "who", u.Name, "via", au.Via, "route", r.Pattern, "what", "password change", "remote", remoteIP(r))
 	return nil
@@ -571,6 +579,14 @@ func CSRFToken(r *http.Request) string {
 		return ""
 	}
 	return g.sessions.GetString(r.Context(), "csrf")
+}
+
+// stamp is when a password was set, as a session keeps it.
+func stamp(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 func newSecret() string {

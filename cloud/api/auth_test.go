@@ -443,13 +443,17 @@ func TestAuditorChangesNothing(t *testing.T) {
 
 // A new user signed in with the initial password must change it before
 // anything else; the new one must be 10 characters or more and not the
-// name.
+// name. A change ends the user's other sessions, a reset all of them.
 func TestFirstLoginPasswordChange(t *testing.T) {
 	c := newAuthCloud(t, "sqlite:"+filepath.Join(t.TempDir(), "leifeng.db"))
 	tok := SeedUser(t, c.db, "wangfang", access.City, "", "initial password", true)
 	b := newBrowser(t, c.h, "192.0.2.1")
 	if code, out := b.login("wangfang", "initial password"); code != 200 || out["must_change_password"] != true {
 		t.Fatalf("login: %d %v", code, out)
+	}
+	other := newBrowser(t, c.h, "192.0.2.2")
+	if code, _ := other.login("wangfang", "initial password"); code != 200 {
+		t.Fatal("second login", code)
 	}
 	for _, req := range []struct{ method, path, body string }{{"GET", "/api/v1/fleet", ""}, {"POST", "/api/v1/config", "{}"}} {
 		resp, out := b.do(req.method, req.path, req.body, true)
@@ -487,11 +491,24 @@ func TestFirstLoginPasswordChange(t *testing.T) {
 	if resp, _ := b.do("GET", "/api/v1/fleet", "", false); resp.StatusCode != 200 {
 		t.Fatalf("after the change: %d", resp.StatusCode)
 	}
+	// The session opened elsewhere with the old password has ended.
+	if resp, out := other.do("GET", "/api/v1/session", "", false); resp.StatusCode != 200 || out["logged_in"] != false {
+		t.Fatalf("the other session after the change: %d %v", resp.StatusCode, out)
+	}
 	if got := authHit(c.h, "GET", "/api/v1/fleet", "localhost", tok); got != 200 {
 		t.Fatalf("token after the change: %d", got)
 	}
 	if code, _ := newBrowser(t, c.h, "192.0.2.3").login("wangfang", "a better password"); code != 200 {
 		t.Fatalf("login with the new password: %d", code)
+	}
+	// A new initial password set on the server (admin password) ends
+	// the user's sessions.
+	u, _ := c.db.UserByName(context.Background(), "wangfang")
+	if err := c.db.SetPassword(context.Background(), u.ID, u.PasswordHash, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := b.do("GET", "/api/v1/fleet", "", false); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after a reset: %d, want 401", resp.StatusCode)
 	}
 }
 
