@@ -60,3 +60,11 @@ func TestRoles(t *testing.T) {
 		t.Errorf("Stations %v", got)
 	}
 }
+
+// One sign-in's password check: what a login costs the cloud's CPU.
+func BenchmarkVerifyPassword(b *testing.B) {
+	h, _ := HashPassword("correct horse")
+	for b.Loop() {
+		VerifyPassword(h, "correct horse")
+	}
+}

@@ -39,7 +39,7 @@ func newAuthTestAPI(t *testing.T, opts ...Option) (http.Handler, string) {
 	return c.h, c.token
 }
 
-func newAuthCloud(t *testing.T, dsn string, opts ...Option) *authCloud {
+func newAuthCloud(t testing.TB, dsn string, opts ...Option) *authCloud {
 	t.Helper()
 	db, err := store.Open(context.Background(), dsn)
 	if err != nil {
@@ -82,14 +82,14 @@ func authHit(h http.Handler, method, target, host, token string) int {
 
 // browser is one client of the API: its address, its cookie, its CSRF token.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	h    http.Handler
 	addr string
 	jar  []*http.Cookie
 	csrf string
 }
 
-func newBrowser(t *testing.T, h http.Handler, addr string) *browser {
+func newBrowser(t testing.TB, h http.Handler, addr string) *browser {
 	return &browser{t: t, h: h, addr: addr}
 }
 
