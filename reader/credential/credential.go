@@ -27,8 +27,8 @@ const (
 	MaxSerialLen    = 32
 	// MaxNameLen bounds the display name: a masked Chinese name (张*明) is
 	// 7 to 12 bytes, and the whole credential must fit an NTAG213.
-	MaxNameLen = 32
-	SignatureSize   = ed25519.SignatureSize
+	MaxNameLen    = 32
+	SignatureSize = ed25519.SignatureSize
 )
 
 const signingContext = "leifeng-card-v1"
