@@ -26,8 +26,8 @@ var ErrCardWithdrawn = errors.New("store: card already withdrawn")
 
 // Card is a credential the cloud signed for a volunteer's card.
 type Card struct {
-	Serial    string    `json:"serial"`
-	Volunteer string    `json:"volunteer"`
+	Serial    string `json:"serial"`
+	Volunteer string `json:"volunteer"`
 	// UID is the card UID in upper-case hex.
 	UID   string `json:"uid"`
 	Media string `json:"media"`
