@@ -20,6 +20,7 @@ import (
 
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
@@ -33,6 +34,7 @@ type testCloud struct {
 	t       *testing.T
 	db      *store.Store
 	svc     *fleet.Service
+	cards   *cards.Service
 	keys    *fleet.Keys
 	srv     *httptest.Server
 	broker  string
@@ -41,10 +43,20 @@ type testCloud struct {
 
 func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 	t.Helper()
+	return newTestCloudOn(t, "", opts...)
+}
+
+// newTestCloudOn is newTestCloud on the database dsn ("" for SQLite in a
+// temporary directory).
+func newTestCloudOn(t *testing.T, dsn string, opts ...api.Option) *testCloud {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "leifeng.db"))
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(dir, "leifeng.db")
+	}
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +78,13 @@ func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 		t.Fatal(err)
 	}
 	svc := fleet.NewService(db, keys, cl, log)
+	issuer, _, err := cards.LoadKey(dir, cards.DefaultKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := cards.NewService(db, issuer, svc, log)
 	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken}, opts...))
+		&api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken, Cards: desk}, opts...))
 	t.Cleanup(func() {
 		srv.Close()
 		cl.Close()
@@ -76,7 +93,7 @@ func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 		br.Close()
 		db.Close()
 	})
-	return &testCloud{t: t, db: db, svc: svc, keys: keys, srv: srv, broker: br.URL(), bundles: map[string]*wire.Bundle{}}
+	return &testCloud{t: t, db: db, svc: svc, cards: desk, keys: keys, srv: srv, broker: br.URL(), bundles: map[string]*wire.Bundle{}}
 }
 
 func (c *testCloud) addStation(id, county string) {
