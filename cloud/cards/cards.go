@@ -84,8 +84,9 @@ func NewService(st *store.Store, key *reader.PrivateKeyFile, push Pusher, log *s
 	return &Service{st: st, key: key, priv: ed25519.NewKeyFromSeed(key.Seed), push: push, log: log, Now: time.Now}
 }
 
-// KeyID is the issuer key ID on every credential the desk signs.
-func (s *Service) KeyID() uint16 { return s.key.KeyID }
+// PublicKey is the desk's issuer public key, for the key set the offline
+// root signs.
+func (s *Service) PublicKey() reader.PublicKeyFile { return PublicKey(s.key) }
 
 // Request asks for a card.
 type Request struct {
