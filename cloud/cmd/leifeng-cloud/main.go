@@ -43,6 +43,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"leifeng/cloud/api"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/broker"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
@@ -69,6 +70,8 @@ usage:
                                   sessions flagged for review, refused records, clone alerts
   leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
                                   import a CSV or XLSX file; each refused row is reported by line
+  leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
+                                  the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
@@ -106,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return reviewCmd(args[1:], stdout)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "issuer-key":
+		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
@@ -319,8 +324,17 @@ func serve(ctx context.Context, c *config) error {
 	if c.rosterRefresh > 0 {
 		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
 	}
+	issuer, created, err := cards.LoadKey(c.data, cards.DefaultKeyID)
+	if err != nil {
+		return fmt.Errorf("--data %s: card issuer key: %w", c.data, err)
+	}
+	if created {
+		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
+			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
+	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
-		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
+		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
 	}
