@@ -43,8 +43,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"leifeng/cloud/api"
-	"leifeng/cloud/cards"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
