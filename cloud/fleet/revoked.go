@@ -24,12 +24,26 @@ func (s *Service) revocations(ctx context.Context, listed []string, now time.Tim
 	if err != nil {
 		return nil, err
 	}
-	cloud, err := s.st.CloudCards(ctx, listed)
+	// Only the listed serials the table does not revoke need a look-up:
+	// a document pushed before carries the table's list of then, and
+	// asking about each of those again would cost every push a query
+	// per 500 revoked cards.
+	inTable := make(map[string]bool, len(table))
+	for _, sn := range table {
+		inTable[sn] = true
+	}
+	var rest []string
+	for _, sn := range listed {
+		if !inTable[sn] {
+			rest = append(rest, sn)
+		}
+	}
+	cloud, err := s.st.CloudCards(ctx, rest)
 	if err != nil {
 		return nil, err
 	}
 	out := table
-	for _, sn := range listed {
+	for _, sn := range rest {
 		if !cloud[sn] {
 			out = append(out, sn)
 		}
