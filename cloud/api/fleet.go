@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
@@ -22,6 +23,9 @@ type Fleet struct {
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
 	Rollouts *Rollouts
+	// Cards, if not nil, adds the card desk: issue, list, revoke and
+	// re-issue volunteers' cards (cards.go).
+	Cards *cards.Service
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -46,6 +50,9 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.reviewRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
+	}
+	if f.Cards != nil {
+		a.cardRoutes(mux)
 	}
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

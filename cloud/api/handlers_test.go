@@ -105,7 +105,7 @@ func guardedRequests(t *testing.T, patterns []string) []struct{ method, path, bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := map[string]string{"id": "pe-simao-001", "nonce": "n1", "action": "pause", "check_in": checkIn}
+	values := map[string]string{"id": "pe-simao-001", "nonce": "n1", "action": "pause", "check_in": checkIn, "serial": "C2026-0000000001"}
 	wild := regexp.MustCompile(`\{([a-z_$]*)(\.\.\.)?\}`)
 	var out []struct{ method, path, body string }
 	seen := map[string]bool{}
@@ -160,7 +160,7 @@ func TestRoutesAuthorisation(t *testing.T) {
 	kit := releasetest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h, patterns := api.NewWithPatterns(c.db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: c.svc, Store: c.db,
+		&api.Fleet{Service: c.svc, Store: c.db, Cards: c.cards,
 			Rollouts: &api.Rollouts{Service: rollout.NewService(c.db, c.svc, "", log), Repo: kit.Repo.Dir}},
 		api.WithFailureLimit(1000, time.Millisecond))
 	srv := httptest.NewServer(h)

@@ -333,6 +333,31 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX web_sessions_expiry ON web_sessions (expiry_ns)`,
 	}},
+	{9, "volunteer cards issued by the cloud, their revocations and replacements", []string{
+		// One row per credential the cloud signed. uid is the card UID in
+		// upper-case hex; expires the last valid day (YYYY-MM-DD, China
+		// Standard Time), so the revocation list can leave out cards that
+		// have expired anyway. A card leaves 'active' once, for good.
+		`CREATE TABLE cards (
+			serial      TEXT {{C}} PRIMARY KEY,
+			volunteer   TEXT NOT NULL,
+			uid         TEXT NOT NULL,
+			media       TEXT NOT NULL,
+			issued_ns   BIGINT NOT NULL,
+			issued_by   TEXT NOT NULL,
+			expires     TEXT NOT NULL,
+			state       TEXT NOT NULL CHECK (state IN ('active', 'revoked', 'lost', 'replaced')),
+			revoked_ns  BIGINT NOT NULL DEFAULT 0,
+			revoked_by  TEXT NOT NULL DEFAULT '',
+			reason      TEXT NOT NULL DEFAULT '',
+			replaced_by TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX cards_volunteer ON cards (volunteer, issued_ns)`,
+		// The revocation list every config push carries.
+		`CREATE INDEX cards_withdrawn ON cards (expires) WHERE state <> 'active'`,
+		// A card (UID) holds one valid credential at a time.
+		`CREATE UNIQUE INDEX cards_active_uid ON cards (uid) WHERE state = 'active'`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

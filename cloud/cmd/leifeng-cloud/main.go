@@ -45,6 +45,7 @@ import (
 
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
@@ -75,6 +76,8 @@ usage:
                                   users of the console and the API (first: a city administrator)
   leifeng-cloud token create --user NAME | list | revoke --id N
                                   API tokens for scripts, acting with a user's rights
+  leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
+                                  the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
@@ -118,6 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "issuer-key":
+		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
@@ -334,8 +339,17 @@ func serve(ctx context.Context, c *config) error {
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
 		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")
 	}
+	issuer, created, err := cards.LoadKey(c.data, cards.DefaultKeyID)
+	if err != nil {
+		return fmt.Errorf("--data %s: card issuer key: %w", c.data, err)
+	}
+	if created {
+		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
+			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
+	}
 	fl := &api.Fleet{Service: svc, Store: db,
-		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
+		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
 	}
