@@ -47,6 +47,10 @@ func openSQLite(path string) (*sqliteBackend, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
+	// secure_delete: deleted and overwritten content is zeroed, not left
+	// in free space, so a value the cloud removes (a deregistered
+	// volunteer's personal data) leaves the file too, not only the table.
+	q.Add("_pragma", "secure_delete(on)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
