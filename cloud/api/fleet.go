@@ -25,6 +25,9 @@ type Fleet struct {
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
 	Rollouts *Rollouts
+	// Volunteers, if not nil, adds the volunteer register's routes
+	// (volunteers.go).
+	Volunteers *Volunteers
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -49,6 +52,12 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.reviewRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
+	}
+	if f.Volunteers != nil {
+		if f.Volunteers.Log == nil {
+			f.Volunteers.Log = a.log
+		}
+		a.volunteerRoutes(mux, f.Volunteers)
 	}
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -321,6 +321,9 @@ func serve(ctx context.Context, c *config) error {
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {
+		return err
+	}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
 	}
