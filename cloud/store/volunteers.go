@@ -108,26 +108,37 @@ func (s *Store) SearchVolunteers(ctx context.Context, q VolunteerQuery) (*Volunt
 		where = append(where, "v.deregistered_ns = 0")
 	}
 	t := q.Terms
-	var any []string
-	if t.NamePrefix != "" {
+	prefix := func(col string) string {
 		// Every name starting with the prefix sorts between it and it
 		// followed by the highest code point.
-		any = append(any, fmt.Sprintf(`v.name {{C}} >= %s AND v.name {{C}} < %s`, arg(t.NamePrefix), arg(t.NamePrefix+"\U0010FFFF")))
+		return fmt.Sprintf(`%s {{C}} >= %s AND %s {{C}} < %s`, col, arg(t.NamePrefix), col, arg(t.NamePrefix+"\U0010FFFF"))
 	}
-	if t.Phone != "" {
-		any = append(any, fmt.Sprintf(`v.phone = %s AND v.phone <> ''`, arg(t.Phone)))
-	}
-	if t.IDHash != "" {
-		any = append(any, fmt.Sprintf(`v.id_hash = %s AND v.id_hash <> ''`, arg(t.IDHash)))
-	}
-	if t.Card != "" {
-		any = append(any, fmt.Sprintf(`v.id IN (%s)`, strings.Replace(cardOwner, "$1", arg(t.Card), 1)))
-	}
-	if t.ID != "" {
-		any = append(any, fmt.Sprintf(`v.id = %s`, arg(t.ID)))
-	}
-	if len(any) > 0 {
-		where = append(where, "(("+strings.Join(any, ") OR (")+"))")
+	if t == (people.Search{NamePrefix: t.NamePrefix}) {
+		// A name alone walks the name index in order.
+		if t.NamePrefix != "" {
+			where = append(where, prefix("v.name"))
+		}
+	} else {
+		// Exact terms find a few volunteers each, by their own index;
+		// their union is then ordered. (An OR of them in one WHERE
+		// makes PostgreSQL walk the name index and test every row.)
+		var sub []string
+		if t.NamePrefix != "" {
+			sub = append(sub, `SELECT id FROM volunteers WHERE `+prefix("name")+` AND registered_ns > 0`)
+		}
+		if t.Phone != "" {
+			sub = append(sub, `SELECT id FROM volunteers WHERE phone = `+arg(t.Phone)+` AND phone <> ''`)
+		}
+		if t.IDHash != "" {
+			sub = append(sub, `SELECT id FROM volunteers WHERE id_hash = `+arg(t.IDHash)+` AND id_hash <> ''`)
+		}
+		if t.Card != "" {
+			sub = append(sub, strings.Replace(cardOwner, "$1", arg(t.Card), 1))
+		}
+		if t.ID != "" {
+			sub = append(sub, `SELECT id FROM volunteers WHERE id = `+arg(t.ID))
+		}
+		where = append(where, "v.id IN ("+strings.Join(sub, " UNION ")+")")
 	}
 	if q.Community != "" {
 		where = append(where, "v.community = "+arg(q.Community))
