@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,19 @@ func BenchmarkSearchVolunteers(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
+			if os.Getenv("LEIFENG_BENCH_EXPLAIN") != "" {
+				explainSearch = func(query string, args []any) {
+					explainSearch = nil
+					var plan []string
+					s.b.query(ctx, "EXPLAIN ANALYZE "+query, args, func(r rows) error {
+						var line string
+						err := r.Scan(&line)
+						plan = append(plan, line)
+						return err
+					})
+					fmt.Fprintf(os.Stderr, "%s\n%s\n", query, strings.Join(plan, "\n"))
+				}
+			}
 			for b.Loop() {
 				p, err := s.SearchVolunteers(ctx, c.q)
 				if err != nil {
