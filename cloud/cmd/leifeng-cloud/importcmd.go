@@ -80,7 +80,7 @@ row in English or Chinese:
 		return fmt.Errorf("--db %s: %w", redact(dsn), err)
 	}
 	defer st.Close()
-	opts := people.Options{Batch: *batch}
+	opts := people.Options{Batch: *batch, TmpDir: *data}
 	if kind == people.KindVolunteers {
 		if opts.Vault, err = peopleVault(ctx, *data, st); err != nil {
 			return err
