@@ -205,6 +205,19 @@ func testVolunteerOperations(t *testing.T, db atRest) {
 	if _, err := edit(people.Patch{IDNumber: &other}); people.Explain(err) != people.ErrDuplicatePerson {
 		t.Errorf("edit to another's ID number: %v", err)
 	}
+	// C's ID number corrected (Art. 13): resealed, gender and birth
+	// date following it, the history sealing both numbers.
+	idC2 := idNumber("53080220010606005")
+	if ch, err := s.EditVolunteer(ctx, "C", "county-admin", t0, func(v *people.Volunteer) ([]people.FieldChange, error) {
+		return v.Apply(people.Patch{IDNumber: &idC2}, vault, t0)
+	}); err != nil || len(ch) != 3 || ch[0].Field != "id_number" || ch[0].After != people.MaskIDNumber(idC2) {
+		t.Errorf("ID number edit: %+v, %v", ch, err)
+	} else if got, err := vault.OpenText("C", "history:id_number", ch[0].SealedBefore); err != nil || got != idC {
+		t.Errorf("the old number sealed in the history opens to %q, %v", got, err)
+	}
+	if got := search(all, idC2); !slices.Equal(got, []string{"C:李*:087*****3456"}) {
+		t.Errorf("search by the corrected ID number: %v", got)
+	}
 	if v, _ := s.Volunteer(ctx, "A"); v.Name != name || v.Phone != phone || !slices.Equal(v.Skills, []string{"急救", "手语翻译"}) {
 		t.Errorf("after the edit: %+v", v)
 	}
@@ -305,7 +318,7 @@ func testVolunteerOperations(t *testing.T, db atRest) {
 			t.Errorf("%q is still in the database's files after deregistration", gone)
 		}
 	}
-	for _, id := range []string{idA, idB, idC} {
+	for _, id := range []string{idA, idB, idC, idC2} {
 		if bytes.Contains(raw, []byte(id)) || bytes.Contains(raw, []byte(id[:17])) {
 			t.Errorf("ID number %s is in the database's files in clear", id)
 		}
