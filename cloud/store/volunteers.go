@@ -252,12 +252,9 @@ func (s *Store) EditVolunteer(ctx context.Context, id, actor string, now time.Ti
 	edit func(v *people.Volunteer) ([]people.FieldChange, error)) ([]people.FieldChange, error) {
 	var changes []people.FieldChange
 	err := s.b.inTx(ctx, func(q querier) error {
-		v, err := loadVolunteer(ctx, q, id)
+		v, err := loadActive(ctx, q, id)
 		if err != nil {
 			return err
-		}
-		if !v.Deregistered.IsZero() {
-			return ErrDeregistered
 		}
 		oldHash := v.Sealed.Hash
 		if changes, err = edit(v); err != nil || len(changes) == 0 {
@@ -316,6 +313,15 @@ func (s *Store) EditVolunteer(ctx context.Context, id, actor string, now time.Ti
 		return nil, fmt.Errorf("store: edit volunteer %s: %w", id, err)
 	}
 	return changes, nil
+}
+
+// loadActive loads a registered volunteer who is not deregistered.
+func loadActive(ctx context.Context, q querier, id string) (*people.Volunteer, error) {
+	v, err := loadVolunteer(ctx, q, id)
+	if err == nil && !v.Deregistered.IsZero() {
+		err = ErrDeregistered
+	}
+	return v, err
 }
 
 // addHistory appends an action on volunteer to its history: one row per
@@ -459,12 +465,9 @@ func (s *Store) VolunteerData(ctx context.Context, id string) (*VolunteerData, e
 // free pages, the write-ahead log) go at Purge.
 func (s *Store) DeregisterVolunteer(ctx context.Context, id, actor, reason string, now time.Time) error {
 	err := s.b.inTx(ctx, func(q querier) error {
-		v, err := loadVolunteer(ctx, q, id)
+		v, err := loadActive(ctx, q, id)
 		if err != nil {
 			return err
-		}
-		if !v.Deregistered.IsZero() {
-			return ErrDeregistered
 		}
 		if _, err := q.exec(ctx, `UPDATE volunteers SET name = $2, gender = '', birth_date = '', id_cipher = '',
 				id_hash = '', id_masked = '', community = '', phone = '', skills = '[]', service_types = '[]',
