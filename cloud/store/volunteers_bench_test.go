@@ -162,4 +162,21 @@ func BenchmarkSearchVolunteers(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/query")
 		})
 	}
+	// What a deregistration costs at this size: the update, and the
+	// VACUUM FULL of the volunteer tables that takes the removed values
+	// out of the files (an exclusive lock on them meanwhile).
+	b.Run("deregister-and-purge", func(b *testing.B) {
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			if err := s.DeregisterVolunteer(ctx, fmt.Sprintf("V%07d", i), "bench", "bench", time.Now()); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Purge(ctx); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/deregistration")
+	})
 }
