@@ -27,12 +27,14 @@ import (
 
 // VolunteerScope is the part of the city a user may see volunteers of, as
 // the caller resolved it from the user's scope (cloud/access): every
-// volunteer (All), or those living in one of Communities or belonging to
-// one of Orgs. The zero scope sees nobody.
+// volunteer (All), or those living in one of Communities, belonging to
+// one of Orgs, or listed for or having served at one of Stations (a
+// station manager's). The zero scope sees nobody.
 type VolunteerScope struct {
 	All         bool
 	Communities []string
 	Orgs        []string
+	Stations    []string
 }
 
 // VolunteerQuery is a search.
@@ -88,7 +90,7 @@ func (s *Store) SearchVolunteers(ctx context.Context, q VolunteerQuery) (*Volunt
 	q.PageSize = min(q.PageSize, maxPageSize)
 	out := &VolunteerPage{Page: q.Page, PageSize: q.PageSize, Volunteers: []people.VolunteerSummary{}}
 	sc := q.Scope
-	if !sc.All && len(sc.Communities) == 0 && len(sc.Orgs) == 0 {
+	if !sc.All && len(sc.Communities) == 0 && len(sc.Orgs) == 0 && len(sc.Stations) == 0 {
 		return out, nil
 	}
 	var (
@@ -157,12 +159,18 @@ func (s *Store) SearchVolunteers(ctx context.Context, q VolunteerQuery) (*Volunt
 		if len(sc.Orgs) > 0 {
 			in = append(in, "v.id IN (SELECT volunteer FROM volunteer_orgs WHERE org IN ("+list(sc.Orgs)+"))")
 		}
+		if len(sc.Stations) > 0 {
+			st := list(sc.Stations)
+			in = append(in, "v.id IN (SELECT volunteer FROM volunteer_stations WHERE station IN ("+st+")"+
+				" UNION SELECT volunteer FROM records WHERE station IN ("+st+") AND kind = 'check_in')")
+		}
 		where = append(where, "("+strings.Join(in, " OR ")+")")
 	}
 	order := `v.name {{C}}`
 	if !sc.All && len(sc.Communities) == 0 {
-		// An organisation's members are a few hundred of the city's
-		// volunteers spread over every name: PostgreSQL, seeing a LIMIT,
+		// An organisation's members (or a station's volunteers) are a
+		// few hundred of the city's
+		// volunteers, spread over every name: PostgreSQL, seeing a LIMIT,
 		// would walk the name index and test each row against them
 		// (343 ms at 500,000 volunteers). Ordering by an expression the
 		// index does not hold makes it fetch the members and sort them.

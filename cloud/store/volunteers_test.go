@@ -182,6 +182,13 @@ func testVolunteerOperations(t *testing.T, db atRest) {
 			t.Errorf("search %+v %q = %v, want %v", c.sc, c.text, got, c.want)
 		}
 	}
+	if err := s.SaveVolunteers(ctx, "pe-b", []RosterEntry{{"C", "李*"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	mustIngest(t, s, []ingest.Entry{rec("pe-c", 1, wire.KindCheckIn, "B", "", 0)})
+	if got := search(VolunteerScope{Stations: []string{"pe-b", "pe-c"}}, ""); !slices.Equal(got, []string{"C:李*:087*****3456", "B:王*红:139****0002"}) {
+		t.Errorf("a station manager's volunteers (listed, served): %v", got)
+	}
 	if got := search(all, "", func(q *VolunteerQuery) { q.Org = "O1" }); !slices.Equal(got, []string{"A:王*明:139****2345"}) {
 		t.Errorf("org filter: %v", got)
 	}
