@@ -98,6 +98,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./kiosk/ui/
 	$(GO) test -run '^$$' -bench 'BenchmarkHeadlessMemory' -benchtime 1x ./internal/buildcheck/
 	$(GO) test -run '^$$' -bench 'BenchmarkUpdate20MB' -benchtime 1x ./kiosk/update/
+	# Volunteer import: 100,000-row XLSX, rows/s and peak RSS of the importing
+	# process (LEIFENG_BENCH_XLSX_ROWS to change). Volunteer search at 500,000
+	# volunteers on PostgreSQL is BenchmarkSearchVolunteers in ./cloud/store/
+	# above (LEIFENG_BENCH_VOLUNTEERS to change).
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./cloud/people/
 
 demo: build
 	@bash deploy/demo.sh

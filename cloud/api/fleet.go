@@ -26,6 +26,9 @@ type Fleet struct {
 	// Cards, if not nil, adds the card desk: issue, list, revoke and
 	// re-issue volunteers' cards (cards.go).
 	Cards *cards.Service
+	// Volunteers, if not nil, adds the volunteer register's routes
+	// (volunteers.go).
+	Volunteers *Volunteers
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -53,6 +56,12 @@ func (f *Fleet) routes(mux *router, a *api) {
 	}
 	if f.Cards != nil {
 		a.cardRoutes(mux)
+	}
+	if f.Volunteers != nil {
+		if f.Volunteers.Log == nil {
+			f.Volunteers.Log = a.log
+		}
+		a.volunteerRoutes(mux, f.Volunteers)
 	}
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

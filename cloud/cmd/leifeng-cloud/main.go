@@ -350,6 +350,17 @@ func serve(ctx context.Context, c *config) error {
 	fl := &api.Fleet{Service: svc, Store: db,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
 		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
+	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {
+		return err
+	}
+	if fl.Volunteers != nil {
+		// A deregistered volunteer's cards stop working everywhere.
+		desk := fl.Cards
+		fl.Volunteers.OnDeregister = func(ctx context.Context, id string) error {
+			_, err := desk.RevokeAll(ctx, id, "志愿者注销", api.Actor(ctx))
+			return err
+		}
+	}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
 	}
