@@ -121,6 +121,32 @@ func (f *natsFleet) cloudNATS(t testing.TB) *nats.Conn {
 	return nc
 }
 
+// consumerLeader is the node leading the gateways' consumer.
+func (f *natsFleet) consumerLeader(t testing.TB) *natstest.Node {
+	t.Helper()
+	js, err := jetstream.New(f.cloudNATS(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, natsjs.Stream, natsjs.Consumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range f.cluster.Nodes {
+		if info.Cluster != nil && n.Name == info.Cluster.Leader {
+			return n
+		}
+	}
+	t.Fatalf("no node leads the consumer: %+v", info.Cluster)
+	return nil
+}
+
 // startGateway starts `leifeng-cloud gateway --nats` and waits until it
 // consumes.
 func (f *natsFleet) startGateway(t *testing.T) *proc {
@@ -339,10 +365,11 @@ func TestNATSClusterChaos(t *testing.T) {
 	}
 	start := time.Now()
 	time.Sleep(phase)
-	victim := f.cluster.Nodes[1]
+	// The worst node to lose: the one leading the gateways' consumer.
+	victim := f.consumerLeader(t)
 	victim.Kill()
 	g1.kill()
-	t.Logf("%s: killed node %s and gateway-1 (kill -9)", time.Since(start).Round(time.Millisecond), victim.Name)
+	t.Logf("%s: killed node %s (the consumer's leader) and gateway-1 (kill -9)", time.Since(start).Round(time.Millisecond), victim.Name)
 	time.Sleep(phase)
 	victim.Restart()
 	g1.start()
@@ -419,4 +446,70 @@ func TestNATSClusterChaos(t *testing.T) {
 	}
 	t.Logf("%d kiosks, %d records confirmed and stored exactly once in order; outboxes empty %s after the last tap; %d consumer(s) on %s",
 		len(ks), total, drained.Round(time.Millisecond), info.State.Consumers, natsjs.Stream)
+}
+
+// nullInbox takes configs and commands and drops them: a kiosk's
+// subscriptions are what counts here.
+type nullInbox struct{}
+
+func (nullInbox) Message(string, []byte) {}
+
+// The kiosks' downlink decides how many JetStream consumers the cluster
+// carries: measured side by side, the same kiosks subscribed at QoS 1
+// (ack, config, commands, fleet config) and at QoS 0.
+func TestNATSDownlinkConsumers(t *testing.T) {
+	const kiosks = 25
+	c := natstest.Start(t, natstest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := natsjs.Dial(ctx, natsjs.Config{URLs: c.ClientURLs(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	count := func(qos0 bool) int {
+		runCtx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		var ups []*uplink.Uplink
+		for i := range kiosks {
+			st, err := kstore.Open(filepath.Join(t.TempDir(), "kiosk.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			up, err := uplink.New(st, uplink.Config{Broker: c.MQTTURLs("tcp"), Station: fmt.Sprintf("dl-%v-%02d", qos0, i),
+				DownlinkQoS0: qos0, Inbox: nullInbox{}, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ups = append(ups, up)
+			wg.Go(func() { up.Run(runCtx) })
+		}
+		for _, up := range ups {
+			for !up.Online() {
+				if ctx.Err() != nil {
+					t.Fatal("kiosks did not come online")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		n, err := cl.ConsumerCount(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		wg.Wait()
+		return n
+	}
+	// QoS 0 first: a persistent session's QoS 1 subscriptions stay
+	// consumers after its kiosk disconnects.
+	qos0 := count(true)
+	qos1 := count(false)
+	t.Logf("%d kiosks online: %d consumers on %s with a QoS 1 downlink, %d with QoS 0", kiosks, qos1, natsjs.Stream, qos0)
+	if qos0 != 1 {
+		t.Errorf("QoS 0 downlink: %d consumers, want 1 (the gateways')", qos0)
+	}
+	if qos1 <= kiosks {
+		t.Errorf("QoS 1 downlink: %d consumers for %d kiosks; expected several per kiosk (is the measurement broken?)", qos1, kiosks)
+	}
 }
