@@ -126,13 +126,18 @@ func Start(t testing.TB, o Options) *Cluster {
 // three replicas (as the province's configuration has them), and routes
 // to every other node.
 func Default(n *Node, all []*Node) string {
+	cluster := ""
+	if len(all) > 1 {
+		// A lone server with a cluster block and no routes refuses to
+		// start JetStream.
+		cluster = fmt.Sprintf("cluster { name: leifeng-test, listen: 127.0.0.1:%d, routes: [%s] }\n", n.Route, Routes(n, all))
+	}
 	return fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:%d
 http: 127.0.0.1:%d
 jetstream { store_dir: %q, max_memory_store: 256MB, max_file_store: 4GB }
-cluster { name: leifeng-test, listen: 127.0.0.1:%d, routes: [%s] }
-mqtt { listen: 127.0.0.1:%d, stream_replicas: %d }
-`, n.Name, n.Client, n.HTTP, filepath.Join(n.Dir, "js"), n.Route, Routes(n, all), n.MQTT, min(3, len(all)))
+%smqtt { listen: 127.0.0.1:%d, stream_replicas: %d }
+`, n.Name, n.Client, n.HTTP, filepath.Join(n.Dir, "js"), cluster, n.MQTT, min(3, len(all)))
 }
 
 // Routes is the routes list of n: every other node's route URL.
