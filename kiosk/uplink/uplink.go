@@ -314,10 +314,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 		lost := make(chan error, 1)
 		client := mqtt.NewClient(u.options(broker, lost))
 		err := u.connect(ctx, broker, client)
+		held := false
 		if err == nil {
 			attempt = 0
 			u.log.Info("uplink connected", "broker", broker, "outbox", u.st.Depth())
+			began := time.Now()
 			err = u.session(ctx, client, lost)
+			held = time.Since(began) > u.cfg.MaxBackoff
 			if ctx.Err() != nil {
 				u.goOffline(client)
 				return ctx.Err()
@@ -328,8 +331,11 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		wait := u.backoff(attempt)
-		if attempt == 0 && len(u.brokers) > 1 {
-			// A session just ended: another node is likely up.
+		if held && len(u.brokers) > 1 {
+			// A session that worked for a while ended: its node is
+			// likely down and another up. One that ends at once (a node
+			// that takes the connection and refuses the rest) waits as
+			// usual, or kiosks would spin round the nodes.
 			wait = 0
 		}
 		u.log.Warn("uplink down, retrying", "broker", broker, "err", err, "in", wait.Round(time.Millisecond), "outbox", u.st.Depth())
