@@ -268,9 +268,18 @@ func (c *Client) Run(ctx context.Context, g *ingest.Gateway) error {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return ctx.Err()
 			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				// Someone removed it: the gateway stops, and its restart
+				// makes it again.
+				return fmt.Errorf("consumer %s: %w", Consumer, err)
+			}
 			// Missed heartbeats while a server is down or the consumer's
 			// leader moves: the iterator pulls again by itself.
 			c.log.Debug("consumer", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
 			continue
 		}
 		c.deliver(ctx, g, m)
