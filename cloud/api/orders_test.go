@@ -23,7 +23,6 @@ func TestOrdersAPI(t *testing.T) {
 	for _, be := range scopeBackends {
 		t.Run(be.name, func(t *testing.T) {
 			c := newTestCloudOn(t, be.dsn(t), asUsers)
-			adminToken = c.keys.AdminToken
 			peopleFixture(t, c)
 			testOrdersAPI(t, c)
 		})

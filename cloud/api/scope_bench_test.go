@@ -55,13 +55,17 @@ func BenchmarkScopedRead(b *testing.B) {
 				b.Fatal(err)
 			}
 			log := slog.New(slog.DiscardHandler)
-			a := &api{s: db, log: log, f: &Fleet{Service: fleet.NewService(db, nil, nil, log), Store: db}, g: newGuard("t", log, nil)}
+			a := &api{s: db, log: log, f: &Fleet{Service: fleet.NewService(db, nil, nil, log), Store: db}, g: newGuard(db, log, nil)}
 			city, err := access.Resolve(ctx, &access.User{Name: "c", Role: access.City}, db)
 			if err != nil {
 				b.Fatal(err)
 			}
 			asIt := func(w http.ResponseWriter, r *http.Request) {
 				a.records(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, city)))
+			}
+			tokens := map[string]string{
+				"c": SeedUser(b, db, "c", access.City, "", "benchmark-password", false),
+				"s": SeedUser(b, db, "s", access.County, "530802", "benchmark-password", false),
 			}
 			for _, c := range []struct {
 				name string
@@ -75,7 +79,7 @@ func BenchmarkScopedRead(b *testing.B) {
 				b.Run(c.name, func(b *testing.B) {
 					for b.Loop() {
 						req := httptest.NewRequest("GET", "/api/v1/records?station=pe-simao-001&limit=100", nil)
-						req.Header.Set("Authorization", "Bearer t")
+						req.Header.Set("Authorization", "Bearer "+tokens[c.user.Name])
 						req = req.WithContext(access.WithUser(req.Context(), c.user))
 						rec := httptest.NewRecorder()
 						c.h(rec, req)

@@ -141,8 +141,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if known := latestMigration(); v > known {
-		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, known)
+	if latest := latestMigration(); v > latest {
+		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, latest)
 	}
 	return nil
 }
