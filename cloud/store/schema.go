@@ -299,6 +299,7 @@ var migrations = []migration{
 			updated_ns BIGINT NOT NULL
 		)`,
 	}},
+	{11, "records partitioned by month on PostgreSQL", recordsPartitioned},
 }
 
 // migrationsTable is created, if missing, before migrations run.
@@ -308,11 +309,32 @@ const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_ns BIGINT NOT NULL
 )`
 
-// dialectSQL fills the schema's dialect tokens.
+// pgOnly starts a statement that runs on PostgreSQL only; on SQLite it is
+// skipped (a migration made only of such statements is recorded as
+// applied with nothing done, so the versions stay one list).
+const pgOnly = "{{PG}}"
+
+// dialectSQL fills the schema's dialect tokens. It returns "" for a
+// statement that does not apply to the dialect.
 func dialectSQL(stmt string, postgres bool) string {
+	if rest, ok := strings.CutPrefix(stmt, pgOnly); ok {
+		if !postgres {
+			return ""
+		}
+		stmt = rest
+	}
 	c := ""
 	if postgres {
 		c = `COLLATE "C"`
 	}
 	return strings.ReplaceAll(stmt, "{{C}}", c)
+}
+
+// latestVersion is the newest migration this program knows.
+func latestVersion() int {
+	v := 0
+	for _, m := range migrations {
+		v = max(v, m.version)
+	}
+	return v
 }
