@@ -21,7 +21,7 @@ func idAt(t time.Time) string {
 
 // openVersion opens dsn with the migrations up to version only, as the
 // program before them left the database.
-func openVersion(t *testing.T, dsn string, version int) *Store {
+func openVersion(t testing.TB, dsn string, version int) *Store {
 	t.Helper()
 	ctx := context.Background()
 	b, err := openPostgres(ctx, dsn)

@@ -24,13 +24,17 @@ import (
 	"leifeng/kiosk/uplink"
 )
 
-// failoverRun is one run of the scenario: kiosks tap for tapFor, one tap
-// each every tapEvery; the primary is killed killAfter into it.
+// failoverRun is one run of the scenario: kiosks tap, one tap each every
+// tapEvery; killAfter into the stream the primary is killed; with more
+// rounds, the dead node comes back as the standby and, killAfter later,
+// the new primary is killed in turn. The kiosks go on tapping for tail
+// after the last promotion.
 type failoverRun struct {
 	kiosks    int
 	tapEvery  time.Duration
-	tapFor    time.Duration
 	killAfter time.Duration
+	rounds    int
+	tail      time.Duration
 }
 
 // kioskSim is a simulated kiosk: the real bbolt outbox and uplink, with
@@ -88,7 +92,7 @@ func (k *kioskSim) acked(t *testing.T) []string {
 // primary at once, because the primary acknowledged a commit only after
 // its synchronous standby had it.
 func TestPrimaryKilledMidStream(t *testing.T) {
-	runFailover(t, failoverRun{kiosks: 5, tapEvery: 50 * time.Millisecond, tapFor: 6 * time.Second, killAfter: 2 * time.Second})
+	runFailover(t, failoverRun{kiosks: 5, tapEvery: 50 * time.Millisecond, killAfter: 2 * time.Second, rounds: 1, tail: 2 * time.Second})
 }
 
 func runFailover(t *testing.T, run failoverRun) {
@@ -156,60 +160,94 @@ func runFailover(t *testing.T, run failoverRun) {
 		wg.Go(func() { up.Run(ctx) })
 	}
 
-	// The stream: every kiosk taps until tapFor is over.
+	// The stream: every kiosk taps until stop.
 	tapping := make(chan error, len(kiosks))
-	t0 := time.Now()
+	stop := make(chan struct{})
 	for _, k := range kiosks {
 		go func() {
 			tick := time.NewTicker(run.tapEvery)
 			defer tick.Stop()
-			for i := 0; time.Since(t0) < run.tapFor; i++ {
+			for i := 0; ; i++ {
 				if err := k.tap(i, time.Now()); err != nil {
 					tapping <- err
 					return
 				}
-				<-tick.C
+				select {
+				case <-stop:
+					tapping <- nil
+					return
+				case <-tick.C:
+				}
 			}
-			tapping <- nil
 		}()
 	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			close(stop)
+		}
+	}()
 
-	time.Sleep(run.killAfter)
+	var newPrimary *store.Store
+	defer func() {
+		if newPrimary != nil {
+			newPrimary.Close()
+		}
+	}()
+	var killedAt time.Time
 	ackedBefore := 0
-	var acked []string
-	for _, k := range kiosks {
-		acked = append(acked, k.acked(t)...)
-	}
-	ackedBefore = len(acked)
-	killed, err := pair.KillPrimary(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	killedAt := time.Now()
-	if ackedBefore == 0 {
-		t.Fatal("no record was acknowledged before the kill: the stream had not started")
-	}
-	promoteCtx, cancelPromote := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelPromote()
-	if err := pair.WaitPromoted(promoteCtx, 1-killed); err != nil {
-		t.Fatal(err)
-	}
-	promoted := time.Since(killedAt)
+	for round := range run.rounds {
+		time.Sleep(run.killAfter)
+		var acked []string
+		for _, k := range kiosks {
+			acked = append(acked, k.acked(t)...)
+		}
+		if len(acked) <= ackedBefore {
+			t.Fatalf("round %d: no record acknowledged since the last kill (%d in all)", round, len(acked))
+		}
+		ackedBefore = len(acked)
+		killed, err := pair.KillPrimary(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		killedAt = time.Now()
+		promoteCtx, cancelPromote := context.WithTimeout(ctx, 90*time.Second)
+		err = pair.WaitPromoted(promoteCtx, 1-killed)
+		cancelPromote()
+		if err != nil {
+			t.Fatal(err)
+		}
+		promoted := time.Since(killedAt)
 
-	// Every record acknowledged before the kill is on the new primary
-	// now, before any kiosk could send it again (it never will: its
-	// outbox let it go).
-	newPrimary, err := store.Open(ctx, pair.NodeDSN(1-killed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer newPrimary.Close()
-	stored := storedIDs(t, newPrimary, kiosks)
-	for _, id := range acked {
-		if stored[id] == 0 {
-			t.Fatalf("record %s was acknowledged before the primary died and is not on the new primary", id)
+		// Every record acknowledged before the kill is on the new
+		// primary now, before any kiosk could send it again (it never
+		// will: its outbox let it go).
+		if newPrimary != nil {
+			newPrimary.Close()
+		}
+		if newPrimary, err = store.Open(ctx, pair.NodeDSN(1-killed)); err != nil {
+			t.Fatal(err)
+		}
+		stored := storedIDs(t, newPrimary, kiosks)
+		for _, id := range acked {
+			if stored[id] == 0 {
+				t.Fatalf("round %d: record %s was acknowledged before the primary died and is not on the new primary", round, id)
+			}
+		}
+		t.Logf("round %d: node%d killed with %d records acknowledged; node%d promoted %.1fs later", round, killed+1, len(acked), 2-killed, promoted.Seconds())
+		if round+1 < run.rounds {
+			back, cancelBack := context.WithTimeout(ctx, 3*time.Minute)
+			err := pair.Restart(back, killed)
+			cancelBack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("round %d: node%d back as the standby %.1fs after the kill", round, killed+1, time.Since(killedAt).Seconds())
 		}
 	}
+	time.Sleep(run.tail)
+	close(stop)
+	stopped = true
 
 	for range kiosks {
 		if err := <-tapping; err != nil {
@@ -234,7 +272,7 @@ func runFailover(t *testing.T, run failoverRun) {
 	drained := time.Since(killedAt)
 
 	// Exactly once: every record made is stored, once, and nothing else.
-	stored = storedIDs(t, newPrimary, kiosks)
+	stored := storedIDs(t, newPrimary, kiosks)
 	made := 0
 	for _, k := range kiosks {
 		for _, id := range k.made {
@@ -247,8 +285,8 @@ func runFailover(t *testing.T, run failoverRun) {
 	if len(stored) != made {
 		t.Fatalf("%d records stored, %d made", len(stored), made)
 	}
-	t.Logf("%d kiosks, %d records (%d acknowledged before the kill); standby promoted %.1fs after the kill, outboxes empty %.1fs after it; whole run %.0fs",
-		len(kiosks), made, ackedBefore, promoted.Seconds(), drained.Seconds(), time.Since(start).Seconds())
+	t.Logf("%d kiosks, %d records, %d failovers: every outbox empty %.1fs after the last kill, every record stored once; whole run %.0fs",
+		len(kiosks), made, run.rounds, drained.Seconds(), time.Since(start).Seconds())
 }
 
 // storedIDs counts each stored record ID of the kiosks' stations.

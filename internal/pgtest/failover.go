@@ -315,6 +315,25 @@ func (p *Pair) KillPrimary(ctx context.Context) (int, error) {
 	return i, nil
 }
 
+// Restart starts node i's pg_autoctl again after KillPrimary, as the
+// machine coming back: it rejoins as the standby of the node promoted
+// meanwhile (rewound with pg_rewind if it had gone ahead). Restart waits
+// until it is a secondary in sync again.
+func (p *Pair) Restart(ctx context.Context, i int) error {
+	p.mu.Lock()
+	old := p.nodes[i]
+	n, err := p.spawn(old.name, "run", "--pgdata", filepath.Join(p.dir, old.name))
+	if err == nil {
+		n.port = old.port
+		p.nodes[i] = n
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return p.waitStates(ctx, map[string]string{old.name: "secondary", p.nodes[1-i].name: "primary"})
+}
+
 // WaitPromoted waits until node i is the primary and takes writes.
 func (p *Pair) WaitPromoted(ctx context.Context, i int) error {
 	for {
@@ -360,8 +379,10 @@ func (p *Pair) waitStates(ctx context.Context, want map[string]string) error {
 			if ok {
 				return nil
 			}
-			if st["node1"] == "wait_primary" || st["node1"] == "primary" {
-				_ = p.execSQL(ctx, p.nodeDSN(p.nodes[0]), "CHECKPOINT")
+			for _, n := range p.nodes {
+				if n != nil && (st[n.name] == "wait_primary" || st[n.name] == "primary") {
+					_ = p.execSQL(ctx, p.nodeDSN(n), "CHECKPOINT")
+				}
 			}
 		}
 		select {
