@@ -93,7 +93,7 @@ test: check-deps vet
 # The long runs of issue 16 (the province): tests behind the build tag
 # "scale", which `make test` leaves out.
 test-scale: check-deps
-	$(GO) test -count=1 -tags scale -run 'Scale' -timeout 30m ./deploy/province/
+	$(GO) test -count=1 -tags scale -run 'Scale' -timeout 30m ./deploy/province/postgres/
 
 # Ratios matter more than absolute figures on a shared machine: each line
 # runs the cases it compares side by side in one process.

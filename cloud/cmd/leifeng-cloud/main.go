@@ -288,6 +288,9 @@ func serve(ctx context.Context, c *config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { gw.Run(ctx) })
+	// Monthly record partitions on PostgreSQL, made ahead (Open made
+	// them at start; this keeps them coming).
+	wg.Go(func() { db.KeepPartitions(ctx, log) })
 	connectCtx, cancelConnect := context.WithTimeout(ctx, 30*time.Second)
 	tlsConf, err := c.tls()
 	if err != nil {

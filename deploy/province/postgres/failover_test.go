@@ -1,7 +1,8 @@
-// Package province holds the deployment of a province (see README.md) and
-// its tests: the PostgreSQL pair with its monitor, failing over under a
+// Package postgres holds the province's PostgreSQL pair and its monitor
+// (setup scripts and the systemd unit beside this file; see the README's
+// "The province database") and its tests: the pair failing over under a
 // stream of records.
-package province
+package postgres
 
 import (
 	"context"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
 
 	"leifeng/cloud/broker"
 	"leifeng/cloud/store"
@@ -23,6 +25,8 @@ import (
 	kstore "leifeng/kiosk/store"
 	"leifeng/kiosk/uplink"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // failoverRun is one run of the scenario: kiosks tap, one tap each every
 // tapEvery; killAfter into the stream the primary is killed; with more
@@ -118,7 +122,8 @@ func runFailover(t *testing.T, run failoverRun) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br, err := broker.StartOptions(broker.Options{Addr: "127.0.0.1:0", Log: log})
+	// Every kiosk comes from 127.0.0.1: lift the per-address cap.
+	br, err := broker.StartOptions(broker.Options{Addr: "127.0.0.1:0", Log: log, MaxConnsPerAddr: 4 * run.kiosks})
 	if err != nil {
 		db.Close()
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build scale
 
-package province
+package postgres
 
 import (
 	"testing"
