@@ -167,6 +167,18 @@ func TestPartitionConversion(t *testing.T) {
 	if got["records_2099_05"] != 5 || got["records_default"] != 7 {
 		t.Fatalf("after creating 2099-05: %v, want 5 in records_2099_05 and 7 left in records_default", got)
 	}
+	// IDs still compare as bytes (COLLATE "C", as migration 1 made them),
+	// which the month bounds rely on.
+	for _, col := range []string{"id", "ref"} {
+		var coll string
+		if err := s.b.query(ctx, `SELECT COALESCE(collation_name, '') FROM information_schema.columns
+			WHERE table_name = 'records' AND column_name = $1`, []any{col}, func(r rows) error { return r.Scan(&coll) }); err != nil {
+			t.Fatal(err)
+		}
+		if coll != "C" {
+			t.Errorf("records.%s collation = %q, want C", col, coll)
+		}
+	}
 	// Maintenance is idempotent.
 	if err := s.MaintainPartitions(ctx); err != nil {
 		t.Fatal(err)

@@ -79,7 +79,10 @@ type rows interface {
 // dsn is "postgres://..." (or "postgresql://...") for PostgreSQL, or
 // "sqlite:PATH" or a plain file path for SQLite, which creates the file if
 // needed. For PostgreSQL, pool_max_conns=N in the DSN bounds the number of
-// connections (default: 4 or the number of CPUs, whichever is more).
+// connections (default: 4 or the number of CPUs, whichever is more), and
+// failover_wait=DURATION how long a call keeps trying while no server
+// takes writes (default: 60s when the DSN names several hosts, a pair
+// that fails over, else 0; see pgBackend.withConn).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	var (
 		b   backend

@@ -177,6 +177,13 @@ func (s *Server) Stop() error {
 	return s.stop()
 }
 
+// Resume starts the server again after Stop, on the same port.
+func (s *Server) Resume() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.start()
+}
+
 // Restart stops the server and starts it again on the same port, for tests
 // of a database that goes away mid-stream.
 func (s *Server) Restart() error {
