@@ -101,7 +101,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkOutbox' ./kiosk/store/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./deploy/e2e/
 	$(GO) test -run '^$$' -bench . -skip 'BenchmarkIngestPartitioned' ./cloud/store/
-	$(GO) test -run '^$$' -bench 'BenchmarkIngestPartitioned' -benchtime 60x ./cloud/store/
+	$(GO) test -run '^$$' -bench 'BenchmarkIngestPartitioned' -benchtime 100x ./cloud/store/
 	$(GO) test -run '^$$' -bench 'BenchmarkTap' -benchtime 50x ./reader/
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./kiosk/ui/
 	$(GO) test -run '^$$' -bench 'BenchmarkHeadlessMemory' -benchtime 1x ./internal/buildcheck/
