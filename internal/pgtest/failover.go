@@ -2,13 +2,11 @@ package pgtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -67,15 +65,7 @@ const Database = "leifeng"
 func StartPair(t testing.TB, opts ...Option) *Pair {
 	t.Helper()
 	p, err := NewPair(opts...)
-	if errors.Is(err, ErrMissing) {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("%v (%s=1 requires it; install with: %s)", err, RequireEnv, FailoverAptLine)
-		}
-		t.Skipf("%v; install with: %s", err, FailoverAptLine)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	skipOrFail(t, err, FailoverAptLine)
 	t.Cleanup(p.Close)
 	return p
 }
@@ -97,15 +87,12 @@ func NewPair(opts ...Option) (*Pair, error) {
 		return nil, fmt.Errorf("%w: no pgautofailover extension for %s", ErrMissing, filepath.Dir(bin))
 	}
 	p.bin = bin
-	p.runAs = os.Geteuid() == 0
 	var uid, gid int
-	if p.runAs {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("%w: running as root and there is no user postgres to run pg_autoctl as: %v", ErrMissing, err)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
+	if p.runAs, uid, gid, err = serverUser(); err != nil {
+		return nil, err
+	}
+	if err := socketDir(p.runAs, uid, gid); err != nil {
+		return nil, err
 	}
 	reapPairs()
 	if p.dir, err = os.MkdirTemp("", "leifeng-pgpair-"); err != nil {
@@ -231,6 +218,27 @@ func (p *Pair) spawn(name string, args ...string) (*pairNode, error) {
 	n := &pairNode{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(n.done) }()
 	return n, nil
+}
+
+// debianSocketDir is where Debian's PostgreSQL puts its unix sockets
+// unless told otherwise, as pg_autoctl's PostgreSQL does (it has no
+// option for it).
+const debianSocketDir = "/var/run/postgresql"
+
+// socketDir makes debianSocketDir if a fresh container lacks it (the
+// package's service, which makes it at boot, never ran). Without root it
+// can do nothing, and says what to do.
+func socketDir(runAs bool, uid, gid int) error {
+	if _, err := os.Stat(debianSocketDir); err == nil {
+		return nil
+	}
+	if !runAs {
+		return fmt.Errorf("%w: %s is missing (sudo install -d -o postgres -g postgres -m 2775 %s)", ErrMissing, debianSocketDir, debianSocketDir)
+	}
+	if err := os.MkdirAll(debianSocketDir, 0o2775); err != nil {
+		return fmt.Errorf("pgtest: %w", err)
+	}
+	return os.Chown(debianSocketDir, uid, gid)
 }
 
 // DSN is the connection string a gateway uses: both nodes, and only a
@@ -470,12 +478,7 @@ func stopGroups(dir string) {
 func reapPairs() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "leifeng-pgpair-*"))
 	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+		if !ownerGone(dir) {
 			continue
 		}
 		stopGroups(dir)
