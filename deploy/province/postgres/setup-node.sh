@@ -40,6 +40,14 @@ install -m 0644 "$(dirname "$0")/pgautofailover@.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable --now pgautofailover@node
 
+# The gateways and serve log in as leifeng from their network, over TLS
+# (pg_auto_failover's own rules cover only the three machines). The
+# standby gets the line with its copy of the primary; running the script
+# again adds nothing twice.
+HBA="hostssl leifeng leifeng $GATEWAY_NETWORK scram-sha-256"
+grep -qxF "$HBA" "$PGDATA/pg_hba.conf" || echo "$HBA" >> "$PGDATA/pg_hba.conf"
+chown postgres:postgres "$PGDATA/pg_hba.conf"
+
 # On the primary only: the replication and application accounts.
 for _ in $(seq 60); do
 	state=$(runuser -u postgres -- pg_autoctl show state --pgdata "$PGDATA" --json 2>/dev/null | grep -o '"reported_state": "[a-z_]*"' | head -1 || true)
@@ -55,6 +63,7 @@ ALTER ROLE leifeng PASSWORD :'apw';
 ALTER DATABASE leifeng OWNER TO leifeng;
 ALTER SCHEMA public OWNER TO leifeng;
 SQL
+	runuser -u postgres -- psql -p "$PGPORT" -d leifeng -qc 'SELECT pg_reload_conf()' >/dev/null
 	echo "primary ready on $NODE_HOST; now run setup-node.sh on the other database machine"
 else
 	echo "standby ready on $NODE_HOST"
