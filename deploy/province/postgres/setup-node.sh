@@ -40,18 +40,10 @@ install -m 0644 "$(dirname "$0")/pgautofailover@.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable --now pgautofailover@node
 
-# The gateways and serve log in as leifeng from their network, over TLS
-# (pg_auto_failover's own rules cover only the three machines). The
-# standby gets the line with its copy of the primary; running the script
-# again adds nothing twice.
-HBA="hostssl leifeng leifeng $GATEWAY_NETWORK scram-sha-256"
-grep -qxF "$HBA" "$PGDATA/pg_hba.conf" || echo "$HBA" >> "$PGDATA/pg_hba.conf"
-chown postgres:postgres "$PGDATA/pg_hba.conf"
-
-# On the primary only: the replication and application accounts.
+# On the primary only: the replication and application accounts, and
+# the gateways' access.
 for _ in $(seq 60); do
-	state=$(runuser -u postgres -- pg_autoctl show state --pgdata "$PGDATA" --json 2>/dev/null | grep -o '"reported_state": "[a-z_]*"' | head -1 || true)
-	[ -n "$state" ] && break
+	runuser -u postgres -- psql -p "$PGPORT" -d leifeng -Atc 'SELECT 1' >/dev/null 2>&1 && break
 	sleep 1
 done
 if runuser -u postgres -- psql -p "$PGPORT" -d leifeng -Atc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null | grep -q t; then
@@ -63,9 +55,15 @@ ALTER ROLE leifeng PASSWORD :'apw';
 ALTER DATABASE leifeng OWNER TO leifeng;
 ALTER SCHEMA public OWNER TO leifeng;
 SQL
+	# The gateways and serve log in as leifeng from their network, over
+	# TLS (pg_auto_failover's own rules cover only the three machines).
+	# The standby gets the line with its copy of the primary's data
+	# directory; running the script again adds nothing twice.
+	HBA="hostssl leifeng leifeng $GATEWAY_NETWORK scram-sha-256"
+	grep -qxF "$HBA" "$PGDATA/pg_hba.conf" || echo "$HBA" >> "$PGDATA/pg_hba.conf"
 	runuser -u postgres -- psql -p "$PGPORT" -d leifeng -qc 'SELECT pg_reload_conf()' >/dev/null
 	echo "primary ready on $NODE_HOST; now run setup-node.sh on the other database machine"
 else
-	echo "standby ready on $NODE_HOST"
+	echo "standby on $NODE_HOST: copying from the primary; it is ready when pg_autoctl show state says secondary"
 fi
 runuser -u postgres -- pg_autoctl show state --pgdata "$PGDATA"
