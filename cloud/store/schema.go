@@ -401,6 +401,7 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX IF NOT EXISTS cards_volunteer ON cards (volunteer)`,
 	}},
+	{11, "records partitioned by month on PostgreSQL", recordsPartitioned},
 	{12, "audit log, station communities", []string{
 		// Every station belongs to a community (an area of level
 		// community); '' until it is given one. Scopes follow it.
@@ -527,6 +528,11 @@ const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	name       TEXT NOT NULL,
 	applied_ns BIGINT NOT NULL
 )`
+
+// pgOnly starts a statement that runs on PostgreSQL only (a migration
+// made only of such statements is recorded as applied on SQLite with
+// nothing done, so the versions stay one list).
+const pgOnly = "{{PG}}"
 
 // dialectSQL fills the schema's dialect tokens: {{C}} (the byte
 // collation), {{ID}} (an integer key the database assigns, rising), and

@@ -79,7 +79,10 @@ type rows interface {
 // dsn is "postgres://..." (or "postgresql://...") for PostgreSQL, or
 // "sqlite:PATH" or a plain file path for SQLite, which creates the file if
 // needed. For PostgreSQL, pool_max_conns=N in the DSN bounds the number of
-// connections (default: 4 or the number of CPUs, whichever is more).
+// connections (default: 4 or the number of CPUs, whichever is more), and
+// failover_wait=DURATION how long a call keeps trying while no server
+// takes writes (default: 60s when the DSN names several hosts, a pair
+// that fails over, else 0; see pgBackend.withConn).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	var (
 		b   backend
@@ -97,7 +100,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{b: b}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, migrations); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -107,9 +110,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // Close releases the database. Calls in flight may fail.
 func (s *Store) Close() error { return s.b.close() }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies the migrations of list not applied yet (tests pass an
+// older list to make a database as an older program left it).
+func (s *Store) migrate(ctx context.Context, list []migration) error {
 	pg := s.b.dialect() == "postgres"
-	for _, m := range migrations {
+	for _, m := range list {
 		err := s.b.inTx(ctx, func(q querier) error {
 			if _, err := q.exec(ctx, migrationsTable); err != nil {
 				return err
@@ -144,7 +149,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if latest := latestMigration(); v > latest {
 		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, latest)
 	}
-	return nil
+	if v < partitionedVersion {
+		return nil
+	}
+	return s.MaintainPartitions(ctx)
 }
 
 // SchemaVersion is the highest migration applied to the database.

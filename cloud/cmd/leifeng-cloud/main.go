@@ -315,6 +315,12 @@ func serve(ctx context.Context, c *config) error {
 	}
 
 	if c.natsURLs != "" {
+		// Monthly record partitions on PostgreSQL, made ahead, as below.
+		var kwg sync.WaitGroup
+		defer kwg.Wait()
+		kctx, stop := context.WithCancel(ctx)
+		defer stop()
+		kwg.Go(func() { db.KeepPartitions(kctx, log) })
 		return natsGateway(ctx, c, db, keys, dsn, log)
 	}
 
@@ -331,6 +337,9 @@ func serve(ctx context.Context, c *config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { gw.Run(ctx) })
+	// Monthly record partitions on PostgreSQL, made ahead (Open made
+	// them at start; this keeps them coming).
+	wg.Go(func() { db.KeepPartitions(ctx, log) })
 	connectCtx, cancelConnect := context.WithTimeout(ctx, 30*time.Second)
 	tlsConf, err := c.tls()
 	if err != nil {
