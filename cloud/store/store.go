@@ -121,11 +121,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			for _, stmt := range m.stmts {
-				sql, ok := dialectSQL(stmt, pg)
+				stmt, ok := forDialect(stmt, pg)
 				if !ok {
 					continue
 				}
-				if _, err := q.exec(ctx, sql); err != nil {
+				if _, err := q.exec(ctx, dialectSQL(stmt, pg)); err != nil {
 					return err
 				}
 			}
@@ -141,8 +141,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if known := latestMigration(); v > known {
-		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, known)
+	if latest := latestMigration(); v > latest {
+		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, latest)
 	}
 	return nil
 }
