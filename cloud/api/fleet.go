@@ -64,6 +64,14 @@ func (f *Fleet) routes(mux *router, a *api) {
 		if f.Volunteers.Log == nil {
 			f.Volunteers.Log = a.log
 		}
+		// The register sees through the user's scope and writes to the
+		// audit log, unless its owner set other hooks.
+		if f.Volunteers.Scope == nil {
+			f.Volunteers.Scope = a.volunteerScope
+		}
+		if f.Volunteers.Audit == nil {
+			f.Volunteers.Audit = a.volunteerAudit
+		}
 		a.volunteerRoutes(mux, f.Volunteers)
 	}
 	mux.HandleFunc("GET /console", a.console)

@@ -98,10 +98,7 @@ func peopleFixture(t *testing.T, c *testCloud) {
 		{ID: "O3", Name: "宁洱县志愿服务队", County: "530821", Community: "530821001001"},
 	}, now)
 	mustResults(t, res, err)
-	vault, err := people.NewVault([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	vault := testVault(t)
 	var vs []people.Volunteer
 	for _, v := range []people.Volunteer{
 		{ID: "V1", Name: "王小明", IDNumber: "530802199003071236", Community: "530802001001", Phone: "13987912345", Orgs: []string{"O2"}},
@@ -204,6 +201,7 @@ func TestScopes(t *testing.T) {
 			t.Run("Org", func(t *testing.T) { testOrgScope(t, c) })
 			t.Run("Auditor", func(t *testing.T) { testAuditorScope(t, c) })
 			t.Run("Audit", func(t *testing.T) { testAuditLog(t, c) })
+			t.Run("CardsAndRegister", func(t *testing.T) { testCardsAndRegister(t, c) })
 		})
 	}
 }
@@ -424,5 +422,47 @@ func TestRoutesScoped(t *testing.T) {
 	}
 	if n < 3*20 {
 		t.Fatalf("only %d requests from %v", n, patterns)
+	}
+}
+
+// The card desk and the volunteer register answer through the same
+// scopes and write to the same audit log.
+func testCardsAndRegister(t *testing.T, c *testCloud) {
+	base := c.srv.URL
+	code, body := as(t, base, "ninger", "POST", "/api/v1/volunteers/V2/cards", `{"uid":"04A23B1C558091","media":"ntag215","expires":"2029-12-31"}`)
+	var issued struct {
+		Card struct{ Serial string } `json:"card"`
+	}
+	if err := json.Unmarshal([]byte(body), &issued); code != 200 || err != nil || issued.Card.Serial == "" {
+		t.Fatalf("ninger issues a card to V2: %d %s", code, body)
+	}
+	serial := issued.Card.Serial
+	runScope(t, base, []scopeHit{
+		{user: "simao", method: "POST", path: "/api/v1/volunteers/V2/cards", body: `{"uid":"04A23B1C558092","media":"ntag215","expires":"2029-12-31"}`, want: 404},
+		{user: "simao", method: "GET", path: "/api/v1/volunteers/V2/cards", want: 404, hasNot: []string{serial}},
+		{user: "simao", method: "POST", path: "/api/v1/cards/" + serial + "/revoke", body: `{"reason":"x"}`, want: 404},
+		{user: "simao", method: "POST", path: "/api/v1/cards/" + serial + "/reissue", body: `{"uid":"04A23B1C558093","media":"ntag215","expires":"2029-12-31","reason":"x"}`, want: 404},
+		{user: "auditor", method: "POST", path: "/api/v1/cards/" + serial + "/revoke", body: `{"reason":"x"}`, want: 403},
+		{user: "ninger", method: "GET", path: "/api/v1/volunteers/V2/cards", want: 200, has: []string{serial}},
+		{user: "simao", method: "GET", path: "/api/v1/volunteers?q=", want: 200, has: []string{`"V1"`, `"V3"`}, hasNot: []string{`"V2"`}},
+		{user: "org", method: "GET", path: "/api/v1/volunteers?q=", want: 200, has: []string{`"V1"`}, hasNot: []string{`"V2"`, `"V3"`}},
+		{user: "manager", method: "GET", path: "/api/v1/volunteers?q=", want: 200, has: []string{`"V1"`, `"V2"`}, hasNot: []string{`"V3"`}},
+		{user: "simao", method: "GET", path: "/api/v1/volunteers/V2/history", want: 404},
+		{user: "simao", method: "PATCH", path: "/api/v1/volunteers/V1", body: `{"phone":"13987912399"}`, want: 200},
+		{user: "simao", method: "PATCH", path: "/api/v1/volunteers/V2", body: `{"phone":"13987912399"}`, want: 404},
+		{user: "ninger", method: "POST", path: "/api/v1/cards/" + serial + "/revoke", body: `{"reason":"丢失"}`, want: 200},
+	})
+	for q, want := range map[string]string{
+		"?action=card.issue&user=ninger":    `"target":"volunteer V2"`,
+		"?action=card.revoke&user=ninger":   `"state":"revoked"`,
+		"?action=volunteer.edit&user=simao": `"target":"volunteer V1"`,
+		"?action=cards.read&user=simao":     `"status":404`,
+	} {
+		if _, body := as(t, base, "city", "GET", "/api/v1/audit"+q, ""); !strings.Contains(body, want) {
+			t.Errorf("audit %s: %s lacks %s", q, body, want)
+		}
+	}
+	if _, body := as(t, base, "city", "GET", "/api/v1/audit?action=volunteer.edit", ""); strings.Contains(body, "13987912399") {
+		t.Errorf("the audit log keeps a phone number in clear: %s", body)
 	}
 }
