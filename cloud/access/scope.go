@@ -16,7 +16,7 @@ import (
 //	         in them, their records; the volunteers who live there; the
 //	         organisations whose county or linked community is there
 //	station  its stations and their records; the volunteers who served at
-//	         them or live in a station's community (store.VolunteerVisible);
+//	         them or live in a station's community (store.VolunteerScopeOf);
 //	         the organisations linked to a station's community
 //	org      its organisation and the ones under it, and their volunteers
 //	auditor  like city, or like county for the area of its scope (any

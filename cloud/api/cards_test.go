@@ -67,7 +67,7 @@ func TestCardDesk(t *testing.T) {
 		{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t, pgtest.Start(t)) }},
 	} {
 		t.Run(be.name, func(t *testing.T) {
-			c := newTestCloudOn(t, be.dsn(t), nil)
+			c := newTestCloudOn(t, be.dsn(t))
 			ctx := context.Background()
 			const station = "pe-simao-001"
 			c.addStation(station, "思茅区")

@@ -11,6 +11,7 @@ import (
 	"leifeng/cloud/access"
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -25,6 +26,9 @@ type Fleet struct {
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
 	Rollouts *Rollouts
+	// OrderPolicy is the order flow's clock rules (the target time to
+	// accept an order, for the statistics); zero is orders.DefaultPolicy.
+	OrderPolicy orders.Policy
 	// Cards, if not nil, adds the card desk: issue, list, revoke and
 	// re-issue volunteers' cards (cards.go).
 	Cards *cards.Service
@@ -55,6 +59,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.reviewRoutes(mux)
 	a.peopleRoutes(mux)
 	a.orderRoutes(mux)
+	a.matchRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}
@@ -64,6 +69,14 @@ func (f *Fleet) routes(mux *router, a *api) {
 	if f.Volunteers != nil {
 		if f.Volunteers.Log == nil {
 			f.Volunteers.Log = a.log
+		}
+		// The register sees through the user's scope and writes to the
+		// audit log, unless its owner set other hooks.
+		if f.Volunteers.Scope == nil {
+			f.Volunteers.Scope = a.volunteerScope
+		}
+		if f.Volunteers.Audit == nil {
+			f.Volunteers.Audit = a.volunteerAudit
 		}
 		a.volunteerRoutes(mux, f.Volunteers)
 	}

@@ -47,12 +47,12 @@ type testCloud struct {
 
 func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 	t.Helper()
-	return newTestCloudOn(t, "", nil, opts...)
+	return newTestCloudOn(t, "", opts...)
 }
 
-// newTestCloudOn is newTestCloud on the database dsn (SQLite in the
-// temporary directory when ""), its API behind wrap when not nil.
-func newTestCloudOn(t *testing.T, dsn string, wrap func(http.Handler) http.Handler, opts ...api.Option) *testCloud {
+// newTestCloudOn is newTestCloud on the database dsn ("" for SQLite in a
+// temporary directory).
+func newTestCloudOn(t *testing.T, dsn string, opts ...api.Option) *testCloud {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,11 +88,8 @@ func newTestCloudOn(t *testing.T, dsn string, wrap func(http.Handler) http.Handl
 		t.Fatal(err)
 	}
 	desk := cards.NewService(db, issuer, svc, log)
-	h := api.New(db, prometheus.NewRegistry(), log, &api.Fleet{Service: svc, Store: db, Cards: desk}, opts...)
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log,
+		&api.Fleet{Service: svc, Store: db, Cards: desk, Volunteers: &api.Volunteers{Store: db, Vault: testVault(t)}}, opts...))
 	t.Cleanup(func() {
 		srv.Close()
 		cl.Close()

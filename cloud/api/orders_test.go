@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"leifeng/cloud/api"
+	"leifeng/cloud/store"
 	"leifeng/cloud/store/storetest"
 	"leifeng/gateway/wire"
 )
@@ -22,8 +24,9 @@ import (
 func TestOrdersAPI(t *testing.T) {
 	for _, be := range scopeBackends {
 		t.Run(be.name, func(t *testing.T) {
-			c := newTestCloudOn(t, be.dsn(t), asUsers)
+			c := newTestCloudOn(t, be.dsn(t))
 			peopleFixture(t, c)
+			seedUsers(t, c.db)
 			testOrdersAPI(t, c)
 		})
 	}
@@ -112,6 +115,43 @@ func testOrdersAPI(t *testing.T, c *testCloud) {
 	}
 	if d.Rating != 5 || d.Comment != "准时到达" {
 		t.Fatalf("rating: %+v", d.Order)
+	}
+
+	// Suggestions for dispatching: the organisation linked to the order's
+	// community first; volunteers of the organisation, names masked.
+	code, body = as(t, base, "manager", "GET", "/api/v1/orders/"+id+"/suggestions", "")
+	var sg api.Suggestions
+	if code != 200 || json.Unmarshal([]byte(body), &sg) != nil || len(sg.Orgs) == 0 || sg.Orgs[0].ID != "O2" ||
+		len(sg.Volunteers) != 1 || sg.Volunteers[0].ID != "V1" || sg.Volunteers[0].Name != "王*明" {
+		t.Fatalf("suggestions: %d %s", code, body)
+	}
+	if code, _ := as(t, base, "simao", "GET", "/api/v1/orders/"+theirs+"/suggestions", ""); code != 404 {
+		t.Fatalf("suggestions out of scope: %d", code)
+	}
+
+	// Supply and demand per community and category, in scope.
+	code, body = as(t, base, "city", "GET", "/api/v1/order-stats", "")
+	var st struct {
+		Stats []store.OrderStat `json:"stats"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+		t.Fatalf("stats: %d %s", code, body)
+	}
+	got := map[string]store.OrderStat{}
+	for _, s := range st.Stats {
+		got[s.Community+"/"+s.Category] = s
+	}
+	if s := got["530802001001/家政"]; s.Orders != 1 || s.Accepted != 1 || s.AcceptedInTime != 1 || s.Completed != 1 || s.Rated != 1 || s.AvgRating != 5 {
+		t.Fatalf("家政: %+v (%s)", s, body)
+	}
+	if s := got["530821001001/法律"]; s.Orders != 1 || s.Rejected != 1 || !s.NoSupply {
+		t.Fatalf("法律: %+v (%s)", s, body)
+	}
+	if _, body := as(t, base, "simao", "GET", "/api/v1/order-stats?area=530802", ""); strings.Contains(body, "530821") || !strings.Contains(body, "530802001001") {
+		t.Fatalf("county stats: %s", body)
+	}
+	if code, _ := as(t, base, "simao", "GET", "/api/v1/order-stats?area=530821", ""); code != 404 {
+		t.Fatalf("stats of another county: %d", code)
 	}
 
 	// The changes are in the audit log.

@@ -110,7 +110,7 @@ func (a *api) volunteer(w http.ResponseWriter, r *http.Request) {
 	v, err := a.f.Store.Volunteer(r.Context(), id)
 	if err == nil {
 		var ok bool
-		if ok, err = a.f.Store.VolunteerVisible(r.Context(), scopeOf(r), id); err == nil && !ok {
+		if ok, err = a.volunteerVisible(r, id); err == nil && !ok {
 			err = store.ErrNotFound
 		}
 	}

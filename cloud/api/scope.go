@@ -214,13 +214,32 @@ func (a *api) stationFilter(r *http.Request) (func(id string) bool, error) {
 
 // volunteerVisible reports whether r's user sees volunteer id. The city
 // sees every ID, known or not (hours of an unknown one are zero); any
-// other scope sees only volunteers that exist and are in it.
+// other scope sees only registered volunteers in it.
 func (a *api) volunteerVisible(r *http.Request, id string) (bool, error) {
 	sc := scopeOf(r)
 	if sc.All() {
 		return true, nil
 	}
-	return a.f.Store.VolunteerVisible(r.Context(), sc, id)
+	return a.f.Store.VolunteerInScope(r.Context(), id, store.VolunteerScopeOf(sc))
+}
+
+// volunteerScope is the volunteer register's scope hook
+// (Volunteers.Scope): the scope of the user ctx acts for.
+func (a *api) volunteerScope(ctx context.Context) (store.VolunteerScope, error) {
+	sc, err := access.Resolve(ctx, userIn(ctx), a.f.Store)
+	if err != nil {
+		return store.VolunteerScope{}, err
+	}
+	return store.VolunteerScopeOf(sc), nil
+}
+
+// volunteerAudit is the volunteer register's audit hook
+// (Volunteers.Audit): its changes and exports go to the audit log, the
+// changed values masked as the register keeps them for display.
+func (a *api) volunteerAudit(ctx context.Context, e VolunteerAudit) error {
+	// FieldChange's JSON is the masked values only, never the sealed ones.
+	return a.f.Store.Audit(context.WithoutCancel(ctx), AuditEntry(ctx, a.now(), "volunteer."+e.Action,
+		"volunteer "+e.Volunteer, http.StatusOK, nil, map[string]any{"changes": e.Changes, "detail": e.Detail}))
 }
 
 type noteKey struct{}

@@ -24,34 +24,31 @@ import (
 	"leifeng/internal/pgtest"
 )
 
-// The users of the scope tests, by name. Until sign-in by users lands,
-// a test names the user in a header and asUsers puts it into the
-// request's context, as the guard will (the admin token still passes the
-// guard).
+// The users of the scope tests, by name, each with an API token
+// (seedUsers).
 var testUsers = map[string]*access.User{
-	"city":          {ID: 1, Name: "city", Role: access.City},
-	"simao":         {ID: 2, Name: "simao", Role: access.County, Scope: "530802"},
-	"ninger":        {ID: 3, Name: "ninger", Role: access.County, Scope: "530821"},
-	"manager":       {ID: 4, Name: "manager", Role: access.Station, Scope: "pe-simao-001"},
-	"org":           {ID: 5, Name: "org", Role: access.Org, Scope: "O1"},
-	"auditor":       {ID: 6, Name: "auditor", Role: access.Auditor},
-	"ninger-reader": {ID: 7, Name: "ninger-reader", Role: access.Auditor, Scope: "530821"},
+	"city":          {Name: "city", Role: access.City},
+	"simao":         {Name: "simao", Role: access.County, Scope: "530802"},
+	"ninger":        {Name: "ninger", Role: access.County, Scope: "530821"},
+	"manager":       {Name: "manager", Role: access.Station, Scope: "pe-simao-001"},
+	"org":           {Name: "org", Role: access.Org, Scope: "O1"},
+	"auditor":       {Name: "auditor", Role: access.Auditor},
+	"ninger-reader": {Name: "ninger-reader", Role: access.Auditor, Scope: "530821"},
 }
 
-const testUserHeader = "X-Test-User"
+// tokens are the testUsers' API tokens in the cloud a scope test runs
+// (one at a time).
+var tokens map[string]string
 
-func asUsers(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := testUsers[r.Header.Get(testUserHeader)]; u != nil {
-			cp := *u
-			cp.Via = "token"
-			r = r.WithContext(access.WithUser(r.Context(), &cp))
-		}
-		h.ServeHTTP(w, r)
-	})
+func seedUsers(t *testing.T, db *store.Store) {
+	t.Helper()
+	tokens = map[string]string{}
+	for name, u := range testUsers {
+		tokens[name] = api.SeedUser(t, db, name, u.Role, u.Scope, "长城长城长城长城长城", false)
+	}
 }
 
-// as sends a request for user (the admin token passes the guard).
+// as sends a request with user's token.
 func as(t *testing.T, base, user, method, path, body string) (int, string) {
 	t.Helper()
 	var rd io.Reader
@@ -62,8 +59,7 @@ func as(t *testing.T, base, user, method, path, body string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+userTokens[user])
-	req.Header.Set(testUserHeader, user)
+	req.Header.Set("Authorization", "Bearer "+tokens[user])
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -75,10 +71,6 @@ func as(t *testing.T, base, user, method, path, body string) (int, string) {
 	data, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(data)
 }
-
-// userTokens are the API tokens of testUsers in the cloud a scope test
-// runs (one at a time), made by peopleFixture.
-var userTokens map[string]string
 
 // peopleFixture: two counties of Pu'er, three communities, four stations
 // (one without a community), organisations O1 > O2 in 思茅区 and O3 in
@@ -106,10 +98,7 @@ func peopleFixture(t *testing.T, c *testCloud) {
 		{ID: "O3", Name: "宁洱县志愿服务队", County: "530821", Community: "530821001001"},
 	}, now)
 	mustResults(t, res, err)
-	vault, err := people.NewVault([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	vault := testVault(t)
 	var vs []people.Volunteer
 	for _, v := range []people.Volunteer{
 		{ID: "V1", Name: "王小明", IDNumber: "530802199003071236", Community: "530802001001", Phone: "13987912345", Orgs: []string{"O2"}},
@@ -134,11 +123,6 @@ func peopleFixture(t *testing.T, c *testCloud) {
 	c.session("pe-simao-001", "V2", 1, time.Hour)
 	c.session("pe-ninger-001", "V2", 1, time.Hour)
 	c.session("pe-simao-002", "V3", 1, time.Hour)
-	// The users, signed in with API tokens (their scopes exist now).
-	userTokens = map[string]string{}
-	for name, u := range testUsers {
-		userTokens[name] = api.SeedUser(t, c.db, name, u.Role, u.Scope, "scope-test-password", false)
-	}
 }
 
 func mustResults(t *testing.T, res []people.Result, err error) {
@@ -209,13 +193,15 @@ func runScope(t *testing.T, base string, hits []scopeHit) {
 func TestScopes(t *testing.T) {
 	for _, be := range scopeBackends {
 		t.Run(be.name, func(t *testing.T) {
-			c := newTestCloudOn(t, be.dsn(t), asUsers)
+			c := newTestCloudOn(t, be.dsn(t))
 			peopleFixture(t, c)
+			seedUsers(t, c.db)
 			t.Run("County", func(t *testing.T) { testCountyScope(t, c) })
 			t.Run("StationManager", func(t *testing.T) { testStationScope(t, c) })
 			t.Run("Org", func(t *testing.T) { testOrgScope(t, c) })
 			t.Run("Auditor", func(t *testing.T) { testAuditorScope(t, c) })
 			t.Run("Audit", func(t *testing.T) { testAuditLog(t, c) })
+			t.Run("CardsAndRegister", func(t *testing.T) { testCardsAndRegister(t, c) })
 		})
 	}
 }
@@ -395,16 +381,18 @@ func testAuditLog(t *testing.T, c *testCloud) {
 // role about what lies outside its scope, answers 403 or 404 and never
 // data; every change route refuses an auditor.
 func TestRoutesScoped(t *testing.T) {
-	c := newTestCloudOn(t, "", asUsers, api.WithFailureLimit(1000, time.Millisecond))
+	c := newTestCloudOn(t, "", api.WithFailureLimit(1000, time.Millisecond))
 	peopleFixture(t, c)
+	seedUsers(t, c.db)
 	kit := releasetest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h, patterns := api.NewWithPatterns(c.db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: c.svc, Store: c.db,
+		&api.Fleet{Service: c.svc, Store: c.db, Cards: c.cards,
 			Rollouts: &api.Rollouts{Service: rollout.NewService(c.db, c.svc, "", log), Repo: kit.Repo.Dir,
-				Upload: &rollout.Uploader{}}},
+				Upload: &rollout.Uploader{}},
+			Volunteers: &api.Volunteers{Store: c.db, Vault: testVault(t)}},
 		api.WithFailureLimit(1000, time.Millisecond))
-	srv := httptest.NewServer(asUsers(h))
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 	guarded := guardedRequests(t, patterns)
 	// pe-simao-001 and volunteer V3 lie outside the scopes of these users.
@@ -436,5 +424,47 @@ func TestRoutesScoped(t *testing.T) {
 	}
 	if n < 3*20 {
 		t.Fatalf("only %d requests from %v", n, patterns)
+	}
+}
+
+// The card desk and the volunteer register answer through the same
+// scopes and write to the same audit log.
+func testCardsAndRegister(t *testing.T, c *testCloud) {
+	base := c.srv.URL
+	code, body := as(t, base, "ninger", "POST", "/api/v1/volunteers/V2/cards", `{"uid":"04A23B1C558091","media":"ntag215","expires":"2029-12-31"}`)
+	var issued struct {
+		Card struct{ Serial string } `json:"card"`
+	}
+	if err := json.Unmarshal([]byte(body), &issued); code != 200 || err != nil || issued.Card.Serial == "" {
+		t.Fatalf("ninger issues a card to V2: %d %s", code, body)
+	}
+	serial := issued.Card.Serial
+	runScope(t, base, []scopeHit{
+		{user: "simao", method: "POST", path: "/api/v1/volunteers/V2/cards", body: `{"uid":"04A23B1C558092","media":"ntag215","expires":"2029-12-31"}`, want: 404},
+		{user: "simao", method: "GET", path: "/api/v1/volunteers/V2/cards", want: 404, hasNot: []string{serial}},
+		{user: "simao", method: "POST", path: "/api/v1/cards/" + serial + "/revoke", body: `{"reason":"x"}`, want: 404},
+		{user: "simao", method: "POST", path: "/api/v1/cards/" + serial + "/reissue", body: `{"uid":"04A23B1C558093","media":"ntag215","expires":"2029-12-31","reason":"x"}`, want: 404},
+		{user: "auditor", method: "POST", path: "/api/v1/cards/" + serial + "/revoke", body: `{"reason":"x"}`, want: 403},
+		{user: "ninger", method: "GET", path: "/api/v1/volunteers/V2/cards", want: 200, has: []string{serial}},
+		{user: "simao", method: "GET", path: "/api/v1/volunteers?q=", want: 200, has: []string{`"V1"`, `"V3"`}, hasNot: []string{`"V2"`}},
+		{user: "org", method: "GET", path: "/api/v1/volunteers?q=", want: 200, has: []string{`"V1"`}, hasNot: []string{`"V2"`, `"V3"`}},
+		{user: "manager", method: "GET", path: "/api/v1/volunteers?q=", want: 200, has: []string{`"V1"`, `"V2"`}, hasNot: []string{`"V3"`}},
+		{user: "simao", method: "GET", path: "/api/v1/volunteers/V2/history", want: 404},
+		{user: "simao", method: "PATCH", path: "/api/v1/volunteers/V1", body: `{"phone":"13987912399"}`, want: 200},
+		{user: "simao", method: "PATCH", path: "/api/v1/volunteers/V2", body: `{"phone":"13987912399"}`, want: 404},
+		{user: "ninger", method: "POST", path: "/api/v1/cards/" + serial + "/revoke", body: `{"reason":"丢失"}`, want: 200},
+	})
+	for q, want := range map[string]string{
+		"?action=card.issue&user=ninger":    `"target":"volunteer V2"`,
+		"?action=card.revoke&user=ninger":   `"state":"revoked"`,
+		"?action=volunteer.edit&user=simao": `"target":"volunteer V1"`,
+		"?action=cards.read&user=simao":     `"status":404`,
+	} {
+		if _, body := as(t, base, "city", "GET", "/api/v1/audit"+q, ""); !strings.Contains(body, want) {
+			t.Errorf("audit %s: %s lacks %s", q, body, want)
+		}
+	}
+	if _, body := as(t, base, "city", "GET", "/api/v1/audit?action=volunteer.edit", ""); strings.Contains(body, "13987912399") {
+		t.Errorf("the audit log keeps a phone number in clear: %s", body)
 	}
 }

@@ -246,30 +246,30 @@ type OrderStat struct {
 // within acceptWithin, completed, rejected, the mean rating, and whether
 // anyone nearby offers the category at all.
 func (s *Store) OrderStats(ctx context.Context, communities []string, from, to time.Time, acceptWithin time.Duration) ([]OrderStat, error) {
-	args := []any{nanos(from), nanos(to), int64(acceptWithin)}
+	args := []any{nanos(from), nanos(to)}
+	limit := int64(acceptWithin)
 	where := ""
 	if communities != nil {
 		if len(communities) == 0 {
 			return []OrderStat{}, nil
 		}
-		where = " AND o.community IN (" + marks(4, len(communities)) + ")"
+		where = " AND o.community IN (" + marks(3, len(communities)) + ")"
 		args = append(args, anys(communities)...)
 	}
 	type key struct{ c, cat string }
 	stats := map[key]*OrderStat{}
 	var keys []key
 	err := s.b.query(ctx, `SELECT o.community, o.category, o.state, o.rating, o.created_ns,
-			COALESCE((SELECT MIN(e.at_ns) FROM order_events e WHERE e.order_id = o.id AND e.action = 'accept'), 0),
-			$3
+			COALESCE((SELECT MIN(e.at_ns) FROM order_events e WHERE e.order_id = o.id AND e.action = 'accept'), 0)
 		FROM orders o WHERE o.created_ns >= $1 AND o.created_ns < $2`+where+` ORDER BY o.community, o.category`, args,
 		func(r rows) error {
 			var (
-				k                   key
-				state               string
-				rating              int
-				created, acc, limit int64
+				k            key
+				state        string
+				rating       int
+				created, acc int64
 			)
-			if err := r.Scan(&k.c, &k.cat, &state, &rating, &created, &acc, &limit); err != nil {
+			if err := r.Scan(&k.c, &k.cat, &state, &rating, &created, &acc); err != nil {
 				return err
 			}
 			st := stats[k]

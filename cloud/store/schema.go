@@ -535,20 +535,23 @@ const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 const pgOnly = "{{PG}}"
 
 // dialectSQL fills the schema's dialect tokens: {{C}} (the byte
-// collation), {{ID}} (an integer key the database assigns, rising), and
-// a leading {{SQLITE}} or {{PG}} for a statement of one dialect only
-// (ok is false for the other).
-func dialectSQL(stmt string, postgres bool) (sql string, ok bool) {
+// collation) and {{ID}} (an integer key the database assigns, rising).
+func dialectSQL(stmt string, postgres bool) string {
 	c, id := "", "INTEGER PRIMARY KEY"
 	if postgres {
 		c, id = `COLLATE "C"`, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 	}
+	return strings.NewReplacer("{{C}}", c, "{{ID}}", id).Replace(stmt)
+}
+
+// forDialect strips a leading {{SQLITE}} or {{PG}}, which marks a
+// statement of one dialect only: ok is false for the other.
+func forDialect(stmt string, postgres bool) (sql string, ok bool) {
 	if rest, only := strings.CutPrefix(stmt, "{{SQLITE}}"); only {
-		stmt, ok = rest, !postgres
-	} else if rest, only := strings.CutPrefix(stmt, "{{PG}}"); only {
-		stmt, ok = rest, postgres
-	} else {
-		ok = true
+		return rest, !postgres
 	}
-	return strings.NewReplacer("{{C}}", c, "{{ID}}", id).Replace(stmt), ok
+	if rest, only := strings.CutPrefix(stmt, "{{PG}}"); only {
+		return rest, postgres
+	}
+	return stmt, true
 }

@@ -97,56 +97,16 @@ func inList(xs []string, first int) (string, []any) {
 	return b.String(), args
 }
 
-// VolunteerScopeSQL is sc's condition on the volunteers table under
-// alias, with its placeholders numbered from first, for a list or a
-// search to AND into its WHERE. A volunteer is in scope when sc sees the
-// whole city; when they live in one of its VolunteerAreas (county,
-// auditor, station manager); when they belong to one of its
-// VolunteerOrgs (organisation administrator); or when they are listed
-// for, or checked in at, one of its VolunteerStations (station manager).
-// A nil scope sees no one.
-func VolunteerScopeSQL(sc *access.Scope, alias string, first int) (string, []any) {
+// VolunteerScopeOf is sc's part of the volunteers, for the searches and
+// checks of the volunteer register (VolunteerInScope): everyone when sc
+// sees the whole city; else those living in its VolunteerAreas, the
+// members of its VolunteerOrgs, and those listed for or served at its
+// VolunteerStations. A nil scope sees no one.
+func VolunteerScopeOf(sc *access.Scope) VolunteerScope {
 	if sc.All() {
-		return "1 = 1", nil
+		return VolunteerScope{All: true}
 	}
-	var conds []string
-	var args []any
-	add := func(tmpl string, xs []string) {
-		if len(xs) == 0 {
-			return
-		}
-		in, a := inList(xs, first+len(args))
-		conds = append(conds, strings.NewReplacer("{in}", in, "{v}", alias).Replace(tmpl))
-		args = append(args, a...)
-	}
-	add(`{v}.community IN ({in})`, sc.VolunteerAreas())
-	add(`EXISTS (SELECT 1 FROM volunteer_orgs vo WHERE vo.volunteer = {v}.id AND vo.org IN ({in}))`, sc.VolunteerOrgs())
-	stations := sc.VolunteerStations()
-	add(`EXISTS (SELECT 1 FROM volunteer_stations vs WHERE vs.volunteer = {v}.id AND vs.station IN ({in}))`, stations)
-	add(`EXISTS (SELECT 1 FROM records rc WHERE rc.volunteer = {v}.id AND rc.kind = 'check_in' AND rc.station IN ({in}))`, stations)
-	if len(conds) == 0 {
-		return "1 = 0", nil
-	}
-	return "(" + strings.Join(conds, " OR ") + ")", args
-}
-
-// VolunteerVisible reports whether sc sees the volunteer id (registered
-// or only on a roster or in records). false for one that does not exist:
-// both answer 404.
-func (s *Store) VolunteerVisible(ctx context.Context, sc *access.Scope, id string) (bool, error) {
-	cond, args := VolunteerScopeSQL(sc, "v", 2)
-	found := false
-	// A volunteer known only from records has no row in volunteers: the
-	// city sees them, a station manager sees them through the records.
-	err := s.b.query(ctx, `SELECT 1 FROM (SELECT CAST($1 AS TEXT) AS id, COALESCE((SELECT community FROM volunteers WHERE id = $1), '') AS community) v
-		WHERE (EXISTS (SELECT 1 FROM volunteers x WHERE x.id = v.id)
-			OR EXISTS (SELECT 1 FROM records x WHERE x.volunteer = v.id AND x.kind = 'check_in'))
-		AND `+cond, append([]any{id}, args...),
-		func(rows) error { found = true; return nil })
-	if err != nil {
-		return false, fmt.Errorf("store: volunteer %s in scope: %w", id, err)
-	}
-	return found, nil
+	return VolunteerScope{Communities: sc.VolunteerAreas(), Orgs: sc.VolunteerOrgs(), Stations: sc.VolunteerStations()}
 }
 
 // SetStationCommunity moves a registered station into community (a stored

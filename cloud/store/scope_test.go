@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/people"
-	"leifeng/gateway/ingest"
-	"leifeng/gateway/wire"
 )
 
 // The scope's questions to the database and the audit log, on both
@@ -70,7 +69,6 @@ func TestScopeQueries(t *testing.T) {
 			if cs, err := s.StationCommunities(ctx, []string{"pe-a", "pe-b", "pe-x"}); err != nil || !slices.Equal(cs, []string{"530802001001"}) {
 				t.Errorf("StationCommunities = %v, %v", cs, err)
 			}
-			mustIngest(t, s, recSession("pe-a", "W1"))
 			county, err := access.Resolve(ctx, &access.User{Name: "c", Role: access.County, Scope: "530802"}, s)
 			if err != nil {
 				t.Fatal(err)
@@ -82,28 +80,20 @@ func TestScopeQueries(t *testing.T) {
 			city, _ := access.Resolve(ctx, &access.User{Name: "x", Role: access.City}, s)
 			for _, c := range []struct {
 				sc   *access.Scope
-				id   string
-				want bool
+				want VolunteerScope
 			}{
-				{county, "W1", false}, // served in the county, lives nowhere known
-				{manager, "W1", true}, // served at the station
-				{city, "W1", true},
-				{city, "W9", false}, // does not exist
-				{manager, "W9", false},
-				{nil, "W1", false},
+				{city, VolunteerScope{All: true}},
+				{county, VolunteerScope{Communities: []string{"530802", "530802001", "530802001001"}}},
+				{manager, VolunteerScope{Communities: []string{"530802001001"}, Stations: []string{"pe-a"}}},
+				{nil, VolunteerScope{}},
 			} {
-				if got, err := s.VolunteerVisible(ctx, c.sc, c.id); err != nil || got != c.want {
-					t.Errorf("VolunteerVisible(%v, %s) = %v, %v", c.sc, c.id, got, err)
+				if got := VolunteerScopeOf(c.sc); !reflect.DeepEqual(got, c.want) {
+					t.Errorf("VolunteerScopeOf = %+v, want %+v", got, c.want)
 				}
 			}
 			testAuditAppendOnly(t, s)
 		})
 	}
-}
-
-func recSession(station, volunteer string) []ingest.Entry {
-	in := rec(station, 1, wire.KindCheckIn, volunteer, "", 0)
-	return []ingest.Entry{in, rec(station, 2, wire.KindCheckOut, volunteer, in.ID, 30)}
 }
 
 // The audit log takes entries and gives them back newest first, by filter

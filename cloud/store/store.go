@@ -126,11 +126,11 @@ func (s *Store) migrate(ctx context.Context, list []migration) error {
 				return err
 			}
 			for _, stmt := range m.stmts {
-				sql, ok := dialectSQL(stmt, pg)
+				stmt, ok := forDialect(stmt, pg)
 				if !ok {
 					continue
 				}
-				if _, err := q.exec(ctx, sql); err != nil {
+				if _, err := q.exec(ctx, dialectSQL(stmt, pg)); err != nil {
 					return err
 				}
 			}

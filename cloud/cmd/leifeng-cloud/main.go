@@ -385,7 +385,7 @@ func serve(ctx context.Context, c *config) error {
 		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
 			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
 	}
-	fl := &api.Fleet{Service: svc, Store: db,
+	fl := &api.Fleet{Service: svc, Store: db, OrderPolicy: c.orderPolicy,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
 		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
 	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {

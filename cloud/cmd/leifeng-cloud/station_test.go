@@ -49,6 +49,10 @@ func TestStationAddCommunity(t *testing.T) {
 	if _, err := s.Registration(ctx, "pe-simao-002"); err == nil {
 		t.Error("pe-simao-002 registered with a bad community")
 	}
+	imp, err := s.AuditLog(ctx, store.AuditFilter{Action: "import.areas"})
+	if err != nil || len(imp) != 1 || imp[0].Target != "file areas.csv" || string(imp[0].After) != `{"added":4,"refused":0,"rows":4,"unchanged":0,"updated":0}` {
+		t.Errorf("audit log of the import: %+v, %v", imp, err)
+	}
 	log, err := s.AuditLog(ctx, store.AuditFilter{Action: "station.add"})
 	if err != nil || len(log) != 1 || log[0].Via != "cli" || log[0].Target != "station pe-simao-001" ||
 		!strings.Contains(string(log[0].After), `"community":"530802001001"`) {
