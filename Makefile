@@ -26,11 +26,12 @@ LDFLAGS   := -X leifeng/internal/buildinfo.version=$(VERSION) -X leifeng/interna
 # for the road onto a Pi: qemu to run the ARM builds, the arm64 C cross
 # compiler and X11/GL libraries for the touchscreen kiosk's cross-build,
 # and the tools that build and read back the A/B image and check the setup
-# script (deploy/pi, deploy/image).
+# script (deploy/pi, deploy/image); spin, which checks the record path's
+# protocol model (gateway/ingest/model).
 DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev:amd64 xvfb imagemagick zbar-tools chromium fonts-noto-cjk \
              qemu-user-static dosfstools mtools fdisk e2fsprogs shellcheck gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
              libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64 libxinerama-dev:arm64 \
-             libxi-dev:arm64 libxxf86vm-dev:arm64
+             libxi-dev:arm64 libxxf86vm-dev:arm64 spin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
 .PHONY: all build cross ldflags test bench demo deps vet clean check-deps
