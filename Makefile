@@ -4,6 +4,7 @@
 #   make test    run every test (private Mosquitto and PostgreSQL are started
 #                by the tests themselves; `make deps` installs them)
 #   make bench   the benchmarks of the record path and the reader
+#   make bench-scale  10,000 simulated stations for 10 minutes per deployment (STATIONS=, DURATION=)
 #   make build   build the binaries into bin/, stamped with VERSION and REVISION
 #   make cross   kiosks for the Pi: headless without cgo (bin/linux-arm64/, -armv7/, -armv6/), touchscreen (bin/linux-arm64-ui/)
 #   make deps    install the Debian packages a fresh machine lacks
@@ -34,7 +35,7 @@ DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev:amd64 xvfb imagem
              libxi-dev:arm64 libxxf86vm-dev:arm64 spin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: all build cross ldflags test bench demo deps vet clean check-deps
+.PHONY: all build cross ldflags test bench bench-scale demo deps vet clean check-deps
 
 all: build
 

@@ -57,12 +57,12 @@ func main() { cli.Main("leifeng-loadgen", run) }
 
 type options struct {
 	bundles, broker, data, api, token, report string
-	stations, visits, stormTaps              int
-	duration, ramp, drainTimeout, ackTimeout time.Duration
-	progress, maxBackoff                     time.Duration
-	offline                                  float64
-	seed                                     uint64
-	stdout, stderr                           io.Writer
+	stations, visits, stormTaps               int
+	duration, ramp, drainTimeout, ackTimeout  time.Duration
+	progress, maxBackoff                      time.Duration
+	offline                                   float64
+	seed                                      uint64
+	stdout, stderr                            io.Writer
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.token, "token", "", "API token (default: $LEIFENG_TOKEN)")
 	fs.StringVar(&o.report, "report", "", "also write the report to this file as JSON")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed, for a repeatable day")
+	fs.BoolVar(&o.verbose, "v", false, "log the kiosks' warnings too (connection losses, resends)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
@@ -180,8 +181,13 @@ func play(ctx context.Context, o *options) (*report, error) {
 		o.data = dir
 	}
 	// The kiosks' own logs (a line per tap and connection) would be
-	// millions of lines; warnings and errors are kept.
-	f := &fleet{o: o, log: slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	// millions of lines, and a storm is ten thousand "uplink down"
+	// warnings: errors only, unless -v.
+	level := slog.LevelError
+	if o.verbose {
+		level = slog.LevelWarn
+	}
+	f := &fleet{o: o, log: slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: level}))}
 	defer f.close()
 	rng := rand.New(rand.NewPCG(o.seed, 2019))
 	for i, p := range paths {
