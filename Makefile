@@ -106,3 +106,12 @@ demo: build
 
 clean:
 	rm -rf $(BIN) .demo
+
+# The province-scale measurement (issue 16), which CI does not run: a day of
+# STATIONS simulated stations in DURATION per side, then a reconnect storm,
+# side by side against each deployment. `make bench-scale STATIONS=500
+# DURATION=1m` is the short run.
+STATIONS  ?= 10000
+DURATION  ?= 10m
+bench-scale:
+	$(GO) test -run '^$$' -bench 'BenchmarkScale' -benchtime 1x -timeout 120m ./deploy/e2e/ -scale.stations $(STATIONS) -scale.duration $(DURATION)

@@ -61,6 +61,7 @@ type options struct {
 	duration, ramp, drainTimeout, ackTimeout  time.Duration
 	progress, maxBackoff                      time.Duration
 	offline                                   float64
+	verbose                                   bool
 	seed                                      uint64
 	stdout, stderr                            io.Writer
 }
