@@ -103,14 +103,42 @@ func (r *loadRun) waitLine(t testing.TB, s string, within time.Duration) {
 	}
 }
 
-// storm restarts the cluster when the loadgen waits for it to go down, as
-// a cluster restart does to every kiosk at once.
-func (r *loadRun) storm(t testing.TB, within time.Duration, down, up func()) {
+// storm restarts the cluster when every loadgen waits for it to go down,
+// as a cluster restart does to every kiosk at once.
+func storm(t testing.TB, runs []*loadRun, within time.Duration, down, up func()) {
 	t.Helper()
-	r.waitLine(t, "storm: waiting for the cluster to go down", within)
+	for _, r := range runs {
+		r.waitLine(t, "storm: waiting for the cluster to go down", within)
+	}
 	down()
-	r.waitLine(t, "storm: every kiosk offline", time.Minute)
+	for _, r := range runs {
+		r.waitLine(t, "storm: every kiosk offline", time.Minute)
+	}
 	up()
+}
+
+// add merges the report of another shard of the same fleet: counts add
+// up; of latencies and the storm's time, the worst shard's is kept (the
+// shards are alike: stations dealt out in turn).
+func (r *loadReport) add(o *loadReport) {
+	r.Stations += o.Stations
+	r.Taps += o.Taps
+	r.Records += o.Records
+	r.Acked += o.Acked
+	r.TapFailures += o.TapFailures
+	r.Undrained += o.Undrained
+	r.Lost += o.Lost
+	r.Duplicates += o.Duplicates
+	r.RecordsPerSecond += o.RecordsPerSecond
+	r.StormRecords += o.StormRecords
+	r.StormSeconds = max(r.StormSeconds, o.StormSeconds)
+	r.LoadgenRSSMB += o.LoadgenRSSMB
+	r.Latency.N += o.Latency.N
+	r.Latency.P50 = max(r.Latency.P50, o.Latency.P50)
+	r.Latency.P90 = max(r.Latency.P90, o.Latency.P90)
+	r.Latency.P99 = max(r.Latency.P99, o.Latency.P99)
+	r.Latency.Max = max(r.Latency.Max, o.Latency.Max)
+	r.Check = o.Check
 }
 
 // wait waits for the loadgen to finish and returns its report.
@@ -147,7 +175,7 @@ func TestLoadgenSmoke(t *testing.T) {
 	}
 	r := startLoadgen(t, c, bundles, "--duration", "20s", "--ramp", "2s", "--offline", "0.3",
 		"--storm-taps", "4", "--max-backoff", "2s", "--ack-timeout", "2s", "--progress", "2s", "--drain-timeout", "1m")
-	r.storm(t, 2*time.Minute, c.proc.stop, c.proc.start)
+	storm(t, []*loadRun{r}, 2*time.Minute, c.proc.stop, c.proc.start)
 	rep := r.wait(t, 3*time.Minute)
 	if rep.Lost != 0 || rep.Duplicates != 0 || rep.Undrained != 0 || rep.TapFailures != 0 {
 		t.Fatalf("lost %d, duplicated %d, left in outboxes %d, taps refused %d", rep.Lost, rep.Duplicates, rep.Undrained, rep.TapFailures)
@@ -160,8 +188,8 @@ func TestLoadgenSmoke(t *testing.T) {
 	}
 }
 
-// provision registers n stations with the cloud under data (its --data)
-// and db, writing their bundles into a new directory, as `station add`
+// provision registers n stations with the running cloud of data (its
+// --data, where serve made the keys) and db, writing their bundles into a new directory, as `station add`
 // does (the same fleet.Service.AddStation), in one process: ten thousand
 // `station add` processes would take twelve minutes.
 func provision(t testing.TB, data, db, broker string, n int) string {
@@ -250,8 +278,8 @@ func peakRSS(pid func() int, stop <-chan struct{}) <-chan float64 {
 	return out
 }
 
-// raiseFiles lets this process and the ones it starts hold 10,000
-// connections each.
+// raiseFiles lets this process and the ones it starts hold n open files
+// (the broker: a connection per station).
 func raiseFiles(t testing.TB, n uint64) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
@@ -262,7 +290,7 @@ func raiseFiles(t testing.TB, n uint64) {
 	}
 	l.Cur, l.Max = n, max(n, l.Max)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		t.Skipf("%d open files needed (ulimit -n): %v", n, err)
+		t.Fatalf("%d open files needed (ulimit -n): %v", n, err)
 	}
 }
 
@@ -285,16 +313,14 @@ func kioskData(t testing.TB) string {
 // storm after a restart. Side by side: the embedded broker with its one
 // gateway (`serve`, on PostgreSQL).
 func BenchmarkScale(b *testing.B) {
-	raiseFiles(b, 65536)
 	n, day := *scaleStations, *scaleDuration
+	raiseFiles(b, uint64(n)+2000)
 	b.Run("embedded", func(b *testing.B) {
 		pg := pgtest.Start(b, pgtest.WithFsync())
 		db := pgtest.NewDatabase(b, pg)
-		data := b.TempDir()
-		mqttAddr := freeAddr(b)
-		bundles := provision(b, data, db, "tcp://"+mqttAddr, n)
-		c := startCloud(b, cloudOpt{db: db, data: data, extra: []string{"--mqtt-listen", mqttAddr,
+		c := startCloud(b, cloudOpt{db: db, extra: []string{
 			"--mqtt-max-conns", strconv.Itoa(2*n + 100), "--mqtt-max-conns-per-addr", strconv.Itoa(2*n + 100)}})
+		bundles := provision(b, c.data, db, c.mqtt, n)
 		base := rssMB(c.proc.cmd.Process.Pid)
 		stop := make(chan struct{})
 		var pidMu sync.Mutex
@@ -307,9 +333,18 @@ func BenchmarkScale(b *testing.B) {
 			return c.proc.cmd.Process.Pid
 		}
 		peak := peakRSS(pid, stop)
-		r := startLoadgen(b, c, bundles, "--duration", day.String(), "--data", kioskData(b), "--storm-taps", "10",
-			"--progress", "10s", "--drain-timeout", "10m")
-		r.storm(b, day+15*time.Minute, func() {
+		// One process holds 4,000 kiosks at most: a kiosk is a bbolt file
+		// and a connection, and the limit of open files here is 20,000.
+		shards := (n + 3999) / 4000
+		kdata := kioskData(b)
+		var runs []*loadRun
+		for k := range shards {
+			runs = append(runs, startLoadgen(b, c, bundles, "--shard", fmt.Sprintf("%d/%d", k, shards), "--duration", day.String(),
+				"--data", filepath.Join(kdata, strconv.Itoa(k)), "--storm-taps", "10", "--progress", "10s", "--drain-timeout", "10m"))
+		}
+		var dayMetrics string
+		storm(b, runs, day+15*time.Minute, func() {
+			dayMetrics = gatewayMetrics(c.metrics(b))
 			pidMu.Lock()
 			defer pidMu.Unlock()
 			c.proc.stop()
@@ -318,13 +353,17 @@ func BenchmarkScale(b *testing.B) {
 			defer pidMu.Unlock()
 			c.proc.start()
 		})
-		rep := r.wait(b, 20*time.Minute)
+		rep := &loadReport{}
+		for _, r := range runs {
+			rep.add(r.wait(b, 20*time.Minute))
+		}
 		close(stop)
 		top := <-peak
 		b.Logf("embedded broker + 1 gateway + PostgreSQL: %d stations, day of %s: %d taps, %d records, lost %d, duplicated %d, undrained %d",
 			rep.Stations, day, rep.Taps, rep.Records, rep.Lost, rep.Duplicates, rep.Undrained)
 		b.Logf("tap to ack p50 %.3fs p99 %.3fs, %.0f records/s; storm of %d records: %.1fs; serve RSS %.0f MB idle, %.0f MB peak: %.1f KB per station; loadgen %.0f MB",
 			rep.Latency.P50, rep.Latency.P99, rep.RecordsPerSecond, rep.StormRecords, rep.StormSeconds, base, top, (top-base)*1024/float64(n), rep.LoadgenRSSMB)
+		b.Logf("the gateway over the day:\n%s", dayMetrics)
 		b.ReportMetric(rep.Latency.P50, "p50-s")
 		b.ReportMetric(rep.Latency.P99, "p99-s")
 		b.ReportMetric(rep.RecordsPerSecond, "records/s")
@@ -334,4 +373,19 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatalf("lost %d, duplicated %d, left in outboxes %d", rep.Lost, rep.Duplicates, rep.Undrained)
 		}
 	})
+}
+
+// gatewayMetrics picks from /metrics what says where a batch's time went:
+// batches dropped by reason, duplicates, commit and ack times.
+func gatewayMetrics(all string) string {
+	var out []string
+	for _, l := range strings.Split(all, "\n") {
+		for _, p := range []string{"leifeng_batches_rejected_total", "leifeng_records_ingested_total", "leifeng_records_duplicate_total",
+			"leifeng_batch_commit_seconds_sum", "leifeng_batch_commit_seconds_count", "leifeng_commit_to_ack_seconds_sum", "process_cpu_seconds_total"} {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }

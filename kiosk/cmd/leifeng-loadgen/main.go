@@ -57,6 +57,7 @@ func main() { cli.Main("leifeng-loadgen", run) }
 
 type options struct {
 	bundles, broker, data, api, token, report string
+	shard                                     string
 	stations, visits, stormTaps               int
 	duration, ramp, drainTimeout, ackTimeout  time.Duration
 	progress, maxBackoff                      time.Duration
@@ -71,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("leifeng-loadgen", flag.ContinueOnError)
 	fs.StringVar(&o.bundles, "bundles", "", "directory of station bundles (*.bundle.json, from leifeng-cloud station add); one simulated kiosk each (required)")
 	fs.IntVar(&o.stations, "stations", 0, "simulate only the first N bundles (default: all)")
+	fs.StringVar(&o.shard, "shard", "", "K/N: simulate only every Nth of the bundles, from the Kth (0-based), so that N processes share a fleet too big for one process's open files")
 	fs.StringVar(&o.broker, "broker", "", "broker URL for every kiosk (default: each bundle's)")
 	fs.StringVar(&o.data, "data", "", "directory for the kiosks' bbolt files, one per kiosk (default: a new temporary directory, removed at the end)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Minute, "the played day lasts this long")
@@ -170,6 +172,26 @@ func play(ctx context.Context, o *options) (*report, error) {
 		}
 		paths = paths[:o.stations]
 	}
+	// Each station keeps its index in the whole fleet, so its day is the
+	// same whichever shard plays it.
+	index := make([]int, len(paths))
+	for i := range index {
+		index[i] = i
+	}
+	if o.shard != "" {
+		var k, n int
+		if _, err := fmt.Sscanf(o.shard, "%d/%d", &k, &n); err != nil || n < 1 || k < 0 || k >= n {
+			return nil, cli.Usagef("--shard %q: want K/N with 0 <= K < N", o.shard)
+		}
+		var keep []string
+		var keepIdx []int
+		for i, p := range paths {
+			if i%n == k {
+				keep, keepIdx = append(keep, p), append(keepIdx, i)
+			}
+		}
+		paths, index = keep, keepIdx
+	}
 	if err := raiseFileLimit(uint64(2*len(paths) + 1024)); err != nil {
 		return nil, err
 	}
@@ -181,6 +203,9 @@ func play(ctx context.Context, o *options) (*report, error) {
 		defer os.RemoveAll(dir)
 		o.data = dir
 	}
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
 	// The kiosks' own logs (a line per tap and connection) would be
 	// millions of lines, and a storm is ten thousand "uplink down"
 	// warnings: errors only, unless -v.
@@ -190,7 +215,6 @@ func play(ctx context.Context, o *options) (*report, error) {
 	}
 	f := &fleet{o: o, log: slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: level}))}
 	defer f.close()
-	rng := rand.New(rand.NewPCG(o.seed, 2019))
 	for i, p := range paths {
 		b, err := wire.ReadBundle(p)
 		if err != nil {
@@ -208,7 +232,7 @@ func play(ctx context.Context, o *options) (*report, error) {
 		if s.book, err = attendance.New(st, attendance.Config{Station: b.Station, Logger: f.log}); err != nil {
 			return nil, err
 		}
-		s.events = plan(rng, i, o.visits, o.offline, o.duration, 4*time.Second)
+		s.events = plan(rand.New(rand.NewPCG(o.seed, uint64(index[i]))), index[i], o.visits, o.offline, o.duration, 4*time.Second)
 	}
 	fmt.Fprintf(o.stderr, "leifeng-loadgen: %d kiosks, a day in %s, bbolt files under %s\n", len(f.sims), o.duration, o.data)
 
