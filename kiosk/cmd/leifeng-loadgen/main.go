@@ -238,9 +238,15 @@ func play(ctx context.Context, o *options) (*report, error) {
 
 	rep := &report{Stations: len(f.sims), Duration: o.duration.String()}
 	start := time.Now()
-	progCtx, stopProgress := context.WithCancel(ctx)
+	progCtx, cancelProgress := context.WithCancel(ctx)
+	progDone := make(chan struct{})
+	go func() {
+		defer close(progDone)
+		f.printProgress(progCtx, start)
+	}()
+	// Stopped before the stores close (defers run last first).
+	stopProgress := func() { cancelProgress(); <-progDone }
 	defer stopProgress()
-	go f.printProgress(progCtx, start)
 
 	// The day: each kiosk connects at its moment of the ramp and plays its
 	// events.
