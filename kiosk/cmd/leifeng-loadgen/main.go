@@ -10,8 +10,9 @@
 // kiosks lose the network for one to three of its hours and drain their
 // outbox when it returns. Each kiosk has its own bbolt file under --data
 // (one file per kiosk, as on a real kiosk: the store is the real package,
-// which owns its file; 10,000 files are 10,000 descriptors, which the
-// command raises its limit for).
+// which owns its file; a kiosk is then a file and a connection, two
+// descriptors: the command raises its limit of open files, and --shard K/N
+// deals a fleet too big for one process between N of them).
 //
 //	leifeng-loadgen --bundles DIR --duration 10m --api http://127.0.0.1:8080 --token T
 //
