@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
@@ -18,13 +19,16 @@ type Fleet struct {
 	Service    *fleet.Service
 	Store      *store.Store
 	Thresholds fleet.Thresholds
-	// AdminToken must be sent as "Authorization: Bearer TOKEN" to every
-	// endpoint that changes something.
-	AdminToken string
 	// Now is the clock for alerts; nil means time.Now.
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
 	Rollouts *Rollouts
+	// Cards, if not nil, adds the card desk: issue, list, revoke and
+	// re-issue volunteers' cards (cards.go).
+	Cards *cards.Service
+	// Volunteers, if not nil, adds the volunteer register's routes
+	// (volunteers.go).
+	Volunteers *Volunteers
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -49,6 +53,15 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.reviewRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
+	}
+	if f.Cards != nil {
+		a.cardRoutes(mux)
+	}
+	if f.Volunteers != nil {
+		if f.Volunteers.Log == nil {
+			f.Volunteers.Log = a.log
+		}
+		a.volunteerRoutes(mux, f.Volunteers)
 	}
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

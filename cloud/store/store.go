@@ -137,8 +137,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if v > len(migrations) {
-		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, len(migrations))
+	if latest := latestMigration(); v > latest {
+		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, latest)
 	}
 	return nil
 }

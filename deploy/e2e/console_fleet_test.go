@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +23,7 @@ func TestConsolePartialPushAndRefusedCommand(t *testing.T) {
 
 	page := openPage(t, browser, c.http+"/console")
 	// Log in once through the form: the session cookie carries the rest.
-	page.waitTrue(t, `(() => { const l = document.getElementById('login'); return l !== null && !l.hidden; })()`)
-	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
-		document.getElementById('loginBtn').click(); return true; })()`, c.keys(t).AdminToken))
+	c.consoleLogin(t, page)
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-010"]') !== null`)
 	page.eval(t, `(() => {
 		document.getElementById('target').value = 'station';

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,9 +46,7 @@ func TestConsoleRollout(t *testing.T) {
 	}
 
 	page := openPage(t, browser, c.http+"/console")
-	page.waitTrue(t, `(() => { const l = document.getElementById('login'); return l !== null && !l.hidden; })()`)
-	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
-		document.getElementById('loginBtn').click(); return true; })()`, c.keys(t).AdminToken))
+	c.consoleLogin(t, page)
 	const sec = `document.querySelector('.rollout[data-rollout="1"]')`
 	page.waitTrue(t, sec+` !== null && `+sec+`.querySelector('tr[data-station="pe-web-020"] td.status').textContent === '已回滚（新版本未通过健康检查：读卡器没有回应）'`)
 	page.waitTrue(t, sec+`.querySelector('.state').textContent === '已暂停' && `+sec+`.querySelector('.reason').textContent.includes('自动暂停')`)

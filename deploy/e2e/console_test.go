@@ -54,15 +54,15 @@ func TestConsoleInChromium(t *testing.T) {
 	// Logged out, the page shows the login form and no data.
 	page.waitTrue(t, `(() => { const l = document.getElementById('login');
 		return l !== null && !l.hidden && document.querySelector('tr[data-station]') === null; })()`)
-	token := c.keys(t).AdminToken
-	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
-		document.getElementById('loginBtn').click(); return true; })()`, token))
+	// The first login: the page asks for a new password before anything.
+	c.consoleLogin(t, page)
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
 	// The software column shows the version the kiosk's --version prints.
 	page.waitTrue(t, fmt.Sprintf(`document.querySelector('tr[data-station="pe-web-001"] td.software').textContent === %q`, kioskVersion(t)))
-	// The token is nowhere the page's scripts (or an injected one) can
-	// read it: not in localStorage, not in a readable cookie.
-	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session') && document.getElementById('token').value === ''`, token))
+	// The password is nowhere the page's scripts (or an injected one) can
+	// read it: not in localStorage, not in a readable cookie, not left in
+	// the form.
+	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session') && document.getElementById('password').value === '' && document.getElementById('pwNew').value === ''`, adminPassword))
 
 	page.eval(t, `(() => {
 		document.getElementById('target').value = 'station';

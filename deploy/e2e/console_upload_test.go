@@ -45,9 +45,7 @@ func TestConsoleUpload(t *testing.T) {
 	c := startCloud(t, cloudOpt{data: data, extra: []string{"--firmware-keys", online}})
 
 	page := openPage(t, browser, c.http+"/console")
-	page.waitTrue(t, `(() => { const l = document.getElementById('login'); return l !== null && !l.hidden; })()`)
-	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
-		document.getElementById('loginBtn').click(); return true; })()`, c.keys(t).AdminToken))
+	c.consoleLogin(t, page)
 	page.waitTrue(t, `document.getElementById('session') !== null && !document.getElementById('session').hidden`)
 
 	meta := filepath.Join(host.Dir, "metadata", "2.targets.json")

@@ -81,7 +81,7 @@ func startLoadgen(t testing.TB, c *cloud, bundles string, args ...string) *loadR
 	t.Helper()
 	loadgenBin(t)
 	r := &loadRun{report: filepath.Join(t.TempDir(), "report.json")}
-	args = append([]string{"--bundles", bundles, "--api", c.http, "--token", c.keys(t).AdminToken, "--report", r.report}, args...)
+	args = append([]string{"--bundles", bundles, "--api", c.http, "--token", c.token(t), "--report", r.report}, args...)
 	r.p = startProc(t, "leifeng-loadgen", args...)
 	return r
 }

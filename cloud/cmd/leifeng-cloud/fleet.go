@@ -56,8 +56,9 @@ func stationCmd(args []string) error {
 	id := fs.String("id", "", "station ID, e.g. pe-simao-001 (required)")
 	name := fs.String("name", "", "station name, e.g. 思茅区某某社区学雷锋志愿服务站")
 	county := fs.String("county", "", "county or district, for pushing to a county")
-	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883 (required)")
+	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883, or a cluster's nodes separated by commas (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
+	natsBundle := fs.Bool("nats", false, "the kiosk joins a NATS cluster (--broker lists its nodes' ssl:// URLs, --tls-dir is nats-config's --out): it subscribes at QoS 0")
 	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle (default for a TLS --broker: serve's own CA under --data/tls, if any)")
 	roots := rootFlag{}
 	fs.Var(roots, "issuer-root", "issuer root public key file from `leifeng-card keygen -root` (repeatable): the kiosk takes card-issuer keys only in key sets it signed")
@@ -84,6 +85,7 @@ func stationCmd(args []string) error {
 	if len(roots) > 0 {
 		b.IssuerRoots = roots
 	}
+	b.DownlinkQoS0 = *natsBundle
 	if *tlsDir == "" && tlsScheme(*brokerURL) {
 		// serve's own CA, when it serves TLS: the kiosk gets it and a
 		// client certificate.
@@ -138,13 +140,23 @@ func (r rootFlag) Set(path string) error {
 
 // apiFlags are the flags of subcommands that talk to a running cloud.
 type apiFlags struct {
-	url, data, token string
+	url, data, tokenFile, token string
 }
 
 func (a *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.url, "api", "http://127.0.0.1:8080", "the running cloud's API")
-	fs.StringVar(&a.data, "data", "leifeng-data", "the cloud's --data, to read the admin token")
-	fs.StringVar(&a.token, "token", "", "admin token (default: from cloud-keys.json under --data)")
+	fs.StringVar(&a.data, "data", "leifeng-data", "the cloud's --data, to trust its TLS certificate")
+	fs.StringVar(&a.tokenFile, "token-file", "", "file holding an API token (leifeng-cloud token create); default: the environment variable "+tokenEnv)
+}
+
+// loadToken reads the API token once.
+func (a *apiFlags) loadToken() error {
+	if a.token != "" {
+		return nil
+	}
+	t, err := apiToken(a.tokenFile)
+	a.token = t
+	return err
 }
 
 func (a *apiFlags) post(path string, body any, out any) error {
@@ -157,15 +169,11 @@ func (a *apiFlags) post(path string, body any, out any) error {
 
 func (a *apiFlags) get(path string, out any) error { return a.do(http.MethodGet, path, nil, out) }
 
-// do sends a request with the admin token and decodes the answer into out.
+// do sends a request with the API token and decodes the answer into out.
 // An error answer becomes one line: what the cloud said (its "error").
 func (a *apiFlags) do(method, path string, body io.Reader, out any) error {
-	if a.token == "" {
-		keys, err := fleet.LoadKeys(a.data)
-		if err != nil {
-			return fmt.Errorf("admin token: %w (give --token or --data)", err)
-		}
-		a.token = keys.AdminToken
+	if err := a.loadToken(); err != nil {
+		return err
 	}
 	req, err := http.NewRequest(method, strings.TrimSuffix(a.url, "/")+path, body)
 	if err != nil {

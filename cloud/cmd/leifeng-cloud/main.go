@@ -6,9 +6,11 @@
 //	leifeng-cloud config push        push a signed config (API)
 //	leifeng-cloud command            send a signed command (API)
 //	leifeng-cloud mosquitto-config   generate Mosquitto's config, passwords, ACL (and TLS)
+//	leifeng-cloud nats-config        generate a NATS cluster's configs, accounts and certificates
 //
 // On first start `serve` creates cloud-keys.json under --data: the config
-// signing key, the gateway's broker password and the API's admin token.
+// signing key and the gateway's broker password. Users and their API
+// tokens are in the database: leifeng-cloud admin add, token create.
 // Every other subcommand that needs them reads them from the same --data.
 //
 // `serve` with no flags runs on an embedded MQTT broker and SQLite under
@@ -44,6 +46,7 @@ import (
 
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
@@ -56,7 +59,8 @@ func usage(w io.Writer) {
 
 usage:
   leifeng-cloud serve   [flags]   embedded broker + gateway + API (one command, no setup)
-  leifeng-cloud gateway [flags]   one more gateway on a shared subscription (scale out)
+  leifeng-cloud gateway [flags]   one more gateway on a shared subscription (scale out);
+                                  with --nats URLS, on a NATS JetStream cluster's durable consumer
   leifeng-cloud station add --id ID --broker URL [--name N --county C --out FILE]
                                   register a station, write the bundle leifeng-kiosk --bundle reads
   leifeng-cloud config push (--station ID | --county C | --all) --file FILE
@@ -69,11 +73,22 @@ usage:
                                   sessions flagged for review, refused records, clone alerts
   leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
                                   import a CSV or XLSX file; each refused row is reported by line
+  leifeng-cloud admin add --user NAME --role city|county|station|org|auditor [--scope ID]
+  leifeng-cloud admin list | disable --user NAME | password --user NAME
+                                  users of the console and the API (first: a city administrator)
+  leifeng-cloud token create --user NAME | list | revoke --id N
+                                  API tokens for scripts, acting with a user's rights
+  leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
+                                  the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
+  leifeng-cloud nats-config --out DIR --nodes n1=HOST,n2=HOST,n3=HOST
+                                  NATS cluster configs, accounts and certificates for the registered stations
   leifeng-cloud version
 
-run "leifeng-cloud serve -h" for the flags.
+run "leifeng-cloud serve -h" for the flags. The commands that call the API
+(config, command, rollout, review) send an API token from --token-file FILE
+or the environment variable LEIFENG_TOKEN.
 `, buildinfo.Get())
 }
 
@@ -100,12 +115,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return commandCmd(args[1:])
 	case "mosquitto-config":
 		return mosquittoCmd(args[1:])
+	case "nats-config":
+		return natsConfigCmd(args[1:], stdout)
 	case "rollout":
 		return runRollout(args[1:], stdout, stderr)
 	case "review":
 		return reviewCmd(args[1:], stdout)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return adminCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "issuer-key":
+		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
@@ -121,6 +144,9 @@ type config struct {
 	data, httpAddr, mqttListen, mqttURL, db string
 	mqttUser, mqttPass, gatewayID           string
 	mqttCA, mqttCert, mqttKey               string
+	// natsURLs, with gatewayOnly, makes the gateway consume a NATS
+	// JetStream cluster instead of an MQTT shared subscription.
+	natsURLs, natsCA string
 	workers                                 int
 	verbose                                 bool
 	offlineAlert                            time.Duration
@@ -164,6 +190,10 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 	fs.StringVar(&c.gatewayID, "gateway-id", "", "the gateway's MQTT client ID; each gateway needs its own (default: leifeng-gateway- and 128 random bits, which no one can guess to take it over)")
 	fs.IntVar(&c.workers, "gateway-workers", 8, "batches committed at once")
 	fs.BoolVar(&c.verbose, "v", false, "log every committed batch")
+	if gatewayOnly {
+		fs.StringVar(&c.natsURLs, "nats", "", "NATS cluster URLs, comma-separated, e.g. tls://nats1:4222,tls://nats2:4222,tls://nats3:4222: consume the stations' records from the cluster's durable JetStream consumer instead of --mqtt")
+		fs.StringVar(&c.natsCA, "nats-ca", "", "CA certificate (PEM) of the NATS cluster (ca.crt of nats-config)")
+	}
 	if !gatewayOnly {
 		fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080", "address of the API, the console and /metrics; an address other than loopback needs TLS (or --insecure-plaintext)")
 		fs.StringVar(&c.mqttListen, "mqtt-listen", "127.0.0.1:1883", "address of the embedded broker (ignored with --mqtt); an address other than loopback needs TLS (or --insecure-plaintext)")
@@ -187,8 +217,11 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 	if fs.NArg() > 0 {
 		return nil, cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if gatewayOnly && c.mqttURL == "" {
-		return nil, cli.Usagef("gateway needs --mqtt, the broker the other gateways use")
+	if gatewayOnly && c.mqttURL == "" && c.natsURLs == "" {
+		return nil, cli.Usagef("gateway needs --mqtt, the broker the other gateways use, or --nats, the NATS cluster's URLs")
+	}
+	if c.mqttURL != "" && c.natsURLs != "" {
+		return nil, cli.Usagef("gateway takes --mqtt or --nats, not both")
 	}
 	return &c, nil
 }
@@ -275,6 +308,10 @@ func serve(ctx context.Context, c *config) error {
 		brokerURL, publicMQTT = b.LocalURL(), b.URL()
 	}
 
+	if c.natsURLs != "" {
+		return natsGateway(ctx, c, db, keys, dsn, log)
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
@@ -319,8 +356,31 @@ func serve(ctx context.Context, c *config) error {
 	if c.rosterRefresh > 0 {
 		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
 	}
-	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
-		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
+		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")
+	}
+	issuer, created, err := cards.LoadKey(c.data, cards.DefaultKeyID)
+	if err != nil {
+		return fmt.Errorf("--data %s: card issuer key: %w", c.data, err)
+	}
+	if created {
+		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
+			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
+	}
+	fl := &api.Fleet{Service: svc, Store: db,
+		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
+		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
+	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {
+		return err
+	}
+	if fl.Volunteers != nil {
+		// A deregistered volunteer's cards stop working everywhere.
+		desk := fl.Cards
+		fl.Volunteers.OnDeregister = func(ctx context.Context, id string) error {
+			_, err := desk.RevokeAll(ctx, id, "志愿者注销", api.Actor(ctx))
+			return err
+		}
+	}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
 	}
