@@ -5,12 +5,16 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+
+	"leifeng/gateway/wire"
 )
 
 // The MIIT's 2021 elderly-friendly rules (《移动互联网应用（APP）适老化通用
@@ -213,4 +217,57 @@ func TestScrollingKeepsTheScreen(t *testing.T) {
 		}
 	}
 	k.wait(ScreenHome)
+}
+
+// speaker records what the kiosk reads aloud.
+type speaker struct {
+	mu   sync.Mutex
+	said []string
+}
+
+func (s *speaker) Feedback(bool, string, string) {}
+func (s *speaker) SetEnabled(bool, bool)         {}
+func (s *speaker) Say(words, lang string) {
+	s.mu.Lock()
+	s.said = append(s.said, lang+":"+words)
+	s.mu.Unlock()
+}
+
+func (s *speaker) words() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.said)
+}
+
+// With voice on, each step of a resident's task is read aloud once: the
+// need's steps, and the lookup's, the order's state included.
+func TestVoiceReadsEachStep(t *testing.T) {
+	sp := &speaker{}
+	cfg := orderConfig()
+	on := true
+	cfg.UI = &wire.UISettings{Voice: &on}
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{Sound: sp}, cfg)
+	k.press("需求登记")
+	k.wait(ScreenNeedCat)
+	k.press("法律")
+	k.wait(ScreenNeedTel)
+	k.press("1") // a keypress rerenders: not read again
+	k.press("返回首页")
+	k.lookup("0043", "1111")
+	want := []string{
+		"zh:" + tr(Zh, "need_step_cat"), "zh:" + tr(Zh, "need_step_phone"),
+		"zh:" + tr(Zh, "need_step_cat"), "zh:" + tr(Zh, "order_step_ref"), "zh:" + tr(Zh, "order_step_phone"),
+		"zh:当前状态：已拒绝。这个需求没有被受理。原因：不在本站服务范围，已转介司法所",
+	}
+	if got := sp.words(); !slices.Equal(got, want) {
+		t.Fatalf("read aloud:\n%q\nwant\n%q", got, want)
+	}
+	// Voice off: nothing.
+	sp2 := &speaker{}
+	k2 := newKioskWith(t, fyne.NewSize(800, 480), Options{Sound: sp2}, orderConfig())
+	k2.press("需求登记")
+	k2.wait(ScreenNeedCat)
+	if got := sp2.words(); len(got) != 0 {
+		t.Fatalf("voice off, yet read: %q", got)
+	}
 }

@@ -354,3 +354,72 @@ func (u *UI) servedLines() []string {
 	}
 	return []string{u.t("served_title", s.Period), strings.Join(parts, "、")}
 }
+
+// stepWords is what a screen's step says, to be read aloud; "" for a
+// screen that is not a step of a resident's task.
+func (u *UI) stepWords(screen string) string {
+	switch screen {
+	case ScreenNeedCat:
+		return u.t("need_step_cat")
+	case ScreenNeedTel:
+		return u.t("need_step_phone")
+	case ScreenNeedNote:
+		return u.t("need_step_note")
+	case ScreenNeedDone:
+		switch {
+		case u.need.saving:
+			return u.t("need_saving")
+		case u.need.failed != "":
+			return u.need.failed
+		}
+		return u.t("need_done") + "。" + u.t("need_ref", u.need.ref) + "。" + u.t("need_callback")
+	case ScreenOrderRef:
+		return u.t("order_step_ref")
+	case ScreenOrderTel:
+		return u.t("order_step_phone")
+	case ScreenOrderState:
+		switch o := u.order.found; {
+		case time.Now().Before(u.orderTries.until):
+			return u.t("order_locked")
+		case o != nil:
+			name, meaning := u.stateWords(o.State)
+			words := u.t("order_state_line", name) + "。" + meaning
+			if o.Reason != "" {
+				words += u.t("order_reason", o.Reason)
+			}
+			return words
+		case u.order.unknown:
+			return u.t("order_not_here")
+		}
+		return u.t("order_wrong_digits")
+	case ScreenOrderRate:
+		return u.t("rate_step_score")
+	case ScreenOrderDone:
+		switch {
+		case u.order.saving:
+			return u.t("need_saving")
+		case u.order.failed != "":
+			return u.order.failed
+		}
+		return u.t("rate_done")
+	}
+	return ""
+}
+
+// sayStep reads the step of the screen just shown aloud when voice is on
+// and the sound player can speak, once per step.
+func (u *UI) sayStep(screen string) {
+	sp, ok := u.opt.Sound.(Speaker)
+	if !ok || !u.voice {
+		return
+	}
+	words := u.stepWords(screen)
+	if words == "" || words == u.said {
+		if words == "" {
+			u.said = ""
+		}
+		return
+	}
+	u.said = words
+	sp.Say(words, string(u.lang))
+}

@@ -95,6 +95,14 @@ type Sounder interface {
 	SetEnabled(sound, voice bool)
 }
 
+// Speaker is a Sounder that also reads a step of a screen aloud when
+// voice is on (voice.Player): the elderly-friendly rules ask that colour
+// is never the only cue, and that a resident who cannot read the screen
+// hears each step.
+type Speaker interface {
+	Say(words, lang string)
+}
+
 // Options tune a UI.
 type Options struct {
 	// Now is the wall clock shown on screen; nil means time.Now.
@@ -188,6 +196,7 @@ type UI struct {
 	size       fyne.Size // of the canvas when the screen shown was built
 	adminSeen  Status    // as last shown on the admin screen
 	need       needDraft
+	said       string // the step last read aloud
 	order      orderDraft
 	orderTries orderTries
 	pin        string
