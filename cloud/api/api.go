@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
@@ -146,6 +147,16 @@ func (a *api) records(w http.ResponseWriter, r *http.Request) {
 		rs = []ingest.Entry{}
 	}
 	localEntries(rs)
+	if !userOf(r).CanChange() {
+		// An auditor checks the records, not the residents behind them:
+		// a service request's phone and note are masked.
+		for i := range rs {
+			rs[i].Phone = orders.MaskPhone(rs[i].Phone)
+			if rs[i].Note != "" {
+				rs[i].Note = "***"
+			}
+		}
+	}
 	writeJSON(w, map[string]any{"station": station, "records": rs})
 }
 
@@ -189,7 +200,18 @@ func (a *api) fail(w http.ResponseWriter, code int, msg string, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	json.NewEncoder(w).Encode(map[string]string{"error": msg, "message_zh": zhFor(code)})
+}
+
+// zhFor is the Chinese sentence of an error answered with code alone.
+func zhFor(code int) string {
+	switch {
+	case code == http.StatusNotFound:
+		return "找不到：编号可能写错了，或不在您的管理范围内。请核对后再试。"
+	case code >= 500:
+		return zhRetry
+	}
+	return "请求的参数不正确，请按说明检查后重试；如仍不行，请联系系统管理员。"
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -668,6 +668,17 @@ func (g *guard) changePassword(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, err)
 		return
 	}
+	if g.users != nil {
+		// Who changed their password, and when (never what to).
+		u := access.UserFrom(r.Context())
+		name := ""
+		if u != nil {
+			name = u.Name
+		}
+		if err := g.users.Audit(r.Context(), AuditEntry(r.Context(), time.Now(), "user.password", "user "+name, http.StatusOK, nil, nil)); err != nil {
+			g.log.Error("audit log entry of a password change not written", "user", name, "err", err)
+		}
+	}
 	writeJSON(w, map[string]any{"ok": true})
 }
 

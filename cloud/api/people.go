@@ -11,6 +11,7 @@ import (
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/orders"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 )
@@ -118,7 +119,13 @@ func (a *api) volunteer(w http.ResponseWriter, r *http.Request) {
 		a.failVolunteer(w, id, err)
 		return
 	}
-	writeJSON(w, VolunteerView{Volunteer: v, Name: v.Name, Phone: v.Phone})
+	view := VolunteerView{Volunteer: v, Name: v.Name, Phone: v.Phone}
+	if !userOf(r).CanChange() {
+		// An auditor checks the register, and needs no number to call:
+		// the phone masked like the ID number.
+		view.Phone = orders.MaskPhone(v.Phone)
+	}
+	writeJSON(w, view)
 }
 
 // StationPatch is the body of PATCH /api/v1/stations/{id}: the fields to

@@ -67,6 +67,9 @@ func TestStop(t *testing.T) {
 func TestReapOrphans(t *testing.T) {
 	orphan, err := pgtest.New()
 	if err != nil {
+		if os.Getenv(pgtest.RequireEnv) == "1" {
+			t.Fatal(err)
+		}
 		t.Skip(err)
 	}
 	defer orphan.Close()

@@ -151,7 +151,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s has a new initial password, to be changed at the next sign-in\n", *user)
-		return nil
+		return auditCLI(ctx, st, "user.password", "user "+*user, nil)
 	case "disable":
 		if err := cli.Parse(fs, args[1:], stdout); err != nil {
 			return err
@@ -170,7 +170,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s disabled: sessions and API tokens no longer work\n", *user)
-		return nil
+		return auditCLI(ctx, st, "user.disable", "user "+*user, nil)
 	}
 	fmt.Fprint(stderr, adminUsage)
 	return cli.Usagef("unknown admin command %q", args[0])
@@ -211,7 +211,7 @@ func addUser(ctx context.Context, st *store.Store, name string, role access.Role
 		return err
 	}
 	fmt.Fprintf(stdout, "user %s added as %s (%s); the password must be changed at the first sign-in\n", name, role, role.Zh())
-	return nil
+	return auditCLI(ctx, st, "user.add", "user "+name, map[string]string{"role": string(role), "scope": scope})
 }
 
 // readPassword reads the initial password: a line of standard input when
@@ -290,7 +290,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintln(stdout, tok)
 		fmt.Fprintf(stderr, "token %d for %s: shown only this once; revoke with leifeng-cloud token revoke --id %d\n", id, *user, id)
-		return nil
+		return auditCLI(ctx, st, "token.create", "user "+*user, map[string]any{"token": id, "name": *label})
 	case "list":
 		if err := cli.Parse(fs, args[1:], stdout); err != nil {
 			return err
@@ -330,7 +330,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stdout, "token %d revoked\n", n)
-		return nil
+		return auditCLI(ctx, st, "token.revoke", fmt.Sprintf("token %d", n), nil)
 	}
 	fmt.Fprint(stderr, tokenUsage)
 	return cli.Usagef("unknown token command %q", args[0])
@@ -357,4 +357,14 @@ func apiToken(file string) (string, error) {
 		return t, nil
 	}
 	return "", errors.New("需要 API 令牌 / an API token is needed: create one with `leifeng-cloud token create --user NAME > token.txt` and give --token-file token.txt or " + tokenEnv)
+}
+
+// auditCLI writes the audit log's entry of a change to users or tokens
+// made on the host; the change is made, so a failure to log it is said,
+// not hidden.
+func auditCLI(ctx context.Context, st *store.Store, action, target string, after any) error {
+	if err := st.Audit(ctx, cliAudit(action, target, after)); err != nil {
+		return fmt.Errorf("done, but the audit log entry was not written: %w", err)
+	}
+	return nil
 }
