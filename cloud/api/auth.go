@@ -39,7 +39,8 @@ import (
 //     token or enumerating volunteers is slow;
 //   - every read of personal data is logged: who, route, what.
 //
-// /healthz (no data) and /console (a static page) stay open. /metrics
+// /healthz (no data) stays open; the console's pages (console.go) answer
+// 401 with the login form to a request without a session. /metrics
 // needs the token: it is scraped from anywhere by Prometheus
 // (authorization: credentials_file), and a loopback exemption would open
 // it to anyone behind a reverse proxy on the same host.

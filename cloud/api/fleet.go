@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -25,6 +26,9 @@ type Fleet struct {
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
 	Rollouts *Rollouts
+	// Vault seals volunteers' ID numbers: the console registers and
+	// imports volunteers only with it.
+	Vault *people.Vault
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -50,9 +54,9 @@ func (f *Fleet) routes(mux *router, a *api) {
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}
-	mux.HandleFunc("GET /console", a.console)
+	a.consoleRoutes(mux, f)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/console", http.StatusFound)
+		http.Redirect(w, r, "/console/", http.StatusFound)
 	})
 }
 

@@ -45,6 +45,7 @@ import (
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/internal/buildinfo"
@@ -321,6 +322,17 @@ func serve(ctx context.Context, c *config) error {
 	}
 	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+	// The console registers and imports volunteers with the ID-number
+	// key under --data, the one `leifeng-cloud import` uses.
+	if fl.Vault, err = people.LoadVault(c.data); err != nil {
+		return fmt.Errorf("--data %s: ID-number key: %w", c.data, err)
+	}
+	if err := db.CheckPeopleKey(ctx, fl.Vault.Check(), time.Now()); errors.Is(err, store.ErrWrongKey) {
+		return fmt.Errorf("--data %s: %s 与数据库中已登记的身份证件号码所用的密钥不同，请使用云端原来的 %s / the key differs from the one the database's ID numbers were sealed with: %w",
+			c.data, people.KeyFile, people.KeyFile, err)
+	} else if err != nil {
+		return err
+	}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err
 	}

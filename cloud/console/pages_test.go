@@ -1,0 +1,323 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// Each role's menu holds only its pages; a page outside the role answers
+// 404, and so does a station, an area or a volunteer outside the user's
+// scope, which looks the same as one that does not exist.
+func TestPagesByRole(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		all := []string{"stations", "config", "review", "areas", "orgs", "volunteers", "import"}
+		menus := map[string][]string{
+			"city":     {"stations", "config", "review", "areas", "orgs", "volunteers", "import"},
+			"simao":    {"stations", "config", "review", "areas", "orgs", "volunteers"},
+			"manager":  {"stations", "config", "review"},
+			"orgadmin": {"orgs", "volunteers"},
+			"auditor":  {"stations", "review", "areas", "orgs", "volunteers"},
+		}
+		for name, menu := range menus {
+			cl := c.login(name)
+			for _, p := range all {
+				code, body := cl.get("/console/" + p)
+				want := 404
+				for _, m := range menu {
+					if m == p {
+						want = 200
+					}
+				}
+				if code != want {
+					t.Errorf("%s: GET /console/%s: %d, want %d", name, p, code, want)
+					continue
+				}
+				if want == 404 {
+					has(t, name+" "+p, body, "不在您的管理范围内")
+					continue
+				}
+				for _, q := range all {
+					link := `href="/console/` + q + `"`
+					in := strings.Contains(body, link)
+					if in != contains(menu, q) {
+						t.Errorf("%s: /console/%s: menu link %s present %v", name, p, q, in)
+					}
+				}
+			}
+		}
+
+		// Stations: the city sees all three, the county its two, the
+		// manager its one.
+		for name, want := range map[string][]string{
+			"city":    {"pe-simao-001", "pe-simao-002", "pe-ninger-001"},
+			"simao":   {"pe-simao-001", "pe-simao-002"},
+			"manager": {"pe-simao-001"},
+		} {
+			cl := c.login(name)
+			_, body := cl.get("/console/stations")
+			for _, id := range []string{"pe-simao-001", "pe-simao-002", "pe-ninger-001"} {
+				if strings.Contains(body, `data-station="`+id+`"`) != contains(want, id) {
+					t.Errorf("%s: station %s listed: %v", name, id, !contains(want, id))
+				}
+				code, _ := cl.get("/console/stations/" + id)
+				if (code == 200) != contains(want, id) {
+					t.Errorf("%s: GET /console/stations/%s: %d", name, id, code)
+				}
+			}
+		}
+		simao := c.login("simao")
+		if code, _ := simao.get("/console/areas?area=530821"); code != 404 {
+			t.Errorf("county: another county's area: %d, want 404", code)
+		}
+		code, body := simao.get("/console/areas")
+		if code != 200 {
+			t.Fatalf("county areas: %d", code)
+		}
+		has(t, "county areas", body, "思茅区", "思茅街道")
+		hasNot(t, "county areas", body, "宁洱镇")
+		_, body = simao.get("/console/orgs")
+		has(t, "county orgs", body, "org-1")
+		hasNot(t, "county orgs", body, "org-2")
+		_, body = c.login("orgadmin").get("/console/orgs")
+		has(t, "org orgs", body, "org-1")
+		hasNot(t, "org orgs", body, "org-2")
+		_, body = c.login("city").get("/console/areas?area=530802001")
+		has(t, "city areas", body, "南屏社区", "普洱市", "思茅区")
+	})
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// Without a session every page answers 401 with the login form; a change
+// without the session's CSRF token is refused; a wrong password is
+// refused with the reason; logging out ends the session.
+func TestLoginAndCSRF(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		anon := c.anon()
+		for _, p := range []string{"/console/stations", "/console/stations/pe-simao-001", "/console/config", "/console/review",
+			"/console/areas", "/console/orgs", "/console/volunteers", "/console/import", "/console/nowhere"} {
+			code, body := anon.get(p)
+			if code != http.StatusUnauthorized {
+				t.Errorf("anonymous GET %s: %d, want 401", p, code)
+			}
+			has(t, "anonymous "+p, body, "请先登录", `id="login"`)
+		}
+		if code, body := anon.post("/console/config", url.Values{"target": {"all"}, "phone": {"1"}}); code != 401 {
+			t.Errorf("anonymous push: %d %s", code, body)
+		}
+		code, body := anon.post("/console/login", url.Values{"name": {"city"}, "password": {"wrong"}})
+		if code != 401 {
+			t.Errorf("wrong password: %d", code)
+		}
+		has(t, "wrong password", body, "用户名或密码不对")
+
+		city := c.login("city")
+		form := url.Values{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-001"}, "phone": {"0879-2123456"}, "csrf": {"forged"}}
+		code, body = city.post("/console/config", form)
+		if code != http.StatusForbidden {
+			t.Errorf("push without the CSRF token: %d", code)
+		}
+		has(t, "no CSRF", body, "请刷新页面后再试")
+		if st, _ := c.db.Stations(context.Background()); st[0].DesiredConfig != 0 {
+			t.Errorf("a push without the CSRF token was stored: %+v", st[0])
+		}
+		// The token in every form of the page.
+		_, body = city.get("/console/config")
+		has(t, "config form", body, `name="csrf" value="`+city.csrf+`"`)
+
+		if code, _ := city.post("/console/logout", url.Values{}); code != 200 && code != 401 {
+			t.Errorf("logout: %d", code)
+		}
+		if code, _ := city.get("/console/stations"); code != 401 {
+			t.Errorf("after logout: %d, want 401", code)
+		}
+	})
+}
+
+// An auditor reads and changes nothing: no change form on its pages, and
+// every change it posts is refused.
+func TestAuditorChangesNothing(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		aud := c.login("auditor")
+		_, body := aud.get("/console/stations/pe-simao-001")
+		hasNot(t, "auditor station page", body, `id="cmdForm"`)
+		_, body = aud.get("/console/volunteers")
+		hasNot(t, "auditor volunteers page", body, `id="registerForm"`)
+		for _, p := range []struct {
+			path string
+			form url.Values
+		}{
+			{"/console/stations/pe-simao-001/commands", url.Values{"name": {"resync"}}},
+			{"/console/config", url.Values{"op": {"push"}, "target": {"all"}, "phone": {"0879-2123456"}}},
+			{"/console/volunteers", url.Values{"id": {"V1"}, "name": {"张三"}}},
+			{"/console/review/0190a1b2-0000-7000-8000-000000000000", url.Values{"approve": {"true"}}},
+		} {
+			code, _ := aud.post(p.path, p.form)
+			if code != http.StatusForbidden && code != http.StatusNotFound {
+				t.Errorf("auditor POST %s: %d, want 403 or 404", p.path, code)
+			}
+		}
+		if code, _ := aud.upload("/console/import", [][2]string{{"kind", "areas"}}, "file", "a.csv", "code,name,parent,level,population\n"); code != 404 {
+			t.Errorf("auditor import: %d, want 404", code)
+		}
+		if cs, _ := c.svc.Commands(context.Background(), "pe-simao-001", 5); len(cs) != 0 {
+			t.Errorf("the auditor's command was sent: %+v", cs)
+		}
+	})
+}
+
+// The config page loads what a station runs and pushes only what was
+// changed: a phone-only edit keeps the menu and the announcements; a push
+// that would empty the menu is refused with the reason in Chinese; a
+// station manager cannot push to another station or to the fleet.
+func TestConfigPartialPush(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		ctx := context.Background()
+		doc := `{"profile":{"name":"南屏街道学雷锋志愿服务站"},"menu":[{"id":"elderly","name":"关爱空巢老人","items":[{"id":"visit","name":"上门探访"}]}],
+			"board":{"contact_person":"王丽","phone":"0879-2123456"},"announcements":[{"title":"端午节包粽子活动","where":"社区活动室"}]}`
+		if _, err := c.svc.Apply(ctx, []string{"pe-simao-001"}, json.RawMessage(doc), false); err != nil {
+			t.Fatal(err)
+		}
+		city := c.login("city")
+		code, body := city.get("/console/config?target=station&value=pe-simao-001")
+		if code != 200 {
+			t.Fatalf("load: %d %s", code, body)
+		}
+		has(t, "loaded", body, "已读取", "关爱空巢老人", "0879-2123456", "端午节包粽子活动")
+		base := field(t, body, "base")
+		menu := textarea(t, body, "menu")
+		form := url.Values{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-001"}, "base": {base}, "menu": {menu},
+			"contact": {"王丽"}, "phone": {"0879-2999999"}, "ann": {"端午节包粽子活动"}}
+		code, body = city.post("/console/config", form)
+		if code != 200 {
+			t.Fatalf("push: %d %s", code, body)
+		}
+		has(t, "pushed", body, "已推送：pe-simao-001 v")
+		eff, err := c.svc.Effective(ctx, "pe-simao-001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eff.Board.Phone != "0879-2999999" || eff.Board.ContactPerson != "王丽" || len(eff.Menu) != 1 ||
+			len(eff.Announcements) != 1 || eff.Announcements[0].Where != "社区活动室" || eff.Profile.Name == "" {
+			t.Fatalf("after a phone-only push: %+v", eff)
+		}
+
+		form.Set("base", field(t, body, "base"))
+		form.Set("menu", "[]")
+		code, body = city.post("/console/config", form)
+		if code != 422 {
+			t.Errorf("emptying the menu: %d", code)
+		}
+		has(t, "empty menu", body, "服务菜单将为空")
+		form.Set("menu", "[{")
+		_, body = city.post("/console/config", form)
+		has(t, "bad JSON", body, "服务菜单不是有效的 JSON")
+
+		mgr := c.login("manager")
+		for _, f := range []url.Values{
+			{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-002"}, "phone": {"0879-2111111"}},
+			{"op": {"push"}, "target": {"all"}, "phone": {"0879-2111111"}},
+			{"op": {"push"}, "target": {"county"}, "value": {"思茅区"}, "phone": {"0879-2111111"}},
+		} {
+			code, body := mgr.post("/console/config", f)
+			if code != 404 {
+				t.Errorf("manager push to %s %s: %d", f.Get("target"), f.Get("value"), code)
+			}
+			has(t, "manager push", body, "不在您的管理范围内")
+		}
+		// The county administrator pushes to its county's stations.
+		code, body = c.login("simao").post("/console/config", url.Values{"op": {"push"}, "target": {"county"}, "value": {"思茅区"},
+			"menu": {`[{"id":"m","name":"助老服务"}]`}})
+		if code != 200 {
+			t.Fatalf("county push: %d %s", code, body)
+		}
+		has(t, "county push", body, "pe-simao-001 v", "pe-simao-002 v")
+		hasNot(t, "county push", body, "pe-ninger-001")
+		if code, _ := c.login("simao").post("/console/config", url.Values{"op": {"push"}, "target": {"county"},
+			"value": {"宁洱哈尼族彝族自治县"}, "phone": {"0879-2111111"}}); code != 404 {
+			t.Errorf("county push to another county: %d", code)
+		}
+	})
+}
+
+// field is the value of the hidden input name in a page.
+func field(t *testing.T, body, name string) string {
+	t.Helper()
+	i := strings.Index(body, `name="`+name+`" value="`)
+	if i < 0 {
+		t.Fatalf("no field %s in\n%s", name, body)
+	}
+	rest := body[i+len(`name="`+name+`" value="`):]
+	return htmlUnescape(rest[:strings.Index(rest, `"`)])
+}
+
+// textarea is the text of the textarea id in a page.
+func textarea(t *testing.T, body, id string) string {
+	t.Helper()
+	i := strings.Index(body, `id="`+id+`"`)
+	if i < 0 {
+		t.Fatalf("no textarea %s", id)
+	}
+	rest := body[i:]
+	rest = rest[strings.Index(rest, ">")+1:]
+	return htmlUnescape(rest[:strings.Index(rest, "</textarea>")])
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&#34;", `"`, "&quot;", `"`, "&lt;", "<", "&gt;", ">", "&#39;", "'", "&amp;", "&").Replace(s)
+}
+
+// A command from the station page: sent, shown pending, and listed.
+func TestCommandFromStationPage(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		mgr := c.login("manager")
+		code, body := mgr.post("/console/stations/pe-simao-001/commands", url.Values{"name": {"resync"}})
+		if code != 200 {
+			t.Fatalf("command: %d %s", code, body)
+		}
+		has(t, "command sent", body, "等待站点回应")
+		_, body = mgr.get("/console/stations/pe-simao-001")
+		has(t, "station page", body, "resync 等待回应")
+		if code, _ := mgr.post("/console/stations/pe-simao-002/commands", url.Values{"name": {"resync"}}); code != 404 {
+			t.Errorf("command to another station: %d, want 404", code)
+		}
+		if code, body := mgr.post("/console/stations/pe-simao-001/commands", url.Values{"name": {"update_offer"}}); code != 400 {
+			t.Errorf("an update offer by hand: %d %s", code, body)
+		}
+	})
+}
+
+// The htmx file is served from the binary with a year-long cache; pages
+// allow scripts from the console's own files only.
+func TestStaticFiles(t *testing.T) {
+	c := newTestConsole(t, backends[0].dsn(t))
+	resp, err := http.Get(c.srv.URL + "/console/static/htmx-2.0.11.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("htmx: %d %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	code, body := c.login("city").get("/console/stations")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	has(t, "layout", body, `src="/console/static/htmx-2.0.11.min.js"`, `/console/static/console.css?v=`, `lang="zh-CN"`, `name="viewport"`)
+	resp, _ = http.Get(c.srv.URL + "/console/login")
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Fatalf("CSP %q", csp)
+	}
+}

@@ -1,0 +1,368 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"leifeng/cloud/access"
+	"leifeng/cloud/people"
+	"leifeng/cloud/store"
+	"leifeng/gateway/wire"
+)
+
+// The people pages: the area tree, organisations, volunteer registration
+// and a volunteer's page, and the import of a file of areas,
+// organisations or volunteers with the report of each refused row.
+
+func (c *Console) peopleRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+Prefix+"areas", c.page("areas", c.areasPage))
+	mux.HandleFunc("GET "+Prefix+"orgs", c.page("orgs", c.orgsPage))
+	mux.HandleFunc("GET "+Prefix+"volunteers", c.page("volunteers", c.volunteersPage))
+	mux.HandleFunc("POST "+Prefix+"volunteers", c.change("volunteers", c.registerVolunteer))
+	mux.HandleFunc("GET "+Prefix+"volunteers/{id}", c.page("volunteers", c.volunteerPage))
+	mux.HandleFunc("GET "+Prefix+"import", c.page("import", c.importPage))
+	mux.HandleFunc("POST "+Prefix+"import", c.change("import", c.importFile))
+}
+
+type areaRow struct {
+	people.Area
+	LevelZh string
+}
+
+type areasData struct {
+	// Path is the area shown and those above it, from the top.
+	Path     []people.Area
+	Children []areaRow
+}
+
+// areasPage shows one area and the areas under it: the city's top for
+// the city administrator, the county for a county administrator.
+func (c *Console) areasPage(w http.ResponseWriter, r *http.Request) {
+	ctx, u := r.Context(), user(r)
+	code := r.URL.Query().Get("area")
+	if code == "" && !seesAll(u) {
+		code = u.Scope
+	}
+	d := &areasData{}
+	if code != "" {
+		ok, err := c.areaVisible(ctx, u, code)
+		if err != nil {
+			c.fault(w, r, "areas", err)
+			return
+		}
+		if !ok {
+			c.notFound(w, r)
+			return
+		}
+		for at := code; at != "" && len(d.Path) < 5; {
+			a, err := c.Store.Area(ctx, at)
+			if errors.Is(err, store.ErrNotFound) {
+				c.notFound(w, r)
+				return
+			}
+			if err != nil {
+				c.fault(w, r, "areas", err)
+				return
+			}
+			d.Path = append([]people.Area{*a}, d.Path...)
+			if vis, _ := c.areaVisible(ctx, u, a.Parent); !vis {
+				break
+			}
+			at = a.Parent
+		}
+	}
+	kids, err := c.Store.Areas(ctx, code)
+	if err != nil {
+		c.fault(w, r, "areas", err)
+		return
+	}
+	for _, a := range kids {
+		d.Children = append(d.Children, areaRow{a, a.Level.Zh()})
+	}
+	c.render(w, r, http.StatusOK, "areas", &page{Title: "区域", Active: "areas", Data: d})
+}
+
+func (c *Console) orgsPage(w http.ResponseWriter, r *http.Request) {
+	ctx, u := r.Context(), user(r)
+	all, err := c.Store.Organisations(ctx)
+	if err != nil {
+		c.fault(w, r, "organisations", err)
+		return
+	}
+	out := all[:0]
+	for _, o := range all {
+		ok, err := c.orgVisible(ctx, u, &o)
+		if err != nil {
+			c.fault(w, r, "organisations", err)
+			return
+		}
+		if ok {
+			out = append(out, o)
+		}
+	}
+	c.render(w, r, http.StatusOK, "orgs", &page{Title: "志愿服务组织", Active: "orgs", Data: out})
+}
+
+// volunteerForm is the registration form's state.
+type volunteerForm struct {
+	ID, Name, IDNumber, Community, Phone, Skills, ServiceTypes, Group, Orgs, NationalID string
+	GuardianConsent                                                                     bool
+	Groups                                                                              []choice
+	CanRegister                                                                         bool
+}
+
+type choice struct{ Value, Label string }
+
+var groupChoices = []choice{
+	{string(people.GroupOther), "其他"}, {string(people.GroupPartyMember), "党员"}, {string(people.GroupCivilServant), "公务员"},
+	{string(people.GroupTeacher), "教师"}, {string(people.GroupCollegeStudent), "大学生"}, {string(people.GroupSchoolStudent), "中小学生"},
+}
+
+func (c *Console) volunteersPage(w http.ResponseWriter, r *http.Request) {
+	if id := strings.TrimSpace(r.URL.Query().Get("id")); id != "" {
+		http.Redirect(w, r, Prefix+"volunteers/"+id, http.StatusSeeOther)
+		return
+	}
+	f := &volunteerForm{Groups: groupChoices, CanRegister: user(r).CanChange() && c.Vault != nil}
+	c.render(w, r, http.StatusOK, "volunteers", &page{Title: "志愿者", Active: "volunteers", Data: f})
+}
+
+// registerVolunteer registers one volunteer from the form: the same
+// checks as the import (people.Volunteer.Check and the store's), with
+// the reason in Chinese when refused. The ID number is sealed before it
+// is stored and never shown again.
+func (c *Console) registerVolunteer(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ctx, u := r.Context(), user(r)
+	f := &volunteerForm{ID: strings.TrimSpace(r.PostFormValue("id")), Name: strings.TrimSpace(r.PostFormValue("name")),
+		Community: strings.TrimSpace(r.PostFormValue("community")), Phone: r.PostFormValue("phone"),
+		Skills: r.PostFormValue("skills"), ServiceTypes: r.PostFormValue("service_types"), Group: r.PostFormValue("group"),
+		Orgs: r.PostFormValue("orgs"), NationalID: r.PostFormValue("national_id"),
+		GuardianConsent: r.PostFormValue("guardian_consent") == "yes", Groups: groupChoices, CanRegister: c.Vault != nil}
+	p := &page{Title: "志愿者", Active: "volunteers", Data: f}
+	refuse := func(code int, msg string) {
+		p.Error = "未登记：" + msg
+		c.render(w, r, code, "volunteers", p)
+	}
+	if c.Vault == nil {
+		refuse(http.StatusServiceUnavailable, "云端没有身份证件号码密钥，不能登记志愿者。请联系系统管理员。")
+		return
+	}
+	group, err := people.ParseGroup(f.Group)
+	if err != nil {
+		refuse(http.StatusBadRequest, people.Explain(err).Zh)
+		return
+	}
+	v := people.Volunteer{ID: f.ID, Name: f.Name, IDNumber: strings.TrimSpace(r.PostFormValue("id_number")),
+		Community: f.Community, Phone: f.Phone, Skills: splitList(f.Skills), ServiceTypes: splitList(f.ServiceTypes),
+		Group: group, Orgs: splitList(f.Orgs), NationalID: f.NationalID, GuardianConsent: f.GuardianConsent}
+	if u.Role == access.Org && len(v.Orgs) == 0 {
+		v.Orgs = []string{u.Scope}
+	}
+	if err := v.Check(c.Vault, c.now().In(time.UTC)); err != nil {
+		refuse(http.StatusUnprocessableEntity, reasonZh(err))
+		return
+	}
+	if ok, err := c.volunteerVisible(ctx, u, &v); err != nil {
+		c.fault(w, r, "register", err)
+		return
+	} else if !ok {
+		refuse(http.StatusUnprocessableEntity, "这个社区（村）或组织不在您的管理范围内，请核对社区代码或组织编号。")
+		return
+	}
+	res, err := c.Store.RegisterVolunteers(ctx, []people.Volunteer{v}, c.now())
+	if err != nil {
+		c.fault(w, r, "register", err)
+		return
+	}
+	if res[0].Err != nil {
+		refuse(http.StatusUnprocessableEntity, reasonZh(res[0].Err))
+		return
+	}
+	if res[0].Outcome == people.Unchanged {
+		refuse(http.StatusConflict, "这名志愿者已经登记过了，不需要再登记。")
+		return
+	}
+	c.Log.Info("console: volunteer registered", "who", u.Name, "volunteer", v.ID)
+	http.Redirect(w, r, Prefix+"volunteers/"+v.ID+"?registered=1", http.StatusSeeOther)
+}
+
+// splitList splits a form field of several values like the import does.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '；' || r == '、' || r == ',' || r == '，' })
+}
+
+// reasonZh is why a row or a form was refused, in Chinese, with a detail
+// that names no person.
+func reasonZh(err error) string {
+	rs := people.Explain(err)
+	if rs == nil {
+		return "内容有误，请核对后再试。"
+	}
+	zh := rs.Zh
+	if d, ok := strings.CutPrefix(err.Error(), rs.En+": "); ok {
+		zh += "（" + d + "）"
+	}
+	return zh
+}
+
+type volunteerView struct {
+	V *people.Volunteer
+	// Name and Phone are masked for a user who only reads.
+	Name, Phone string
+	Community   string
+	GroupZh     string
+	Registered  bool
+}
+
+func (c *Console) volunteerPage(w http.ResponseWriter, r *http.Request) {
+	ctx, u := r.Context(), user(r)
+	v, err := c.Store.Volunteer(ctx, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		c.notFound(w, r)
+		return
+	}
+	if err != nil {
+		c.fault(w, r, "volunteer", err)
+		return
+	}
+	if ok, err := c.volunteerVisible(ctx, u, v); err != nil {
+		c.fault(w, r, "volunteer", err)
+		return
+	} else if !ok {
+		c.notFound(w, r)
+		return
+	}
+	view := &volunteerView{V: v, Name: v.Name, Phone: v.Phone, Community: v.Community,
+		Registered: r.URL.Query().Get("registered") == "1"}
+	if !u.CanChange() {
+		view.Name, view.Phone = v.MaskedName(), maskPhone(v.Phone)
+	}
+	if a, err := c.Store.Area(ctx, v.Community); err == nil {
+		view.Community = a.Name + "（" + a.Code + "）"
+	}
+	for _, g := range groupChoices {
+		if g.Value == string(v.Group) {
+			view.GroupZh = g.Label
+		}
+	}
+	c.Log.Info("console: volunteer read", "who", u.Name, "volunteer", v.ID)
+	p := &page{Title: "志愿者 " + wire.MaskName(v.Name), Active: "volunteers", Data: view}
+	if view.Registered {
+		p.Flash = "已登记。身份证件号码已加密保存，页面上只显示遮盖后的号码。"
+	}
+	c.render(w, r, http.StatusOK, "volunteer", p)
+}
+
+// maskPhone keeps a phone number's first three and last four digits.
+func maskPhone(p string) string {
+	r := []rune(p)
+	if len(r) < 8 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+}
+
+type importData struct {
+	Kind     string
+	File     string
+	Report   *people.Report
+	Problems []problemRow
+}
+
+type problemRow struct {
+	Line   int
+	Reason string
+}
+
+var importKinds = []choice{
+	{string(people.KindVolunteers), "志愿者"}, {string(people.KindOrgs), "志愿服务组织"}, {string(people.KindAreas), "区域"},
+}
+
+func (c *Console) importPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "import", &page{Title: "导入", Active: "import", Data: &importData{Kind: string(people.KindVolunteers)}})
+}
+
+// maxImport bounds an uploaded file (a 100,000-row XLSX is about 10 MB);
+// the bound of the request is the larger of it and the release upload's.
+const maxImport = 64 << 20
+
+// importFile imports the uploaded file as `leifeng-cloud import` does:
+// good rows are stored, each bad row is reported with its line and
+// reason, and the same file again changes nothing. The form's parts are
+// the CSRF token, the kind, then the file, which streams into the
+// importer.
+func (c *Console) importFile(w http.ResponseWriter, r *http.Request) {
+	d := &importData{Kind: string(people.KindVolunteers)}
+	p := &page{Title: "导入", Active: "import", Data: d}
+	refuse := func(code int, msg string) {
+		p.Error = msg
+		c.render(w, r, code, "import", p)
+	}
+	mr := formParts(r)
+	if mr == nil {
+		refuse(http.StatusBadRequest, "请选择要导入的文件后再提交。")
+		return
+	}
+	var rep *people.Report
+	var err error
+	for {
+		part, perr := mr.NextPart()
+		if perr == io.EOF {
+			break
+		}
+		if perr != nil {
+			refuse(http.StatusBadRequest, "文件没有传完整，请重新选择文件再导入。")
+			return
+		}
+		switch part.FormName() {
+		case "kind":
+			b, _ := io.ReadAll(io.LimitReader(part, 32))
+			d.Kind = string(b)
+		case "file":
+			d.File = part.FileName()
+			kind := people.Kind(d.Kind)
+			if kind != people.KindAreas && kind != people.KindOrgs && kind != people.KindVolunteers {
+				refuse(http.StatusBadRequest, "请选择导入的内容：区域、志愿服务组织或志愿者。")
+				return
+			}
+			if kind == people.KindVolunteers && c.Vault == nil {
+				refuse(http.StatusServiceUnavailable, "云端没有身份证件号码密钥，不能导入志愿者。请联系系统管理员。")
+				return
+			}
+			rep, err = people.Import(r.Context(), c.Store, kind, people.FormatOf(d.File), part,
+				people.Options{Vault: c.Vault, Now: c.now})
+		}
+	}
+	if d.File == "" {
+		refuse(http.StatusBadRequest, "请选择要导入的文件后再提交。")
+		return
+	}
+	d.Report = rep
+	if rep != nil {
+		for _, pr := range rep.Problems {
+			d.Problems = append(d.Problems, problemRow{pr.Line, reasonZh(pr.Err)})
+		}
+		c.Log.Info("console: import", "who", user(r).Name, "kind", d.Kind, "rows", rep.Rows, "added", rep.Added,
+			"updated", rep.Updated, "refused", len(rep.Problems))
+	}
+	if err != nil {
+		if errors.Is(err, people.ErrFile) {
+			refuse(http.StatusUnprocessableEntity, "文件无法导入："+strings.TrimPrefix(err.Error(), people.ErrFile.Error()+": ")+
+				"。请检查文件格式（CSV 或 XLSX）和表头后再试。")
+			return
+		}
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("文件太大（上限 %d MiB）。请拆成几个文件，或在服务器上用 leifeng-cloud import 导入。", tooLarge.Limit>>20))
+			return
+		}
+		c.fault(w, r, "import", err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "import", p)
+}

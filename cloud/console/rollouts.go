@@ -1,0 +1,158 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"leifeng/cloud/rollout"
+	"leifeng/cloud/store"
+)
+
+// Firmware rollouts: the city administrator watches each rollout phase by
+// phase, pauses, resumes, advances or aborts it, and uploads a release
+// the release host signed. Auditors see the page without the buttons.
+
+func (c *Console) rolloutRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+Prefix+"rollouts", c.page("rollouts", c.rolloutsPage))
+	mux.HandleFunc("POST "+Prefix+"rollouts/{id}/{action}", c.change("rollouts", c.rolloutAction))
+	if c.Upload != nil {
+		mux.HandleFunc("POST "+Prefix+"releases", c.change("rollouts", c.uploadRelease))
+	}
+}
+
+type rolloutsData struct {
+	Rollouts []rollout.View
+	Upload   bool
+	// Result is the last upload's outcome.
+	Result *rollout.UploadResult
+}
+
+func (c *Console) rolloutsPage(w http.ResponseWriter, r *http.Request) {
+	c.showRollouts(w, r, http.StatusOK, &page{})
+}
+
+func (c *Console) showRollouts(w http.ResponseWriter, r *http.Request, code int, p *page) {
+	vs, err := c.Rollouts.List(r.Context())
+	if err != nil {
+		c.fault(w, r, "rollouts", err)
+		return
+	}
+	for i := range vs {
+		v, err := c.Rollouts.View(r.Context(), vs[i].ID)
+		if err != nil {
+			c.fault(w, r, "rollout", err)
+			return
+		}
+		vs[i] = *v
+	}
+	p.Title, p.Active = "固件发布", "rollouts"
+	d, _ := p.Data.(*rolloutsData)
+	if d == nil {
+		d = &rolloutsData{}
+	}
+	d.Rollouts, d.Upload = vs, c.Upload != nil
+	p.Data = d
+	c.render(w, r, code, "rollouts", p)
+}
+
+func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.notFound(w, r)
+		return
+	}
+	ctx, svc := r.Context(), c.Rollouts
+	switch r.PathValue("action") {
+	case "pause":
+		err = svc.Pause(ctx, id)
+	case "resume":
+		err = svc.Resume(ctx, id)
+	case "abort":
+		err = svc.Abort(ctx, id)
+	case "advance":
+		err = svc.Advance(ctx, id)
+	default:
+		c.notFound(w, r)
+		return
+	}
+	p := &page{}
+	code := http.StatusOK
+	switch {
+	case err == nil:
+		c.Log.Info("console: rollout "+r.PathValue("action"), "rollout", id, "who", user(r).Name)
+		v, verr := svc.View(ctx, id)
+		if verr != nil {
+			c.fault(w, r, "rollout", verr)
+			return
+		}
+		p.Flash = "操作成功，发布计划现在" + v.StateText + "。"
+	case errors.Is(err, store.ErrRolloutState):
+		code, p.Error = http.StatusConflict, "这个发布计划当前的状态不允许这样操作（例如已中止的不能继续，暂停的要先继续才能推进）。"
+	case errors.Is(err, store.ErrNotFound):
+		c.notFound(w, r)
+		return
+	default:
+		c.fault(w, r, "rollout", err)
+		return
+	}
+	c.showRollouts(w, r, code, p)
+}
+
+// uploadRelease takes a release the release host signed, as the API's
+// POST /api/v1/releases does: the form's first part is the CSRF token,
+// then the metadata and bundle files, streamed to the uploader, which
+// serves them only once they verify.
+func (c *Console) uploadRelease(w http.ResponseWriter, r *http.Request) {
+	p := &page{}
+	mr := formParts(r)
+	if mr == nil {
+		p.Error = "上传的内容不完整：请选择元数据文件和固件包后再上传。"
+		c.showRollouts(w, r, http.StatusBadRequest, p)
+		return
+	}
+	res, err := c.Upload.Receive(mr)
+	if err != nil {
+		code, zh := uploadRefusal(err)
+		if code >= 500 {
+			c.fault(w, r, "upload release", err)
+			return
+		}
+		p.Error = "上传失败：" + zh
+		c.showRollouts(w, r, code, p)
+		return
+	}
+	c.Log.Info("console: release uploaded", "targets_version", res.TargetsVersion, "bundles", len(res.Bundles), "who", user(r).Name)
+	var names []string
+	for _, b := range res.Bundles {
+		names = append(names, b.Target)
+	}
+	p.Flash = fmt.Sprintf("上传成功：%s（目标元数据版本 %d）", strings.Join(names, "、"), res.TargetsVersion)
+	if res.Published {
+		p.Flash += "，站点现在可以下载。可以用 leifeng-cloud rollout create 创建发布计划。"
+	} else {
+		p.Flash += "。云端没有在线密钥，请在发布主机上发布 snapshot 和 timestamp。"
+	}
+	c.showRollouts(w, r, http.StatusOK, p)
+}
+
+func uploadRefusal(err error) (int, string) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("上传的内容太大（上限 %d MiB），云端没有接收。请确认选的是这次发布的固件包；确实需要更大的包，请让管理员调大 --firmware-upload-max。", tooLarge.Limit>>20)
+	case errors.Is(err, rollout.ErrUploadSignature):
+		return http.StatusUnprocessableEntity, "云端拒收：目标元数据没有用当前根元数据认可的离线发布密钥签名（在线密钥或不认识的密钥签的都不收）。请在发布主机上用 leifeng-firmware sign 签名后再上传。"
+	case errors.Is(err, rollout.ErrUploadVersion):
+		return http.StatusUnprocessableEntity, "云端拒收：这个版本比云端仓库里已有的旧，或同一版本号内容不同，会让站点回退。请在发布主机上签出新版本后再上传。"
+	case errors.Is(err, rollout.ErrUploadBundle):
+		return http.StatusUnprocessableEntity, "云端拒收：固件包的大小或校验值和签名元数据记录的不一致（可能传输中损坏或被改动），或缺少元数据列出的固件包。请从发布主机重新上传完整的固件包。"
+	case errors.Is(err, rollout.ErrUploadExpired):
+		return http.StatusUnprocessableEntity, "云端拒收：上传的元数据已经过期，站点不会接受。请在发布主机上重新签名后再上传。"
+	case errors.Is(err, rollout.ErrInvalid):
+		return http.StatusBadRequest, "上传的内容不完整或格式不对：请选择发布主机仓库 metadata 目录里最新的 N.targets.json（有新的 N.root.json 也一并选上）和对应的固件包，再上传。"
+	}
+	return http.StatusInternalServerError, ""
+}
