@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -37,10 +39,12 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// The console page in a real Chromium, driven over the DevTools protocol:
-// it lists the station, an admin edits the menu, contact board and
-// announcements of one station and of a county, pushes, and sees the
-// kiosk's reported version catch up with the desired one.
+// The console in a real Chromium, driven over the DevTools protocol: the
+// login form takes the admin token, the station table lists the kiosk
+// with the software it reports, an admin edits the menu, contact board
+// and announcements of one station and of a county on the config page,
+// pushes, and sees the kiosk's reported version catch up with the
+// desired one.
 func TestConsoleInChromium(t *testing.T) {
 	browser := findChromium(t)
 	c := startCloud(t, cloudOpt{})
@@ -52,18 +56,18 @@ func TestConsoleInChromium(t *testing.T) {
 
 	page := openPage(t, browser, c.http+"/console")
 	// Logged out, the page shows the login form and no data.
-	page.waitTrue(t, `(() => { const l = document.getElementById('login');
-		return l !== null && !l.hidden && document.querySelector('tr[data-station]') === null; })()`)
+	page.waitTrue(t, `document.getElementById('login') !== null && document.querySelector('tr[data-station]') === null`)
 	token := c.keys(t).AdminToken
-	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
-		document.getElementById('loginBtn').click(); return true; })()`, token))
+	page.login(t, token)
+	page.goTo(t, c.http+"/console/stations")
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
 	// The software column shows the version the kiosk's --version prints.
 	page.waitTrue(t, fmt.Sprintf(`document.querySelector('tr[data-station="pe-web-001"] td.software').textContent === %q`, kioskVersion(t)))
 	// The token is nowhere the page's scripts (or an injected one) can
 	// read it: not in localStorage, not in a readable cookie.
-	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session') && document.getElementById('token').value === ''`, token))
+	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session')`, token))
 
+	page.goTo(t, c.http+"/console/config")
 	page.eval(t, `(() => {
 		document.getElementById('target').value = 'station';
 		document.getElementById('targetValue').value = 'pe-web-001';
@@ -73,11 +77,12 @@ func TestConsoleInChromium(t *testing.T) {
 		document.getElementById('ann').value = '周六义诊\n周日植树';
 		document.getElementById('push').click();
 		return true; })()`)
-	page.waitTrue(t, `document.getElementById('msg').textContent.includes('已推送')`)
+	page.waitTrue(t, `document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.includes('已推送')`)
 	s := c.waitStation(t, k.station, "pushed from the console and applied", 20*time.Second, func(s stationView) bool {
 		return s.DesiredConfig > 0 && s.ConfigVersion == s.DesiredConfig
 	})
-	// The page shows it applied: desired / reported, both the version.
+	// The station table shows it applied: desired / reported, both the version.
+	page.goTo(t, c.http+"/console/stations")
 	page.waitTrue(t, fmt.Sprintf(`(() => { const td = document.querySelector('tr[data-station="pe-web-001"] td.config');
 		return td !== null && td.classList.contains('applied') && td.textContent.startsWith('%d / %d'); })()`, s.DesiredConfig, s.ConfigVersion))
 	var doc struct {
@@ -93,22 +98,99 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 
 	// A county push reaches its registered stations.
+	page.goTo(t, c.http+"/console/config")
 	page.eval(t, `(() => {
 		document.getElementById('target').value = 'county';
 		document.getElementById('targetValue').value = '思茅区';
+		document.getElementById('phone').value = '0879-4444444';
 		document.getElementById('push').click();
 		return true; })()`)
-	page.waitTrue(t, `document.getElementById('msg').textContent.includes('pe-web-002')`)
+	page.waitTrue(t, `document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.includes('pe-web-002')`)
 	c.waitStation(t, "pe-web-002", "county push stored", 10*time.Second, func(s stationView) bool { return s.DesiredConfig > 0 })
 
-	// Logged out, nothing is pushed.
+	// Logged out, nothing is pushed: the form's page is the login form.
+	page.goTo(t, c.http+"/console/config")
 	page.eval(t, `(() => { document.getElementById('logout').click(); return true; })()`)
-	page.waitTrue(t, `!document.getElementById('login').hidden`)
-	page.eval(t, `(() => {
-		document.getElementById('target').value = 'station';
-		document.getElementById('targetValue').value = 'pe-web-001';
-		document.getElementById('push').click(); return true; })()`)
-	page.waitTrue(t, `document.getElementById('msg').textContent.includes('失败')`)
+	page.waitTrue(t, `document.getElementById('login') !== null`)
+	page.goTo(t, c.http+"/console/config")
+	page.waitTrue(t, `document.getElementById('login') !== null && document.getElementById('push') === null`)
+}
+
+// login signs in on the console's login form with the admin token.
+func (p *page) login(t *testing.T, token string) {
+	t.Helper()
+	p.waitTrue(t, `document.getElementById('login') !== null && document.readyState === 'complete'`)
+	p.eval(t, fmt.Sprintf(`(() => { document.getElementById('password').value = %q;
+		document.getElementById('loginBtn').click(); return true; })()`, token))
+	p.waitTrue(t, `document.getElementById('logout') !== null`)
+}
+
+// goTo loads url in the page and waits until it is loaded.
+func (p *page) goTo(t *testing.T, url string) {
+	t.Helper()
+	p.eval(t, fmt.Sprintf(`(() => { location.href = %q; return true; })()`, url))
+	p.waitTrue(t, fmt.Sprintf(`location.href === %q && document.readyState === 'complete'`, url))
+}
+
+// screenshot saves the page as seen at width×height CSS pixels to
+// $LEIFENG_SCREENSHOTS/name-WIDTH.png when that variable names a
+// directory (a person looks at them); without it, it only checks that
+// the page is no wider than the screen.
+func (p *page) screenshot(t *testing.T, name string, width, height int) {
+	t.Helper()
+	p.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height,
+		"deviceScaleFactor": 1, "mobile": width < 600})
+	p.waitTrue(t, `document.readyState === 'complete'`)
+	// Nothing sticks out sideways: a phone scrolls only down.
+	if got := string(p.eval(t, `document.documentElement.scrollWidth <= window.innerWidth + 1`)); got != "true" {
+		w := p.eval(t, `document.documentElement.scrollWidth`)
+		t.Errorf("%s at %d px: the page is %s px wide", name, width, w)
+	}
+	dir := os.Getenv("LEIFENG_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	res := p.call(t, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true})
+	var shot struct{ Data []byte }
+	if err := json.Unmarshal(res, &shot); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width)), shot.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// call sends one DevTools command and returns its result.
+func (p *page) call(t *testing.T, method string, params any) json.RawMessage {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.id++
+	msg, _ := json.Marshal(map[string]any{"id": p.id, "method": method, "params": params})
+	p.conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if err := p.writeFrame(msg); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, err := p.readFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			ID     int             `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(data, &r) != nil || r.ID != p.id {
+			continue
+		}
+		if r.Error != nil {
+			t.Fatalf("%s: %s", method, r.Error.Message)
+		}
+		return r.Result
+	}
 }
 
 // page is one Chromium tab under DevTools control.
