@@ -45,11 +45,7 @@ func TestConsoleUpload(t *testing.T) {
 	c := startCloud(t, cloudOpt{data: data, extra: []string{"--firmware-keys", online}})
 
 	page := openPage(t, browser, c.http+"/console")
-	page.waitTrue(t, `(() => { const l = document.getElementById('login'); return l !== null && !l.hidden; })()`)
-	page.eval(t, fmt.Sprintf(`(() => { document.getElementById('token').value = %q;
-		document.getElementById('loginBtn').click(); return true; })()`, c.keys(t).AdminToken))
-	page.waitTrue(t, `document.getElementById('session') !== null && !document.getElementById('session').hidden`)
-
+	page.login(t, c.keys(t).AdminToken)
 	meta := filepath.Join(host.Dir, "metadata", "2.targets.json")
 	bundles, _ := filepath.Glob(filepath.Join(host.Dir, "targets", "*."+name))
 	bundle, err := os.ReadFile(bundles[0])
@@ -60,11 +56,11 @@ func TestConsoleUpload(t *testing.T) {
 	// pick sets the form's file inputs as a person choosing files would.
 	pick := func(bundleData []byte) {
 		t.Helper()
+		page.goTo(t, c.http+"/console/rollouts")
 		page.eval(t, fmt.Sprintf(`(() => {
 			const set = (id, name, b64) => { const b = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
 				const dt = new DataTransfer(); dt.items.add(new File([b], name)); document.getElementById(id).files = dt.files; };
 			set('uploadMeta', %q, %q); set('uploadBundle', %q, %q);
-			document.getElementById('uploadMsg').textContent = '';
 			document.getElementById('uploadBtn').click(); return true; })()`,
 			filepath.Base(meta), base64.StdEncoding.EncodeToString(metaData),
 			filepath.Base(bundles[0]), base64.StdEncoding.EncodeToString(bundleData)))
@@ -72,12 +68,12 @@ func TestConsoleUpload(t *testing.T) {
 	altered := append([]byte(nil), bundle...)
 	altered[len(altered)/2] ^= 1
 	pick(altered)
-	page.waitTrue(t, `document.getElementById('uploadMsg').textContent.startsWith('上传失败：云端拒收：固件包的大小或校验值')`)
+	page.waitTrue(t, `document.querySelector('.error') !== null && document.querySelector('.error').textContent.startsWith('上传失败：云端拒收：固件包的大小或校验值')`)
 	if _, err := os.Stat(filepath.Join(data, "firmware", "metadata", "2.targets.json")); err == nil {
 		t.Fatal("a refused upload wrote the targets metadata")
 	}
 	pick(bundle)
-	page.waitTrue(t, `document.getElementById('uploadMsg').textContent.startsWith('上传成功：`+name+`')`)
+	page.waitTrue(t, `document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.startsWith('上传成功：`+name+`')`)
 
 	fc := &fetch.Client{Repo: c.http + "/firmware", Root: root, Dir: t.TempDir(), HTTP: &http.Client{}}
 	r, err := fc.Lookup(context.Background(), name)
