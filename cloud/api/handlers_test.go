@@ -443,7 +443,7 @@ func (c *testCloud) consoleLogin() *browser {
 }
 
 func (b *browser) keep(body string) {
-	const mark = `name="csrf" value="`
+	const mark = `name="csrf_token" value="`
 	if i := strings.Index(body, mark); i >= 0 {
 		rest := body[i+len(mark):]
 		b.csrf = rest[:strings.Index(rest, `"`)]
@@ -464,8 +464,8 @@ func (b *browser) get(path string) (int, string) {
 
 func (b *browser) post(path string, form url.Values) (int, string) {
 	b.c.t.Helper()
-	if b.csrf != "" && form.Get("csrf") == "" {
-		form.Set("csrf", b.csrf)
+	if b.csrf != "" && form.Get("csrf_token") == "" {
+		form.Set("csrf_token", b.csrf)
 	}
 	resp, err := b.http.PostForm(b.c.srv.URL+path, form)
 	if err != nil {
@@ -503,11 +503,11 @@ func TestConsoleMounted(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	form := url.Values{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-001"}, "phone": {"0879-2123456"}, "csrf": {"forged"}}
+	form := url.Values{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-001"}, "phone": {"0879-2123456"}, "csrf_token": {"forged"}}
 	if code, _ := b.post("/console/config", form); code != http.StatusForbidden {
 		t.Fatalf("push without the CSRF token: %d", code)
 	}
-	form.Del("csrf")
+	form.Del("csrf_token")
 	if code, body := b.post("/console/config", form); code != 200 || !strings.Contains(body, "已推送：pe-simao-001 v1") {
 		t.Fatalf("push: %d %s", code, body)
 	}

@@ -273,8 +273,9 @@ func (c *Console) change(key string, h http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
-// csrfField is the form field (and header, for htmx) of the CSRF token.
-const csrfField = "csrf"
+// csrfField is the form field of the CSRF token (htmx sends the
+// X-CSRF-Token header instead); the names are the cloud's (access-api.md).
+const csrfField = "csrf_token"
 
 // csrfOK checks r's CSRF token: the X-CSRF-Token header (htmx sends it),
 // else the form's csrf field. A multipart form (a file upload) must have

@@ -250,8 +250,8 @@ func (cl *client) get(path string) (int, string) {
 // has one.
 func (cl *client) post(path string, form url.Values) (int, string) {
 	cl.c.t.Helper()
-	if form.Get("csrf") == "" && cl.csrf != "" {
-		form.Set("csrf", cl.csrf)
+	if form.Get("csrf_token") == "" && cl.csrf != "" {
+		form.Set("csrf_token", cl.csrf)
 	}
 	resp, err := cl.http.PostForm(cl.c.srv.URL+path, form)
 	if err != nil {
@@ -267,7 +267,7 @@ func (cl *client) upload(path string, fields [][2]string, fileField, name, conte
 	cl.c.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	mw.WriteField("csrf", cl.csrf)
+	mw.WriteField("csrf_token", cl.csrf)
 	for _, f := range fields {
 		mw.WriteField(f[0], f[1])
 	}

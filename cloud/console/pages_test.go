@@ -123,7 +123,7 @@ func TestLoginAndCSRF(t *testing.T) {
 		has(t, "wrong password", body, "用户名或密码不对")
 
 		city := c.login("city")
-		form := url.Values{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-001"}, "phone": {"0879-2123456"}, "csrf": {"forged"}}
+		form := url.Values{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-001"}, "phone": {"0879-2123456"}, "csrf_token": {"forged"}}
 		code, body = city.post("/console/config", form)
 		if code != http.StatusForbidden {
 			t.Errorf("push without the CSRF token: %d", code)
@@ -134,7 +134,7 @@ func TestLoginAndCSRF(t *testing.T) {
 		}
 		// The token in every form of the page.
 		_, body = city.get("/console/config")
-		has(t, "config form", body, `name="csrf" value="`+city.csrf+`"`)
+		has(t, "config form", body, `name="csrf_token" value="`+city.csrf+`"`)
 
 		if code, _ := city.post("/console/logout", url.Values{}); code != 200 && code != 401 {
 			t.Errorf("logout: %d", code)
