@@ -321,3 +321,80 @@ func TestStaticFiles(t *testing.T) {
 		t.Fatalf("CSP %q", csp)
 	}
 }
+
+// A volunteer file with bad rows imported from the console: the good rows
+// are registered, each bad row is reported with its line and its reason in
+// Chinese, no ID number appears on the page, and the same file again
+// changes nothing.
+func TestImportReport(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		city := c.login("city")
+		file := volunteerFile
+		body := c.importCSV(city, "volunteers", "volunteers.csv", file, 200)
+		has(t, "report", body, "共 5 行：新增 <b>2</b>", `data-line="4"`, "第 4 行", "身份证件号码格式不对",
+			`data-line="5"`, "缺少姓名", `data-line="6"`, "找不到该社区（村）代码")
+		hasNot(t, "report", body, "53080219900101123X", "530802198505052313")
+		body = c.importCSV(city, "volunteers", "volunteers.csv", file, 200)
+		has(t, "again", body, "新增 <b>0</b>", "未变 2")
+		if n, err := c.db.CountVolunteers(context.Background()); err != nil || n != 2 {
+			t.Fatalf("%d volunteers, %v", n, err)
+		}
+		// A file without the required columns is refused as a whole.
+		body = c.importCSV(city, "volunteers", "bad.csv", "foo,bar\n1,2\n", 422)
+		has(t, "bad header", body, "文件无法导入")
+	})
+}
+
+// Two good rows (lines 2 and 3) and three bad: a malformed ID number, a
+// missing name, an unknown community.
+const volunteerFile = `id,name,gender,birth_date,id_number,community,phone,skills,service_types,group,orgs
+V001,张三,,,53080219900101123X,530802001001,13800138000,急救,关爱空巢老人,party_member,org-1
+V002,李四,,,530802198505052313,530802001001,13900139000,,,teacher,
+V003,王五,,,530802199001011230,530802001001,13700137000,,,,
+V004,,,,11010519491231002X,530802001001,13600136000,,,,
+V005,赵六,,,530802199506073217,999999,13500135000,,,,
+`
+
+// A volunteer registered with the form: the page shows the ID number
+// masked, never in clear; registering the same person again is refused as
+// a duplicate; a county administrator registers only in its county and
+// gets 404 for another county's volunteer; an auditor sees the name and
+// phone masked.
+func TestRegisterVolunteer(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		simao := c.login("simao")
+		form := url.Values{"id": {"V100"}, "name": {"陈小红"}, "id_number": {"530802199203040020"}, "community": {"530802001001"},
+			"phone": {"13812345678"}, "group": {"teacher"}, "skills": {"英语、急救"}}
+		code, body := simao.post("/console/volunteers", form)
+		if code != 200 {
+			t.Fatalf("register: %d %s", code, body)
+		}
+		has(t, "registered", body, "已登记", "陈小红", "5308**********0020", "教师", "急救、英语")
+		hasNot(t, "registered", body, "530802199203040020")
+		form.Set("id", "V101")
+		code, body = simao.post("/console/volunteers", form)
+		if code != 422 {
+			t.Errorf("the same person again: %d", code)
+		}
+		has(t, "duplicate", body, "同一人不能重复注册")
+		form.Set("id_number", "530802199203040027")
+		_, body = simao.post("/console/volunteers", form)
+		has(t, "bad ID number", body, "身份证件号码格式不对")
+		form = url.Values{"id": {"V102"}, "name": {"刘一"}, "id_number": {"11010519491231002X"}, "community": {"530821001001"}, "phone": {"13812345679"}}
+		code, body = simao.post("/console/volunteers", form)
+		if code != 422 {
+			t.Errorf("register in another county: %d %s", code, body)
+		}
+		has(t, "other county", body, "不在您的管理范围内")
+		form.Del("csrf_token")
+		if code, _ := c.login("city").post("/console/volunteers", form); code != 200 {
+			t.Fatalf("city registers in 宁洱: %d", code)
+		}
+		if code, _ := simao.get("/console/volunteers/V102"); code != 404 {
+			t.Errorf("county reads another county's volunteer: %d", code)
+		}
+		_, body = c.login("auditor").get("/console/volunteers/V100")
+		has(t, "auditor", body, "陈*红", "138****5678")
+		hasNot(t, "auditor", body, "陈小红", "13812345678")
+	})
+}
