@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/people"
@@ -204,7 +205,15 @@ func reasonZh(err error) string {
 		return "内容有误，请核对后再试。"
 	}
 	zh := rs.Zh
-	if d, ok := strings.CutPrefix(err.Error(), rs.En+": "); ok {
+	if rs == people.ErrDuplicatePerson {
+		// The other registration may be outside the user's scope.
+		return zh
+	}
+	// A detail that quotes the file (a code, a value) helps the person
+	// who fixes it; one in English words does not.
+	if d, ok := strings.CutPrefix(err.Error(), rs.En+": "); ok && strings.ContainsFunc(d, func(r rune) bool {
+		return r == '"' || r >= '0' && r <= '9' || r > unicode.MaxASCII
+	}) {
 		zh += "（" + d + "）"
 	}
 	return zh

@@ -128,8 +128,10 @@ func (p *page) login(t *testing.T, token string) {
 // goTo loads url in the page and waits until it is loaded.
 func (p *page) goTo(t *testing.T, url string) {
 	t.Helper()
-	p.eval(t, fmt.Sprintf(`(() => { location.href = %q; return true; })()`, url))
-	p.waitTrue(t, fmt.Sprintf(`location.href === %q && document.readyState === 'complete'`, url))
+	// The old document is marked, so that a new one is known even at the
+	// same address.
+	p.eval(t, fmt.Sprintf(`(() => { window.leaving = true; location.href = %q; return true; })()`, url))
+	p.waitTrue(t, fmt.Sprintf(`!window.leaving && location.href === %q && document.readyState === 'complete'`, url))
 }
 
 // screenshot saves the page as seen at width×height CSS pixels to
