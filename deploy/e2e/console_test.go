@@ -143,6 +143,8 @@ func (p *page) screenshot(t *testing.T, name string, width, height int) {
 	p.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height,
 		"deviceScaleFactor": 1, "mobile": width < 600})
 	p.waitTrue(t, `document.readyState === 'complete'`)
+	// Laid out again at the new size before anything is measured.
+	p.eval(t, `new Promise(ok => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))))`)
 	// Nothing sticks out sideways: a phone scrolls only down.
 	if got := string(p.eval(t, `document.documentElement.scrollWidth <= window.innerWidth + 1`)); got != "true" {
 		w := p.eval(t, `document.documentElement.scrollWidth`)
