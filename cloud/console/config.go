@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"leifeng/cloud/access"
+	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -257,7 +258,7 @@ func (c *Console) pushConfig(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	code, zh := fleetRefusal(err)
+	code, zh := fleet.Refusal(err)
 	if code >= 500 {
 		c.fault(w, r, "push", err)
 		return
@@ -271,7 +272,7 @@ func (c *Console) configRefusal(r *http.Request, err error) (int, string) {
 	if errors.Is(err, store.ErrNotFound) {
 		return http.StatusNotFound, "找不到这个站点或县区，或它不在您的管理范围内。请核对站点编号或县区名称后再试。"
 	}
-	return fleetRefusal(err)
+	return fleet.Refusal(err)
 }
 
 // changes is the push: the parts of f that differ from its base (or, with

@@ -65,16 +65,8 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, svc := r.Context(), c.Rollouts
-	switch r.PathValue("action") {
-	case "pause":
-		err = svc.Pause(ctx, id)
-	case "resume":
-		err = svc.Resume(ctx, id)
-	case "abort":
-		err = svc.Abort(ctx, id)
-	case "advance":
-		err = svc.Advance(ctx, id)
-	default:
+	err = svc.Act(ctx, id, r.PathValue("action"))
+	if errors.Is(err, rollout.ErrInvalid) {
 		c.notFound(w, r)
 		return
 	}
@@ -115,7 +107,7 @@ func (c *Console) uploadRelease(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := c.Upload.Receive(mr)
 	if err != nil {
-		code, zh := uploadRefusal(err)
+		code, zh := rollout.UploadRefusal(err)
 		if code >= 500 {
 			c.fault(w, r, "upload release", err)
 			return
@@ -136,23 +128,4 @@ func (c *Console) uploadRelease(w http.ResponseWriter, r *http.Request) {
 		p.Flash += "。云端没有在线密钥，请在发布主机上发布 snapshot 和 timestamp。"
 	}
 	c.showRollouts(w, r, http.StatusOK, p)
-}
-
-func uploadRefusal(err error) (int, string) {
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("上传的内容太大（上限 %d MiB），云端没有接收。请确认选的是这次发布的固件包；确实需要更大的包，请让管理员调大 --firmware-upload-max。", tooLarge.Limit>>20)
-	case errors.Is(err, rollout.ErrUploadSignature):
-		return http.StatusUnprocessableEntity, "云端拒收：目标元数据没有用当前根元数据认可的离线发布密钥签名（在线密钥或不认识的密钥签的都不收）。请在发布主机上用 leifeng-firmware sign 签名后再上传。"
-	case errors.Is(err, rollout.ErrUploadVersion):
-		return http.StatusUnprocessableEntity, "云端拒收：这个版本比云端仓库里已有的旧，或同一版本号内容不同，会让站点回退。请在发布主机上签出新版本后再上传。"
-	case errors.Is(err, rollout.ErrUploadBundle):
-		return http.StatusUnprocessableEntity, "云端拒收：固件包的大小或校验值和签名元数据记录的不一致（可能传输中损坏或被改动），或缺少元数据列出的固件包。请从发布主机重新上传完整的固件包。"
-	case errors.Is(err, rollout.ErrUploadExpired):
-		return http.StatusUnprocessableEntity, "云端拒收：上传的元数据已经过期，站点不会接受。请在发布主机上重新签名后再上传。"
-	case errors.Is(err, rollout.ErrInvalid):
-		return http.StatusBadRequest, "上传的内容不完整或格式不对：请选择发布主机仓库 metadata 目录里最新的 N.targets.json（有新的 N.root.json 也一并选上）和对应的固件包，再上传。"
-	}
-	return http.StatusInternalServerError, ""
 }

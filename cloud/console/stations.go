@@ -107,16 +107,12 @@ var commandNames = []commandName{
 
 func (c *Console) stationPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	st, err := c.station(ctx, user(r), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		c.notFound(w, r)
-		return
-	}
-	if err != nil {
-		c.fault(w, r, "station", err)
+	st, ok := c.stationOf(w, r)
+	if !ok {
 		return
 	}
 	d := &stationPageData{Station: st, Alerts: fleet.Alerts(*st, c.now(), c.Thresholds), Names: commandNames}
+	var err error
 	if d.Presence, err = c.Store.Presence(ctx, st.ID, 20); err != nil {
 		c.fault(w, r, "presence", err)
 		return
@@ -128,17 +124,27 @@ func (c *Console) stationPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "station", &page{Title: "站点 " + st.ID, Active: "stations", Data: d})
 }
 
+// stationOf is the station the path names, if the user sees it; else it
+// answers 404 (or the fault) itself.
+func (c *Console) stationOf(w http.ResponseWriter, r *http.Request) (*store.Station, bool) {
+	st, err := c.station(r.Context(), user(r), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		c.notFound(w, r)
+		return nil, false
+	}
+	if err != nil {
+		c.fault(w, r, "station", err)
+		return nil, false
+	}
+	return st, true
+}
+
 // sendCommand sends a command to a station and answers with its status,
 // which polls itself until the kiosk answers.
 func (c *Console) sendCommand(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	st, err := c.station(ctx, user(r), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		c.notFound(w, r)
-		return
-	}
-	if err != nil {
-		c.fault(w, r, "station", err)
+	st, ok := c.stationOf(w, r)
+	if !ok {
 		return
 	}
 	name := r.PostFormValue("name")
@@ -166,13 +172,8 @@ func (c *Console) sendCommand(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) commandStatus(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	st, err := c.station(ctx, user(r), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		c.notFound(w, r)
-		return
-	}
-	if err != nil {
-		c.fault(w, r, "station", err)
+	st, ok := c.stationOf(w, r)
+	if !ok {
 		return
 	}
 	status, err := c.Fleet.CommandStatus(ctx, st.ID, r.PathValue("nonce"))
@@ -200,26 +201,10 @@ func (c *Console) commandResult(w http.ResponseWriter, r *http.Request, s *fleet
 
 // failFleet answers a refused fleet change with its reason in Chinese.
 func (c *Console) failFleet(w http.ResponseWriter, r *http.Request, err error) {
-	code, zh := fleetRefusal(err)
+	code, zh := fleet.Refusal(err)
 	if code >= 500 {
 		c.fault(w, r, "fleet", err)
 		return
 	}
 	c.failPage(w, r, code, zh)
-}
-
-// fleetRefusal is the status and the Chinese reason of a fleet error.
-func fleetRefusal(err error) (int, string) {
-	var req *fleet.RequiredError
-	switch {
-	case errors.Is(err, fleet.ErrUnknownStation):
-		return http.StatusNotFound, "找不到这个站点：它尚未登记（leifeng-cloud station add），或站点编号、县区名称写错了。请核对后再试。"
-	case errors.As(err, &req):
-		return http.StatusUnprocessableEntity, req.Chinese()
-	case errors.Is(err, fleet.ErrBadPatch), errors.Is(err, wire.ErrInvalid), errors.Is(err, wire.ErrTooLarge):
-		return http.StatusBadRequest, "配置内容有误，未推送：" + err.Error()
-	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, "找不到这条记录，请核对后再试。"
-	}
-	return http.StatusInternalServerError, ""
 }
