@@ -63,6 +63,12 @@ func (s consoleSessions) Login(w http.ResponseWriter, r *http.Request, _, passwo
 	return nil
 }
 
+// ChangePassword: the admin token is not a password a person changes.
+func (s consoleSessions) ChangePassword(r *http.Request, old, new string) error {
+	return &console.Refusal{Status: http.StatusBadRequest,
+		Zh: "云端还没有建立用户，管理令牌不能在这里修改：它在云端数据目录的 cloud-keys.json 里。"}
+}
+
 func (s consoleSessions) Logout(w http.ResponseWriter, r *http.Request) {
 	s.g.sessions.Destroy(r.Context())
 }

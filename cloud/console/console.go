@@ -36,6 +36,9 @@ type Sessions interface {
 	Logout(w http.ResponseWriter, r *http.Request)
 	// CSRFToken is the token r's session must send back with every change.
 	CSRFToken(r *http.Request) string
+	// ChangePassword changes the signed-in user's password from old to
+	// new (and clears MustChangePassword).
+	ChangePassword(r *http.Request, old, new string) error
 }
 
 // The errors of Sessions.Login the login page explains.
@@ -43,6 +46,15 @@ var (
 	ErrLoginRefused   = errors.New("console: wrong name or password")
 	ErrLoginThrottled = errors.New("console: too many failed logins")
 )
+
+// Refusal is a login or password change that Sessions refused, with the
+// status to answer and the reason in Chinese, shown as it is.
+type Refusal struct {
+	Status int
+	Zh     string
+}
+
+func (r *Refusal) Error() string { return "console: refused: " + r.Zh }
 
 // Console is the web console. Store and Fleet are required; the rest adds
 // pages when set.
@@ -82,6 +94,8 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET "+Prefix+"login", c.loginPage)
 	mux.HandleFunc("POST "+Prefix+"login", c.login)
 	mux.HandleFunc("POST "+Prefix+"logout", c.signedIn(c.logout))
+	mux.HandleFunc("GET "+Prefix+"password", c.signedIn(c.passwordPage))
+	mux.HandleFunc("POST "+Prefix+"password", c.signedIn(c.changePassword))
 	c.stationRoutes(mux)
 	c.peopleRoutes(mux)
 	c.reviewRoutes(mux)
@@ -137,6 +151,9 @@ type page struct {
 	Nav    []navItem
 	Active string
 	Static staticURLs
+	// Password says the menu links the password form (users have
+	// passwords: not on a token login).
+	Password bool
 	// Flash is a success message, Error a refusal, both in Chinese.
 	Flash, Error string
 	Data         any
@@ -195,7 +212,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 			p.CSRF = c.Sessions.CSRFToken(r)
 		}
 	}
-	p.Static = static
+	p.Static, p.Password = static, !c.TokenLogin
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		c.Log.Error("console: render", "page", name, "err", err)
@@ -236,6 +253,16 @@ func (c *Console) signedIn(h http.HandlerFunc) http.HandlerFunc {
 		u := access.UserFrom(r.Context())
 		if u == nil {
 			c.renderLogin(w, r, http.StatusUnauthorized, "请先登录。")
+			return
+		}
+		// The initial password, which whoever made the user knows, is
+		// replaced before anything else.
+		if u.MustChangePassword && r.URL.Path != Prefix+"password" && r.URL.Path != Prefix+"logout" {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, Prefix+"password", http.StatusSeeOther)
+			} else {
+				c.failPage(w, r, http.StatusForbidden, "请先修改初始密码，修改后才能进行其他操作。")
+			}
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -370,7 +397,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	err := c.Sessions.Login(w, r, strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password"))
+	var refusal *Refusal
 	switch {
+	case errors.As(err, &refusal):
+		c.renderLogin(w, r, refusal.Status, refusal.Zh)
 	case err == nil:
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
 	case errors.Is(err, ErrLoginThrottled):
@@ -384,6 +414,42 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	default:
 		c.Log.Error("console: login", "err", err)
 		c.renderLogin(w, r, http.StatusInternalServerError, "暂时无法登录，请稍后重试；如仍失败，请联系系统管理员。")
+	}
+}
+
+func (c *Console) passwordPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "password", &page{Title: "修改密码"})
+}
+
+// changePassword changes the signed-in user's password; a new user does
+// this first.
+func (c *Console) changePassword(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	p := &page{Title: "修改密码"}
+	old, new := r.PostFormValue("old"), r.PostFormValue("new")
+	if new != r.PostFormValue("again") {
+		p.Error = "两次输入的新密码不一样，请重新输入。"
+		c.render(w, r, http.StatusBadRequest, "password", p)
+		return
+	}
+	err := c.Sessions.ChangePassword(r, old, new)
+	var refusal *Refusal
+	switch {
+	case err == nil:
+		c.Log.Info("console: password changed", "who", user(r).Name)
+		if u := user(r); u.MustChangePassword {
+			// This request's copy of the user still says so.
+			nu := *u
+			nu.MustChangePassword = false
+			r = r.WithContext(access.WithUser(r.Context(), &nu))
+		}
+		p.Flash = "密码已修改。下次登录请使用新密码。"
+		c.render(w, r, http.StatusOK, "password", p)
+	case errors.As(err, &refusal):
+		p.Error = refusal.Zh
+		c.render(w, r, refusal.Status, "password", p)
+	default:
+		c.fault(w, r, "change password", err)
 	}
 }
 

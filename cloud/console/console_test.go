@@ -63,7 +63,8 @@ func (s *sessions) Login(w http.ResponseWriter, r *http.Request, name, password 
 		return console.ErrLoginRefused
 	}
 	id := rand.Text()
-	s.open[id], s.csrf[id] = u, rand.Text()
+	cp := *u
+	s.open[id], s.csrf[id] = &cp, rand.Text()
 	http.SetCookie(w, &http.Cookie{Name: cookie, Value: id, Path: "/", HttpOnly: true})
 	return nil
 }
@@ -74,6 +75,24 @@ func (s *sessions) Logout(w http.ResponseWriter, r *http.Request) {
 		delete(s.open, ck.Value)
 		s.mu.Unlock()
 	}
+}
+
+func (s *sessions) ChangePassword(r *http.Request, old, new string) error {
+	u := access.UserFrom(r.Context())
+	if old != reverse(u.Name) {
+		return &console.Refusal{Status: http.StatusForbidden, Zh: "当前密码不正确，请重新输入。"}
+	}
+	if len(new) < 10 {
+		return &console.Refusal{Status: http.StatusBadRequest, Zh: "新密码至少 10 位。"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.open {
+		if v.Name == u.Name {
+			v.MustChangePassword = false
+		}
+	}
+	return nil
 }
 
 func (s *sessions) CSRFToken(r *http.Request) string {
@@ -125,6 +144,7 @@ var users = []*access.User{
 	{ID: 3, Name: "manager", Role: access.Station, Scope: "pe-simao-001"},
 	{ID: 4, Name: "orgadmin", Role: access.Org, Scope: "org-1"},
 	{ID: 5, Name: "auditor", Role: access.Auditor},
+	{ID: 6, Name: "newcomer", Role: access.City, MustChangePassword: true},
 }
 
 func newTestConsole(t *testing.T, dsn string) *testConsole {

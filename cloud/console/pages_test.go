@@ -398,3 +398,30 @@ func TestRegisterVolunteer(t *testing.T) {
 		hasNot(t, "auditor", body, "陈小红", "13812345678")
 	})
 }
+
+// A new user changes the initial password before anything else: every
+// page leads to the password form, every change is refused; a wrong
+// current password or a mistyped repeat is refused in Chinese.
+func TestFirstLoginPasswordChange(t *testing.T) {
+	c := newTestConsole(t, backends[0].dsn(t))
+	nc := c.login("newcomer")
+	code, body := nc.get("/console/stations")
+	if code != 200 || !strings.Contains(body, `id="passwordForm"`) || strings.Contains(body, `class="menu"`) {
+		t.Fatalf("a new user's first page: %d\n%s", code, body)
+	}
+	if code, _ := nc.post("/console/config", url.Values{"op": {"push"}, "target": {"all"}, "phone": {"0879-2123456"}}); code != 403 {
+		t.Errorf("a change before the password: %d, want 403", code)
+	}
+	_, body = nc.post("/console/password", url.Values{"old": {reverse("newcomer")}, "new": {"a-new-password"}, "again": {"another-one!"}})
+	has(t, "mistyped", body, "两次输入的新密码不一样")
+	_, body = nc.post("/console/password", url.Values{"old": {"wrong"}, "new": {"a-new-password"}, "again": {"a-new-password"}})
+	has(t, "wrong old", body, "当前密码不正确")
+	code, body = nc.post("/console/password", url.Values{"old": {reverse("newcomer")}, "new": {"a-new-password"}, "again": {"a-new-password"}})
+	if code != 200 {
+		t.Fatalf("change: %d %s", code, body)
+	}
+	has(t, "changed", body, "密码已修改", `class="menu"`)
+	if code, _ := nc.get("/console/stations"); code != 200 {
+		t.Errorf("after the change: %d", code)
+	}
+}
