@@ -69,8 +69,8 @@ func TestConsoleRollout(t *testing.T) {
 	click := func(action string) {
 		t.Helper()
 		page.waitTrue(t, sec+`.querySelector('button[data-action="`+action+`"]') !== null`)
-		page.eval(t, `(() => { `+sec+`.querySelector('button[data-action="`+action+`"]').click(); return true; })()`)
-		page.waitTrue(t, `document.querySelector('.flash') !== null && document.readyState === 'complete'`)
+		page.eval(t, `(() => { window.leaving = true; `+sec+`.querySelector('button[data-action="`+action+`"]').click(); return true; })()`)
+		page.waitTrue(t, `!window.leaving && document.querySelector('.flash') !== null && document.readyState === 'complete'`)
 	}
 	click("resume")
 	page.waitTrue(t, sec+`.querySelector('.state').textContent === '进行中'`)

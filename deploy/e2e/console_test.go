@@ -146,10 +146,7 @@ func (p *page) screenshot(t *testing.T, name string, width, height int) {
 	// Laid out again at the new size before anything is measured.
 	p.eval(t, `new Promise(ok => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))))`)
 	// Nothing sticks out sideways: a phone scrolls only down.
-	if got := string(p.eval(t, `document.documentElement.scrollWidth <= window.innerWidth + 1`)); got != "true" {
-		w := p.eval(t, `document.documentElement.scrollWidth`)
-		t.Errorf("%s at %d px: the page is %s px wide", name, width, w)
-	}
+	p.waitTrue(t, `document.documentElement.scrollWidth <= window.innerWidth + 1`)
 	dir := os.Getenv("LEIFENG_SCREENSHOTS")
 	if dir == "" {
 		return
@@ -262,29 +259,48 @@ func openPage(t *testing.T, browser, target string) *page {
 // eval runs a JavaScript expression in the page and returns its value.
 func (p *page) eval(t *testing.T, expr string) json.RawMessage {
 	t.Helper()
+	v, exc := p.value(t, expr)
+	if exc != "" {
+		t.Fatalf("page: %s: %s", expr, exc)
+	}
+	return v
+}
+
+// value is eval that returns the exception's text instead of failing.
+func (p *page) value(t *testing.T, expr string) (json.RawMessage, string) {
+	t.Helper()
 	res := p.call(t, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
 	var r struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
 		} `json:"result"`
 		ExceptionDetails *struct {
-			Text string `json:"text"`
+			Text      string `json:"text"`
+			Exception struct {
+				Description string `json:"description"`
+			} `json:"exception"`
 		} `json:"exceptionDetails"`
 	}
 	json.Unmarshal(res, &r)
-	if r.ExceptionDetails != nil {
-		t.Fatalf("page: %s: %s", expr, r.ExceptionDetails.Text)
+	if e := r.ExceptionDetails; e != nil {
+		return nil, e.Text + " " + e.Exception.Description
 	}
-	return r.Result.Value
+	return r.Result.Value, ""
 }
 
+// waitTrue waits until expr is true. An exception counts as not yet: the
+// page may be between two documents (a form was sent, a link followed).
 func (p *page) waitTrue(t *testing.T, expr string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for string(p.eval(t, expr)) != "true" {
+	for {
+		v, exc := p.value(t, expr)
+		if string(v) == "true" {
+			return
+		}
 		if time.Now().After(deadline) {
-			body := p.eval(t, `document.body.innerText`)
-			t.Fatalf("page: %s never became true; page text:\n%s", expr, body)
+			body, _ := p.value(t, `document.body.innerText`)
+			t.Fatalf("page: %s never became true (%s); page text:\n%s", expr, exc, body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
