@@ -75,9 +75,15 @@ register() { # station county
 }
 register pe-simao-001 思茅区
 register pe-ninger-001 宁洱县
+# The first user: a city administrator, with a password printed below that
+# must be changed at the first sign-in on the console, and an API token of
+# theirs for the pushes and the curl calls (only its hash is stored).
+ADMIN_PW="demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$ADMIN_PW" | bin/leifeng-cloud admin add --data "$DIR/cloud" --user admin --role city >/dev/null
+(umask 077; bin/leifeng-cloud token create --data "$DIR/cloud" --user admin --name demo >"$DIR/admin.token" 2>/dev/null)
 # The stations' content is a config an administrator pushes (deploy/demo/),
 # not something built into the kiosk.
-deploy/demo/push.sh bin/leifeng-cloud "http://$HTTP" "$DIR/cloud" >"$DIR/logs/push.log" 2>&1 ||
+LEIFENG_TOKEN=$(cat "$DIR/admin.token") deploy/demo/push.sh bin/leifeng-cloud "http://$HTTP" "$DIR/cloud" >"$DIR/logs/push.log" 2>&1 ||
   { echo "demo: pushing the demo config failed; see $DIR/logs/push.log"; cat "$DIR/logs/push.log"; exit 1; }
 
 kiosk() { # station reader screen
@@ -98,17 +104,18 @@ done
 cat <<TXT
 ================================================================
  Leifeng Station demo — 普洱市学雷锋志愿服务站
- console       http://$HTTP/console   (admin token: admin_token in $DIR/cloud/cloud-keys.json)
+ console       http://$HTTP/console
+               user: admin   password: $ADMIN_PW   (change it at the first sign-in)
  cloud API     http://$HTTP/api/v1/stations
                http://$HTTP/api/v1/records?station=pe-simao-001
                http://$HTTP/api/v1/volunteers/V1001/hours
-               (the API needs the admin token: curl -H "Authorization: Bearer TOKEN" …)
+               (with admin's API token: curl -H "Authorization: Bearer \$(cat $DIR/admin.token)" …)
  metrics       http://$HTTP/metrics
  kiosks        pe-simao-001 (reader $READER_A), pe-ninger-001 (reader $READER_B)
  tap a card    bin/leifeng-traffic --station pe-simao-001=$READER_A --tap V1001
- push config   bin/leifeng-cloud config push --api http://$HTTP --data $DIR/cloud --station pe-simao-001 --file FILE
+ push config   bin/leifeng-cloud config push --api http://$HTTP --token-file $DIR/admin.token --station pe-simao-001 --file FILE
                (only the parts FILE names change; the demo's content is in deploy/demo/)
- command       bin/leifeng-cloud command --api http://$HTTP --data $DIR/cloud --station pe-simao-001 --name resync
+ command       bin/leifeng-cloud command --api http://$HTTP --token-file $DIR/admin.token --station pe-simao-001 --name resync
  logs          $DIR/logs/
  stop          press Ctrl-C
  A morning plays ${SPEED}× faster than real time (about $((16200 / SPEED / 60 + 1)) minutes).
@@ -119,9 +126,9 @@ bin/leifeng-traffic --station "pe-simao-001=$READER_A" --station "pe-ninger-001=
 pids+=($!)
 wait "${pids[-1]}" || true
 sleep 2
-TOKEN=$(sed -n 's/.*"admin_token": *"\([^"]*\)".*/\1/p' "$DIR/cloud/cloud-keys.json")
+TOKEN=$(cat "$DIR/admin.token")
 echo
-# The API answers personal data only with the admin token.
+# The API answers personal data only to a user (here admin's API token).
 echo "Stations in the cloud (times in China Standard Time, +08:00):"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/api/v1/stations" | sed 's/},{/},\n{/g'
 echo

@@ -60,7 +60,7 @@ func Read(d *mfrc522.Dev, t *mfrc522.Target, cfg *Config) (Tap, error) {
 	}
 	c, err := cfg.Verifier.Verify(t.UID, cred)
 	if c != nil {
-		tap.Volunteer, tap.Card, tap.Review = c.Volunteer, c.Serial, c.IssuedAhead
+		tap.Volunteer, tap.Card, tap.Name, tap.Review = c.Volunteer, c.Serial, c.Name, c.IssuedAhead
 	}
 	if err != nil {
 		return tap, err

@@ -9,6 +9,10 @@ type Tap struct {
 	Volunteer string
 	// Card is the credential serial, recorded with every record.
 	Card string
+	// Name is the masked display name the credential carries (张*明), ""
+	// on a card issued without one; a kiosk greets by it a volunteer its
+	// roster does not list.
+	Name string
 	// UID is the card's anticollision UID (4, 7 or 10 bytes).
 	UID []byte
 	// Media names the card type ("classic1k", "ntag215", "ntag424", "sim").

@@ -30,8 +30,8 @@ type Store interface {
 const maxPage = 1000
 
 // New returns the API's handler. gatherer serves /metrics. f, if not nil,
-// adds the fleet endpoints and the console, and its AdminToken is the
-// token every guarded route needs (without f nothing but /healthz
+// adds the fleet endpoints and the console, and its Store holds the users
+// every guarded route needs (without f nothing but /healthz and /metrics
 // answers). See auth.go for the access control and opts.
 func New(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, opts ...Option) http.Handler {
 	h, _ := build(s, gatherer, log, f, opts...)
@@ -60,19 +60,21 @@ func (m *router) Handle(pattern string, h http.Handler) {
 
 // build is New, also returning the patterns it registered.
 func build(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, opts ...Option) (http.Handler, []string) {
-	token := ""
+	var users *store.Store
 	if f != nil {
-		token = f.AdminToken
+		users = f.Store
 	}
-	g := newGuard(token, log, opts)
+	g := newGuard(users, log, opts)
 	a := &api{s: s, log: log, f: f, g: g}
 	mux := &router{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("/api/v1/session", g.session)
+	mux.HandleFunc("POST /api/v1/session/password", g.signedIn(g.changePassword))
 	mux.HandleFunc("GET /api/v1/stations", g.personal(allStations, a.stations))
 	mux.HandleFunc("GET /api/v1/records", g.personal(stationParam, a.records))
 	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", g.personal(volunteerPath, a.hours))
-	mux.Handle("GET /metrics", g.authed(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}).ServeHTTP))
+	// Counters and gauges without personal data: open to Prometheus.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	if f != nil {
 		f.routes(mux, a)
 	}

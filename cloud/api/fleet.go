@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
@@ -19,9 +20,6 @@ type Fleet struct {
 	Service    *fleet.Service
 	Store      *store.Store
 	Thresholds fleet.Thresholds
-	// AdminToken must be sent as "Authorization: Bearer TOKEN" to every
-	// endpoint that changes something.
-	AdminToken string
 	// Now is the clock for alerts; nil means time.Now.
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
@@ -29,6 +27,9 @@ type Fleet struct {
 	// Vault seals volunteers' ID numbers: the console registers and
 	// imports volunteers only with it.
 	Vault *people.Vault
+	// Cards, if not nil, adds the card desk: issue, list, revoke and
+	// re-issue volunteers' cards (cards.go).
+	Cards *cards.Service
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -53,6 +54,9 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.reviewRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
+	}
+	if f.Cards != nil {
+		a.cardRoutes(mux)
 	}
 	a.consoleRoutes(mux, f)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -18,8 +18,10 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"leifeng/cloud/access"
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
@@ -30,10 +32,14 @@ import (
 // directory, the embedded broker with the stations' credentials, the
 // gateway on it, and the API on httptest.
 type testCloud struct {
-	t       *testing.T
-	db      *store.Store
-	svc     *fleet.Service
-	keys    *fleet.Keys
+	t     *testing.T
+	db    *store.Store
+	svc   *fleet.Service
+	cards *cards.Service
+	keys  *fleet.Keys
+	// token is the API token of "admin", a city administrator whose
+	// password is adminPassword.
+	token   string
 	srv     *httptest.Server
 	broker  string
 	bundles map[string]*wire.Bundle
@@ -41,10 +47,20 @@ type testCloud struct {
 
 func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 	t.Helper()
+	return newTestCloudOn(t, "", opts...)
+}
+
+// newTestCloudOn is newTestCloud on the database dsn ("" for SQLite in a
+// temporary directory).
+func newTestCloudOn(t *testing.T, dsn string, opts ...api.Option) *testCloud {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "leifeng.db"))
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(dir, "leifeng.db")
+	}
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +82,14 @@ func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 		t.Fatal(err)
 	}
 	svc := fleet.NewService(db, keys, cl, log)
+	token := api.SeedUser(t, db, "admin", access.City, "", adminPassword, false)
+	issuer, _, err := cards.LoadKey(dir, cards.DefaultKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := cards.NewService(db, issuer, svc, log)
 	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken}, opts...))
+		&api.Fleet{Service: svc, Store: db, Cards: desk}, opts...))
 	t.Cleanup(func() {
 		srv.Close()
 		cl.Close()
@@ -76,7 +98,7 @@ func newTestCloud(t *testing.T, opts ...api.Option) *testCloud {
 		br.Close()
 		db.Close()
 	})
-	return &testCloud{t: t, db: db, svc: svc, keys: keys, srv: srv, broker: br.URL(), bundles: map[string]*wire.Bundle{}}
+	return &testCloud{t: t, db: db, svc: svc, cards: desk, keys: keys, token: token, srv: srv, broker: br.URL(), bundles: map[string]*wire.Bundle{}}
 }
 
 func (c *testCloud) addStation(id, county string) {
@@ -104,7 +126,7 @@ func (c *testCloud) call(method, path string, body any) (int, []byte) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.keys.AdminToken)
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -149,6 +171,9 @@ func (c *testCloud) effective(station string) *wire.Config {
 	}
 	return cfg
 }
+
+// adminPassword is the password of the test cloud's "admin".
+const adminPassword = "correct horse battery"
 
 const setup = `{"profile":{"name":"思茅区南屏街道学雷锋志愿服务站","checklist":[{"item":"统一标识","done":true}]},
 	"menu":[{"id":"elderly","name":"关爱空巢老人","items":[{"id":"visit","name":"上门探访"}]}],

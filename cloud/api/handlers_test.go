@@ -52,7 +52,7 @@ func (c *testCloud) do(h hit) (int, string) {
 		req.Host = h.host
 	}
 	if !h.anon {
-		req.Header.Set("Authorization", "Bearer "+c.keys.AdminToken)
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if h.body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -88,10 +88,12 @@ func (c *testCloud) run(t *testing.T, hits []hit) {
 // openRoutes are the patterns that answer without a login: the load
 // balancer's health check, the login itself, the console's address (it
 // leads to the login form) and the signed firmware files the kiosks fetch.
-// Every other pattern the API registers must answer 401 without one: the
-// console's pages (under /console/) with the login form.
+// The metrics hold no personal data. Every other pattern the API registers
+// must answer 401 without one: the console's pages (under /console/) with
+// the login form.
 var openRoutes = map[string]bool{
 	"GET /healthz":    true,
+	"GET /metrics":    true,
 	"/api/v1/session": true,
 	"GET /console":    true,
 	"GET /{$}":        true,
@@ -107,7 +109,7 @@ func guardedRequests(t *testing.T, patterns []string) []struct{ method, path, bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := map[string]string{"id": "pe-simao-001", "nonce": "n1", "action": "pause", "check_in": checkIn}
+	values := map[string]string{"id": "pe-simao-001", "nonce": "n1", "action": "pause", "check_in": checkIn, "serial": "C2026-0000000001"}
 	wild := regexp.MustCompile(`\{([a-z_$]*)(\.\.\.)?\}`)
 	var out []struct{ method, path, body string }
 	seen := map[string]bool{}
@@ -162,7 +164,7 @@ func TestRoutesAuthorisation(t *testing.T) {
 	kit := releasetest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h, patterns := api.NewWithPatterns(c.db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: c.svc, Store: c.db, AdminToken: c.keys.AdminToken,
+		&api.Fleet{Service: c.svc, Store: c.db, Cards: c.cards,
 			Rollouts: &api.Rollouts{Service: rollout.NewService(c.db, c.svc, "", log), Repo: kit.Repo.Dir}},
 		api.WithFailureLimit(1000, time.Millisecond))
 	srv := httptest.NewServer(h)
@@ -185,6 +187,7 @@ func TestRoutesAuthorisation(t *testing.T) {
 	}
 	hits = append(hits,
 		hit{name: "health is open", method: "GET", path: "/healthz", anon: true, want: 200, has: `"ok":true`},
+		hit{name: "metrics are open", method: "GET", path: "/metrics", anon: true, want: 200},
 		hit{name: "console is open", method: "GET", path: "/console", anon: true, want: 200, has: `id="login"`}, // to the login form
 		hit{name: "root", method: "GET", path: "/", anon: true, want: 200, has: `id="login"`},
 		hit{name: "console on a foreign host", method: "GET", path: "/console", anon: true, host: "evil.example", want: http.StatusMisdirectedRequest},
@@ -311,22 +314,20 @@ func TestFleetRoutes(t *testing.T) {
 	})
 }
 
-// A database that fails turns every read into 500 (health into 503), with
-// a message that says what could not be done and no detail of the cause.
+// A database that fails turns every request into 500 (health into 503):
+// the users are in the database too, so the token cannot be checked. The
+// answer says what could not be done, in Chinese too, and no detail of
+// the cause.
 func TestDatabaseDown(t *testing.T) {
 	c := newTestCloud(t)
 	c.addStation("pe-simao-001", "思茅区")
 	c.db.Close()
 	c.run(t, []hit{
 		{name: "health", method: "GET", path: "/healthz", anon: true, want: 503, has: "database unreachable"},
-		{name: "stations", method: "GET", path: "/api/v1/stations", want: 500, has: "cannot list stations"},
-		{name: "fleet", method: "GET", path: "/api/v1/fleet", want: 500, has: "cannot list stations"},
-		{name: "records", method: "GET", path: "/api/v1/records?station=pe-simao-001", want: 500, has: "cannot read records"},
-		{name: "hours", method: "GET", path: "/api/v1/volunteers/V1/hours", want: 500, has: "cannot compute hours"},
-		{name: "presence", method: "GET", path: "/api/v1/stations/pe-simao-001/presence", want: 500, has: "cannot read presence"},
-		{name: "config", method: "GET", path: "/api/v1/config?station=pe-simao-001", want: 500, has: "稍后重试"},
+		{name: "stations", method: "GET", path: "/api/v1/stations", want: 500, has: "稍后重试"},
+		{name: "records", method: "GET", path: "/api/v1/records?station=pe-simao-001", want: 500, has: "稍后重试"},
 		{name: "push", method: "POST", path: "/api/v1/config", body: `{"station":"pe-simao-001","doc":{"board":{"phone":"1"}}}`, want: 500, has: "稍后重试"},
-		{name: "commands", method: "GET", path: "/api/v1/stations/pe-simao-001/commands", want: 500, has: "稍后重试"},
+		{name: "login", method: "POST", path: "/api/v1/session", body: `{"user":"admin","password":"x"}`, anon: true, want: 500, has: "稍后重试"},
 	})
 	for _, path := range []string{"/api/v1/stations", "/api/v1/records?station=pe-simao-001"} {
 		if _, body := c.do(hit{method: "GET", path: path}); strings.Contains(body, "closed") || strings.Contains(body, "sql") {
@@ -335,14 +336,16 @@ func TestDatabaseDown(t *testing.T) {
 	}
 }
 
-// The console's session: a login with the token gives a cookie that reads
-// without the token; a change on the cookie must say where it comes from,
-// and one from another site is refused; logging out ends it.
+// The console's session: a login with name and password gives a cookie
+// that reads without a token; a change on the cookie needs the session's
+// CSRF token, and one from another site is refused even with it; logging
+// out ends it.
 func TestConsoleSession(t *testing.T) {
 	c := newTestCloud(t)
 	c.addStation("pe-simao-001", "思茅区")
 	c.mustPush("station", "pe-simao-001", setup)
 	jar := &cookieJar{}
+	var csrf string
 	send := func(method, path, body string, hdr map[string]string) (int, string) {
 		t.Helper()
 		var rd io.Reader
@@ -361,36 +364,43 @@ func TestConsoleSession(t *testing.T) {
 		defer resp.Body.Close()
 		jar.keep(resp)
 		data, _ := io.ReadAll(resp.Body)
+		var out struct {
+			CSRF string `json:"csrf_token"`
+		}
+		if json.Unmarshal(data, &out) == nil && out.CSRF != "" {
+			csrf = out.CSRF
+		}
 		return resp.StatusCode, string(data)
 	}
 	if code, body := send("GET", "/api/v1/session", "", nil); code != 200 || !strings.Contains(body, `"logged_in":false`) {
 		t.Fatalf("before login: %d %s", code, body)
 	}
-	for _, bad := range []string{``, `{"token":"guess"}`, `not json`, `{"token":"` + strings.Repeat("x", 5000) + `"}`} {
+	for _, bad := range []string{``, `{"token":"` + c.token + `"}`, `not json`, `{"user":"admin","password":"guess"}`,
+		`{"user":"admin","password":"` + strings.Repeat("x", 5000) + `"}`} {
 		if code, _ := send("POST", "/api/v1/session", bad, nil); code != http.StatusUnauthorized {
 			t.Fatalf("login with %.20q: %d, want 401", bad, code)
 		}
 	}
-	if code, body := send("POST", "/api/v1/session", `{"token":"`+c.keys.AdminToken+`"}`, nil); code != 200 || !strings.Contains(body, `"logged_in":true`) {
+	if code, body := send("POST", "/api/v1/session", `{"user":"admin","password":"`+adminPassword+`"}`, nil); code != 200 || !strings.Contains(body, `"logged_in":true`) {
 		t.Fatalf("login: %d %s", code, body)
 	}
-	if code, body := send("GET", "/api/v1/session", "", nil); code != 200 || !strings.Contains(body, `"who":"admin"`) {
+	if code, body := send("GET", "/api/v1/session", "", nil); code != 200 || !strings.Contains(body, `"user":"admin"`) || csrf == "" {
 		t.Fatalf("after login: %d %s", code, body)
 	}
 	if code, _ := send("GET", "/api/v1/fleet", "", nil); code != 200 {
 		t.Fatalf("read on the cookie: %d", code)
 	}
 	push := `{"station":"pe-simao-001","doc":{"board":{"phone":"0879-2"}}}`
-	if code, body := send("POST", "/api/v1/config", push, nil); code != http.StatusForbidden {
-		t.Fatalf("change on the cookie without Origin: %d %s, want 403", code, body)
+	if code, body := send("POST", "/api/v1/config", push, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusForbidden || !strings.Contains(body, "message_zh") {
+		t.Fatalf("change on the cookie without the CSRF token: %d %s, want 403", code, body)
 	}
-	if code, body := send("POST", "/api/v1/config", push, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
+	if code, body := send("POST", "/api/v1/config", push, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", api.CSRFHeader: csrf}); code != http.StatusForbidden {
 		t.Fatalf("change from another site: %d %s, want 403", code, body)
 	}
-	if code, body := send("POST", "/api/v1/config", push, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != 200 {
+	if code, body := send("POST", "/api/v1/config", push, map[string]string{"Sec-Fetch-Site": "same-origin", api.CSRFHeader: csrf}); code != 200 {
 		t.Fatalf("change from the console: %d %s", code, body)
 	}
-	if code, _ := send("DELETE", "/api/v1/session", "", map[string]string{"Sec-Fetch-Site": "same-origin"}); code != 200 {
+	if code, _ := send("DELETE", "/api/v1/session", "", map[string]string{"Sec-Fetch-Site": "same-origin", api.CSRFHeader: csrf}); code != 200 {
 		t.Fatalf("logout: %d", code)
 	}
 	if code, _ := send("GET", "/api/v1/fleet", "", nil); code != http.StatusUnauthorized {
@@ -430,12 +440,12 @@ type browser struct {
 	csrf string
 }
 
-// consoleLogin logs in on the console's form with the admin token.
+// consoleLogin signs the admin in on the console's form.
 func (c *testCloud) consoleLogin() *browser {
 	c.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	b := &browser{c: c, http: &http.Client{Jar: jar}}
-	code, body := b.post("/console/login", url.Values{"password": {c.keys.AdminToken}})
+	code, body := b.post("/console/login", url.Values{"name": {"admin"}, "password": {adminPassword}})
 	if code != 200 || !strings.Contains(body, "退出") {
 		c.t.Fatalf("console login: %d %s", code, body)
 	}
@@ -478,10 +488,9 @@ func (b *browser) post(path string, form url.Values) (int, string) {
 }
 
 // The console on the API's sessions: its pages answer 401 with the login
-// form until the admin logs in with the token (a wrong one is refused in
-// Chinese and spends the address's failure budget); a console login also
-// reads the JSON API, as the old console did; a change without the CSRF
-// token is refused; logging out ends both.
+// form until the admin signs in (a wrong password is refused in Chinese
+// and spends the failure budget); a console login also reads the JSON
+// API; a change without the CSRF token is refused; logging out ends both.
 func TestConsoleMounted(t *testing.T) {
 	c := newTestCloud(t, api.WithFailureLimit(3, time.Hour))
 	c.addStation("pe-simao-001", "思茅区")
@@ -490,8 +499,8 @@ func TestConsoleMounted(t *testing.T) {
 	if code, body := anon.get("/console/stations"); code != 401 || !strings.Contains(body, "请先登录") {
 		t.Fatalf("console before login: %d %s", code, body)
 	}
-	if code, body := anon.post("/console/login", url.Values{"password": {"guess"}}); code != 401 || !strings.Contains(body, "管理令牌不对") {
-		t.Fatalf("wrong token: %d %s", code, body)
+	if code, body := anon.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}}); code != 401 || !strings.Contains(body, "用户名或密码错误") {
+		t.Fatalf("wrong password: %d %s", code, body)
 	}
 	b := c.consoleLogin()
 	code, body := b.get("/console/stations")
@@ -517,11 +526,11 @@ func TestConsoleMounted(t *testing.T) {
 	if code, _ := b.get("/console/stations"); code != 401 {
 		t.Fatalf("after logout: %d", code)
 	}
-	// Two more wrong tokens spend the budget of 3: now even the right
+	// Two more wrong passwords spend the budget of 3: now even the right
 	// one is refused.
-	anon.post("/console/login", url.Values{"password": {"guess"}})
-	anon.post("/console/login", url.Values{"password": {"guess"}})
-	if code, body := anon.post("/console/login", url.Values{"password": {c.keys.AdminToken}}); code != http.StatusTooManyRequests || !strings.Contains(body, "一分钟后再试") {
+	anon.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}})
+	anon.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}})
+	if code, body := anon.post("/console/login", url.Values{"name": {"admin"}, "password": {adminPassword}}); code != http.StatusTooManyRequests || !strings.Contains(body, "登录失败次数过多") {
 		t.Fatalf("login after the budget is spent: %d %s", code, body)
 	}
 }

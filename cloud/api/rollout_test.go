@@ -50,7 +50,7 @@ func TestRolloutAPI(t *testing.T) {
 	svc := rollout.NewService(c.db, c.svc, "", log)
 	svc.Repo = kit.Repo
 	srv := httptest.NewServer(api.New(c.db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: c.svc, Store: c.db, AdminToken: c.keys.AdminToken,
+		&api.Fleet{Service: c.svc, Store: c.db,
 			Rollouts: &api.Rollouts{Service: svc, Repo: kit.Repo.Dir}}))
 	defer srv.Close()
 	svc.URL = srv.URL + "/firmware"

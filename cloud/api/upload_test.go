@@ -88,7 +88,7 @@ func TestUploadReleaseAPI(t *testing.T) {
 	svc.Repo = cloud
 	const max = 256 << 10
 	srv := httptest.NewServer(api.New(c.db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: c.svc, Store: c.db, AdminToken: c.keys.AdminToken,
+		&api.Fleet{Service: c.svc, Store: c.db,
 			Rollouts: &api.Rollouts{Service: svc, Repo: cloudDir, UploadMax: max,
 				Upload: &rollout.Uploader{Repo: cloud, Fresh: &rollout.Freshener{Repo: cloud}}}}))
 	defer srv.Close()
@@ -145,7 +145,7 @@ func TestUploadReleaseAPI(t *testing.T) {
 		w, _ := mw.CreateFormFile(rollout.FieldBundle, name)
 		w.Write(data)
 	}
-	code, out := post(c.keys.AdminToken, altered)
+	code, out := post(c.token, altered)
 	if zh, _ := out["message_zh"].(string); code != http.StatusUnprocessableEntity || !strings.Contains(zh, "校验值") {
 		t.Fatalf("altered bundle: %d %v", code, out)
 	}
@@ -154,7 +154,7 @@ func TestUploadReleaseAPI(t *testing.T) {
 		w, _ := mw.CreateFormFile(rollout.FieldBundle, name)
 		io.CopyN(w, rand.Reader, max)
 	}
-	code, out = post(c.keys.AdminToken, oversize)
+	code, out = post(c.token, oversize)
 	if zh, _ := out["message_zh"].(string); code != http.StatusRequestEntityTooLarge || !strings.Contains(zh, "太大") {
 		t.Fatalf("oversize: %d %v", code, out)
 	}
@@ -162,7 +162,7 @@ func TestUploadReleaseAPI(t *testing.T) {
 		t.Fatalf("a refused upload changed the repository:\n%s\nwas\n%s", after, before)
 	}
 
-	code, out = post(c.keys.AdminToken, genuine)
+	code, out = post(c.token, genuine)
 	if code != http.StatusOK || out["published"] != true || out["targets_version"] != float64(2) {
 		t.Fatalf("upload: %d %v", code, out)
 	}

@@ -62,9 +62,6 @@ type Console struct {
 	Store    *store.Store
 	Fleet    *fleet.Service
 	Sessions Sessions
-	// TokenLogin says the login form asks for the admin token alone (no
-	// user name): the cloud has no users yet.
-	TokenLogin bool
 	// Rollouts adds the rollout page; Upload its release upload form
 	// (bounded by UploadMax, rollout.DefaultUploadMax when zero).
 	Rollouts  *rollout.Service
@@ -151,9 +148,6 @@ type page struct {
 	Nav    []navItem
 	Active string
 	Static staticURLs
-	// Password says the menu links the password form (users have
-	// passwords: not on a token login).
-	Password bool
 	// Flash is a success message, Error a refusal, both in Chinese.
 	Flash, Error string
 	Data         any
@@ -212,7 +206,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 			p.CSRF = c.Sessions.CSRFToken(r)
 		}
 	}
-	p.Static, p.Password = static, !c.TokenLogin
+	p.Static = static
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		c.Log.Error("console: render", "page", name, "err", err)
@@ -387,7 +381,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	c.render(w, r, code, "login", &page{Title: "登录", Error: msg, Data: c.TokenLogin})
+	c.render(w, r, code, "login", &page{Title: "登录", Error: msg})
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
@@ -406,11 +400,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrLoginThrottled):
 		c.renderLogin(w, r, http.StatusTooManyRequests, "登录失败次数太多，请一分钟后再试。")
 	case errors.Is(err, ErrLoginRefused):
-		msg := "用户名或密码不对，请核对后再试。"
-		if c.TokenLogin {
-			msg = "管理令牌不对，请核对云端数据目录里 cloud-keys.json 的 admin_token 后再试。"
-		}
-		c.renderLogin(w, r, http.StatusUnauthorized, msg)
+		c.renderLogin(w, r, http.StatusUnauthorized, "用户名或密码不对，请核对后再试。")
 	default:
 		c.Log.Error("console: login", "err", err)
 		c.renderLogin(w, r, http.StatusInternalServerError, "暂时无法登录，请稍后重试；如仍失败，请联系系统管理员。")

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -84,7 +86,32 @@ func TestKeysCreatedOnceAndShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k1.KeyID != k2.KeyID || !k1.ConfigKey.Equal(k2.ConfigKey) || k1.AdminToken != k2.AdminToken {
+	if k1.KeyID != k2.KeyID || !k1.ConfigKey.Equal(k2.ConfigKey) || k1.GatewayPassword != k2.GatewayPassword {
 		t.Fatal("keys changed between loads")
+	}
+}
+
+// A keys file written before the cloud had users, with its admin_token,
+// still loads: the token is ignored.
+func TestKeysWithOldAdminToken(t *testing.T) {
+	dir := t.TempDir()
+	k1, err := LoadKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	data, _ := os.ReadFile(filepath.Join(dir, KeysFile))
+	json.Unmarshal(data, &m)
+	m["admin_token"] = "an old shared token"
+	data, _ = json.Marshal(m)
+	if err := os.WriteFile(filepath.Join(dir, KeysFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k2, err := LoadKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k1.KeyID != k2.KeyID || !k1.ConfigKey.Equal(k2.ConfigKey) {
+		t.Fatal("keys changed")
 	}
 }

@@ -27,14 +27,13 @@ const KeysFile = "cloud-keys.json"
 const GatewayUser = "leifeng-cloud"
 
 // Keys are the cloud's secrets: the Ed25519 key that signs configs and
-// commands, the gateway's broker password and the API's admin token.
+// commands, and the gateway's broker password. (A file written before the
+// cloud had users also holds an "admin_token", which is ignored: the API
+// now answers only users and their tokens, kept in the database.)
 type Keys struct {
 	KeyID           string             `json:"config_key_id"`
 	ConfigKey       ed25519.PrivateKey `json:"config_key"`
 	GatewayPassword string             `json:"gateway_password"`
-	// AdminToken authorises the API's writing endpoints (config pushes,
-	// commands) until the console gets its login.
-	AdminToken string `json:"admin_token"`
 }
 
 // LoadKeys reads the keys under dir, creating them on first use (mode
@@ -54,7 +53,7 @@ func LoadKeys(dir string) (*Keys, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(pub)
-	k = &Keys{KeyID: "cloud-" + hex.EncodeToString(sum[:4]), ConfigKey: priv, GatewayPassword: NewSecret(), AdminToken: NewSecret()}
+	k = &Keys{KeyID: "cloud-" + hex.EncodeToString(sum[:4]), ConfigKey: priv, GatewayPassword: NewSecret()}
 	data, err := json.MarshalIndent(k, "", "  ")
 	if err != nil {
 		return nil, err
@@ -90,7 +89,7 @@ func readKeys(path string) (*Keys, error) {
 	if err := json.Unmarshal(data, k); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if k.KeyID == "" || len(k.ConfigKey) != ed25519.PrivateKeySize || k.GatewayPassword == "" || k.AdminToken == "" {
+	if k.KeyID == "" || len(k.ConfigKey) != ed25519.PrivateKeySize || k.GatewayPassword == "" {
 		return nil, fmt.Errorf("%s: incomplete keys", path)
 	}
 	return k, nil

@@ -52,7 +52,9 @@ func NewService(st *store.Store, keys *Keys, pub Publisher, log *slog.Logger) *S
 // Push signs doc as the next version of station's config (the fleet
 // defaults when station is ""), stores it and publishes it retained. It
 // returns the version. Names of volunteers leave masked, and the fleet
-// defaults never carry a roster (see sanitize). The version is above every
+// defaults never carry a roster (see sanitize). Every document, the fleet's
+// and each station's, carries the revocation list of the cards table as it
+// stands (see revocations): whichever push reaches a kiosk next brings it. The version is above every
 // earlier one on the scope and at least the Unix time, so that even a cloud
 // whose database was restored from an old backup still publishes versions
 // the kiosks accept. Push does not check that the station is registered:
@@ -79,6 +81,9 @@ func (s *Service) Push(ctx context.Context, station string, doc *wire.Config) (u
 	}
 	c := *doc
 	sanitize(&c, station)
+	if c.Revoked, err = s.revocations(ctx, c.Revoked, now); err != nil {
+		return 0, err
+	}
 	c.Version = max(last+1, uint64(now.Unix()))
 	c.Station = station
 	c.Issued = now.UTC()

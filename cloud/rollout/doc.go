@@ -21,7 +21,7 @@
 // bundle's length and hashes match its signed entry. The bundles stream
 // to hidden temporary files in targets/ and are renamed into place only
 // when all of that holds, then the roots and the targets metadata. So the
-// online admin token can upload only what the offline release key signed.
+// cloud's users can upload only what the offline release key signed.
 //
 // When the cloud holds the online snapshot and timestamp keys
 // (--firmware-keys), it signs a new snapshot and timestamp after an upload

@@ -61,7 +61,7 @@ const (
 
 // Uploader accepts releases uploaded to the cloud's repository: it
 // verifies them against the trusted root before anything is served. The
-// cloud's admin token may upload, but only what the offline keys signed.
+// cloud's users may upload, but only what the offline keys signed.
 type Uploader struct {
 	// Repo is the served repository (Dir); Keys holds the online snapshot
 	// and timestamp keys, if the cloud has them.

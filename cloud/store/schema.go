@@ -299,6 +299,65 @@ var migrations = []migration{
 			updated_ns BIGINT NOT NULL
 		)`,
 	}},
+	{8, "users, API tokens, console sessions", []string{
+		// A user signs in with a password kept only as an argon2id hash
+		// (PHC string); disabled_ns > 0 ends every session and token.
+		`CREATE TABLE users (
+			id                   BIGINT PRIMARY KEY,
+			name                 TEXT NOT NULL UNIQUE,
+			role                 TEXT NOT NULL CHECK (role IN ('city', 'county', 'station', 'org', 'auditor')),
+			scope                TEXT NOT NULL,
+			password_hash        TEXT NOT NULL,
+			must_change_password BOOLEAN NOT NULL,
+			created_ns           BIGINT NOT NULL,
+			password_ns          BIGINT NOT NULL,
+			disabled_ns          BIGINT NOT NULL DEFAULT 0
+		)`,
+		// An API token acts for its user; only its SHA-256 is kept.
+		`CREATE TABLE api_tokens (
+			id           BIGINT PRIMARY KEY,
+			hash         TEXT NOT NULL UNIQUE,
+			user_id      BIGINT NOT NULL REFERENCES users (id),
+			name         TEXT NOT NULL,
+			created_ns   BIGINT NOT NULL,
+			last_used_ns BIGINT NOT NULL DEFAULT 0,
+			revoked_ns   BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX api_tokens_user ON api_tokens (user_id)`,
+		// The console's sessions (alexedwards/scs's store): keyed by the
+		// SHA-256 of the cookie's token, data base64 text.
+		`CREATE TABLE web_sessions (
+			token_hash TEXT PRIMARY KEY,
+			data       TEXT NOT NULL,
+			expiry_ns  BIGINT NOT NULL
+		)`,
+		`CREATE INDEX web_sessions_expiry ON web_sessions (expiry_ns)`,
+	}},
+	{9, "volunteer cards issued by the cloud, their revocations and replacements", []string{
+		// One row per credential the cloud signed. uid is the card UID in
+		// upper-case hex; expires the last valid day (YYYY-MM-DD, China
+		// Standard Time), so the revocation list can leave out cards that
+		// have expired anyway. A card leaves 'active' once, for good.
+		`CREATE TABLE cards (
+			serial      TEXT {{C}} PRIMARY KEY,
+			volunteer   TEXT NOT NULL,
+			uid         TEXT NOT NULL,
+			media       TEXT NOT NULL,
+			issued_ns   BIGINT NOT NULL,
+			issued_by   TEXT NOT NULL,
+			expires     TEXT NOT NULL,
+			state       TEXT NOT NULL CHECK (state IN ('active', 'revoked', 'lost', 'replaced')),
+			revoked_ns  BIGINT NOT NULL DEFAULT 0,
+			revoked_by  TEXT NOT NULL DEFAULT '',
+			reason      TEXT NOT NULL DEFAULT '',
+			replaced_by TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX cards_volunteer ON cards (volunteer, issued_ns)`,
+		// The revocation list every config push carries.
+		`CREATE INDEX cards_withdrawn ON cards (expires) WHERE state <> 'active'`,
+		// A card (UID) holds one valid credential at a time.
+		`CREATE UNIQUE INDEX cards_active_uid ON cards (uid) WHERE state = 'active'`,
+	}},
 }
 
 // migrationsTable is created, if missing, before migrations run.

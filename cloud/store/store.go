@@ -137,10 +137,21 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if v > len(migrations) {
-		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, len(migrations))
+	if latest := latestMigration(); v > latest {
+		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, latest)
 	}
 	return nil
+}
+
+// latestMigration is the highest migration version this program knows.
+// Numbers are assigned ahead to work merged in any order, so it is not
+// always len(migrations).
+func latestMigration() int {
+	v := 0
+	for _, m := range migrations {
+		v = max(v, m.version)
+	}
+	return v
 }
 
 // SchemaVersion is the highest migration applied to the database.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Push the demo content to a running cloud, as an administrator would:
-#   deploy/demo/push.sh LEIFENG_CLOUD_BINARY API_URL CLOUD_DATA_DIR
+#   LEIFENG_TOKEN=TOKEN deploy/demo/push.sh LEIFENG_CLOUD_BINARY API_URL CLOUD_DATA_DIR
+# TOKEN is an API token of a user who may push (leifeng-cloud token create).
 # The fleet defaults first, then each station's own document; the stations
 # must be registered (leifeng-cloud station add).
 set -euo pipefail

@@ -22,7 +22,7 @@ func TestConsolePartialPushAndRefusedCommand(t *testing.T) {
 		"announcements":[{"title":"端午节包粽子活动","where":"社区活动室"}]}`, "--station", k.station)
 
 	page := openPage(t, browser, c.http+"/console")
-	page.login(t, c.keys(t).AdminToken)
+	c.consoleLogin(t, page)
 	page.goTo(t, c.http+"/console/stations")
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-010"]') !== null`)
 	page.goTo(t, c.http+"/console/config")

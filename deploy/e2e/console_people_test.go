@@ -22,7 +22,7 @@ func TestConsolePeopleInChromium(t *testing.T) {
 
 	page := openPage(t, browser, c.http+"/console")
 	page.screenshot(t, "login", 375, 800)
-	page.login(t, c.keys(t).AdminToken)
+	c.consoleLogin(t, page)
 
 	importFile := func(kind, name, content string) {
 		t.Helper()

@@ -46,7 +46,7 @@ func TestConsoleRollout(t *testing.T) {
 	}
 
 	page := openPage(t, browser, c.http+"/console")
-	page.login(t, c.keys(t).AdminToken)
+	c.consoleLogin(t, page)
 	page.goTo(t, c.http+"/console/rollouts")
 	const sec = `document.querySelector('.rollout[data-rollout="1"]')`
 	// The page is drawn by the cloud: look again until the rollout's

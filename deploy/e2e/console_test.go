@@ -40,7 +40,7 @@ func findChromium(t *testing.T) string {
 }
 
 // The console in a real Chromium, driven over the DevTools protocol: the
-// login form takes the admin token, the station table lists the kiosk
+// login form signs the admin in (a new password first), the station table lists the kiosk
 // with the software it reports, an admin edits the menu, contact board
 // and announcements of one station and of a county on the config page,
 // pushes, and sees the kiosk's reported version catch up with the
@@ -57,15 +57,15 @@ func TestConsoleInChromium(t *testing.T) {
 	page := openPage(t, browser, c.http+"/console")
 	// Logged out, the page shows the login form and no data.
 	page.waitTrue(t, `document.getElementById('login') !== null && document.querySelector('tr[data-station]') === null`)
-	token := c.keys(t).AdminToken
-	page.login(t, token)
+	// The first login: the console asks for a new password before anything.
+	c.consoleLogin(t, page)
 	page.goTo(t, c.http+"/console/stations")
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
 	// The software column shows the version the kiosk's --version prints.
 	page.waitTrue(t, fmt.Sprintf(`document.querySelector('tr[data-station="pe-web-001"] td.software').textContent === %q`, kioskVersion(t)))
-	// The token is nowhere the page's scripts (or an injected one) can
+	// The password is nowhere the page's scripts (or an injected one) can
 	// read it: not in localStorage, not in a readable cookie.
-	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session')`, token))
+	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session')`, adminPassword))
 
 	page.goTo(t, c.http+"/console/config")
 	page.eval(t, `(() => {
@@ -114,15 +114,6 @@ func TestConsoleInChromium(t *testing.T) {
 	page.waitTrue(t, `document.getElementById('login') !== null`)
 	page.goTo(t, c.http+"/console/config")
 	page.waitTrue(t, `document.getElementById('login') !== null && document.getElementById('push') === null`)
-}
-
-// login signs in on the console's login form with the admin token.
-func (p *page) login(t *testing.T, token string) {
-	t.Helper()
-	p.waitTrue(t, `document.getElementById('login') !== null && document.readyState === 'complete'`)
-	p.eval(t, fmt.Sprintf(`(() => { document.getElementById('password').value = %q;
-		document.getElementById('loginBtn').click(); return true; })()`, token))
-	p.waitTrue(t, `document.getElementById('logout') !== null`)
 }
 
 // goTo loads url in the page and waits until it is loaded.

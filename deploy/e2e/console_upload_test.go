@@ -45,7 +45,7 @@ func TestConsoleUpload(t *testing.T) {
 	c := startCloud(t, cloudOpt{data: data, extra: []string{"--firmware-keys", online}})
 
 	page := openPage(t, browser, c.http+"/console")
-	page.login(t, c.keys(t).AdminToken)
+	c.consoleLogin(t, page)
 	meta := filepath.Join(host.Dir, "metadata", "2.targets.json")
 	bundles, _ := filepath.Glob(filepath.Join(host.Dir, "targets", "*."+name))
 	bundle, err := os.ReadFile(bundles[0])

@@ -23,7 +23,9 @@ func TestDemoContentPushed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(script, filepath.Join(bin, "leifeng-cloud"), c.http, c.data).CombinedOutput()
+	cmd := exec.Command(script, filepath.Join(bin, "leifeng-cloud"), c.http, c.data)
+	cmd.Env = append(os.Environ(), "LEIFENG_TOKEN="+c.token(t))
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("push.sh: %v\n%s", err, out)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -492,7 +491,7 @@ func withCertFile(t testing.TB, pool *x509.CertPool, certFile, keyFile string) *
 // output.
 func cloudFail(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(bin, "leifeng-cloud"), args...).CombinedOutput()
+	out, err := cloudExec(t, args...).CombinedOutput()
 	if err == nil {
 		t.Fatalf("leifeng-cloud %s succeeded:\n%s", strings.Join(args, " "), out)
 	}

@@ -225,15 +225,141 @@ func startCloud(t testing.TB, o cloudOpt) *cloud {
 	c.proc = startProc(t, "leifeng-cloud", args...)
 	waitDial(t, httpAddr, c.proc)
 	clouds.Store(c.mqtt, c)
-	t.Cleanup(func() { clouds.Delete(c.mqtt) })
+	apis.Store(c.http, c)
+	t.Cleanup(func() { clouds.Delete(c.mqtt); apis.Delete(c.http) })
 	return c
+}
+
+// cloudExec is a leifeng-cloud subcommand; one that calls the API of a
+// cloud the harness started (--api URL) gets its admin's token in
+// LEIFENG_TOKEN.
+func cloudExec(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "leifeng-cloud"), args...)
+	if i := slices.Index(args, "--api"); i >= 0 && i+1 < len(args) {
+		if c, ok := apis.Load(args[i+1]); ok {
+			cmd.Env = append(os.Environ(), "LEIFENG_TOKEN="+c.(*cloud).token(t))
+		}
+	}
+	return cmd
+}
+
+// apis maps a cloud's API base URL to the cloud.
+var apis sync.Map
+
+// The harness's city administrator: created with the CLI (admin add, the
+// initial password on standard input), its initial password changed at
+// the first console login (or by password when a test signs in without a
+// browser), and an API token for the commands that call the API.
+const (
+	adminUser     = "admin"
+	adminInitial  = "e2e initial password"
+	adminPassword = "e2e changed password 2026"
+)
+
+type admin struct {
+	mu      sync.Mutex
+	token   string
+	changed bool
+}
+
+// admins maps a cloud's database (data dir and DSN) to its admin, so a
+// cloud restarted on the same data keeps it.
+var admins sync.Map
+
+func (c *cloud) dbArgs() []string {
+	args := []string{"--data", c.data}
+	if c.db != "" {
+		args = append(args, "--db", c.db)
+	}
+	return args
+}
+
+// admin is c's city administrator, created on first use.
+func (c *cloud) admin(t testing.TB) *admin {
+	t.Helper()
+	v, _ := admins.LoadOrStore(c.data+"|"+c.db, &admin{})
+	a := v.(*admin)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.token != "" {
+		return a
+	}
+	add := exec.Command(filepath.Join(bin, "leifeng-cloud"), append([]string{"admin", "add", "--user", adminUser, "--role", "city"}, c.dbArgs()...)...)
+	add.Stdin = strings.NewReader(adminInitial + "\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("leifeng-cloud admin add: %v\n%s", err, out)
+	}
+	tok, err := exec.Command(filepath.Join(bin, "leifeng-cloud"), append([]string{"token", "create", "--user", adminUser}, c.dbArgs()...)...).Output()
+	if err != nil {
+		t.Fatalf("leifeng-cloud token create: %v", err)
+	}
+	a.token = strings.TrimSpace(string(tok))
+	return a
+}
+
+// token is the API token of c's admin.
+func (c *cloud) token(t testing.TB) string { return c.admin(t).token }
+
+// password is the admin's password, the initial one changed first (as
+// the console makes the admin do) if no test has yet.
+func (c *cloud) password(t testing.TB) string {
+	t.Helper()
+	a := c.admin(t)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.changed {
+		return adminPassword
+	}
+	ck, csrf := signIn(t, c.httpClient(), c.http, adminUser, adminInitial)
+	if resp := do(t, c.httpClient(), http.MethodPost, c.http+"/api/v1/session/password",
+		fmt.Sprintf(`{"old":%q,"new":%q}`, adminInitial, adminPassword),
+		"Cookie", ck.String(), "X-CSRF-Token", csrf, "Content-Type", "application/json", "Origin", c.http); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first password change: %s", resp.Status)
+	}
+	a.changed = true
+	return adminPassword
+}
+
+// consoleLogin signs the admin in on the console's login form; at the
+// first login the console asks for a new password, and gets it.
+func (c *cloud) consoleLogin(t *testing.T, p *page) {
+	t.Helper()
+	a := c.admin(t)
+	a.mu.Lock()
+	first := !a.changed
+	a.mu.Unlock()
+	pw := adminPassword
+	if first {
+		pw = adminInitial
+	}
+	p.waitTrue(t, `document.getElementById('login') !== null && document.readyState === 'complete'`)
+	p.eval(t, fmt.Sprintf(`(() => { window.leaving = true; document.getElementById('name').value = %q; document.getElementById('password').value = %q;
+		document.getElementById('loginBtn').click(); return true; })()`, adminUser, pw))
+	if first {
+		p.waitTrue(t, `!window.leaving && document.getElementById('passwordForm') !== null && document.readyState === 'complete'`)
+		p.eval(t, fmt.Sprintf(`(() => { window.leaving = true; document.getElementById('old').value = %q; document.getElementById('new').value = %q;
+			document.getElementById('again').value = %q; document.getElementById('passwordBtn').click(); return true; })()`, adminInitial, adminPassword, adminPassword))
+		p.waitTrue(t, `!window.leaving && document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.includes('密码已修改')`)
+		a.mu.Lock()
+		a.changed = true
+		a.mu.Unlock()
+	}
+	p.waitTrue(t, `!window.leaving && document.getElementById('logout') !== null && document.querySelector('.who').textContent.includes('admin')`)
+}
+
+func (c *cloud) httpClient() *http.Client {
+	if c.client != nil {
+		return c.client
+	}
+	return http.DefaultClient
 }
 
 // cloudCmd runs a leifeng-cloud subcommand to completion and returns its
 // output.
 func cloudCmd(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(bin, "leifeng-cloud"), args...).CombinedOutput()
+	out, err := cloudExec(t, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("leifeng-cloud %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -253,19 +379,15 @@ func (c *cloud) addStation(t testing.TB, station, county string, extra ...string
 	return file
 }
 
-// authGet is GET path with the admin token.
+// authGet is GET path with the admin's API token.
 func (c *cloud) authGet(t testing.TB, path string) (*http.Response, error) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, c.http+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.keys(t).AdminToken)
-	hc := c.client
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return hc.Do(req)
+	req.Header.Set("Authorization", "Bearer "+c.token(t))
+	return c.httpClient().Do(req)
 }
 
 func (c *cloud) get(t testing.TB, path string, v any) {

@@ -115,10 +115,10 @@ func TestIssuerKeyPushedOnline(t *testing.T) {
 	json.Unmarshal(attackerPub, &pf)
 	keyJSON := fmt.Sprintf(`[{"id":%d,"public_key":%q}]`, pf.KeyID, mustB64(t, pf.PublicKey))
 
-	// With the admin token: the cloud refuses to push bare issuer keys.
+	// With the admin's API token: the cloud refuses to push bare issuer keys.
 	file := p("attack.json")
 	os.WriteFile(file, []byte(`{"trusted_keys":`+keyJSON+`}`), 0o600)
-	out, err := exec.Command(filepath.Join(bin, "leifeng-cloud"), "config", "push", "--api", c.http, "--data", c.data,
+	out, err := cloudExec(t, "config", "push", "--api", c.http, "--data", c.data,
 		"--file", file, "--station", station).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "trusted_keys") {
 		t.Fatalf("the cloud pushed bare issuer keys: %v\n%s", err, out)

@@ -59,17 +59,19 @@ func TestAPIAccessControl(t *testing.T) {
 		"/api/v1/stations",
 		"/api/v1/fleet",
 		"/api/v1/stations/" + k.station + "/presence",
-		"/metrics",
 	}
 	for _, p := range personal {
 		if code := anon(p); code != http.StatusUnauthorized {
 			t.Errorf("anonymous GET %s: %d, want 401", p, code)
 		}
 	}
-	if code := anon("/healthz"); code != http.StatusOK {
-		t.Errorf("GET /healthz: %d, want 200 (it holds no data)", code)
+	// Open, and anon checks they hold no volunteer's ID.
+	for _, p := range []string{"/healthz", "/metrics"} {
+		if code := anon(p); code != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200 (it holds no personal data)", p, code)
+		}
 	}
-	token := "Bearer " + c.keys(t).AdminToken
+	token := "Bearer " + c.token(t)
 
 	// DNS rebinding: a page of evil.example resolved to the cloud's
 	// address sends Host: evil.example. Even with the token it gets
@@ -87,22 +89,29 @@ func TestAPIAccessControl(t *testing.T) {
 	var h map[string]any
 	c.get(t, "/api/v1/volunteers/V0001/hours", &h)
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(c.log.String(), `who=admin via=token route="GET /api/v1/volunteers/{id}/hours" what="volunteer V0001"`) {
+	for !strings.Contains(c.log.String(), `who=admin role=city via=token route="GET /api/v1/volunteers/{id}/hours" what="volunteer V0001"`) {
 		if time.Now().After(deadline) {
 			t.Fatal("no audit line for reading a volunteer's hours")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// The enumeration of 1,000 volunteer IDs: nothing comes back, and
-	// after a handful of failures the address is turned away (429) even
-	// before its guesses are checked.
+	// Without a login, the enumeration of 1,000 volunteer IDs gets
+	// nothing; guessing tokens meanwhile gets the address turned away
+	// (429) after a handful of failures, before its guesses are checked.
 	codes := map[int]int{}
 	for i := range 1000 {
 		codes[anon(fmt.Sprintf("/api/v1/volunteers/V%04d/hours", i))]++
 	}
+	if codes[401] != 1000 {
+		t.Fatalf("anonymous enumeration answered %v; want 1000 × 401", codes)
+	}
+	codes = map[int]int{}
+	for i := range 1000 {
+		codes[anon("/api/v1/stations", "Authorization", fmt.Sprintf("Bearer lft_guess%04d", i))]++
+	}
 	if codes[200] != 0 || codes[429] < 950 {
-		t.Fatalf("enumeration answered %v; want no 200 and at least 950 of 1000 rate limited", codes)
+		t.Fatalf("guessing tokens answered %v; want no 200 and at least 950 of 1000 rate limited", codes)
 	}
 	// The right token from that address now waits too: guessing the
 	// token is as slow as guessing IDs.
@@ -111,18 +120,19 @@ func TestAPIAccessControl(t *testing.T) {
 	}
 }
 
-// The console's login: the token is posted once and a cookie the page
-// cannot read carries the session; a cross-site request cannot use it.
+// The console's login: name and password are posted once and a cookie
+// the page cannot read carries the session; a change needs the session's
+// CSRF token, and a cross-site request cannot use the cookie even with it.
 func TestConsoleSession(t *testing.T) {
 	c := startCloud(t, cloudOpt{})
 	k := startKiosk(t, "pe-ses-001", c.mqtt)
 	c.waitStation(t, k.station, "online", 20*time.Second, func(s stationView) bool { return s.Online })
-	cookie := login(t, http.DefaultClient, c.http, c.keys(t).AdminToken)
+	cookie, csrf := signIn(t, http.DefaultClient, c.http, adminUser, c.password(t))
 	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Secure {
 		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, not Secure over plain HTTP", cookie)
 	}
-	if resp := do(t, http.DefaultClient, http.MethodPost, c.http+"/api/v1/session", `{"token":"wrong"}`); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("login with a wrong token: %s", resp.Status)
+	if resp := do(t, http.DefaultClient, http.MethodPost, c.http+"/api/v1/session", `{"user":"admin","password":"wrong password"}`); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("login with a wrong password: %s", resp.Status)
 	}
 	// The cookie reads.
 	if resp := do(t, http.DefaultClient, http.MethodGet, c.http+"/api/v1/fleet", "", "Cookie", cookie.String()); resp.StatusCode != http.StatusOK {
@@ -134,10 +144,11 @@ func TestConsoleSession(t *testing.T) {
 		hdr  []string
 		want int
 	}{
-		{"another site's form (Origin)", []string{"Origin", "http://evil.example"}, http.StatusForbidden},
-		{"another site's fetch (Sec-Fetch-Site)", []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
-		{"no origin at all", nil, http.StatusForbidden},
-		{"the console itself", []string{"Origin", c.http, "Sec-Fetch-Site", "same-origin"}, http.StatusOK},
+		{"another site's form (Origin)", []string{"Origin", "http://evil.example", "X-CSRF-Token", csrf}, http.StatusForbidden},
+		{"another site's fetch (Sec-Fetch-Site)", []string{"Sec-Fetch-Site", "cross-site", "X-CSRF-Token", csrf}, http.StatusForbidden},
+		{"no CSRF token", []string{"Origin", c.http, "Sec-Fetch-Site", "same-origin"}, http.StatusForbidden},
+		{"a wrong CSRF token", []string{"Origin", c.http, "Sec-Fetch-Site", "same-origin", "X-CSRF-Token", "x" + csrf}, http.StatusForbidden},
+		{"the console itself", []string{"Origin", c.http, "Sec-Fetch-Site", "same-origin", "X-CSRF-Token", csrf}, http.StatusOK},
 	} {
 		hdr := append([]string{"Cookie", cookie.String(), "Content-Type", "application/json"}, tc.hdr...)
 		if resp := do(t, http.DefaultClient, http.MethodPost, c.http+"/api/v1/config", push, hdr...); resp.StatusCode != tc.want {
@@ -145,7 +156,7 @@ func TestConsoleSession(t *testing.T) {
 		}
 	}
 	// Logging out ends the session on the server, not only in the browser.
-	do(t, http.DefaultClient, http.MethodDelete, c.http+"/api/v1/session", "", "Cookie", cookie.String(), "Origin", c.http)
+	do(t, http.DefaultClient, http.MethodDelete, c.http+"/api/v1/session", "", "Cookie", cookie.String(), "Origin", c.http, "X-CSRF-Token", csrf)
 	if resp := do(t, http.DefaultClient, http.MethodGet, c.http+"/api/v1/fleet", "", "Cookie", cookie.String()); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("GET /api/v1/fleet after logout: %s", resp.Status)
 	}
@@ -170,20 +181,33 @@ func do(t testing.TB, hc *http.Client, method, url, body string, hdr ...string) 
 	return resp
 }
 
-// login posts the token to /api/v1/session and returns the session cookie.
-func login(t testing.TB, hc *http.Client, base, token string) *http.Cookie {
+// signIn posts name and password to /api/v1/session and returns the
+// session cookie and the session's CSRF token.
+func signIn(t testing.TB, hc *http.Client, base, user, password string) (*http.Cookie, string) {
 	t.Helper()
-	resp := do(t, hc, http.MethodPost, base+"/api/v1/session", fmt.Sprintf(`{"token":%q}`, token), "Content-Type", "application/json")
-	if resp.StatusCode != http.StatusOK {
+	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/session", strings.NewReader(fmt.Sprintf(`{"user":%q,"password":%q}`, user, password)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&s) != nil || s.CSRF == "" {
 		t.Fatalf("login: %s", resp.Status)
 	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "leifeng_session" {
-			return ck
+			return ck, s.CSRF
 		}
 	}
 	t.Fatalf("login set no session cookie: %v", resp.Header["Set-Cookie"])
-	return nil
+	return nil, ""
 }
 
 // relay is a TCP proxy between kiosk and broker that keeps every byte the
@@ -318,6 +342,8 @@ func startTLSCloud(t testing.TB, extra ...string) *cloud {
 	c.http = strings.Replace(c.http, "http://", "https://", 1)
 	c.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cloudCA(t, c.data)}}}
 	clouds.Store(c.mqtt, c)
+	apis.Store(c.http, c)
+	t.Cleanup(func() { apis.Delete(c.http) })
 	return c
 }
 
@@ -340,7 +366,7 @@ func TestServeHTTPS(t *testing.T) {
 	c.get(t, "/api/v1/fleet", &f)
 	// The CLI trusts serve's CA under --data.
 	c.push(t, `{"board":{"phone":"0879-1"}}`, "--all")
-	ck := login(t, c.client, c.http, c.keys(t).AdminToken)
+	ck, _ := signIn(t, c.client, c.http, adminUser, c.password(t))
 	if !ck.Secure || !ck.HttpOnly {
 		t.Fatalf("session cookie over TLS %+v: want Secure and HttpOnly", ck)
 	}

@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"leifeng/cloud/fleet"
 )
 
 // kioskPkg is the headless kiosk the Pi runs; it must build without cgo.
@@ -312,14 +311,19 @@ func TestQemuArm64KioskTap(t *testing.T) {
 		t.Fatalf("tap: %v %s", err, line)
 	}
 
-	keys, err := fleet.LoadKeys(data)
+	add := exec.Command(cloudBin, "admin", "add", "--data", data, "--user", "admin", "--role", "city")
+	add.Stdin = strings.NewReader("pi test password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("leifeng-cloud admin add: %v\n%s", err, out)
+	}
+	token, err := exec.Command(cloudBin, "token", "create", "--data", data, "--user", "admin").Output()
 	if err != nil {
-		t.Fatalf("the cloud's admin token: %v", err)
+		t.Fatalf("leifeng-cloud token create: %v", err)
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/api/v1/records?station=pi-qemu-001&after=0&limit=10", nil)
-		req.Header.Set("Authorization", "Bearer "+keys.AdminToken)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

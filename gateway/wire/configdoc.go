@@ -239,9 +239,28 @@ func DefaultConfig() *Config {
 	}
 }
 
+// unionRevoked is a followed by the serials of b not in a.
+func unionRevoked(a, b []string) []string {
+	if len(a) == 0 {
+		return b
+	}
+	seen := make(map[string]bool, len(a)+len(b))
+	out := make([]string, 0, len(a)+len(b))
+	for _, s := range append(slices.Clip(a), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // MergeConfig lays the fleet defaults over base (the built-in defaults) and
 // the station's document over both: a field the station sets wins, an empty
-// one falls back. UI, Reader and Rules merge field by field. Either
+// one falls back. UI, Reader and Rules merge field by field. Revoked is the
+// exception: revocations add up, a serial revoked in any of the documents
+// stays revoked, so a station document pushed before a revocation cannot
+// hide the fleet document that carries it. Either
 // document may be nil. The result's Version and Station are the station
 // document's; base, fleet and station are not modified.
 func MergeConfig(base, fleet, station *Config) *Config {
@@ -273,7 +292,7 @@ func MergeConfig(base, fleet, station *Config) *Config {
 			out.Stars = c.Stars
 		}
 		if c.Revoked != nil {
-			out.Revoked = c.Revoked
+			out.Revoked = unionRevoked(out.Revoked, c.Revoked)
 		}
 		if c.TrustedKeys != nil {
 			out.TrustedKeys = c.TrustedKeys

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -88,6 +89,12 @@ func TestMergeConfigCarriesEveryField(t *testing.T) {
 	// setting.
 	fleet.V, station.V = Version, Version
 	m := MergeConfig(DefaultConfig(), &fleet, &station)
+	// Revocations add up rather than the station's winning
+	// (TestRevokedAddsUp): compare the rest.
+	if !reflect.DeepEqual(m.Revoked, append(slices.Clone(fleet.Revoked), station.Revoked...)) {
+		t.Errorf("revoked %v, want the fleet's and the station's", m.Revoked)
+	}
+	m.Revoked = station.Revoked
 	for _, bad := range sameLeaves(reflect.ValueOf(*m), reflect.ValueOf(station), "Config") {
 		t.Error("station field lost in merge: " + bad)
 	}
@@ -138,4 +145,20 @@ func show(v reflect.Value) any {
 		return v.Elem().Interface()
 	}
 	return v.Interface()
+}
+
+// TestRevokedAddsUp: revocations are the one field that does not let the
+// station win. A station document pushed before a card was revoked still
+// lists the old revocations; the fleet document pushed after the
+// revocation carries the new one, and the merged config refuses both.
+func TestRevokedAddsUp(t *testing.T) {
+	fleet := &Config{V: Version, Version: 20, Revoked: []string{"C-OLD", "C-NEW"}}
+	station := &Config{V: Version, Version: 10, Station: "s-1", Revoked: []string{"C-OLD", "C-LOCAL"}}
+	m := MergeConfig(DefaultConfig(), fleet, station)
+	if want := []string{"C-OLD", "C-NEW", "C-LOCAL"}; !reflect.DeepEqual(m.Revoked, want) {
+		t.Fatalf("merged revoked %v, want %v", m.Revoked, want)
+	}
+	if len(fleet.Revoked) != 2 || len(station.Revoked) != 2 {
+		t.Fatalf("inputs modified: %v %v", fleet.Revoked, station.Revoked)
+	}
 }

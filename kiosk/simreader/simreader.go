@@ -80,16 +80,20 @@ type Request struct {
 
 // Reply is one line written back.
 type Reply struct {
-	OK           bool    `json:"ok"`
-	Kind         string  `json:"kind,omitempty"`
-	ID           string  `json:"id,omitempty"`
-	Seq          uint64  `json:"seq,omitempty"`
-	Repeat       bool    `json:"repeat"`
-	Seconds      float64 `json:"seconds"`
-	Volunteer    string  `json:"volunteer,omitempty"`
-	CheckIn      string  `json:"check_in,omitempty"`
-	AutoCheckOut string  `json:"auto_check_out,omitempty"`
-	Error        string  `json:"error,omitempty"`
+	OK        bool    `json:"ok"`
+	Kind      string  `json:"kind,omitempty"`
+	ID        string  `json:"id,omitempty"`
+	Seq       uint64  `json:"seq,omitempty"`
+	Repeat    bool    `json:"repeat"`
+	Seconds   float64 `json:"seconds"`
+	Volunteer string  `json:"volunteer,omitempty"`
+	// Name is the masked display name the card's credential carries
+	// (what the kiosk greets with when its roster does not list the
+	// volunteer); empty for a card without one and for bare taps.
+	Name         string `json:"name,omitempty"`
+	CheckIn      string `json:"check_in,omitempty"`
+	AutoCheckOut string `json:"auto_check_out,omitempty"`
+	Error        string `json:"error,omitempty"`
 	// Reason refines an error with its stable code: for "card" the
 	// reader.Code (forged, expired, not_yet_valid, revoked, unreadable,
 	// several_cards, unsupported, reader_fault) or unsigned (a bare
@@ -242,7 +246,11 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 		}
 	}
 	res, err := s.book.TapService(ctx, t, req.Service)
-	return reply(res, err)
+	rep := reply(res, err)
+	if rep.OK {
+		rep.Name = t.Name
+	}
+	return rep
 }
 
 func reply(res attendance.Result, err error) Reply {

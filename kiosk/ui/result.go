@@ -58,7 +58,7 @@ func (u *UI) showTap(ev TapEvent) {
 		r := ev.Result
 		title = u.t("checkout_ok")
 		words = title
-		lines = append(lines, maskName(u.volunteerName(r.Volunteer)))
+		lines = append(lines, maskName(u.volunteerName(r.Volunteer, ev.Tap.Name)))
 		if r.Service != "" {
 			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
 		}
@@ -68,7 +68,7 @@ func (u *UI) showTap(ev TapEvent) {
 		r := ev.Result
 		title = u.t("checkin_ok")
 		words = title
-		lines = append(lines, maskName(u.volunteerName(r.Volunteer)))
+		lines = append(lines, maskName(u.volunteerName(r.Volunteer, ev.Tap.Name)))
 		if r.Service != "" {
 			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
 		}

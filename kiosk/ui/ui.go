@@ -465,12 +465,18 @@ func (u *UI) clock() string {
 	return fmt.Sprintf("%d月%d日 星期%s %s", now.Month(), now.Day(), week[now.Weekday()], now.Format("15:04"))
 }
 
-// volunteerName is the masked name from the config, or the ID.
-func (u *UI) volunteerName(id string) string {
+// volunteerName is the masked name from the config's roster; for a
+// volunteer the roster does not list (a kiosk offline since they were
+// issued their card, or one at another station), the masked name their
+// card carries (cardName, signed by the issuer); failing both, the ID.
+func (u *UI) volunteerName(id, cardName string) string {
 	for _, v := range u.cfg.Volunteers {
-		if v.ID == id {
+		if v.ID == id && v.Name != "" {
 			return v.Name
 		}
+	}
+	if cardName != "" {
+		return cardName
 	}
 	return id
 }

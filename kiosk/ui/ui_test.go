@@ -317,6 +317,31 @@ func TestCheckInOut(t *testing.T) {
 	}
 }
 
+// TestCardNameGreets: a volunteer the roster does not list (issued a card
+// while the kiosk was offline) is greeted by the masked name their card
+// carries; one the roster lists, by the roster's name; a card without a
+// name and no roster entry shows the ID.
+func TestCardNameGreets(t *testing.T) {
+	k := newKiosk(t, fyne.NewSize(800, 480), Options{})
+	tap := func(volunteer, name string) {
+		t.Helper()
+		if _, err := k.tap.TapService(context.Background(), reader.Tap{Volunteer: volunteer, Card: "C-" + volunteer, Name: name, Media: "ntag215"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		k.wait(ScreenResult)
+	}
+	tap("PE-530802-000777", "欧*娜")
+	k.shows("签到成功", "欧*娜")
+	k.press("确定")
+	k.wait(ScreenHome)
+	tap("V0001", "李*四")
+	k.shows("签到成功", "张*三")
+	k.press("确定")
+	k.wait(ScreenHome)
+	tap("PE-530802-000778", "")
+	k.shows("签到成功", "PE-530802-000778")
+}
+
 // TestServiceChosenOnScreen: a volunteer picks a menu item, then taps;
 // the check-in record carries it.
 func TestServiceChosenOnScreen(t *testing.T) {

@@ -12,8 +12,11 @@ import (
 	"unicode/utf8"
 )
 
-// Version is the layout version this package writes.
-const Version = 1
+// Version is the newest layout version: 2, which adds the volunteer's
+// masked display name. Sign writes version 1 for a credential without a
+// name, so such a card still reads on a kiosk that knows only version 1;
+// Decode reads both.
+const Version = 2
 
 // MIMEType is the NDEF record type that carries a credential.
 const MIMEType = "application/vnd.leifeng.card"
@@ -22,7 +25,10 @@ const MIMEType = "application/vnd.leifeng.card"
 const (
 	MaxVolunteerLen = 64
 	MaxSerialLen    = 32
-	SignatureSize   = ed25519.SignatureSize
+	// MaxNameLen bounds the display name: a masked Chinese name (张*明) is
+	// 7 to 12 bytes, and the whole credential must fit an NTAG213.
+	MaxNameLen    = 32
+	SignatureSize = ed25519.SignatureSize
 )
 
 const signingContext = "leifeng-card-v1"
@@ -38,7 +44,7 @@ var cst = time.FixedZone("CST", 8*3600)
 
 // Credential is the content of a volunteer card.
 type Credential struct {
-	// Version is the layout version (1).
+	// Version is the layout version (1, or 2 with a Name).
 	Version uint8
 	// KeyID names the issuer key that signed the credential.
 	KeyID uint16
@@ -48,6 +54,11 @@ type Credential struct {
 	Volunteer string
 	// Serial identifies this credential; revocations name it.
 	Serial string
+	// Name is the volunteer's display name, masked as a public screen may
+	// show it (张*明), so a kiosk that has never seen the volunteer greets
+	// them by it while offline. Empty in version 1. The signature covers
+	// it.
+	Name string
 	// Issued is the issue date (midnight CST of that day).
 	Issued time.Time
 	// Expires is the last day the credential is valid (midnight CST).
@@ -112,9 +123,15 @@ func (c *Credential) signedBytes() ([]byte, error) {
 	if n := len(c.Serial); n == 0 || n > MaxSerialLen || !utf8.ValidString(c.Serial) {
 		return nil, fmt.Errorf("%w: serial of %d bytes", ErrMalformed, n)
 	}
+	if n := len(c.Name); n > MaxNameLen || !utf8.ValidString(c.Name) {
+		return nil, fmt.Errorf("%w: name of %d bytes", ErrMalformed, n)
+	}
 	v := c.Version
 	if v == 0 {
-		v = Version
+		v = layoutFor(c.Name)
+	}
+	if v == 1 && c.Name != "" {
+		return nil, fmt.Errorf("%w: a name needs layout version 2", ErrMalformed)
 	}
 	b := []byte{v}
 	b = binary.BigEndian.AppendUint16(b, c.KeyID)
@@ -124,18 +141,31 @@ func (c *Credential) signedBytes() ([]byte, error) {
 	b = append(b, c.Volunteer...)
 	b = append(b, byte(len(c.Serial)))
 	b = append(b, c.Serial...)
+	if v >= 2 {
+		b = append(b, byte(len(c.Name)))
+		b = append(b, c.Name...)
+	}
 	b = binary.BigEndian.AppendUint16(b, dayOf(c.Issued))
 	b = binary.BigEndian.AppendUint16(b, dayOf(c.Expires))
 	return b, nil
+}
+
+// layoutFor is the oldest layout that carries a credential with name.
+func layoutFor(name string) uint8 {
+	if name == "" {
+		return 1
+	}
+	return 2
 }
 
 func message(signed []byte) []byte {
 	return append([]byte(signingContext), signed...)
 }
 
-// Sign sets c.Version and c.Signature and returns the encoded credential.
+// Sign sets c.Version (1 without a Name, 2 with one) and c.Signature and
+// returns the encoded credential.
 func (c *Credential) Sign(keyID uint16, priv ed25519.PrivateKey) ([]byte, error) {
-	c.Version = Version
+	c.Version = layoutFor(c.Name)
 	c.KeyID = keyID
 	signed, err := c.signedBytes()
 	if err != nil {
@@ -153,13 +183,16 @@ func Decode(b []byte) (*Credential, error) {
 	r := reader{b: b}
 	c := &Credential{}
 	c.Version = r.byte()
-	if r.err == nil && c.Version != Version {
+	if r.err == nil && (c.Version < 1 || c.Version > Version) {
 		return nil, fmt.Errorf("%w: version %d", ErrMalformed, c.Version)
 	}
 	c.KeyID = r.uint16()
 	c.UID = r.bytes(int(r.byte()))
 	c.Volunteer = string(r.bytes(int(r.byte())))
 	c.Serial = string(r.bytes(int(r.byte())))
+	if c.Version >= 2 {
+		c.Name = string(r.bytes(int(r.byte())))
+	}
 	c.Issued = dateOf(r.uint16())
 	c.Expires = dateOf(r.uint16())
 	c.Signature = r.bytes(SignatureSize)

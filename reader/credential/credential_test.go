@@ -287,3 +287,88 @@ func TestNotYetValid(t *testing.T) {
 		t.Fatalf("a day before its issue day: %v", err)
 	}
 }
+
+// A credential with the masked name is layout version 2; the name comes
+// back from Verify, and the signature covers it: any flipped bit, in the
+// name or elsewhere, is refused.
+func TestNameRoundTrip(t *testing.T) {
+	b, v := issue(t, func(c *Credential) { c.Name = "张*明" })
+	if b[0] != 2 {
+		t.Fatalf("layout version %d, want 2", b[0])
+	}
+	c, err := v.Verify(testUID, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "张*明" || c.Version != 2 || c.Serial != "C2026-000123" {
+		t.Fatalf("%+v", c)
+	}
+	for i := range b {
+		for bit := 0; bit < 8; bit++ {
+			f := bytes.Clone(b)
+			f[i] ^= 1 << bit
+			if _, err := v.Verify(testUID, f); !errors.Is(err, ErrForged) {
+				t.Fatalf("byte %d bit %d: err = %v", i, bit, err)
+			}
+		}
+	}
+	// The name cannot be swapped for another of the same length.
+	other := bytes.Replace(b, []byte("张*明"), []byte("李*明"), 1)
+	if _, err := v.Verify(testUID, other); !errors.Is(err, ErrForged) {
+		t.Fatalf("name swapped: err = %v", err)
+	}
+	if _, err := (&Credential{UID: testUID, Volunteer: "V", Serial: "S", Name: strings.Repeat("x", MaxNameLen+1)}).Sign(3, ed25519.NewKeyFromSeed(testSeed)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("name of %d bytes: err = %v", MaxNameLen+1, err)
+	}
+	// The name costs 10 bytes: with IDs this long the credential no
+	// longer fits an NTAG213 (the cloud says so when asked to issue one)
+	// but fits an NTAG215.
+	msg, err := NDEFMessage(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NTAGMemory(NTAG213, testUID, msg); err == nil {
+		t.Fatal("a named credential with a 16-byte volunteer ID fits an NTAG213; the comment above is stale")
+	}
+	if _, err := NTAGMemory(NTAG215, testUID, msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Old cards keep working: a version 1 credential built byte by byte from
+// the layout in doc.go (as cards already in volunteers' hands carry it)
+// verifies, with no name; and a credential without a name is still
+// written as version 1, byte for byte that layout.
+func TestVersion1Compatible(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(testSeed)
+	var old []byte
+	old = append(old, 1, 0, 3, byte(len(testUID)))
+	old = append(old, testUID...)
+	old = append(old, 16)
+	old = append(old, "PE-530802-000123"...)
+	old = append(old, 12)
+	old = append(old, "C2026-000123"...)
+	day := func(y int, m time.Month, d int) []byte {
+		n := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+		return []byte{byte(n >> 8), byte(n)}
+	}
+	old = append(old, day(2026, 3, 5)...)
+	old = append(old, day(2029, 3, 4)...)
+	old = append(old, ed25519.Sign(priv, append([]byte("leifeng-card-v1"), old...))...)
+
+	b, v := issue(t, nil)
+	if !bytes.Equal(b, old) {
+		t.Fatalf("a credential without a name is no longer layout 1:\n got % x\nwant % x", b, old)
+	}
+	c, err := v.Verify(testUID, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 1 || c.Name != "" || c.Volunteer != "PE-530802-000123" {
+		t.Fatalf("%+v", c)
+	}
+	// A version 1 layout cannot be made to claim a name.
+	if _, err := (&Credential{Version: 1, UID: testUID, Volunteer: "V", Serial: "S", Name: "张*"}).signedBytes(); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("name in layout 1: err = %v", err)
+	}
+}

@@ -20,6 +20,23 @@
 //	             the end of that day, China Standard Time)
 //	..     64    Ed25519 signature over "leifeng-card-v1" || all bytes above
 //
+// # Layout, version 2
+//
+// Version 2 is version 1 with the volunteer's masked display name (张*明)
+// after the serial, so a kiosk greets a volunteer it has never seen while
+// offline:
+//
+//	..     1     serial length s (1..32)
+//	..     s     credential serial, UTF-8
+//	..     1     name length m (0..32)
+//	..     m     masked display name, UTF-8
+//	..     2     issued date ...
+//
+// and the rest as in version 1; the version byte is 2 and the signature
+// (same context string) covers the name too. A credential without a name
+// is still written as version 1, which every kiosk reads; a kiosk reads
+// both versions.
+//
 // The signature covers the UID, so a genuine payload copied onto another
 // card is refused (ErrWrongCard). The card's sector keys are not the
 // security: MIFARE Classic's Crypto1 is broken, the signature is not.

@@ -138,13 +138,23 @@ func (r rootFlag) Set(path string) error {
 
 // apiFlags are the flags of subcommands that talk to a running cloud.
 type apiFlags struct {
-	url, data, token string
+	url, data, tokenFile, token string
 }
 
 func (a *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.url, "api", "http://127.0.0.1:8080", "the running cloud's API")
-	fs.StringVar(&a.data, "data", "leifeng-data", "the cloud's --data, to read the admin token")
-	fs.StringVar(&a.token, "token", "", "admin token (default: from cloud-keys.json under --data)")
+	fs.StringVar(&a.data, "data", "leifeng-data", "the cloud's --data, to trust its TLS certificate")
+	fs.StringVar(&a.tokenFile, "token-file", "", "file holding an API token (leifeng-cloud token create); default: the environment variable "+tokenEnv)
+}
+
+// loadToken reads the API token once.
+func (a *apiFlags) loadToken() error {
+	if a.token != "" {
+		return nil
+	}
+	t, err := apiToken(a.tokenFile)
+	a.token = t
+	return err
 }
 
 func (a *apiFlags) post(path string, body any, out any) error {
@@ -157,15 +167,11 @@ func (a *apiFlags) post(path string, body any, out any) error {
 
 func (a *apiFlags) get(path string, out any) error { return a.do(http.MethodGet, path, nil, out) }
 
-// do sends a request with the admin token and decodes the answer into out.
+// do sends a request with the API token and decodes the answer into out.
 // An error answer becomes one line: what the cloud said (its "error").
 func (a *apiFlags) do(method, path string, body io.Reader, out any) error {
-	if a.token == "" {
-		keys, err := fleet.LoadKeys(a.data)
-		if err != nil {
-			return fmt.Errorf("admin token: %w (give --token or --data)", err)
-		}
-		a.token = keys.AdminToken
+	if err := a.loadToken(); err != nil {
+		return err
 	}
 	req, err := http.NewRequest(method, strings.TrimSuffix(a.url, "/")+path, body)
 	if err != nil {

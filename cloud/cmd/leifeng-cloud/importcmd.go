@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"leifeng/cloud/people"
@@ -67,16 +66,9 @@ row in English or Chinese:
 	}
 	path := rest[0]
 
-	dsn := *db
-	if dsn == "" {
-		if err := os.MkdirAll(*data, 0o750); err != nil {
-			return fmt.Errorf("--data %s: %w", *data, err)
-		}
-		dsn = "sqlite:" + filepath.Join(*data, "leifeng.db")
-	}
-	st, err := store.Open(ctx, dsn)
+	st, err := (&dataFlags{data: *data, db: *db}).open(ctx)
 	if err != nil {
-		return fmt.Errorf("--db %s: %w", redact(dsn), err)
+		return err
 	}
 	defer st.Close()
 	opts := people.Options{Batch: *batch}

@@ -8,7 +8,8 @@
 //	leifeng-cloud mosquitto-config   generate Mosquitto's config, passwords, ACL (and TLS)
 //
 // On first start `serve` creates cloud-keys.json under --data: the config
-// signing key, the gateway's broker password and the API's admin token.
+// signing key and the gateway's broker password. Users and their API
+// tokens are in the database: leifeng-cloud admin add, token create.
 // Every other subcommand that needs them reads them from the same --data.
 //
 // `serve` with no flags runs on an embedded MQTT broker and SQLite under
@@ -44,6 +45,7 @@ import (
 
 	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
@@ -70,11 +72,20 @@ usage:
                                   sessions flagged for review, refused records, clone alerts
   leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
                                   import a CSV or XLSX file; each refused row is reported by line
+  leifeng-cloud admin add --user NAME --role city|county|station|org|auditor [--scope ID]
+  leifeng-cloud admin list | disable --user NAME | password --user NAME
+                                  users of the console and the API (first: a city administrator)
+  leifeng-cloud token create --user NAME | list | revoke --id N
+                                  API tokens for scripts, acting with a user's rights
+  leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
+                                  the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
   leifeng-cloud version
 
-run "leifeng-cloud serve -h" for the flags.
+run "leifeng-cloud serve -h" for the flags. The commands that call the API
+(config, command, rollout, review) send an API token from --token-file FILE
+or the environment variable LEIFENG_TOKEN.
 `, buildinfo.Get())
 }
 
@@ -107,6 +118,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return reviewCmd(args[1:], stdout)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return adminCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "issuer-key":
+		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Line("leifeng-cloud"))
 		return nil
@@ -320,8 +337,20 @@ func serve(ctx context.Context, c *config) error {
 	if c.rosterRefresh > 0 {
 		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
 	}
-	fl := &api.Fleet{Service: svc, Store: db, AdminToken: keys.AdminToken,
-		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert}}
+	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
+		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")
+	}
+	issuer, created, err := cards.LoadKey(c.data, cards.DefaultKeyID)
+	if err != nil {
+		return fmt.Errorf("--data %s: card issuer key: %w", c.data, err)
+	}
+	if created {
+		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
+			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
+	}
+	fl := &api.Fleet{Service: svc, Store: db,
+		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
+		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
 	// The console registers and imports volunteers with the ID-number
 	// key under --data, the one `leifeng-cloud import` uses.
 	if fl.Vault, err = people.LoadVault(c.data); err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"leifeng/cloud/api"
-	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
@@ -23,7 +22,7 @@ import (
 )
 
 // `leifeng-cloud review` against the cloud's API: list shows the flagged
-// session, approve makes it count (the token from --data), reject takes
+// session, approve makes it count (the token from --token-file), reject takes
 // another out of the queue, rejected and clones list what the store kept;
 // a missing check-in is a usage error.
 func TestReviewCLI(t *testing.T) {
@@ -34,12 +33,9 @@ func TestReviewCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	keys, err := fleet.LoadKeys(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := adminToken(t, data)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log, &api.Fleet{Store: db, AdminToken: keys.AdminToken}))
+	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log, &api.Fleet{Store: db}))
 	defer srv.Close()
 
 	long := func(volunteer string, seq uint64, start time.Time) string {
@@ -63,7 +59,7 @@ func TestReviewCLI(t *testing.T) {
 
 	cmd := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := run(ctx, append(append([]string{"review"}, args...), "--api", srv.URL, "--data", data), &out, io.Discard)
+		err := run(ctx, append(append([]string{"review"}, args...), "--api", srv.URL, "--data", data, "--token-file", tokenFile), &out, io.Discard)
 		return out.String(), err
 	}
 	out, err := cmd("list")

@@ -236,12 +236,8 @@ func printRollout(out io.Writer, v *rollout.View) error {
 // named bundles) to POST /api/v1/releases without holding it in memory,
 // reporting progress on progress every tenth of each bundle.
 func (a *apiFlags) upload(dir string, names []string, progress io.Writer) (*rollout.UploadResult, error) {
-	if a.token == "" {
-		keys, err := fleet.LoadKeys(a.data)
-		if err != nil {
-			return nil, fmt.Errorf("admin token: %w (give --token or --data)", err)
-		}
-		a.token = keys.AdminToken
+	if err := a.loadToken(); err != nil {
+		return nil, err
 	}
 	// Check the directory before connecting, so a wrong --repo or
 	// --target is said plainly rather than as a broken upload.

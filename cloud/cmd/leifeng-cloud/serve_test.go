@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +13,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"leifeng/cloud/fleet"
 	"leifeng/gateway/wire"
 	"leifeng/internal/cli"
 )
@@ -49,7 +49,7 @@ func TestServeInProcess(t *testing.T) {
 		t.Fatalf("publish state: %v", tok.Error())
 	}
 
-	keys, err := fleet.ReadKeys(data)
+	token, err := os.ReadFile(adminToken(t, data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestServeInProcess(t *testing.T) {
 			t.Fatalf("fleet view shows firmware %q, want %q", got, version)
 		}
 		req, _ := http.NewRequest(http.MethodGet, u.http+"/api/v1/fleet", nil)
-		req.Header.Set("Authorization", "Bearer "+keys.AdminToken)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -50,9 +50,9 @@ func (c *config) transport(log *slog.Logger) (*transport, error) {
 	useTLS := c.tlsOn || c.tlsCert != ""
 	if public && !useTLS {
 		if c.insecure {
-			log.Warn("INSECURE: --insecure-plaintext: the API and the broker listen without TLS on an address other than loopback; station passwords, the admin token and personal data cross the network in plain text",
+			log.Warn("INSECURE: --insecure-plaintext: the API and the broker listen without TLS on an address other than loopback; station passwords, users' passwords and API tokens and personal data cross the network in plain text",
 				"http", c.httpAddr, "mqtt", c.mqttListen)
-			fmt.Fprintf(os.Stderr, "leifeng-cloud: WARNING: --insecure-plaintext: passwords, the admin token and personal data travel unencrypted on %s and %s\n", c.httpAddr, c.mqttListen)
+			fmt.Fprintf(os.Stderr, "leifeng-cloud: WARNING: --insecure-plaintext: passwords, API tokens and personal data travel unencrypted on %s and %s\n", c.httpAddr, c.mqttListen)
 			return t, nil
 		}
 		useTLS = true

@@ -48,6 +48,7 @@ func TestRolloutUpload(t *testing.T) {
 	if _, err := host.Add(name, bundle); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("LEIFENG_TOKEN", readToken(t, adminToken(t, data)))
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"rollout", "upload", "--api", api, "--data", data, "--repo", host.Dir, "--target", "kiosk-9.tar"}, &out, &errOut); err == nil ||
 		!strings.Contains(err.Error(), "kiosk-9.tar") {

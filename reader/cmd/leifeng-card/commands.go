@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -119,8 +120,9 @@ func issue(args []string, stdout io.Writer) error {
 	media := fs.String("media", "ntag215", "classic1k, ntag213, ntag215, ntag216 or ntag424 (card images)")
 	uidHex := fs.String("uid", "", "card UID in hex (card images; a real card gives its own)")
 	out := fs.String("out", "card.json", "card image file to write")
-	keyB := fs.String("keyb", "", "MIFARE Classic key B, 12 hex digits (default: random)")
-	sunPath := fs.String("sun-keys", "", "SDM master key file (ntag424)")
+	name := fs.String("name", "", "the volunteer's masked display name (张*明), shown by kiosks whose roster lacks them; empty writes a layout-1 credential without one")
+	var sec secretFlags
+	sec.register(fs)
 	var hw hwFlags
 	hw.register(fs)
 	if err := cli.Parse(fs, args, stdout); err != nil {
@@ -144,27 +146,12 @@ func issue(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var opts cardimage.IssueOptions
-	if *keyB != "" {
-		b, err := hex.DecodeString(*keyB)
-		if err != nil || len(b) != 6 {
-			return fmt.Errorf("-keyb: want 12 hex digits")
-		}
-		opts.KeyB = [6]byte(b)
-	} else {
-		rand.Read(opts.KeyB[:])
-	}
-	if *sunPath != "" {
-		var k reader.SUNKeyFile
-		if err := reader.ReadJSONFile(*sunPath, &k); err != nil {
-			return err
-		}
-		opts.SUNMaster = credential.SUNKeys{MetaRead: k.MetaRead, FileRead: k.FileRead}
-	} else if *media == "ntag424" {
-		return errors.New("issue: ntag424 needs -sun-keys")
+	opts, err := sec.options(*media, hw.spi != "")
+	if err != nil {
+		return err
 	}
 	sign := func(uid []byte, media string) (*cardimage.Image, error) {
-		c := &credential.Credential{UID: uid, Volunteer: *volunteer, Serial: *serial, Issued: iss, Expires: exp}
+		c := &credential.Credential{UID: uid, Volunteer: *volunteer, Serial: *serial, Name: *name, Issued: iss, Expires: exp}
 		b, err := c.Sign(pk.KeyID, ed25519.NewKeyFromSeed(pk.Seed))
 		if err != nil {
 			return nil, err
@@ -191,6 +178,118 @@ func issue(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s card %X for volunteer %s, serial %s, valid through %s\n", *out, *media, uid, *volunteer, *serial, *expires)
 	return nil
+}
+
+// secretFlags are the card's own keys, which the issuing desk holds.
+type secretFlags struct {
+	keyB, sun string
+}
+
+func (f *secretFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.keyB, "keyb", "", "MIFARE Classic key B, 12 hex digits (default: random)")
+	fs.StringVar(&f.sun, "sun-keys", "", "SDM master key file (ntag424)")
+}
+
+// options reads the card keys for media (on a real reader the media is
+// known only once the card is there, so SUN keys are not required ahead).
+func (f *secretFlags) options(media string, hardware bool) (cardimage.IssueOptions, error) {
+	var opts cardimage.IssueOptions
+	if f.keyB != "" {
+		b, err := hex.DecodeString(f.keyB)
+		if err != nil || len(b) != 6 {
+			return opts, fmt.Errorf("-keyb: want 12 hex digits")
+		}
+		opts.KeyB = [6]byte(b)
+	} else {
+		rand.Read(opts.KeyB[:])
+	}
+	if f.sun != "" {
+		var k reader.SUNKeyFile
+		if err := reader.ReadJSONFile(f.sun, &k); err != nil {
+			return opts, err
+		}
+		opts.SUNMaster = credential.SUNKeys{MetaRead: k.MetaRead, FileRead: k.FileRead}
+	} else if media == "ntag424" && !hardware {
+		return opts, errors.New("ntag424 needs -sun-keys")
+	}
+	return opts, nil
+}
+
+// write is `leifeng-card write`: it writes a credential the cloud signed
+// (the "write" object of POST /api/v1/volunteers/{id}/cards, saved to a
+// file) to the blank card on the reader, or lays it out as a card image.
+// The credential is bound to the card UID it was issued for: a card with
+// another UID or of another type is refused before anything is written.
+func write(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("leifeng-card write", flag.ContinueOnError)
+	in := fs.String("in", "", "credential file from the cloud (required): the API's answer, or its \"write\" object")
+	out := fs.String("out", "card.json", "card image file to write (without -spi)")
+	var sec secretFlags
+	sec.register(fs)
+	var hw hwFlags
+	hw.register(fs)
+	if err := cli.Parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if *in == "" {
+		return errors.New("write: -in FILE is required")
+	}
+	cf, err := readCredentialFile(*in)
+	if err != nil {
+		return err
+	}
+	if _, err := credential.Decode(cf.Credential); err != nil {
+		return fmt.Errorf("%s: %w", *in, err)
+	}
+	opts, err := sec.options(cf.Media, hw.spi != "")
+	if err != nil {
+		return err
+	}
+	lay := func(uid []byte, media string) (*cardimage.Image, error) {
+		if !bytes.Equal(uid, cf.UID) {
+			return nil, fmt.Errorf("the card on the reader is %X, but credential %s was issued for card %X: put that card on the reader, or issue one for this card", uid, cf.Serial, []byte(cf.UID))
+		}
+		if media != cf.Media {
+			return nil, fmt.Errorf("the card on the reader is %s, but credential %s was issued for %s", media, cf.Serial, cf.Media)
+		}
+		return cardimage.Issue(media, uid, cf.Credential, opts)
+	}
+	if hw.spi != "" {
+		return issueHardware(hw, lay, stdout)
+	}
+	im, err := lay(cf.UID, cf.Media)
+	if err != nil {
+		return err
+	}
+	b, err := im.Save()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s card %X for volunteer %s (%s), serial %s, valid through %s\n", *out, cf.Media, []byte(cf.UID), cf.Volunteer, cf.Name, cf.Serial, cf.Expires)
+	return nil
+}
+
+// readCredentialFile reads the cloud's credential file: the "write"
+// object alone, or the whole answer of the issue or reissue call.
+func readCredentialFile(path string) (*reader.CredentialFile, error) {
+	var doc struct {
+		reader.CredentialFile
+		Write *reader.CredentialFile `json:"write"`
+	}
+	if err := reader.ReadJSONFile(path, &doc); err != nil {
+		return nil, err
+	}
+	cf := &doc.CredentialFile
+	if doc.Write != nil {
+		cf = doc.Write
+	}
+	if cf.Format != reader.CredentialFormat {
+		return nil, fmt.Errorf("%s: format %q, want %q (the cloud's answer to issuing a card)", path, cf.Format, reader.CredentialFormat)
+	}
+	return cf, nil
 }
 
 // issueHardware waits for a blank card on a real reader, signs a credential
@@ -363,6 +462,9 @@ func verify(args []string, stdout io.Writer) error {
 	}
 	c, err := cfg.Verifier.Verify(im.UID, cred)
 	if c != nil {
+		if c.Name != "" {
+			fmt.Fprintf(stdout, "name %s, ", c.Name)
+		}
 		fmt.Fprintf(stdout, "volunteer %s, serial %s, key %d, card %X, issued %s, expires %s\n",
 			c.Volunteer, c.Serial, c.KeyID, c.UID, c.Issued.Format("2006-01-02"), c.Expires.Format("2006-01-02"))
 	}

@@ -10,6 +10,8 @@
 //	leifeng-card issue -key issuer.key -volunteer PE-530802-000123 -serial C2026-000123 \
 //	    -expires 2029-03-01 -media ntag215 -uid 04A23B1C558091 -out card.json
 //	leifeng-card issue -key issuer.key ... -spi SPI0.0 -rst GPIO25 -irq GPIO24
+//	leifeng-card write -in credential.json -spi SPI0.0   # a card the cloud issued (POST /api/v1/volunteers/{id}/cards)
+//	leifeng-card write -in credential.json -out card.json    # ... or a card image, for the simulated reader
 //	leifeng-card read -pub issuer.pub -image card.json
 //	leifeng-card read -pub issuer.pub -spi SPI0.0 -rst GPIO25 -irq GPIO24
 //	leifeng-card verify -pub issuer.pub -image card.json
@@ -37,6 +39,7 @@ commands:
            with -root, the offline issuer root that signs key sets)
   keyset   sign (with the root) or verify the set of issuer keys kiosks trust
   issue    sign a credential and write it to a card image file or, with -spi, a card
+  write    write a credential the cloud signed (-in FILE) to a card image file or, with -spi, the card
   read     read a card image through the simulated reader, or taps from -spi
   verify   check the credential stored in a card image file
   version  print the version
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keygen(args[1:], stdout)
 	case "issue":
 		return issue(args[1:], stdout)
+	case "write":
+		return write(args[1:], stdout)
 	case "read":
 		return read(ctx, args[1:], stdout)
 	case "verify":

@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"leifeng/internal/cli"
+	"leifeng/reader"
+	"leifeng/reader/credential"
 )
 
 func runCard(t *testing.T, want int, args ...string) string {
@@ -104,4 +108,44 @@ func TestKeySetSignVerify(t *testing.T) {
 		t.Fatalf("verify with another root: %s", out)
 	}
 	runCard(t, 1, "keyset", "sign", "-root", p("issuer.key"), "-pub", p("issuer.pub"), "-out", p("bad.json"))
+}
+
+// TestWriteCloudCredential: the answer of the cloud's issue call, saved
+// to a file, is laid out by `write` on the card it was issued for; the
+// card verifies and carries the masked name; a file that is not such an
+// answer is refused.
+func TestWriteCloudCredential(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	runCard(t, 0, "keygen", "-id", "100", "-out", p("cloud"))
+	var pk reader.PrivateKeyFile
+	if err := reader.ReadJSONFile(p("cloud.key"), &pk); err != nil {
+		t.Fatal(err)
+	}
+	uid := []byte{0x04, 0xA2, 0x3B, 0x1C, 0x55, 0x80, 0x91}
+	c := &credential.Credential{UID: uid, Volunteer: "PE-530802-000123", Serial: "C2026-0A1B2C3D4E", Name: "王*明",
+		Issued: time.Now(), Expires: time.Now().AddDate(3, 0, 0)}
+	b, err := c.Sign(100, ed25519.NewKeyFromSeed(pk.Seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, media := range []string{"ntag215", "classic1k"} {
+		answer := map[string]any{"card": map[string]any{"serial": c.Serial}, "write": reader.CredentialFile{
+			Format: reader.CredentialFormat, Serial: c.Serial, Volunteer: c.Volunteer, Name: c.Name, UID: uid,
+			Media: media, Expires: c.Expires.Format("2006-01-02"), KeyID: 100, Credential: b}}
+		j, _ := json.Marshal(answer)
+		os.WriteFile(p("answer.json"), j, 0o600)
+		out := runCard(t, 0, "write", "-in", p("answer.json"), "-out", p(media+".json"))
+		if !strings.Contains(out, "王*明") || !strings.Contains(out, media) {
+			t.Fatalf("write: %s", out)
+		}
+		out = runCard(t, 0, "verify", "-pub", p("cloud.pub"), "-image", p(media+".json"))
+		if !strings.Contains(out, "name 王*明, volunteer PE-530802-000123, serial C2026-0A1B2C3D4E") || !strings.Contains(out, "valid") {
+			t.Fatalf("verify %s: %s", media, out)
+		}
+	}
+	os.WriteFile(p("bad.json"), []byte(`{"format":"leifeng-card-image/1"}`), 0o600)
+	if out := runCard(t, 1, "write", "-in", p("bad.json")); !strings.Contains(out, "leifeng-card-credential/1") {
+		t.Fatalf("bad file: %s", out)
+	}
 }
