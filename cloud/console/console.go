@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"leifeng/cloud/access"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/people"
 	"leifeng/cloud/rollout"
@@ -67,6 +68,8 @@ type Console struct {
 	Rollouts  *rollout.Service
 	Upload    *rollout.Uploader
 	UploadMax int64
+	// Cards adds the card desk to the volunteer page.
+	Cards *cards.Service
 	// Vault seals ID numbers: registering and importing volunteers need it.
 	Vault      *people.Vault
 	Thresholds fleet.Thresholds
@@ -96,6 +99,9 @@ func (c *Console) Handler() http.Handler {
 	c.stationRoutes(mux)
 	c.peopleRoutes(mux)
 	c.reviewRoutes(mux)
+	if c.Cards != nil {
+		c.cardRoutes(mux)
+	}
 	if c.Rollouts != nil {
 		c.rolloutRoutes(mux)
 	}

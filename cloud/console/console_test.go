@@ -20,6 +20,7 @@ import (
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/broker"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/console"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/people"
@@ -178,11 +179,16 @@ func newTestConsole(t *testing.T, dsn string) *testConsole {
 		t.Fatal(err)
 	}
 	svc := fleet.NewService(db, keys, cl, log)
+	issuer, _, err := cards.LoadKey(dir, cards.DefaultKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &sessions{users: map[string]*access.User{}, open: map[string]*access.User{}, csrf: map[string]string{}}
 	for _, u := range users {
 		s.users[u.Name] = u
 	}
-	c := &console.Console{Store: db, Fleet: svc, Sessions: s, Vault: vault, Log: log}
+	c := &console.Console{Store: db, Fleet: svc, Sessions: s, Vault: vault, Log: log,
+		Cards: cards.NewService(db, issuer, svc, log)}
 	srv := httptest.NewServer(s.middleware(c.Handler()))
 	t.Cleanup(func() {
 		srv.Close()

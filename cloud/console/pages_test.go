@@ -425,3 +425,62 @@ func TestFirstLoginPasswordChange(t *testing.T) {
 		t.Errorf("after the change: %d", code)
 	}
 }
+
+// The card desk on a volunteer's page: the city issues a card and gets
+// the file leifeng-card writes; a bad UID is refused in Chinese; revoking
+// pushes the fleet defaults with the revocation; the auditor sees the
+// cards without a form and its posts are refused; another county's
+// administrator gets 404.
+func TestCardDesk(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		city := c.login("city")
+		if code, body := city.post("/console/volunteers", url.Values{"id": {"V100"}, "name": {"陈小红"}, "id_number": {"530802199203040020"},
+			"community": {"530802001001"}, "phone": {"13812345678"}}); code != 200 {
+			t.Fatalf("register: %d %s", code, body)
+		}
+		_, body := city.get("/console/volunteers/V100")
+		has(t, "desk", body, `id="issueForm"`, "还没有志愿服务证")
+		code, body := city.post("/console/volunteers/V100/cards", url.Values{"uid": {"zz"}, "media": {"ntag215"}})
+		if code != 400 {
+			t.Errorf("bad UID: %d", code)
+		}
+		has(t, "bad UID", body, "卡号（UID）有误")
+		code, body = city.post("/console/volunteers/V100/cards", url.Values{"uid": {"04C1C2C3C4C5C6"}, "media": {"ntag215"}})
+		if code != 200 {
+			t.Fatalf("issue: %d %s", code, body)
+		}
+		has(t, "issued", body, "已签发志愿服务证", `id="cardWrite"`, "&#34;write&#34;", `data-card="`, "有效", "04C1C2C3C4C5C6")
+		hasNot(t, "issued", body, "陈小红&#34;", "530802199203040020")
+		cs, err := c.db.VolunteerCards(context.Background(), "V100")
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("cards: %+v %v", cs, err)
+		}
+		serial := cs[0].Serial
+
+		aud := c.login("auditor")
+		_, body = aud.get("/console/volunteers/V100")
+		has(t, "auditor", body, serial)
+		hasNot(t, "auditor", body, `id="issueForm"`, `class="revoke"`)
+		if code, _ := aud.post("/console/volunteers/V100/cards/"+serial+"/revoke", url.Values{}); code != 403 {
+			t.Errorf("auditor revokes: %d", code)
+		}
+		c.importCSV(city, "volunteers", "v.csv", "id,name,id_number,community,phone\nV200,刘一,11010519491231002X,530821001001,13812345679\n", 200)
+		simao := c.login("simao")
+		if code, _ := simao.post("/console/volunteers/V200/cards", url.Values{"uid": {"04D1D2D3D4D5D6"}}); code != 404 {
+			t.Errorf("county issues for another county's volunteer: %d", code)
+		}
+		if code, _ := simao.post("/console/volunteers/V100/cards/C-none/revoke", url.Values{}); code != 404 {
+			t.Errorf("revoke of a card not the volunteer's: %d", code)
+		}
+
+		code, body = city.post("/console/volunteers/V100/cards/"+serial+"/revoke", url.Values{"reason": {"卡片遗失"}, "lost": {"yes"}})
+		if code != 200 {
+			t.Fatalf("revoke: %d %s", code, body)
+		}
+		has(t, "revoked", body, "已停用", "已挂失（卡片遗失）")
+		if code, body = city.post("/console/volunteers/V100/cards/"+serial+"/revoke", url.Values{}); code != 409 {
+			t.Errorf("revoke twice: %d", code)
+		}
+		has(t, "twice", body, "已停用或已补办过")
+	})
+}

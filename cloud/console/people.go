@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"leifeng/cloud/access"
+	"leifeng/cloud/cards"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
@@ -225,29 +226,50 @@ type volunteerView struct {
 	Name, Phone string
 	Community   string
 	GroupZh     string
-	Registered  bool
+	// Card is the card desk, nil without one.
+	Card *cardView
 }
 
 func (c *Console) volunteerPage(w http.ResponseWriter, r *http.Request) {
-	ctx, u := r.Context(), user(r)
+	v, ok := c.volunteerOf(w, r)
+	if !ok {
+		return
+	}
+	p := &page{}
+	if r.URL.Query().Get("registered") == "1" {
+		p.Flash = "已登记。身份证件号码已加密保存，页面上只显示遮盖后的号码。"
+	}
+	c.showVolunteer(w, r, v, http.StatusOK, p, nil)
+}
+
+// volunteerOf is the volunteer the path names, if the user sees them;
+// else it answers 404 (or the fault) itself.
+func (c *Console) volunteerOf(w http.ResponseWriter, r *http.Request) (*people.Volunteer, bool) {
+	ctx := r.Context()
 	v, err := c.Store.Volunteer(ctx, r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		c.notFound(w, r)
-		return
+		return nil, false
 	}
 	if err != nil {
 		c.fault(w, r, "volunteer", err)
-		return
+		return nil, false
 	}
-	if ok, err := c.volunteerVisible(ctx, u, v); err != nil {
+	if ok, err := c.volunteerVisible(ctx, user(r), v); err != nil {
 		c.fault(w, r, "volunteer", err)
-		return
+		return nil, false
 	} else if !ok {
 		c.notFound(w, r)
-		return
+		return nil, false
 	}
-	view := &volunteerView{V: v, Name: v.Name, Phone: v.Phone, Community: v.Community,
-		Registered: r.URL.Query().Get("registered") == "1"}
+	return v, true
+}
+
+// showVolunteer renders v's page with p's message and, with the card
+// desk, v's cards (cv carries what was just issued).
+func (c *Console) showVolunteer(w http.ResponseWriter, r *http.Request, v *people.Volunteer, code int, p *page, cv *cardView) {
+	ctx, u := r.Context(), user(r)
+	view := &volunteerView{V: v, Name: v.Name, Phone: v.Phone, Community: v.Community}
 	if !u.CanChange() {
 		view.Name, view.Phone = v.MaskedName(), maskPhone(v.Phone)
 	}
@@ -259,12 +281,21 @@ func (c *Console) volunteerPage(w http.ResponseWriter, r *http.Request) {
 			view.GroupZh = g.Label
 		}
 	}
-	c.Log.Info("console: volunteer read", "who", u.Name, "volunteer", v.ID)
-	p := &page{Title: "志愿者 " + wire.MaskName(v.Name), Active: "volunteers", Data: view}
-	if view.Registered {
-		p.Flash = "已登记。身份证件号码已加密保存，页面上只显示遮盖后的号码。"
+	if c.Cards != nil {
+		if cv == nil {
+			cv = &cardView{}
+		}
+		var err error
+		if cv.Cards, err = c.Cards.Cards(ctx, v.ID); err != nil {
+			c.fault(w, r, "cards", err)
+			return
+		}
+		cv.Desk, cv.Media = issuesCards(u), cards.Media
+		view.Card = cv
 	}
-	c.render(w, r, http.StatusOK, "volunteer", p)
+	c.Log.Info("console: volunteer read", "who", u.Name, "volunteer", v.ID)
+	p.Title, p.Active, p.Data = "志愿者 "+wire.MaskName(v.Name), "volunteers", view
+	c.render(w, r, code, "volunteer", p)
 }
 
 // maskPhone keeps a phone number's first three and last four digits.

@@ -12,6 +12,7 @@ import (
 
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/people"
+	"leifeng/cloud/store"
 )
 
 // The console's own files. htmx comes from npm (htmx.org, exact version
@@ -72,7 +73,13 @@ var funcs = template.FuncMap{
 		}
 		return kind
 	},
-	"actions":     rolloutActions,
+	"actions": rolloutActions,
+	"cardState": func(s store.CardState) string {
+		if n, ok := cardStates[s]; ok {
+			return n
+		}
+		return string(s)
+	},
 	"importKinds": func() []choice { return importKinds },
 	"levelZh":     func(l people.Level) string { return l.Zh() },
 	"lastArea": func(p []people.Area) *people.Area {
