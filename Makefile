@@ -4,6 +4,7 @@
 #   make test    run every test (private Mosquitto and PostgreSQL are started
 #                by the tests themselves; `make deps` installs them)
 #   make bench   the benchmarks of the record path and the reader
+#   make test-scale  the long runs: 200 kiosks on a three-node NATS cluster, nodes and gateways killed
 #   make build   build the binaries into bin/, stamped with VERSION and REVISION
 #   make cross   kiosks for the Pi: headless without cgo (bin/linux-arm64/, -armv7/, -armv6/), touchscreen (bin/linux-arm64-ui/)
 #   make deps    install the Debian packages a fresh machine lacks
@@ -26,14 +27,15 @@ LDFLAGS   := -X leifeng/internal/buildinfo.version=$(VERSION) -X leifeng/interna
 # for the road onto a Pi: qemu to run the ARM builds, the arm64 C cross
 # compiler and X11/GL libraries for the touchscreen kiosk's cross-build,
 # and the tools that build and read back the A/B image and check the setup
-# script (deploy/pi, deploy/image).
-DEB_PKGS  := mosquitto postgresql gcc xorg-dev libgl1-mesa-dev:amd64 xvfb imagemagick zbar-tools chromium fonts-noto-cjk \
+# script (deploy/pi, deploy/image); nats-server for the province's
+# three-node JetStream cluster the tests start privately.
+DEB_PKGS  := mosquitto nats-server postgresql gcc xorg-dev libgl1-mesa-dev:amd64 xvfb imagemagick zbar-tools chromium fonts-noto-cjk \
              qemu-user-static dosfstools mtools fdisk e2fsprogs shellcheck gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
              libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64 libxinerama-dev:arm64 \
              libxi-dev:arm64 libxxf86vm-dev:arm64
 SUDO      := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: all build cross ldflags test bench demo deps vet clean check-deps
+.PHONY: all build cross ldflags test test-scale bench demo deps vet clean check-deps
 
 all: build
 
@@ -88,6 +90,13 @@ deps:
 test: check-deps vet
 	$(GO) test -count=1 -timeout 20m ./...
 
+# The long runs of what `make test` runs short (LEIFENG_TEST_SCALE=1):
+# 200 kiosks on three NATS nodes with two gateways, a node and a gateway
+# killed -9 and brought back. (bench-scale, the 10,000-station load, is
+# helper loadgen's; keep both targets.)
+test-scale: check-deps
+	LEIFENG_TEST_SCALE=1 $(GO) test -count=1 -timeout 30m -run 'TestNATS' -v ./deploy/e2e/
+
 # Ratios matter more than absolute figures on a shared machine: each line
 # runs the cases it compares side by side in one process.
 bench:
@@ -98,6 +107,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./kiosk/ui/
 	$(GO) test -run '^$$' -bench 'BenchmarkHeadlessMemory' -benchtime 1x ./internal/buildcheck/
 	$(GO) test -run '^$$' -bench 'BenchmarkUpdate20MB' -benchtime 1x ./kiosk/update/
+	# Volunteer import: 100,000-row XLSX, rows/s and peak RSS of the importing
+	# process (LEIFENG_BENCH_XLSX_ROWS to change). Volunteer search at 500,000
+	# volunteers on PostgreSQL is BenchmarkSearchVolunteers in ./cloud/store/
+	# above (LEIFENG_BENCH_VOLUNTEERS to change).
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./cloud/people/
 
 demo: build
 	@bash deploy/demo.sh

@@ -149,6 +149,21 @@ func TestCardDesk(t *testing.T) {
 			if want := []string{"DESK-0001", first.Card.Serial, second.Card.Serial}; !sameSet(stDoc.Revoked, want) {
 				t.Fatalf("station config revokes %v, want %v", stDoc.Revoked, want)
 			}
+
+			// Deregistration (注销) revokes every active card at once.
+			n, err := c.cards.RevokeAll(ctx, "PE-530802-000123", "志愿者注销", "admin")
+			if err != nil || n != 1 {
+				t.Fatalf("revoke all: %d %v", n, err)
+			}
+			if n, err := c.cards.RevokeAll(ctx, "PE-530802-000123", "志愿者注销", "admin"); err != nil || n != 0 {
+				t.Fatalf("revoke all again: %d %v", n, err)
+			}
+			json.Unmarshal(c.cardCall("GET", vol, nil, 200), &list)
+			for _, cd := range list.Cards {
+				if cd.State == store.CardActive {
+					t.Fatalf("active card after deregistration: %+v", cd)
+				}
+			}
 		})
 	}
 }

@@ -16,7 +16,10 @@ import (
 
 func (a *api) consoleRoutes(mux *router, f *Fleet) {
 	c := &console.Console{Store: f.Store, Fleet: f.Service, Sessions: consoleSessions{},
-		Vault: f.Vault, Cards: f.Cards, Thresholds: f.Thresholds, Now: f.Now, Log: a.log.With("part", "console")}
+		Cards: f.Cards, Thresholds: f.Thresholds, Now: f.Now, Log: a.log.With("part", "console")}
+	if f.Volunteers != nil {
+		c.Vault, c.Volunteers = f.Volunteers.Vault, f.Volunteers
+	}
 	if ro := f.Rollouts; ro != nil {
 		c.Rollouts, c.Upload, c.UploadMax = ro.Service, ro.Upload, ro.UploadMax
 	}

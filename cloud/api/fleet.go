@@ -9,7 +9,6 @@ import (
 
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
-	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -24,12 +23,12 @@ type Fleet struct {
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
 	Rollouts *Rollouts
-	// Vault seals volunteers' ID numbers: the console registers and
-	// imports volunteers only with it.
-	Vault *people.Vault
 	// Cards, if not nil, adds the card desk: issue, list, revoke and
 	// re-issue volunteers' cards (cards.go).
 	Cards *cards.Service
+	// Volunteers, if not nil, adds the volunteer register's routes
+	// (volunteers.go).
+	Volunteers *Volunteers
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -57,6 +56,12 @@ func (f *Fleet) routes(mux *router, a *api) {
 	}
 	if f.Cards != nil {
 		a.cardRoutes(mux)
+	}
+	if f.Volunteers != nil {
+		if f.Volunteers.Log == nil {
+			f.Volunteers.Log = a.log
+		}
+		a.volunteerRoutes(mux, f.Volunteers)
 	}
 	a.consoleRoutes(mux, f)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -165,7 +165,8 @@ func TestRoutesAuthorisation(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h, patterns := api.NewWithPatterns(c.db, prometheus.NewRegistry(), log,
 		&api.Fleet{Service: c.svc, Store: c.db, Cards: c.cards,
-			Rollouts: &api.Rollouts{Service: rollout.NewService(c.db, c.svc, "", log), Repo: kit.Repo.Dir}},
+			Rollouts:   &api.Rollouts{Service: rollout.NewService(c.db, c.svc, "", log), Repo: kit.Repo.Dir},
+			Volunteers: &api.Volunteers{Store: c.db, Vault: testVault(t)}},
 		api.WithFailureLimit(1000, time.Millisecond))
 	srv := httptest.NewServer(h)
 	defer srv.Close()

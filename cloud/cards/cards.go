@@ -176,6 +176,39 @@ func (s *Service) Revoke(ctx context.Context, serial, reason string, lost bool, 
 	return s.pushed(ctx, c), nil
 }
 
+// RevokeAll takes every active card of volunteer out of use, as Revoke
+// does, with one push for them all: a deregistered (注销) volunteer's
+// cards stop working at every kiosk. It returns how many it revoked.
+func (s *Service) RevokeAll(ctx context.Context, volunteer, reason, by string) (int, error) {
+	if err := checkReason(reason); err != nil {
+		return 0, err
+	}
+	cs, err := s.st.VolunteerCards(ctx, volunteer)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var last *store.Card
+	for _, c := range cs {
+		if c.State != store.CardActive {
+			continue
+		}
+		w, err := s.st.WithdrawCard(ctx, c.Serial, store.Withdrawal{State: store.CardRevoked, At: s.Now(), By: by, Reason: reason})
+		if errors.Is(err, store.ErrCardWithdrawn) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		s.log.Info("card revoked", "volunteer", volunteer, "serial", c.Serial, "state", store.CardRevoked, "by", by)
+		n, last = n+1, w
+	}
+	if last != nil {
+		s.pushed(ctx, last)
+	}
+	return n, nil
+}
+
 // Reissue issues a new card to the volunteer of old and takes old out of
 // use in the same transaction: store.CardLost when lost, else
 // store.CardReplaced, with ReplacedBy naming the new serial. A card

@@ -68,6 +68,9 @@ type Console struct {
 	Rollouts  *rollout.Service
 	Upload    *rollout.Uploader
 	UploadMax int64
+	// Volunteers adds search, edit with history, export and
+	// deregistration to the volunteer pages.
+	Volunteers Register
 	// Cards adds the card desk to the volunteer page.
 	Cards *cards.Service
 	// Vault seals ID numbers: registering and importing volunteers need it.
@@ -101,6 +104,9 @@ func (c *Console) Handler() http.Handler {
 	c.reviewRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
+	}
+	if c.Volunteers != nil {
+		c.registerRoutes(mux)
 	}
 	if c.Rollouts != nil {
 		c.rolloutRoutes(mux)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"leifeng/cloud/access"
+	"leifeng/cloud/api"
 	"leifeng/cloud/broker"
 	"leifeng/cloud/cards"
 	"leifeng/cloud/console"
@@ -188,7 +189,7 @@ func newTestConsole(t *testing.T, dsn string) *testConsole {
 		s.users[u.Name] = u
 	}
 	c := &console.Console{Store: db, Fleet: svc, Sessions: s, Vault: vault, Log: log,
-		Cards: cards.NewService(db, issuer, svc, log)}
+		Cards: cards.NewService(db, issuer, svc, log), Volunteers: &api.Volunteers{Store: db, Vault: vault, Log: log}}
 	srv := httptest.NewServer(s.middleware(c.Handler()))
 	t.Cleanup(func() {
 		srv.Close()

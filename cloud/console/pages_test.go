@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -482,5 +483,66 @@ func TestCardDesk(t *testing.T) {
 			t.Errorf("revoke twice: %d", code)
 		}
 		has(t, "twice", body, "已停用或已补办过")
+	})
+}
+
+// The register's pages: search lists volunteers masked and in scope only;
+// an edit changes only what differs and shows in the history (personal
+// values masked); the export is a file with the ID number in full, for
+// the volunteer; deregistration needs a reason and the confirmation.
+func TestVolunteerRegisterPages(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		city := c.login("city")
+		c.importCSV(city, "volunteers", "volunteers.csv", volunteerFile, 200)
+		c.importCSV(city, "volunteers", "v.csv", "id,name,id_number,community,phone\nV200,刘一,11010519491231002X,530821001001,13812345679\n", 200)
+		_, body := city.get("/console/volunteers?q=13800138000")
+		has(t, "search by phone", body, `data-volunteer="V001"`, "张*", "138****8000")
+		hasNot(t, "search by phone", body, "张三", "V002")
+		simao := c.login("simao")
+		_, body = simao.get("/console/volunteers")
+		has(t, "county list", body, `data-volunteer="V001"`, `data-volunteer="V002"`)
+		hasNot(t, "county list", body, `data-volunteer="V200"`)
+
+		code, body := simao.post("/console/volunteers/V001/edit", url.Values{"phone": {"13900000001"}, "community": {"530802001001"},
+			"group": {"party_member"}, "skills": {"急救"}, "service_types": {"关爱空巢老人"}, "orgs": {"org-1"}})
+		if code != 200 {
+			t.Fatalf("edit: %d %s", code, body)
+		}
+		has(t, "edited", body, "已保存：联系电话", `id="history"`, "139****0001")
+		hasNot(t, "edited", body, "13900000001&lt;")
+		code, body = simao.post("/console/volunteers/V001/edit", url.Values{"phone": {"123"}, "community": {"530802001001"},
+			"group": {"party_member"}, "skills": {"急救"}, "service_types": {"关爱空巢老人"}, "orgs": {"org-1"}})
+		if code != 422 {
+			t.Errorf("a bad phone: %d", code)
+		}
+		has(t, "bad phone", body, "联系电话格式不对")
+
+		resp, err := simao.http.PostForm(c.srv.URL+"/console/volunteers/V001/export", url.Values{"format": {"json"}, "csrf_token": {simao.csrf}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "volunteer-V001.json") ||
+			!strings.Contains(string(data), "53080219900101123X") {
+			t.Fatalf("export: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Disposition"), data)
+		}
+		if code, _ := simao.post("/console/volunteers/V200/export", url.Values{"format": {"json"}}); code != 404 {
+			t.Errorf("export of another county's volunteer: %d", code)
+		}
+
+		code, body = simao.post("/console/volunteers/V002/deregister", url.Values{"reason": {"本人申请"}})
+		if code != 400 {
+			t.Errorf("deregister without confirming: %d", code)
+		}
+		code, body = simao.post("/console/volunteers/V002/deregister", url.Values{"reason": {"本人申请"}, "confirm": {"yes"}})
+		if code != 200 {
+			t.Fatalf("deregister: %d %s", code, body)
+		}
+		has(t, "deregistered", body, "已注销")
+		hasNot(t, "deregistered", body, `id="editForm"`)
+		if code, _ := c.login("auditor").post("/console/volunteers/V001/deregister", url.Values{"reason": {"x"}, "confirm": {"yes"}}); code != 403 {
+			t.Errorf("auditor deregisters: %d", code)
+		}
 	})
 }

@@ -115,6 +115,8 @@ type volunteerForm struct {
 	GuardianConsent                                                                     bool
 	Groups                                                                              []choice
 	CanRegister                                                                         bool
+	// Search is the search's results, nil without the register.
+	Search *searchData
 }
 
 type choice struct{ Value, Label string }
@@ -130,6 +132,13 @@ func (c *Console) volunteersPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &volunteerForm{Groups: groupChoices, CanRegister: user(r).CanChange() && c.Vault != nil}
+	if c.Volunteers != nil {
+		var err error
+		if f.Search, err = c.search(r); err != nil {
+			c.fault(w, r, "search", err)
+			return
+		}
+	}
 	c.render(w, r, http.StatusOK, "volunteers", &page{Title: "志愿者", Active: "volunteers", Data: f})
 }
 
@@ -176,18 +185,40 @@ func (c *Console) registerVolunteer(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnprocessableEntity, "这个社区（村）或组织不在您的管理范围内，请核对社区代码或组织编号。")
 		return
 	}
-	res, err := c.Store.RegisterVolunteers(ctx, []people.Volunteer{v}, c.now())
-	if err != nil {
-		c.fault(w, r, "register", err)
-		return
-	}
-	if res[0].Err != nil {
-		refuse(http.StatusUnprocessableEntity, reasonZh(res[0].Err))
-		return
-	}
-	if res[0].Outcome == people.Unchanged {
-		refuse(http.StatusConflict, "这名志愿者已经登记过了，不需要再登记。")
-		return
+	if c.Volunteers != nil {
+		// The register keeps the registration in the volunteer's
+		// history and the audit.
+		sc, err := c.volunteerScope(ctx, u)
+		if err != nil {
+			c.fault(w, r, "scope", err)
+			return
+		}
+		_, err = c.Volunteers.Register(ctx, sc, u.Name, people.Form{ID: f.ID, Name: f.Name,
+			IDNumber: r.PostFormValue("id_number"), Community: f.Community, Phone: f.Phone, Skills: v.Skills,
+			ServiceTypes: v.ServiceTypes, Group: string(group), Orgs: v.Orgs, NationalID: f.NationalID,
+			GuardianConsent: f.GuardianConsent})
+		if people.Explain(err) != nil {
+			refuse(http.StatusUnprocessableEntity, reasonZh(err))
+			return
+		}
+		if err != nil {
+			c.fault(w, r, "register", err)
+			return
+		}
+	} else {
+		res, err := c.Store.RegisterVolunteers(ctx, []people.Volunteer{v}, c.now())
+		if err != nil {
+			c.fault(w, r, "register", err)
+			return
+		}
+		if res[0].Err != nil {
+			refuse(http.StatusUnprocessableEntity, reasonZh(res[0].Err))
+			return
+		}
+		if res[0].Outcome == people.Unchanged {
+			refuse(http.StatusConflict, "这名志愿者已经登记过了，不需要再登记。")
+			return
+		}
 	}
 	c.Log.Info("console: volunteer registered", "who", u.Name, "volunteer", v.ID)
 	http.Redirect(w, r, Prefix+"volunteers/"+v.ID+"?registered=1", http.StatusSeeOther)
@@ -228,6 +259,12 @@ type volunteerView struct {
 	GroupZh     string
 	// Card is the card desk, nil without one.
 	Card *cardView
+	// Register says the register's parts are shown: History, the export,
+	// and for one who may change it (Edit) the edit and deregistration.
+	Register bool
+	History  []store.HistoryEntry
+	Edit     bool
+	Groups   []choice
 }
 
 func (c *Console) volunteerPage(w http.ResponseWriter, r *http.Request) {
@@ -280,6 +317,24 @@ func (c *Console) showVolunteer(w http.ResponseWriter, r *http.Request, v *peopl
 		if g.Value == string(v.Group) {
 			view.GroupZh = g.Label
 		}
+	}
+	if c.Volunteers != nil {
+		sc, err := c.volunteerScope(ctx, u)
+		if err == nil {
+			view.History, err = c.Volunteers.History(ctx, sc, v.ID)
+			if errors.Is(err, store.ErrNotFound) && !v.Deregistered.IsZero() {
+				// The register keeps no history to show of one
+				// deregistered.
+				err = nil
+			}
+		}
+		if err != nil {
+			c.fault(w, r, "history", err)
+			return
+		}
+		view.Register = true
+		view.Groups = groupChoices
+		view.Edit = u.CanChange() && v.Deregistered.IsZero()
 	}
 	if c.Cards != nil {
 		if cv == nil {

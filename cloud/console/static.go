@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"leifeng/cloud/fleet"
@@ -73,7 +74,18 @@ var funcs = template.FuncMap{
 		}
 		return kind
 	},
-	"actions": rolloutActions,
+	"actions":       rolloutActions,
+	"exportFormats": func() []string { return []string{"json", "csv"} },
+	"join":          func(xs []string) string { return strings.Join(xs, "、") },
+	"fieldName": func(field, action string) string {
+		if n, ok := fieldNames[field]; ok {
+			return n
+		}
+		if n, ok := fieldNames[action]; ok {
+			return n
+		}
+		return field
+	},
 	"cardState": func(s store.CardState) string {
 		if n, ok := cardStates[s]; ok {
 			return n

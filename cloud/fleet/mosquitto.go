@@ -390,7 +390,9 @@ func (ca *CA) issue(cn string, names []string, server bool) (certPEM, keyPEM []b
 		KeyUsage: x509.KeyUsageDigitalSignature,
 	}
 	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		// Client authentication too: a NATS node presents it when it
+		// dials another node's route, which verifies it.
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 		for _, n := range names {
 			if ip := net.ParseIP(n); ip != nil {
 				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)

@@ -168,3 +168,38 @@ func (v *Vault) Open(volunteerID, sealed string) (IDNumber, error) {
 	}
 	return IDNumber(pt), nil
 }
+
+// SealText encrypts a personal value other than the ID number (a field's
+// value in the volunteer's history) for the volunteer volunteerID and
+// the purpose what, both bound to the ciphertext. "" stays "".
+func (v *Vault) SealText(volunteerID, what, value string) string {
+	if value == "" {
+		return ""
+	}
+	nonce := make([]byte, v.aead.NonceSize())
+	rand.Read(nonce)
+	ct := v.aead.Seal(nonce, nonce, []byte(value), []byte(volunteerID+"\x00"+what))
+	return "t1:" + base64.RawStdEncoding.EncodeToString(ct)
+}
+
+// OpenText decrypts a value sealed by SealText with the same volunteerID
+// and what.
+func (v *Vault) OpenText(volunteerID, what, sealed string) (string, error) {
+	if sealed == "" {
+		return "", nil
+	}
+	b64, ok := strings.CutPrefix(sealed, "t1:")
+	if !ok {
+		return "", fmt.Errorf("%w: unknown format", ErrSealed)
+	}
+	ct, err := base64.RawStdEncoding.DecodeString(b64)
+	n := v.aead.NonceSize()
+	if err != nil || len(ct) < n {
+		return "", fmt.Errorf("%w: malformed", ErrSealed)
+	}
+	pt, err := v.aead.Open(nil, ct[:n], ct[n:], []byte(volunteerID+"\x00"+what))
+	if err != nil {
+		return "", ErrSealed
+	}
+	return string(pt), nil
+}

@@ -89,6 +89,12 @@ type Volunteer struct {
 	NationalID      string    `json:"national_id,omitempty"`
 	GuardianConsent bool      `json:"guardian_consent,omitempty"`
 	RegisteredOn    time.Time `json:"registered_on"`
+	// Deregistered is when the volunteer was deregistered (注销), zero
+	// while registered; DeregisterReason is why. A deregistered volunteer
+	// keeps only what the service records need: the ID, the name masked,
+	// the group and the registration date.
+	Deregistered     time.Time `json:"deregistered,omitzero"`
+	DeregisterReason string    `json:"deregister_reason,omitempty"`
 }
 
 // MaskedName is the name as it may leave the cloud.

@@ -211,8 +211,12 @@ func (s *Store) SaveVolunteers(ctx context.Context, station string, vs []RosterE
 				}
 				continue
 			}
+			// A registered volunteer's name is the registered one, which
+			// only an edit changes (and a deregistration masks): a roster
+			// does not overwrite it.
 			if _, err := q.exec(ctx, `INSERT INTO volunteers (id, name, updated_ns) VALUES ($1, $2, $3)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_ns = excluded.updated_ns`,
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_ns = excluded.updated_ns
+				WHERE volunteers.registered_ns = 0`,
 				v.ID, v.Name, nanos(now)); err != nil {
 				return err
 			}

@@ -379,23 +379,39 @@ func exists(ctx context.Context, q querier, cache map[string]bool, key, query, a
 
 // Volunteer returns a registered volunteer with the ID number sealed (as
 // stored), or ErrNotFound; a roster entry without registration is not
-// found.
+// found. A deregistered volunteer is found, with Deregistered set and
+// only what deregistration kept.
 func (s *Store) Volunteer(ctx context.Context, id string) (*people.Volunteer, error) {
+	v, err := loadVolunteer(ctx, s.b, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: volunteer %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// loadVolunteer reads a registered volunteer and their organisations.
+func loadVolunteer(ctx context.Context, q querier, id string) (*people.Volunteer, error) {
 	var v *people.Volunteer
-	err := s.b.query(ctx, `SELECT id, name, gender, birth_date, id_cipher, id_hash, id_masked, community, phone,
-			skills, service_types, grp, national_id, guardian_consent, registered_on
+	err := q.query(ctx, `SELECT id, name, gender, birth_date, id_cipher, id_hash, id_masked, community, phone,
+			skills, service_types, grp, national_id, guardian_consent, registered_on, deregistered_ns, deregister_reason
 		FROM volunteers WHERE id = $1 AND registered_ns > 0`, []any{id},
 		func(r rows) error {
 			v = new(people.Volunteer)
-			var gender, birth, skills, types, grp, reg string
+			var (
+				gender, birth, skills, types, grp, reg string
+				dereg                                  int64
+			)
 			if err := r.Scan(&v.ID, &v.Name, &gender, &birth, &v.Sealed.Cipher, &v.Sealed.Hash, &v.Sealed.Masked,
-				&v.Community, &v.Phone, &skills, &types, &grp, &v.NationalID, &v.GuardianConsent, &reg); err != nil {
+				&v.Community, &v.Phone, &skills, &types, &grp, &v.NationalID, &v.GuardianConsent, &reg,
+				&dereg, &v.DeregisterReason); err != nil {
 				return err
 			}
-			v.Gender, v.Group = people.Gender(gender), people.Group(grp)
+			v.Gender, v.Group, v.Deregistered = people.Gender(gender), people.Group(grp), fromNanos(dereg)
 			var err error
-			if v.BirthDate, err = time.Parse(dateLayout, birth); err != nil {
-				return err
+			if birth != "" {
+				if v.BirthDate, err = time.Parse(dateLayout, birth); err != nil {
+					return err
+				}
 			}
 			if v.RegisteredOn, err = time.Parse(dateLayout, reg); err != nil {
 				return err
@@ -406,7 +422,7 @@ func (s *Store) Volunteer(ctx context.Context, id string) (*people.Volunteer, er
 			return json.Unmarshal([]byte(types), &v.ServiceTypes)
 		})
 	if err == nil && v != nil {
-		err = s.b.query(ctx, `SELECT org FROM volunteer_orgs WHERE volunteer = $1 ORDER BY org`, []any{id},
+		err = q.query(ctx, `SELECT org FROM volunteer_orgs WHERE volunteer = $1 ORDER BY org`, []any{id},
 			func(r rows) error {
 				var o string
 				err := r.Scan(&o)
@@ -415,7 +431,7 @@ func (s *Store) Volunteer(ctx context.Context, id string) (*people.Volunteer, er
 			})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: volunteer %s: %w", id, err)
+		return nil, err
 	}
 	if v == nil {
 		return nil, fmt.Errorf("%w: volunteer %s", ErrNotFound, id)
@@ -424,10 +440,10 @@ func (s *Store) Volunteer(ctx context.Context, id string) (*people.Volunteer, er
 	return v, nil
 }
 
-// CountVolunteers counts the registered volunteers.
+// CountVolunteers counts the registered volunteers (not deregistered).
 func (s *Store) CountVolunteers(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.b.query(ctx, `SELECT COUNT(*) FROM volunteers WHERE registered_ns > 0`, nil,
+	if err := s.b.query(ctx, `SELECT COUNT(*) FROM volunteers WHERE registered_ns > 0 AND deregistered_ns = 0`, nil,
 		func(r rows) error { return r.Scan(&n) }); err != nil {
 		return 0, fmt.Errorf("store: count volunteers: %w", err)
 	}

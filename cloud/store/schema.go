@@ -358,6 +358,60 @@ var migrations = []migration{
 		// A card (UID) holds one valid credential at a time.
 		`CREATE UNIQUE INDEX cards_active_uid ON cards (uid) WHERE state = 'active'`,
 	}},
+	{10, "volunteer search, edit history, deregistration", []string{
+		// A deregistered (注销) volunteer keeps the row its service records
+		// point to, with the name masked and the rest of the personal
+		// fields emptied; deregistered_ns says when, and the reason why.
+		`ALTER TABLE volunteers ADD COLUMN deregistered_ns BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE volunteers ADD COLUMN deregister_reason TEXT NOT NULL DEFAULT ''`,
+		// Search by name is by prefix (the surname first, or the whole
+		// name), in byte order so one index serves it on both databases
+		// whatever PostgreSQL's locale. A trigram index (pg_trgm) would add
+		// substring search, but Chinese names are two to four characters
+		// and a trigram index cannot answer a query under three, the
+		// commonest; nor does SQLite have one.
+		`CREATE INDEX volunteers_name ON volunteers (name {{C}}, id) WHERE registered_ns > 0`,
+		// Phone numbers are stored in clear like names (see volunteers.go
+		// for why) and searched by exact, normalised number.
+		`CREATE INDEX volunteers_phone ON volunteers (phone) WHERE phone <> ''`,
+		// Edits of a volunteer, one row per field changed. shown_before/shown_after
+		// are what a person may be shown (personal fields masked);
+		// sealed_before/sealed_after the personal fields' values in full,
+		// AES-GCM sealed with the ID-number key (people.Vault.SealText).
+		// Registration and deregistration are rows too (field '').
+		`CREATE TABLE volunteer_history (
+			volunteer     TEXT NOT NULL,
+			seq           BIGINT NOT NULL,
+			at_ns         BIGINT NOT NULL,
+			actor         TEXT NOT NULL,
+			action        TEXT NOT NULL,
+			field         TEXT NOT NULL,
+			shown_before  TEXT NOT NULL,
+			shown_after   TEXT NOT NULL,
+			sealed_before TEXT NOT NULL,
+			sealed_after  TEXT NOT NULL,
+			PRIMARY KEY (volunteer, seq)
+		)`,
+		// The cards helper's migration 9 creates the cards table; this
+		// creates the two columns the search and the export read when it
+		// has not run, and does nothing when it has.
+		`CREATE TABLE IF NOT EXISTS cards (
+			serial    TEXT PRIMARY KEY,
+			volunteer TEXT NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS cards_volunteer ON cards (volunteer)`,
+	}},
+}
+
+// latestMigration is the highest migration number this program knows.
+// Numbers are assigned ahead of the work that fills them, so a build may
+// lack one below its highest: the highest, not the count, is the version.
+func latestMigration() int {
+	v := 0
+	for _, m := range migrations {
+		v = max(v, m.version)
+	}
+	return v
 }
 
 // migrationsTable is created, if missing, before migrations run.

@@ -143,17 +143,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// latestMigration is the highest migration version this program knows.
-// Numbers are assigned ahead to work merged in any order, so it is not
-// always len(migrations).
-func latestMigration() int {
-	v := 0
-	for _, m := range migrations {
-		v = max(v, m.version)
-	}
-	return v
-}
-
 // SchemaVersion is the highest migration applied to the database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int64

@@ -119,6 +119,43 @@ type message struct {
 	station  string
 	payload  []byte
 	received time.Time
+	// done, if set, is told what became of the batch (Submit).
+	done func(Outcome)
+}
+
+func (m *message) settle(o Outcome) {
+	if m.done != nil {
+		m.done(o)
+	}
+}
+
+// Outcome is what became of a batch handed to Submit: what its durable
+// queue should do with it.
+type Outcome int
+
+const (
+	// Committed: its records are stored (now or before) and the kiosk's
+	// ack was sent. Take it off the queue.
+	Committed Outcome = iota
+	// Dropped: refused for good (malformed, too large, over its station's
+	// rate). Take it off the queue; the kiosk sends what it still holds
+	// again, as it does after any lost batch.
+	Dropped
+	// Retry: not stored (the database failed, the gateway is stopping).
+	// Deliver it again later.
+	Retry
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Committed:
+		return "committed"
+	case Dropped:
+		return "dropped"
+	case Retry:
+		return "retry"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
 // New returns a gateway that commits to store and acks through pub; pub
@@ -164,20 +201,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 // worker, or dropped with a counted reason when it cannot be.
 func (g *Gateway) HandleRecords(topic string, payload []byte) {
 	now := g.opt.Now()
-	station, leaf, err := wire.ParseStationTopic(topic)
-	if err == nil && leaf != wire.LeafRecords {
-		err = fmt.Errorf("%w: records handler got leaf %q", wire.ErrInvalid, leaf)
-	}
-	if err != nil {
-		g.rejectBatch("", "topic", err)
-		return
-	}
-	if len(payload) > wire.MaxMessageBytes {
-		g.rejectBatch(station, wire.Reason(wire.ErrTooLarge), fmt.Errorf("%w: %d bytes", wire.ErrTooLarge, len(payload)))
-		return
-	}
-	if !g.limit.allow(station, now) {
-		g.rejectBatch(station, "rate_limited", errors.New("station sends faster than its limit"))
+	station, ok := g.admit(topic, payload, now)
+	if !ok {
 		return
 	}
 	select {
@@ -185,6 +210,51 @@ func (g *Gateway) HandleRecords(topic string, payload []byte) {
 	default:
 		g.rejectBatch(station, "overloaded", errors.New("worker queue full"))
 	}
+}
+
+// Submit takes a batch from a durable queue (a JetStream consumer), which
+// keeps it until done says what became of it. Unlike HandleRecords it
+// waits for room in its station's worker queue, so the queue's consumer
+// slows down with the database instead of dropping batches. received is
+// when the queue took the batch from the kiosk: a batch that waited there
+// is still time-corrected from the moment it was sent. Submit returns
+// ctx's error, without calling done, when ctx ends first; otherwise done
+// is called exactly once, on a worker (or at once for a batch refused
+// before it was queued), unless the gateway stops first.
+func (g *Gateway) Submit(ctx context.Context, topic string, payload []byte, received time.Time, done func(Outcome)) error {
+	station, ok := g.admit(topic, payload, g.opt.Now())
+	if !ok {
+		done(Dropped)
+		return nil
+	}
+	select {
+	case g.queues[worker(station, len(g.queues))] <- message{station: station, payload: payload, received: received, done: done}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// admit checks a records message's topic, size and its station's rate,
+// and returns the station; a message it refuses is counted and logged.
+func (g *Gateway) admit(topic string, payload []byte, now time.Time) (string, bool) {
+	station, leaf, err := wire.ParseStationTopic(topic)
+	if err == nil && leaf != wire.LeafRecords {
+		err = fmt.Errorf("%w: records handler got leaf %q", wire.ErrInvalid, leaf)
+	}
+	if err != nil {
+		g.rejectBatch("", "topic", err)
+		return "", false
+	}
+	if len(payload) > wire.MaxMessageBytes {
+		g.rejectBatch(station, wire.Reason(wire.ErrTooLarge), fmt.Errorf("%w: %d bytes", wire.ErrTooLarge, len(payload)))
+		return "", false
+	}
+	if !g.limit.allow(station, now) {
+		g.rejectBatch(station, "rate_limited", errors.New("station sends faster than its limit"))
+		return "", false
+	}
+	return station, true
 }
 
 func worker(station string, n int) int {
@@ -204,6 +274,7 @@ func (g *Gateway) process(ctx context.Context, m message) {
 	b, bad, err := wire.DecodeBatch(m.payload, m.station)
 	if err != nil {
 		g.rejectBatch(m.station, wire.Reason(err), err)
+		m.settle(Dropped)
 		return
 	}
 	for _, r := range bad {
@@ -217,6 +288,7 @@ func (g *Gateway) process(ctx context.Context, m message) {
 		// Unacknowledged, the batch stays in the kiosk's outbox and comes
 		// again; nothing is lost by dropping it here.
 		g.rejectBatch(m.station, "store_error", err)
+		m.settle(Retry)
 		return
 	}
 	if len(refused) > 0 {
@@ -240,6 +312,7 @@ func (g *Gateway) process(ctx context.Context, m message) {
 		alerts, err := audit.CheckClones(ctx, entries)
 		if err != nil {
 			g.rejectBatch(m.station, "store_error", fmt.Errorf("clone check: %w", err))
+			m.settle(Retry)
 			return
 		}
 		if alerts > 0 {
@@ -269,9 +342,11 @@ func (g *Gateway) process(ctx context.Context, m message) {
 	if err == nil {
 		err = g.pub.Publish(ctx, wire.StationTopic(m.station, wire.LeafAck), data)
 	}
+	// Settled before the ack is known to have gone out: the records are
+	// stored, and a kiosk that misses the ack sends them again, to be
+	// acked as duplicates.
+	m.settle(Committed)
 	if err != nil {
-		// The records are stored; the kiosk sends them again and the
-		// duplicate is acked then.
 		log.Warn("ack not published", "err", err)
 		return
 	}

@@ -18,6 +18,10 @@ type Bundle struct {
 	Broker   string `json:"broker"`
 	Username string `json:"username"`
 	Password string `json:"password,omitempty"`
+	// DownlinkQoS0 makes the kiosk subscribe to acks, configs and
+	// commands at QoS 0: on a NATS cluster, where each QoS 1 subscription
+	// is a JetStream consumer.
+	DownlinkQoS0 bool `json:"downlink_qos0,omitempty"`
 	// ConfigKeys are the cloud's config and command signing keys, by key
 	// ID: the only signatures the kiosk obeys.
 	ConfigKeys map[string][]byte `json:"config_keys"`

@@ -72,6 +72,9 @@ type Options struct {
 	// MQTT is the broker URL; empty runs offline, keeping every record in
 	// the outbox. MQTTUser and MQTTPass are the station's account.
 	MQTT, MQTTUser, MQTTPass string
+	// MQTTDownlinkQoS0 subscribes to acks, configs and commands at QoS 0:
+	// on a NATS cluster (uplink.Config.DownlinkQoS0).
+	MQTTDownlinkQoS0 bool
 	// Bundle is the station's bundle (leifeng-cloud station add), or nil:
 	// the cloud's keys that sign configs and acks, issuer roots and keys,
 	// minimum config versions and the broker's TLS. BundleFile names it in
@@ -363,6 +366,7 @@ func (k *kiosk) openUplink() error {
 	}
 	up, err := uplink.New(k.st, uplink.Config{
 		Broker: o.MQTT, Station: o.Station, Username: o.MQTTUser, Password: o.MQTTPass, TLS: tlsConf,
+		DownlinkQoS0: o.MQTTDownlinkQoS0,
 		// Only an ack sealed by the cloud's key deletes from the outbox.
 		AckKeys:    k.trusted,
 		AckTimeout: o.AckTimeout, Firmware: k.in.fw.running(o.Version), Clock: k.clk, Logger: k.log,

@@ -47,10 +47,10 @@ func tlsScheme(broker string) bool {
 	return false
 }
 
-// dialTLS is the TLS config the client dials with: Config.TLS, held to TLS
-// 1.2 at least, for a TLS URL; none for a plain one.
-func (u *Uplink) dialTLS() *tls.Config {
-	if !tlsScheme(u.cfg.Broker) {
+// dialTLS is the TLS config the client dials broker with: Config.TLS,
+// held to TLS 1.2 at least, for a TLS URL; none for a plain one.
+func (u *Uplink) dialTLS(broker string) *tls.Config {
+	if !tlsScheme(broker) {
 		return nil
 	}
 	if u.cfg.TLS == nil {

@@ -15,7 +15,7 @@ func TestTLSConfig(t *testing.T) {
 		tls    bool
 	}{{"tcp://127.0.0.1:1883", false}, {"ssl://cloud:8883", true}, {"tls://cloud:8883", true}, {"mqtts://cloud:8883", true}} {
 		u := &Uplink{cfg: Config{Broker: c.broker, TLS: &tls.Config{MinVersion: tls.VersionTLS10}}}
-		got := u.dialTLS()
+		got := u.dialTLS(c.broker)
 		if (got != nil) != c.tls {
 			t.Fatalf("%s: TLS config %v, want TLS %v", c.broker, got, c.tls)
 		}

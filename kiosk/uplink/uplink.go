@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,7 +44,11 @@ const (
 
 // Config sets up an Uplink.
 type Config struct {
-	// Broker is the broker's URL, e.g. tcp://127.0.0.1:1883.
+	// Broker is the broker's URL, e.g. tcp://127.0.0.1:1883, or several
+	// separated by commas: the nodes of a broker cluster, any of which
+	// serves the kiosk. They are tried in turn, starting from a random one
+	// so that a fleet spreads over the nodes, and the next is tried as
+	// soon as one refuses or drops the connection.
 	Broker string
 	// Station is this kiosk's station ID; it is also the MQTT client ID,
 	// which keeps the broker session (and its queued acks) across
@@ -78,6 +83,16 @@ type Config struct {
 	// Logger receives connection and delivery events; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// DownlinkQoS0 subscribes to acks, configs and commands at QoS 0
+	// instead of 1. On a NATS cluster every QoS 1 subscription is a
+	// JetStream consumer, and ten thousand kiosks with four each are more
+	// than a cluster handles well; at QoS 0 they make none. Nothing is
+	// lost that matters: an ack missed while the link was down is made
+	// good by the resend that follows every reconnection, configs are
+	// retained and come again with every subscription, and a command
+	// sent while the kiosk was offline is reported unanswered (send it
+	// again). NATS delivers the gateway's acks at QoS 0 in any case.
+	DownlinkQoS0 bool
 	// Inbox, if set, receives what the cloud sends besides acks: the
 	// station's and the fleet's retained config and the station's
 	// commands. The uplink subscribes to those topics only when it is set.
@@ -101,6 +116,10 @@ type Uplink struct {
 	log *slog.Logger
 
 	ackTopic, recordsTopic, stateTopic string
+	// brokers is Config.Broker split; next is the one the next
+	// connection attempt dials. Both belong to Run.
+	brokers []string
+	next    int
 
 	acks        chan *wire.Ack
 	readerDirty chan struct{}
@@ -135,7 +154,8 @@ func New(st *store.Store, cfg Config) (*Uplink, error) {
 	if !wire.ValidStationID(cfg.Station) {
 		return nil, fmt.Errorf("uplink: bad station ID %q", cfg.Station)
 	}
-	if cfg.Broker == "" {
+	brokers := SplitBrokers(cfg.Broker)
+	if len(brokers) == 0 {
 		return nil, errors.New("uplink: no broker URL")
 	}
 	if cfg.AckTimeout <= 0 {
@@ -175,6 +195,8 @@ func New(st *store.Store, cfg Config) (*Uplink, error) {
 		ackTopic:     wire.StationTopic(cfg.Station, wire.LeafAck),
 		recordsTopic: wire.StationTopic(cfg.Station, wire.LeafRecords),
 		stateTopic:   wire.StationTopic(cfg.Station, wire.LeafState),
+		brokers:      brokers,
+		next:         rand.N(len(brokers)),
 		// Acks are few (one batch is in flight); the buffer only absorbs
 		// duplicates from resends. A full buffer drops an ack, which a
 		// resend recovers.
@@ -285,13 +307,20 @@ func (u *Uplink) state(online bool) []byte {
 // disconnects cleanly. It returns ctx's error.
 func (u *Uplink) Run(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
+		broker := u.brokers[u.next]
+		// A node that refused or dropped us is likely down: the next
+		// attempt goes to the next one.
+		u.next = (u.next + 1) % len(u.brokers)
 		lost := make(chan error, 1)
-		client := mqtt.NewClient(u.options(lost))
-		err := u.connect(ctx, client)
+		client := mqtt.NewClient(u.options(broker, lost))
+		err := u.connect(ctx, broker, client)
+		held := false
 		if err == nil {
 			attempt = 0
-			u.log.Info("uplink connected", "broker", u.cfg.Broker, "outbox", u.st.Depth())
+			u.log.Info("uplink connected", "broker", broker, "outbox", u.st.Depth())
+			began := time.Now()
 			err = u.session(ctx, client, lost)
+			held = time.Since(began) > u.cfg.MaxBackoff
 			if ctx.Err() != nil {
 				u.goOffline(client)
 				return ctx.Err()
@@ -302,7 +331,14 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		wait := u.backoff(attempt)
-		u.log.Warn("uplink down, retrying", "broker", u.cfg.Broker, "err", err, "in", wait.Round(time.Millisecond), "outbox", u.st.Depth())
+		if held && len(u.brokers) > 1 {
+			// A session that worked for a while ended: its node is
+			// likely down and another up. One that ends at once (a node
+			// that takes the connection and refuses the rest) waits as
+			// usual, or kiosks would spin round the nodes.
+			wait = 0
+		}
+		u.log.Warn("uplink down, retrying", "broker", broker, "err", err, "in", wait.Round(time.Millisecond), "outbox", u.st.Depth())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -322,14 +358,14 @@ func (u *Uplink) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func (u *Uplink) options(lost chan<- error) *mqtt.ClientOptions {
+func (u *Uplink) options(broker string, lost chan<- error) *mqtt.ClientOptions {
 	opts := mqtt.NewClientOptions().
-		AddBroker(u.cfg.Broker).
+		AddBroker(broker).
 		SetClientID(u.cfg.Station).
 		SetCleanSession(false).
 		SetUsername(u.cfg.Username).
 		SetPassword(u.cfg.Password).
-		SetTLSConfig(u.dialTLS()).
+		SetTLSConfig(u.dialTLS(broker)).
 		// Reconnection is Run's loop: it owns the backoff, and each
 		// connection gets a fresh last will carrying the current depth.
 		SetAutoReconnect(false).
@@ -351,7 +387,7 @@ func (u *Uplink) options(lost chan<- error) *mqtt.ClientOptions {
 }
 
 // connect waits for the connection or ctx.
-func (u *Uplink) connect(ctx context.Context, client mqtt.Client) error {
+func (u *Uplink) connect(ctx context.Context, broker string, client mqtt.Client) error {
 	tok := client.Connect()
 	select {
 	case <-tok.Done():
@@ -365,7 +401,7 @@ func (u *Uplink) connect(ctx context.Context, client mqtt.Client) error {
 		return ctx.Err()
 	}
 	if err := tok.Error(); err != nil {
-		return fmt.Errorf("connect %s: %w", u.cfg.Broker, err)
+		return fmt.Errorf("connect %s: %w", broker, err)
 	}
 	return nil
 }
@@ -386,7 +422,7 @@ func (u *Uplink) route(c mqtt.Client, m mqtt.Message) {
 		u.onAck(c, m)
 		return
 	}
-	if u.cfg.Inbox != nil && u.inboxTopics()[m.Topic()] != 0 {
+	if _, ok := u.inboxTopics()[m.Topic()]; ok && u.cfg.Inbox != nil {
 		u.cfg.Inbox.Message(m.Topic(), m.Payload())
 		return
 	}
@@ -395,11 +431,32 @@ func (u *Uplink) route(c mqtt.Client, m mqtt.Message) {
 
 // inboxTopics are the topics the Inbox takes, with their QoS.
 func (u *Uplink) inboxTopics() map[string]byte {
+	q := u.downQoS()
 	return map[string]byte{
-		wire.StationTopic(u.cfg.Station, wire.LeafConfig):   1,
-		wire.StationTopic(u.cfg.Station, wire.LeafCommands): 1,
-		wire.FleetConfigTopic:                               1,
+		wire.StationTopic(u.cfg.Station, wire.LeafConfig):   q,
+		wire.StationTopic(u.cfg.Station, wire.LeafCommands): q,
+		wire.FleetConfigTopic:                               q,
 	}
+}
+
+// downQoS is the QoS of the kiosk's subscriptions (Config.DownlinkQoS0).
+func (u *Uplink) downQoS() byte {
+	if u.cfg.DownlinkQoS0 {
+		return 0
+	}
+	return 1
+}
+
+// SplitBrokers splits a comma-separated list of broker URLs, dropping
+// blanks.
+func SplitBrokers(list string) []string {
+	var out []string
+	for _, b := range strings.Split(list, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // onAck only verifies, decodes and hands over, never blocks.
@@ -438,7 +495,7 @@ type inflight struct {
 // session drains the outbox over one connection until it is lost or ctx is
 // done.
 func (u *Uplink) session(ctx context.Context, client mqtt.Client, lost <-chan error) error {
-	filters := map[string]byte{u.ackTopic: 1}
+	filters := map[string]byte{u.ackTopic: u.downQoS()}
 	if u.cfg.Inbox != nil {
 		for topic, qos := range u.inboxTopics() {
 			filters[topic] = qos

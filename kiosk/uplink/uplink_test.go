@@ -400,3 +400,36 @@ func TestLastAck(t *testing.T) {
 		t.Fatalf("last batch: %+v, want 5 records with a time", a)
 	}
 }
+
+// A cluster's nodes listed as one broker: with one node down the kiosk
+// drains through another, and when that one stops it moves on to a node
+// that is up again, all in order.
+func TestBrokerList(t *testing.T) {
+	st := openStore(t)
+	p := &ingesttest.Peer{Station: station}
+	down := ingesttest.FreeAddr(t)
+	a := ingesttest.Start(t, "", p)
+	up, err := New(st, Config{Broker: "tcp://" + down + ", " + a.URL(), Station: station, Logger: logger(),
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, AckTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.brokers) != 2 {
+		t.Fatalf("brokers %q", up.brokers)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- up.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	ids := fill(t, st, 50)
+	drained(t, st, 10*time.Second)
+	a.Stop()
+	b := ingesttest.Start(t, down, p)
+	defer b.Stop()
+	ids = append(ids, fill(t, st, 50)...)
+	drained(t, st, 10*time.Second)
+	inOrder(t, p, ids)
+	if _, err := New(st, Config{Broker: " , ", Station: station}); err == nil {
+		t.Fatal("a list of no brokers accepted")
+	}
+}

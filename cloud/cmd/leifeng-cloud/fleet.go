@@ -56,8 +56,9 @@ func stationCmd(args []string) error {
 	id := fs.String("id", "", "station ID, e.g. pe-simao-001 (required)")
 	name := fs.String("name", "", "station name, e.g. 思茅区某某社区学雷锋志愿服务站")
 	county := fs.String("county", "", "county or district, for pushing to a county")
-	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883 (required)")
+	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883, or a cluster's nodes separated by commas (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
+	natsBundle := fs.Bool("nats", false, "the kiosk joins a NATS cluster (--broker lists its nodes' ssl:// URLs, --tls-dir is nats-config's --out): it subscribes at QoS 0")
 	tlsDir := fs.String("tls-dir", "", "directory of `mosquitto-config --tls`: put its CA and a client certificate for the station in the bundle (default for a TLS --broker: serve's own CA under --data/tls, if any)")
 	roots := rootFlag{}
 	fs.Var(roots, "issuer-root", "issuer root public key file from `leifeng-card keygen -root` (repeatable): the kiosk takes card-issuer keys only in key sets it signed")
@@ -84,6 +85,7 @@ func stationCmd(args []string) error {
 	if len(roots) > 0 {
 		b.IssuerRoots = roots
 	}
+	b.DownlinkQoS0 = *natsBundle
 	if *tlsDir == "" && tlsScheme(*brokerURL) {
 		// serve's own CA, when it serves TLS: the kiosk gets it and a
 		// client certificate.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"leifeng/cloud/api"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/internal/cli"
@@ -71,15 +72,9 @@ row in English or Chinese:
 		return err
 	}
 	defer st.Close()
-	opts := people.Options{Batch: *batch}
+	opts := people.Options{Batch: *batch, TmpDir: *data}
 	if kind == people.KindVolunteers {
-		if opts.Vault, err = people.LoadVault(*data); err != nil {
-			return fmt.Errorf("--data %s: ID-number key: %w", *data, err)
-		}
-		if err := st.CheckPeopleKey(ctx, opts.Vault.Check(), time.Now()); errors.Is(err, store.ErrWrongKey) {
-			return fmt.Errorf("--data %s: %s 与数据库中已登记的身份证件号码所用的密钥不同，请使用云端原来的 %s / the key differs from the one the database's ID numbers were sealed with: %w",
-				*data, people.KeyFile, people.KeyFile, err)
-		} else if err != nil {
+		if opts.Vault, err = peopleVault(ctx, *data, st); err != nil {
 			return err
 		}
 	}
@@ -112,4 +107,29 @@ row in English or Chinese:
 		return fmt.Errorf("%d 行未导入，请按上面的原因改正后再导入同一文件 / %d rows not imported: fix them and import the same file again", n, n)
 	}
 	return nil
+}
+
+// peopleVault loads the ID-number key under data and checks it is the one
+// the database's numbers were sealed with.
+func peopleVault(ctx context.Context, data string, st *store.Store) (*people.Vault, error) {
+	v, err := people.LoadVault(data)
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: ID-number key: %w", data, err)
+	}
+	if err := st.CheckPeopleKey(ctx, v.Check(), time.Now()); errors.Is(err, store.ErrWrongKey) {
+		return nil, fmt.Errorf("--data %s: %s 与数据库中已登记的身份证件号码所用的密钥不同，请使用云端原来的 %s / the key differs from the one the database's ID numbers were sealed with: %w",
+			data, people.KeyFile, people.KeyFile, err)
+	} else if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// volunteers is the volunteer register the API serves.
+func volunteers(ctx context.Context, data string, st *store.Store) (*api.Volunteers, error) {
+	v, err := peopleVault(ctx, data, st)
+	if err != nil {
+		return nil, err
+	}
+	return &api.Volunteers{Store: st, Vault: v}, nil
 }

@@ -6,6 +6,7 @@
 //	leifeng-cloud config push        push a signed config (API)
 //	leifeng-cloud command            send a signed command (API)
 //	leifeng-cloud mosquitto-config   generate Mosquitto's config, passwords, ACL (and TLS)
+//	leifeng-cloud nats-config        generate a NATS cluster's configs, accounts and certificates
 //
 // On first start `serve` creates cloud-keys.json under --data: the config
 // signing key and the gateway's broker password. Users and their API
@@ -47,7 +48,6 @@ import (
 	"leifeng/cloud/broker"
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
-	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/internal/buildinfo"
@@ -59,7 +59,8 @@ func usage(w io.Writer) {
 
 usage:
   leifeng-cloud serve   [flags]   embedded broker + gateway + API (one command, no setup)
-  leifeng-cloud gateway [flags]   one more gateway on a shared subscription (scale out)
+  leifeng-cloud gateway [flags]   one more gateway on a shared subscription (scale out);
+                                  with --nats URLS, on a NATS JetStream cluster's durable consumer
   leifeng-cloud station add --id ID --broker URL [--name N --county C --out FILE]
                                   register a station, write the bundle leifeng-kiosk --bundle reads
   leifeng-cloud config push (--station ID | --county C | --all) --file FILE
@@ -81,6 +82,8 @@ usage:
                                   the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
                                   Mosquitto config, password file and ACL for the registered stations
+  leifeng-cloud nats-config --out DIR --nodes n1=HOST,n2=HOST,n3=HOST
+                                  NATS cluster configs, accounts and certificates for the registered stations
   leifeng-cloud version
 
 run "leifeng-cloud serve -h" for the flags. The commands that call the API
@@ -112,6 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return commandCmd(args[1:])
 	case "mosquitto-config":
 		return mosquittoCmd(args[1:])
+	case "nats-config":
+		return natsConfigCmd(args[1:], stdout)
 	case "rollout":
 		return runRollout(args[1:], stdout, stderr)
 	case "review":
@@ -139,6 +144,9 @@ type config struct {
 	data, httpAddr, mqttListen, mqttURL, db string
 	mqttUser, mqttPass, gatewayID           string
 	mqttCA, mqttCert, mqttKey               string
+	// natsURLs, with gatewayOnly, makes the gateway consume a NATS
+	// JetStream cluster instead of an MQTT shared subscription.
+	natsURLs, natsCA string
 	workers                                 int
 	verbose                                 bool
 	offlineAlert                            time.Duration
@@ -182,6 +190,10 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 	fs.StringVar(&c.gatewayID, "gateway-id", "", "the gateway's MQTT client ID; each gateway needs its own (default: leifeng-gateway- and 128 random bits, which no one can guess to take it over)")
 	fs.IntVar(&c.workers, "gateway-workers", 8, "batches committed at once")
 	fs.BoolVar(&c.verbose, "v", false, "log every committed batch")
+	if gatewayOnly {
+		fs.StringVar(&c.natsURLs, "nats", "", "NATS cluster URLs, comma-separated, e.g. tls://nats1:4222,tls://nats2:4222,tls://nats3:4222: consume the stations' records from the cluster's durable JetStream consumer instead of --mqtt")
+		fs.StringVar(&c.natsCA, "nats-ca", "", "CA certificate (PEM) of the NATS cluster (ca.crt of nats-config)")
+	}
 	if !gatewayOnly {
 		fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080", "address of the API, the console and /metrics; an address other than loopback needs TLS (or --insecure-plaintext)")
 		fs.StringVar(&c.mqttListen, "mqtt-listen", "127.0.0.1:1883", "address of the embedded broker (ignored with --mqtt); an address other than loopback needs TLS (or --insecure-plaintext)")
@@ -205,8 +217,11 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 	if fs.NArg() > 0 {
 		return nil, cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if gatewayOnly && c.mqttURL == "" {
-		return nil, cli.Usagef("gateway needs --mqtt, the broker the other gateways use")
+	if gatewayOnly && c.mqttURL == "" && c.natsURLs == "" {
+		return nil, cli.Usagef("gateway needs --mqtt, the broker the other gateways use, or --nats, the NATS cluster's URLs")
+	}
+	if c.mqttURL != "" && c.natsURLs != "" {
+		return nil, cli.Usagef("gateway takes --mqtt or --nats, not both")
 	}
 	return &c, nil
 }
@@ -293,6 +308,10 @@ func serve(ctx context.Context, c *config) error {
 		brokerURL, publicMQTT = b.LocalURL(), b.URL()
 	}
 
+	if c.natsURLs != "" {
+		return natsGateway(ctx, c, db, keys, dsn, log)
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
@@ -351,16 +370,16 @@ func serve(ctx context.Context, c *config) error {
 	fl := &api.Fleet{Service: svc, Store: db,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
 		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
-	// The console registers and imports volunteers with the ID-number
-	// key under --data, the one `leifeng-cloud import` uses.
-	if fl.Vault, err = people.LoadVault(c.data); err != nil {
-		return fmt.Errorf("--data %s: ID-number key: %w", c.data, err)
-	}
-	if err := db.CheckPeopleKey(ctx, fl.Vault.Check(), time.Now()); errors.Is(err, store.ErrWrongKey) {
-		return fmt.Errorf("--data %s: %s 与数据库中已登记的身份证件号码所用的密钥不同，请使用云端原来的 %s / the key differs from the one the database's ID numbers were sealed with: %w",
-			c.data, people.KeyFile, people.KeyFile, err)
-	} else if err != nil {
+	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {
 		return err
+	}
+	if fl.Volunteers != nil {
+		// A deregistered volunteer's cards stop working everywhere.
+		desk := fl.Cards
+		fl.Volunteers.OnDeregister = func(ctx context.Context, id string) error {
+			_, err := desk.RevokeAll(ctx, id, "志愿者注销", api.Actor(ctx))
+			return err
+		}
 	}
 	if fl.Rollouts, err = c.rollout.start(ctx, &wg, c.data, db, svc, tl.server != nil, httpLn.Addr().String(), log); err != nil {
 		return err

@@ -81,7 +81,8 @@ func parse(args []string, stdout io.Writer) (*options, error) {
 	fs.BoolVar(&o.windowed, "windowed", false, "show the touchscreen UI in an 800×480 window instead of full screen (development)")
 	fs.StringVar(&o.Station, "station", "", "station ID, e.g. pe-simao-001 (required)")
 	fs.StringVar(&o.Data, "data", "", "data directory; the bbolt file "+dbFile+" lives inside (required)")
-	fs.StringVar(&o.MQTT, "mqtt", "tcp://127.0.0.1:1883", `broker URL; "" runs offline, keeping every record in the outbox`)
+	fs.StringVar(&o.MQTT, "mqtt", "tcp://127.0.0.1:1883", `broker URL, or the URLs of a cluster's nodes separated by commas (tried in turn); "" runs offline, keeping every record in the outbox`)
+	fs.BoolVar(&o.MQTTDownlinkQoS0, "mqtt-downlink-qos0", false, "subscribe to acks, configs and commands at QoS 0, as a NATS cluster needs (set by a bundle from station add --nats)")
 	fs.StringVar(&o.MQTTUser, "mqtt-user", "", "broker user name")
 	fs.StringVar(&o.MQTTPass, "mqtt-pass", "", "broker password")
 	fs.StringVar(&o.reader, "reader", "", "card reader: rc522:SPI (e.g. rc522:SPI0.0) for an MFRC522 module, sim:HOST:PORT for the simulated reader")
@@ -205,6 +206,9 @@ func (o *options) useBundle(fs *flag.FlagSet) error {
 	}
 	if !set["mqtt-pass"] {
 		o.MQTTPass = b.Password
+	}
+	if !set["mqtt-downlink-qos0"] {
+		o.MQTTDownlinkQoS0 = b.DownlinkQoS0
 	}
 	o.Bundle = b
 	return nil

@@ -1,0 +1,59 @@
+package natstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A node killed with SIGKILL comes back on its ports and store, and a
+// three-replica stream keeps taking messages while it is gone.
+func TestKillRestart(t *testing.T) {
+	c := Start(t, Options{})
+	nc, err := nats.Connect(c.ClientURLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "t", Subjects: []string{"t.>"}, Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.Nodes[1].Kill()
+	if c.Nodes[1].Running() {
+		t.Fatal("killed node still running")
+	}
+	for i := range 10 {
+		// The killed node may have led the stream: the others elect a
+		// new leader within seconds, and until then a publish times out.
+		for {
+			_, err := js.Publish(ctx, "t.x", []byte{byte(i)}, jetstream.WithMsgID(string(rune('a'+i))))
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("publish %d with a node down: %v", i, err)
+			}
+		}
+	}
+	c.Nodes[1].Restart()
+	s, err := js.Stream(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 10 {
+		t.Fatalf("stream holds %d messages, want 10", info.State.Msgs)
+	}
+}
