@@ -155,7 +155,7 @@ func (c *Console) editVolunteer(w http.ResponseWriter, r *http.Request) {
 var fieldNames = map[string]string{
 	"name": "姓名", "id_number": "身份证件号码", "community": "居住社区（村）", "phone": "联系电话", "skills": "专业技能",
 	"service_types": "服务类别", "group": "人员类别", "orgs": "所属组织", "national_id": "志愿者统一编号",
-	"guardian_consent": "监护人同意", "gender": "性别", "birth_date": "出生日期", "registered": "登记", "deregistered": "注销",
+	"guardian_consent": "监护人同意", "gender": "性别", "birth_date": "出生日期", "register": "登记", "deregister": "注销",
 }
 
 // exportVolunteer sends everything the cloud holds on the volunteer, as
