@@ -102,6 +102,7 @@ func (c *Console) Handler() http.Handler {
 	c.stationRoutes(mux)
 	c.peopleRoutes(mux)
 	c.reviewRoutes(mux)
+	c.userRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}
@@ -191,6 +192,9 @@ func (c *Console) nav(u *access.User) []navItem {
 	add("orgs", "志愿服务组织", city, county, org, auditor)
 	add("volunteers", "志愿者", city, county, org, auditor)
 	add("import", "导入", city)
+	if u.Role == city || u.Role == auditor && u.Scope == "" {
+		add("users", "用户", city, auditor)
+	}
 	return out
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"leifeng/cloud/access"
+	"leifeng/cloud/store"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Each role's menu holds only its pages; a page outside the role answers
@@ -544,5 +547,54 @@ func TestVolunteerRegisterPages(t *testing.T) {
 		if code, _ := c.login("auditor").post("/console/volunteers/V001/deregister", url.Values{"reason": {"x"}, "confirm": {"yes"}}); code != 403 {
 			t.Errorf("auditor deregisters: %d", code)
 		}
+	})
+}
+
+// The users page: the city administrator adds a county administrator
+// (who must change the initial password) and disables one; a weak
+// password and an unknown scope are refused in Chinese; the county
+// administrator gets 404, the city's auditor reads without forms.
+func TestUsersPage(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		ctx := context.Background()
+		hash, err := access.HashPassword("first city password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.db.AddUser(ctx, store.User{User: access.User{Name: "boss", Role: access.City}, PasswordHash: hash, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		city := c.login("city")
+		code, body := city.post("/console/users", url.Values{"name": {"zhang"}, "role": {"county"}, "scope": {"530802"}, "password": {"short"}})
+		if code != 400 {
+			t.Errorf("weak password: %d", code)
+		}
+		has(t, "weak", body, "未添加")
+		code, body = city.post("/console/users", url.Values{"name": {"zhang"}, "role": {"county"}, "scope": {"999"}, "password": {"a long initial password"}})
+		if code != 422 {
+			t.Errorf("unknown scope: %d %s", code, body)
+		}
+		has(t, "scope", body, "范围不存在")
+		code, body = city.post("/console/users", url.Values{"name": {"zhang"}, "role": {"county"}, "scope": {"530802"}, "password": {"a long initial password"}})
+		if code != 200 {
+			t.Fatalf("add: %d %s", code, body)
+		}
+		has(t, "added", body, "已添加用户 zhang", `data-user="zhang"`, "待首次登录改密码")
+		hasNot(t, "added", body, "a long initial password")
+		u, err := c.db.UserByName(ctx, "zhang")
+		if err != nil || u.Role != access.County || !u.MustChangePassword || !access.VerifyPassword(u.PasswordHash, "a long initial password") {
+			t.Fatalf("stored: %+v %v", u, err)
+		}
+		code, body = city.post("/console/users/zhang/disable", url.Values{})
+		if code != 200 {
+			t.Fatalf("disable: %d", code)
+		}
+		has(t, "disabled", body, "已停用用户 zhang")
+		if code, _ := c.login("simao").get("/console/users"); code != 404 {
+			t.Errorf("county administrator: %d", code)
+		}
+		_, body = c.login("auditor").get("/console/users")
+		has(t, "auditor", body, `data-user="zhang"`)
+		hasNot(t, "auditor", body, `id="userForm"`)
 	})
 }
