@@ -137,19 +137,12 @@ func (c *Console) ownCard(w http.ResponseWriter, r *http.Request, volunteer, ser
 
 // refuseCard shows why the desk refused, in Chinese.
 func (c *Console) refuseCard(w http.ResponseWriter, r *http.Request, volunteer string, err error) {
-	var in *cards.InputError
-	code, zh := http.StatusInternalServerError, ""
+	code, zh := cards.Refusal(err)
 	switch {
-	case errors.As(err, &in):
-		code, zh = http.StatusBadRequest, in.Zh
-	case errors.Is(err, store.ErrCardWithdrawn):
-		code, zh = http.StatusConflict, "这张志愿服务证已停用或已补办过，无需再次操作；如需新证，请为志愿者办理新卡。"
-	case errors.Is(err, store.ErrExists):
-		code, zh = http.StatusConflict, "这张卡上已有一张有效的志愿服务证。请换一张空白卡，或先停用原证再重写。"
-	case errors.Is(err, store.ErrNotFound):
+	case code == http.StatusNotFound:
 		c.notFound(w, r)
 		return
-	default:
+	case code >= 500:
 		c.fault(w, r, "card", err)
 		return
 	}
