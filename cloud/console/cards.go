@@ -67,12 +67,12 @@ func (c *Console) issueCard(w http.ResponseWriter, r *http.Request) {
 		var wd *cards.Withdrawn
 		out, wd, err = c.Cards.Reissue(r.Context(), old, req, r.PostFormValue("reason"), r.PostFormValue("lost") == "yes", user(r).Name)
 		if err == nil {
-			c.Log.Info("console: card re-issued", "who", user(r).Name, "volunteer", v.ID, "old", old, "serial", out.Card.Serial, "config", wd.Config)
+			c.audit(r, "card.reissue", "card "+old, wd.Card, out.Card)
 		}
 	} else {
 		out, err = c.Cards.Issue(r.Context(), v.ID, req, user(r).Name)
 		if err == nil {
-			c.Log.Info("console: card issued", "who", user(r).Name, "volunteer", v.ID, "serial", out.Card.Serial)
+			c.audit(r, "card.issue", "volunteer "+v.ID, nil, out.Card)
 		}
 	}
 	if err != nil {
@@ -113,7 +113,7 @@ func (c *Console) withdrawCard(w http.ResponseWriter, r *http.Request) {
 		c.refuseCard(w, r, v.ID, err)
 		return
 	}
-	c.Log.Info("console: card revoked", "who", user(r).Name, "volunteer", v.ID, "serial", serial, "config", wd.Config)
+	c.audit(r, "card.revoke", "card "+serial, nil, wd)
 	msg := fmt.Sprintf("志愿服务证 %s 已停用，已随全部站点默认配置（版本 %d）推送到各站点；站点应用后即拒绝这张卡。", serial, wd.Config)
 	if wd.Config == 0 {
 		msg = fmt.Sprintf("志愿服务证 %s 已停用，但这次没能推送到站点（%s），会随下一次配置推送送达。", serial, wd.PushError)

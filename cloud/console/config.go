@@ -249,7 +249,7 @@ func (c *Console) pushConfig(w http.ResponseWriter, r *http.Request) {
 			pushed = append(pushed, fmt.Sprintf("%s v%d", who, p.Version))
 		}
 		if err == nil {
-			c.Log.Info("console: config pushed", "who", user(r).Name, "target", f.Target, "value", f.Value, "pushed", pushed)
+			c.audit(r, "config.push", f.Target+" "+f.Value, nil, json.RawMessage(raw))
 			if lerr := c.load(r, f); lerr != nil {
 				f.Base = ""
 			}

@@ -76,6 +76,10 @@ type Console struct {
 	// Vault seals ID numbers: registering and importing volunteers need it.
 	Vault      *people.Vault
 	Thresholds fleet.Thresholds
+	// Audit records a change made on a page (who is the request's user):
+	// the action, its target and the state before and after; nil writes
+	// it to Log. The volunteer register audits its own.
+	Audit func(r *http.Request, action, target string, before, after any) error
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 	Log *slog.Logger
@@ -462,6 +466,17 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request) {
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	c.Sessions.Logout(w, r)
 	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
+}
+
+// audit records a change done on a page.
+func (c *Console) audit(r *http.Request, action, target string, before, after any) {
+	if c.Audit == nil {
+		c.Log.Info("audit", "who", user(r).Name, "role", user(r).Role, "via", "console", "action", action, "target", target)
+		return
+	}
+	if err := c.Audit(r, action, target, before, after); err != nil {
+		c.Log.Error("console: audit", "action", action, "target", target, "err", err)
+	}
 }
 
 // user is the request's user (set: handlers run behind signedIn).

@@ -132,6 +132,9 @@ func reverse(s string) string {
 
 type testConsole struct {
 	t    *testing.T
+	// audited are the changes the console recorded: "who action target".
+	mu      sync.Mutex
+	audited []string
 	db   *store.Store
 	svc  *fleet.Service
 	srv  *httptest.Server
@@ -190,7 +193,15 @@ func newTestConsole(t *testing.T, dsn string) *testConsole {
 	}
 	c := &console.Console{Store: db, Fleet: svc, Sessions: s, Vault: vault, Log: log,
 		Cards: cards.NewService(db, issuer, svc, log), Volunteers: &api.Volunteers{Store: db, Vault: vault, Log: log}}
+	tc := &testConsole{t: t, db: db, svc: svc, sess: s, mqtt: br.URL()}
+	c.Audit = func(r *http.Request, action, target string, before, after any) error {
+		tc.mu.Lock()
+		defer tc.mu.Unlock()
+		tc.audited = append(tc.audited, access.UserFrom(r.Context()).Name+" "+action+" "+target)
+		return nil
+	}
 	srv := httptest.NewServer(s.middleware(c.Handler()))
+	tc.srv = srv
 	t.Cleanup(func() {
 		srv.Close()
 		cl.Close()
@@ -199,7 +210,6 @@ func newTestConsole(t *testing.T, dsn string) *testConsole {
 		br.Close()
 		db.Close()
 	})
-	tc := &testConsole{t: t, db: db, svc: svc, srv: srv, sess: s, mqtt: br.URL()}
 	tc.seed()
 	return tc
 }

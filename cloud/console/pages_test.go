@@ -299,6 +299,11 @@ func TestCommandFromStationPage(t *testing.T) {
 		if code, body := mgr.post("/console/stations/pe-simao-001/commands", url.Values{"name": {"update_offer"}}); code != 400 {
 			t.Errorf("an update offer by hand: %d %s", code, body)
 		}
+		// Every change is in the audit log with who made it.
+		c.mu.Lock()
+		audited := strings.Join(c.audited, "\n")
+		c.mu.Unlock()
+		has(t, "audit", audited, "city import.areas areas.csv", "manager station.command station pe-simao-001")
 	})
 }
 

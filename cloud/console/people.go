@@ -219,8 +219,8 @@ func (c *Console) registerVolunteer(w http.ResponseWriter, r *http.Request) {
 			refuse(http.StatusConflict, "这名志愿者已经登记过了，不需要再登记。")
 			return
 		}
+		c.audit(r, "volunteer.register", "volunteer "+v.ID, nil, nil)
 	}
-	c.Log.Info("console: volunteer registered", "who", u.Name, "volunteer", v.ID)
 	http.Redirect(w, r, Prefix+"volunteers/"+v.ID+"?registered=1", http.StatusSeeOther)
 }
 
@@ -442,8 +442,8 @@ func (c *Console) importFile(w http.ResponseWriter, r *http.Request) {
 		for _, pr := range rep.Problems {
 			d.Problems = append(d.Problems, problemRow{pr.Line, reasonZh(pr.Err)})
 		}
-		c.Log.Info("console: import", "who", user(r).Name, "kind", d.Kind, "rows", rep.Rows, "added", rep.Added,
-			"updated", rep.Updated, "refused", len(rep.Problems))
+		c.audit(r, "import."+d.Kind, d.File, nil, map[string]int{"rows": rep.Rows, "added": rep.Added,
+			"updated": rep.Updated, "unchanged": rep.Unchanged, "refused": len(rep.Problems)})
 	}
 	if err != nil {
 		if errors.Is(err, people.ErrFile) {

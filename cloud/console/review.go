@@ -91,6 +91,7 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "review", err)
 		return
 	}
+	c.audit(r, "review.session", "session "+checkIn, nil, map[string]any{"approve": approve, "note": note})
 	msg := "已通过，这次服务计入时长。"
 	if !approve {
 		msg = "已标记为不通过，这次服务不计入时长。"

@@ -74,7 +74,7 @@ func (c *Console) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	code := http.StatusOK
 	switch {
 	case err == nil:
-		c.Log.Info("console: rollout "+r.PathValue("action"), "rollout", id, "who", user(r).Name)
+		c.audit(r, "rollout."+r.PathValue("action"), fmt.Sprint("rollout ", id), nil, nil)
 		v, verr := svc.View(ctx, id)
 		if verr != nil {
 			c.fault(w, r, "rollout", verr)
@@ -116,7 +116,7 @@ func (c *Console) uploadRelease(w http.ResponseWriter, r *http.Request) {
 		c.showRollouts(w, r, code, p)
 		return
 	}
-	c.Log.Info("console: release uploaded", "targets_version", res.TargetsVersion, "bundles", len(res.Bundles), "who", user(r).Name)
+	c.audit(r, "release.upload", fmt.Sprint("release ", res.TargetsVersion), nil, res)
 	var names []string
 	for _, b := range res.Bundles {
 		names = append(names, b.Target)

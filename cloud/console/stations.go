@@ -161,7 +161,7 @@ func (c *Console) sendCommand(w http.ResponseWriter, r *http.Request) {
 		c.failFleet(w, r, err)
 		return
 	}
-	c.Log.Info("console: command", "who", user(r).Name, "station", st.ID, "command", name, "nonce", cmd.Nonce)
+	c.audit(r, "station.command", "station "+st.ID, nil, map[string]string{"command": name, "nonce": cmd.Nonce})
 	status, err := c.Fleet.CommandStatus(ctx, st.ID, cmd.Nonce)
 	if err != nil {
 		c.fault(w, r, "command status", err)

@@ -92,7 +92,7 @@ func (c *Console) addUser(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "add user", err)
 		return
 	}
-	c.Log.Info("console: user added", "who", user(r).Name, "user", d.Name, "role", role, "scope", d.Scope)
+	c.audit(r, "user.add", "user "+d.Name, nil, map[string]string{"role": string(role), "scope": d.Scope})
 	c.showUsers(w, r, http.StatusOK, &page{Flash: fmt.Sprintf("已添加用户 %s（%s）。请把初始密码当面或电话告诉本人；首次登录时必须修改。", d.Name, role.Zh())},
 		&usersData{Role: string(access.County)})
 }
@@ -112,6 +112,6 @@ func (c *Console) disableUser(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "disable user", err)
 		return
 	}
-	c.Log.Info("console: user disabled", "who", user(r).Name, "user", name)
+	c.audit(r, "user.disable", "user "+name, nil, nil)
 	c.showUsers(w, r, http.StatusOK, &page{Flash: "已停用用户 " + name + "：其登录和 API 令牌立即失效。"}, &usersData{Role: string(access.County)})
 }
