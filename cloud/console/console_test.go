@@ -131,15 +131,15 @@ func reverse(s string) string {
 }
 
 type testConsole struct {
-	t    *testing.T
+	t *testing.T
 	// audited are the changes the console recorded: "who action target".
 	mu      sync.Mutex
 	audited []string
-	db   *store.Store
-	svc  *fleet.Service
-	srv  *httptest.Server
-	sess *sessions
-	mqtt string
+	db      *store.Store
+	svc     *fleet.Service
+	srv     *httptest.Server
+	sess    *sessions
+	mqtt    string
 }
 
 // The users of the tests, one per role; the county is 思茅区 (530802).
