@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,9 +71,9 @@ func build(s Store, gatherer prometheus.Gatherer, log *slog.Logger, f *Fleet, op
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("/api/v1/session", g.session)
 	mux.HandleFunc("POST /api/v1/session/password", g.signedIn(g.changePassword))
-	mux.HandleFunc("GET /api/v1/stations", g.personal(allStations, a.stations))
-	mux.HandleFunc("GET /api/v1/records", g.personal(stationParam, a.records))
-	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", g.personal(volunteerPath, a.hours))
+	mux.HandleFunc("GET /api/v1/stations", a.view(allStations, a.stations))
+	mux.HandleFunc("GET /api/v1/records", a.read("records.read", stationParam, a.records))
+	mux.HandleFunc("GET /api/v1/volunteers/{id}/hours", a.read("hours.read", volunteerPath, a.hours))
 	// Counters and gauges without personal data: open to Prometheus.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	if f != nil {
@@ -102,9 +103,8 @@ func (a *api) stations(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusInternalServerError, "cannot list stations", err)
 		return
 	}
-	if st == nil {
-		st = []store.Station{}
-	}
+	sc := scopeOf(r)
+	st = slices.DeleteFunc(st, func(s store.Station) bool { return !sc.Station(s.ID, s.Community) })
 	if a.f != nil {
 		views, err := a.views(r)
 		if err != nil {
@@ -114,7 +114,7 @@ func (a *api) stations(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"stations": views})
 		return
 	}
-	writeJSON(w, map[string]any{"stations": st})
+	writeJSON(w, map[string]any{"stations": orEmptyList(st)})
 }
 
 func (a *api) records(w http.ResponseWriter, r *http.Request) {
@@ -132,6 +132,9 @@ func (a *api) records(w http.ResponseWriter, r *http.Request) {
 	limit, err := uintParam(q.Get("limit"), 100)
 	if err != nil || limit == 0 || limit > maxPage {
 		a.fail(w, http.StatusBadRequest, "limit: want 1 to 1000", err)
+		return
+	}
+	if !a.stationInScope(w, r, station, "records of "+station) {
 		return
 	}
 	rs, err := a.s.Records(r.Context(), station, after, int(limit))
@@ -152,6 +155,10 @@ func (a *api) hours(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusBadRequest, "volunteer ID missing or too long", nil)
 		return
 	}
+	if ok, err := a.volunteerVisible(r, id); err != nil || !ok {
+		a.failVolunteer(w, id, err)
+		return
+	}
 	h, err := a.s.VolunteerHours(r.Context(), id)
 	if err != nil {
 		a.fail(w, http.StatusInternalServerError, "cannot compute hours", err)
@@ -159,6 +166,14 @@ func (a *api) hours(w http.ResponseWriter, r *http.Request) {
 	}
 	localHours(h)
 	writeJSON(w, h)
+}
+
+// orEmptyList is xs, or an empty list (JSON [] rather than null).
+func orEmptyList[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
 }
 
 func uintParam(s string, def uint64) (uint64, error) {

@@ -3,10 +3,12 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
 	"leifeng/cloud/cards"
+	"leifeng/cloud/store"
 )
 
 // The card desk (package cards):
@@ -19,10 +21,49 @@ import (
 // "write" is a reader.CredentialFile: save it and run `leifeng-card write
 // -in FILE` at the desk with the reader and the blank card.
 func (a *api) cardRoutes(mux *router) {
-	mux.HandleFunc("POST /api/v1/volunteers/{id}/cards", a.g.personal(volunteerPath, a.issueCard))
-	mux.HandleFunc("GET /api/v1/volunteers/{id}/cards", a.g.personal(volunteerPath, a.volunteerCards))
-	mux.HandleFunc("POST /api/v1/cards/{serial}/revoke", a.g.personal(cardPath, a.revokeCard))
-	mux.HandleFunc("POST /api/v1/cards/{serial}/reissue", a.g.personal(cardPath, a.reissueCard))
+	mux.HandleFunc("POST /api/v1/volunteers/{id}/cards", a.change("card.issue", a.cardVolunteerInScope(a.issueCard)))
+	mux.HandleFunc("GET /api/v1/volunteers/{id}/cards", a.read("cards.read", volunteerPath, a.cardVolunteerInScope(a.volunteerCards)))
+	mux.HandleFunc("POST /api/v1/cards/{serial}/revoke", a.change("card.revoke", a.cardInScope(a.revokeCard)))
+	mux.HandleFunc("POST /api/v1/cards/{serial}/reissue", a.change("card.reissue", a.cardInScope(a.reissueCard)))
+}
+
+// cardVolunteerInScope answers 404, as for an unknown volunteer, unless
+// the volunteer {id} is in the user's scope.
+func (a *api) cardVolunteerInScope(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		ok, err := a.volunteerVisible(r, id)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: volunteer %s", store.ErrNotFound, id)
+		}
+		if err != nil {
+			a.failCards(w, "volunteer "+id, err)
+			return
+		}
+		noteChange(r, "volunteer "+id, nil, nil)
+		h(w, r)
+	}
+}
+
+// cardInScope answers 404, as for an unknown card, unless the volunteer
+// of the card {serial} is in the user's scope.
+func (a *api) cardInScope(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		serial := r.PathValue("serial")
+		c, err := a.f.Store.Card(r.Context(), serial)
+		if err == nil {
+			var ok bool
+			if ok, err = a.volunteerVisible(r, c.Volunteer); err == nil && !ok {
+				err = fmt.Errorf("%w: card %s", store.ErrNotFound, serial)
+			}
+		}
+		if err != nil {
+			a.failCards(w, "card "+serial, err)
+			return
+		}
+		noteChange(r, "card "+serial, nil, map[string]string{"volunteer": c.Volunteer})
+		h(w, r)
+	}
 }
 
 func cardPath(r *http.Request) string { return "card " + r.PathValue("serial") }
@@ -58,6 +99,7 @@ func (a *api) issueCard(w http.ResponseWriter, r *http.Request) {
 		a.failCards(w, "cannot issue the card", err)
 		return
 	}
+	noteChange(r, "volunteer "+r.PathValue("id"), nil, map[string]any{"card": out.Card.Serial, "expires": out.Card.Expires})
 	writeJSON(w, out)
 }
 
@@ -82,6 +124,8 @@ func (a *api) revokeCard(w http.ResponseWriter, r *http.Request) {
 		a.failCards(w, "cannot revoke the card", err)
 		return
 	}
+	noteChange(r, "card "+r.PathValue("serial"), map[string]any{"state": "active"},
+		map[string]any{"state": out.Card.State, "reason": req.Reason, "lost": req.Lost, "config": out.Config})
 	writeJSON(w, out)
 }
 
@@ -96,6 +140,8 @@ func (a *api) reissueCard(w http.ResponseWriter, r *http.Request) {
 		a.failCards(w, "cannot re-issue the card", err)
 		return
 	}
+	noteChange(r, "card "+r.PathValue("serial"), map[string]any{"state": "active"},
+		map[string]any{"state": old.Card.State, "reason": req.Reason, "lost": req.Lost, "new_card": issued.Card.Serial})
 	writeJSON(w, map[string]any{"card": issued.Card, "write": issued.Write, "old": old})
 }
 

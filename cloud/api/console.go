@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -22,6 +23,11 @@ func (a *api) consoleRoutes(mux *router, f *Fleet) {
 	}
 	if ro := f.Rollouts; ro != nil {
 		c.Rollouts, c.Upload, c.UploadMax = ro.Service, ro.Upload, ro.UploadMax
+	}
+	c.Audit = func(r *http.Request, action, target string, before, after any) error {
+		e := AuditEntry(r.Context(), a.now(), action, target, http.StatusOK, before, after)
+		e.Route, e.Remote = r.Pattern, remoteIP(r)
+		return f.Store.Audit(context.WithoutCancel(r.Context()), e)
 	}
 	mux.Handle(console.Prefix, a.g.consoleUser(c.Handler()))
 	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {

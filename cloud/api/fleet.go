@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
+	"leifeng/cloud/access"
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -23,6 +26,9 @@ type Fleet struct {
 	Now func() time.Time
 	// Rollouts, if not nil, adds /firmware/ and /api/v1/rollouts (rollout.go).
 	Rollouts *Rollouts
+	// OrderPolicy is the order flow's clock rules (the target time to
+	// accept an order, for the statistics); zero is orders.DefaultPolicy.
+	OrderPolicy orders.Policy
 	// Cards, if not nil, adds the card desk: issue, list, revoke and
 	// re-issue volunteers' cards (cards.go).
 	Cards *cards.Service
@@ -43,14 +49,17 @@ type StationView struct {
 }
 
 func (f *Fleet) routes(mux *router, a *api) {
-	mux.HandleFunc("GET /api/v1/fleet", a.g.personal(allStations, a.fleetView))
-	mux.HandleFunc("GET /api/v1/config", a.g.personal(configWhat, a.getConfig))
-	mux.HandleFunc("POST /api/v1/config", a.admin(a.pushConfig))
-	mux.HandleFunc("POST /api/v1/stations/{id}/commands", a.admin(a.command))
-	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.g.personal(stationPath, a.commands))
-	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.g.personal(stationPath, a.commandStatus))
-	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.g.personal(stationPath, a.presence))
+	mux.HandleFunc("GET /api/v1/fleet", a.view(allStations, a.fleetView))
+	mux.HandleFunc("GET /api/v1/config", a.read("config.read", configWhat, a.getConfig))
+	mux.HandleFunc("POST /api/v1/config", a.change("config.push", a.pushConfig))
+	mux.HandleFunc("POST /api/v1/stations/{id}/commands", a.change("station.command", a.command))
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands", a.view(stationPath, a.commands))
+	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.view(stationPath, a.commandStatus))
+	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.view(stationPath, a.presence))
 	a.reviewRoutes(mux)
+	a.peopleRoutes(mux)
+	a.orderRoutes(mux)
+	a.matchRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}
@@ -60,6 +69,14 @@ func (f *Fleet) routes(mux *router, a *api) {
 	if f.Volunteers != nil {
 		if f.Volunteers.Log == nil {
 			f.Volunteers.Log = a.log
+		}
+		// The register sees through the user's scope and writes to the
+		// audit log, unless its owner set other hooks.
+		if f.Volunteers.Scope == nil {
+			f.Volunteers.Scope = a.volunteerScope
+		}
+		if f.Volunteers.Audit == nil {
+			f.Volunteers.Audit = a.volunteerAudit
 		}
 		a.volunteerRoutes(mux, f.Volunteers)
 	}
@@ -96,11 +113,14 @@ func (a *api) failFleet(w http.ResponseWriter, what string, err error) {
 	json.NewEncoder(w).Encode(map[string]string{"error": msg, "message_zh": zh})
 }
 
+// views are the stations in r's scope as the console shows them.
 func (a *api) views(r *http.Request) ([]StationView, error) {
 	sts, err := a.s.Stations(r.Context())
 	if err != nil {
 		return nil, err
 	}
+	sc := scopeOf(r)
+	sts = slices.DeleteFunc(sts, func(s store.Station) bool { return !sc.Station(s.ID, s.Community) })
 	now := a.now()
 	out := make([]StationView, len(sts))
 	for i, st := range sts {
@@ -141,6 +161,13 @@ func (a *api) fleetView(w http.ResponseWriter, r *http.Request) {
 // document), without it the fleet defaults over the built-in ones.
 func (a *api) getConfig(w http.ResponseWriter, r *http.Request) {
 	station := r.URL.Query().Get("station")
+	if station == "" && !scopeOf(r).All() {
+		a.failReview(w, http.StatusForbidden, "the fleet defaults are the city's: give ?station=", zhCityOnly, nil)
+		return
+	}
+	if station != "" && !a.stationInScope(w, r, station, "config of "+orFleet(station)) {
+		return
+	}
 	doc, err := a.f.Service.Effective(r.Context(), station)
 	if err != nil {
 		a.failFleet(w, "config of "+orFleet(station), err)
@@ -184,17 +211,53 @@ func (a *api) pushConfig(w http.ResponseWriter, r *http.Request) {
 		a.failFleet(w, "push", fmt.Errorf("%w: give exactly one of station, county, all", fleet.ErrBadPatch))
 		return
 	}
+	if req.All && userOf(r).Role != access.City {
+		a.failReview(w, http.StatusForbidden, "only a city administrator may push to every station", zhCityOnly, nil)
+		return
+	}
 	targets, err := a.f.Service.Targets(r.Context(), req.Station, req.County, req.All)
+	if err == nil && !req.All {
+		targets, err = a.scopeTargets(r, targets, req.County)
+	}
 	if err != nil {
 		a.failFleet(w, "push", err)
 		return
 	}
 	out, err := a.f.Service.Apply(r.Context(), targets, req.Doc, req.Replace)
+	noteChange(r, pushTarget(req), nil, map[string]any{"doc": req.Doc, "replace": req.Replace, "pushed": out})
 	if err != nil {
 		a.failFleet(w, "push", err)
 		return
 	}
 	writeJSON(w, map[string]any{"pushed": out})
+}
+
+// scopeTargets keeps the push targets in r's scope: one station out of it
+// is unknown, a county's stations out of it are left out (none left: as
+// if the county had none).
+func (a *api) scopeTargets(r *http.Request, targets []string, county string) ([]string, error) {
+	in, err := a.stationFilter(r)
+	if err != nil {
+		return nil, err
+	}
+	kept := slices.DeleteFunc(slices.Clone(targets), func(id string) bool { return !in(id) })
+	switch {
+	case len(kept) > 0:
+		return kept, nil
+	case county != "":
+		return nil, fmt.Errorf("%w: no station registered in county %q", fleet.ErrUnknownStation, county)
+	}
+	return nil, fleet.UnknownStation(targets[0])
+}
+
+func pushTarget(req PushRequest) string {
+	switch {
+	case req.All:
+		return "all stations"
+	case req.County != "":
+		return "county " + req.County
+	}
+	return "station " + req.Station
 }
 
 func orFleet(s string) string {
@@ -230,7 +293,13 @@ func (a *api) command(w http.ResponseWriter, r *http.Request) {
 	if len(req.Args) > 0 {
 		args = req.Args
 	}
+	if !a.stationInScope(w, r, id, "command "+req.Name+" to "+id) {
+		return
+	}
 	c, err := a.f.Service.Command(r.Context(), id, req.Name, args, ttl)
+	if err == nil {
+		noteChange(r, "station "+id, nil, map[string]any{"command": req.Name, "args": req.Args, "nonce": c.Nonce})
+	}
 	if err != nil {
 		a.failFleet(w, "command "+req.Name+" to "+id, err)
 		return
@@ -242,6 +311,9 @@ func (a *api) command(w http.ResponseWriter, r *http.Request) {
 // commands lists the station's last commands and what became of them.
 func (a *api) commands(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if !a.stationInScope(w, r, id, "commands of "+id) {
+		return
+	}
 	if err := a.f.Service.Known(r.Context(), id); err != nil {
 		a.failFleet(w, "commands of "+id, err)
 		return
@@ -261,6 +333,9 @@ func (a *api) commands(w http.ResponseWriter, r *http.Request) {
 // the kiosk's reason) or unanswered.
 func (a *api) commandStatus(w http.ResponseWriter, r *http.Request) {
 	id, nonce := r.PathValue("id"), r.PathValue("nonce")
+	if !a.stationInScope(w, r, id, "command "+nonce) {
+		return
+	}
 	if err := a.f.Service.Known(r.Context(), id); err != nil {
 		a.failFleet(w, "command "+nonce, err)
 		return
@@ -277,6 +352,9 @@ func (a *api) presence(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !wire.ValidStationID(id) {
 		a.fail(w, http.StatusBadRequest, "bad station ID", nil)
+		return
+	}
+	if !a.stationInScope(w, r, id, "presence of "+id) {
 		return
 	}
 	p, err := a.f.Store.Presence(r.Context(), id, 100)

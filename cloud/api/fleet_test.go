@@ -89,7 +89,7 @@ func newTestCloudOn(t *testing.T, dsn string, opts ...api.Option) *testCloud {
 	}
 	desk := cards.NewService(db, issuer, svc, log)
 	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), log,
-		&api.Fleet{Service: svc, Store: db, Cards: desk}, opts...))
+		&api.Fleet{Service: svc, Store: db, Cards: desk, Volunteers: &api.Volunteers{Store: db, Vault: testVault(t)}}, opts...))
 	t.Cleanup(func() {
 		srv.Close()
 		cl.Close()

@@ -18,6 +18,7 @@ import (
 
 	"leifeng/cloud/api"
 	"leifeng/cloud/rollout"
+	"leifeng/cloud/store"
 	"leifeng/firmware/releasetest"
 	"leifeng/gateway/wire"
 )
@@ -520,6 +521,11 @@ func TestConsoleMounted(t *testing.T) {
 	form.Del("csrf_token")
 	if code, body := b.post("/console/config", form); code != 200 || !strings.Contains(body, "已推送：pe-simao-001 v1") {
 		t.Fatalf("push: %d %s", code, body)
+	}
+	// The push from the page is in the audit log, with who made it.
+	es, err := c.db.AuditLog(context.Background(), store.AuditFilter{Action: "config.push"})
+	if err != nil || len(es) != 1 || es[0].User != "admin" || es[0].Target != "station pe-simao-001" || !strings.Contains(string(es[0].After), "0879-2123456") {
+		t.Fatalf("audit of the console's push: %+v %v", es, err)
 	}
 	if code, _ := b.post("/console/logout", url.Values{}); code != 200 {
 		t.Fatalf("logout: %d", code)

@@ -3,10 +3,11 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
-	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -39,10 +40,10 @@ type ReviewResult struct {
 const maxNote = 1000
 
 func (a *api) reviewRoutes(mux *router) {
-	mux.HandleFunc("GET /api/v1/review/sessions", a.g.personal(flaggedWhat, a.flaggedSessions))
-	mux.HandleFunc("POST /api/v1/review/sessions/{check_in}", a.admin(a.reviewSession))
-	mux.HandleFunc("GET /api/v1/review/rejected", a.g.personal(rejectedWhat, a.rejectedRecords))
-	mux.HandleFunc("GET /api/v1/review/clone-alerts", a.g.personal(clonesWhat, a.cloneAlerts))
+	mux.HandleFunc("GET /api/v1/review/sessions", a.read("review.read", flaggedWhat, a.flaggedSessions))
+	mux.HandleFunc("POST /api/v1/review/sessions/{check_in}", a.change("session.review", a.reviewSession))
+	mux.HandleFunc("GET /api/v1/review/rejected", a.read("review.read", rejectedWhat, a.rejectedRecords))
+	mux.HandleFunc("GET /api/v1/review/clone-alerts", a.read("review.read", clonesWhat, a.cloneAlerts))
 }
 
 func flaggedWhat(*http.Request) string { return "flagged sessions of all stations" }
@@ -81,27 +82,22 @@ const zhRetry = "读取失败，请稍后重试；如仍失败，请联系系统
 // on, oldest first. ?since= (a date, 2026-03-01, read in China Standard
 // Time, or RFC 3339) keeps the sessions that started from then on.
 func (a *api) flaggedSessions(w http.ResponseWriter, r *http.Request) {
-	var since time.Time
-	if s := r.URL.Query().Get("since"); s != "" {
-		t, err := time.ParseInLocation(time.DateOnly, s, fleet.CST)
-		if err != nil {
-			t, err = time.Parse(time.RFC3339, s)
-		}
-		if err != nil {
-			a.failReview(w, http.StatusBadRequest, "since: want a date (2026-03-01) or an RFC 3339 time",
-				"起始日期格式不对，请写成 2026-03-01 这样的日期。", nil)
-			return
-		}
-		since = t
+	since, err := parseTime(r.URL.Query().Get("since"))
+	if err != nil {
+		a.failReview(w, http.StatusBadRequest, "since: want a date (2026-03-01) or an RFC 3339 time",
+			"起始日期格式不对，请写成 2026-03-01 这样的日期。", nil)
+		return
 	}
 	list, err := a.f.Store.FlaggedSessions(r.Context(), since)
+	var in func(string) bool
+	if err == nil {
+		in, err = a.stationFilter(r)
+	}
 	if err != nil {
 		a.failReview(w, http.StatusInternalServerError, "cannot list flagged sessions", zhRetry, err)
 		return
 	}
-	if list == nil {
-		list = []store.FlaggedSession{}
-	}
+	list = orEmptyList(slices.DeleteFunc(list, func(s store.FlaggedSession) bool { return !in(s.Station) }))
 	for i := range list {
 		s := &list[i]
 		s.Start, s.End = local(s.Start), local(s.End)
@@ -129,9 +125,13 @@ func (a *api) reviewSession(w http.ResponseWriter, r *http.Request) {
 			"备注太长了，请控制在 1000 字以内。", nil)
 		return
 	}
-	who, _ := whoFrom(r.Context())
+	who := userOf(r).Name
 	at := a.now()
-	err := a.f.Store.ReviewSession(r.Context(), checkIn, *req.Approve, who, req.Note, at)
+	err := a.sessionInScope(r, checkIn)
+	if err == nil {
+		err = a.f.Store.ReviewSession(r.Context(), checkIn, *req.Approve, who, req.Note, at)
+		noteChange(r, "session "+checkIn, nil, map[string]any{"approved": *req.Approve, "note": req.Note})
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		a.failReview(w, http.StatusNotFound, "review", "找不到这次服务记录，请刷新待审核列表后再试。", err)
@@ -146,17 +146,36 @@ func (a *api) reviewSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, ReviewResult{CheckIn: checkIn, Approved: *req.Approve, Reviewer: who, Note: req.Note, At: local(at)})
 }
 
+// sessionInScope fails with the error ReviewSession gives an unknown
+// check-in when the session's station is out of r's scope.
+func (a *api) sessionInScope(r *http.Request, checkIn string) error {
+	if scopeOf(r).All() {
+		return nil
+	}
+	station, err := a.f.Store.SessionStation(r.Context(), checkIn)
+	if err != nil {
+		return err
+	}
+	ok, err := a.stationVisible(r, station)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: session %s", store.ErrNotFound, checkIn)
+	}
+	return err
+}
+
 // rejectedRecords lists the records the database refused (?station= for
 // one station), oldest first.
 func (a *api) rejectedRecords(w http.ResponseWriter, r *http.Request) {
 	list, err := a.f.Store.RejectedRecords(r.Context(), r.URL.Query().Get("station"))
+	var in func(string) bool
+	if err == nil {
+		in, err = a.stationFilter(r)
+	}
 	if err != nil {
 		a.failReview(w, http.StatusInternalServerError, "cannot list refused records", zhRetry, err)
 		return
 	}
-	if list == nil {
-		list = []store.RejectedRecord{}
-	}
+	list = orEmptyList(slices.DeleteFunc(list, func(rr store.RejectedRecord) bool { return !in(rr.Station) }))
 	for i := range list {
 		rr := &list[i]
 		rr.Received, rr.Rejected = local(rr.Received), local(rr.Rejected)
@@ -167,13 +186,16 @@ func (a *api) rejectedRecords(w http.ResponseWriter, r *http.Request) {
 // cloneAlerts lists the clone alerts (?card= for one card), newest first.
 func (a *api) cloneAlerts(w http.ResponseWriter, r *http.Request) {
 	list, err := a.f.Store.CloneAlerts(r.Context(), r.URL.Query().Get("card"))
+	var in func(string) bool
+	if err == nil {
+		in, err = a.stationFilter(r)
+	}
 	if err != nil {
 		a.failReview(w, http.StatusInternalServerError, "cannot list clone alerts", zhRetry, err)
 		return
 	}
-	if list == nil {
-		list = []store.CloneAlert{}
-	}
+	// An alert is in scope with either of its stations.
+	list = orEmptyList(slices.DeleteFunc(list, func(c store.CloneAlert) bool { return !in(c.StationA) && !in(c.StationB) }))
 	for i := range list {
 		list[i].Detected = local(list[i].Detected)
 	}

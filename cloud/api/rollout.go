@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -37,13 +38,14 @@ func (a *api) rolloutRoutes(mux *router, ro *Rollouts) {
 		// GET covers HEAD.
 		mux.Handle("GET /firmware/", rollout.Files("/firmware/", ro.Repo))
 	}
+	// Fleet-wide: a city administrator's (a city-wide auditor reads).
 	if ro.Upload != nil {
-		mux.HandleFunc("POST /api/v1/releases", a.admin(a.uploadRelease))
+		mux.HandleFunc("POST /api/v1/releases", a.change("release.upload", a.cityOnly(a.uploadRelease)))
 	}
-	mux.HandleFunc("POST /api/v1/rollouts", a.admin(a.createRollout))
-	mux.HandleFunc("GET /api/v1/rollouts", a.g.personal(allStations, a.listRollouts))
-	mux.HandleFunc("GET /api/v1/rollouts/{id}", a.g.personal(allStations, a.showRollout))
-	mux.HandleFunc("POST /api/v1/rollouts/{id}/{action}", a.admin(a.rolloutAction))
+	mux.HandleFunc("POST /api/v1/rollouts", a.change("rollout.create", a.cityOnly(a.createRollout)))
+	mux.HandleFunc("GET /api/v1/rollouts", a.view(allStations, a.cityWide(a.listRollouts)))
+	mux.HandleFunc("GET /api/v1/rollouts/{id}", a.view(allStations, a.cityWide(a.showRollout)))
+	mux.HandleFunc("POST /api/v1/rollouts/{id}/{action}", a.change("rollout.action", a.cityOnly(a.rolloutAction)))
 }
 
 func (a *api) rollouts() *rollout.Service { return a.f.Rollouts.Service }
@@ -60,6 +62,7 @@ func (a *api) createRollout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("rollout created", "rollout", ro.ID, "target", ro.Target, "version", ro.Version, "by", who(r))
+	noteChange(r, fmt.Sprint("rollout ", ro.ID), nil, spec)
 	a.writeRollout(w, r, ro.ID)
 }
 
@@ -86,6 +89,7 @@ func (a *api) uploadRelease(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("release uploaded", "targets_version", res.TargetsVersion, "bundles", len(res.Bundles),
 		"published", res.Published, "by", who(r))
+	noteChange(r, fmt.Sprint("release ", res.TargetsVersion), nil, res)
 	writeJSON(w, res)
 }
 
@@ -147,11 +151,14 @@ func (a *api) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, svc, action := r.Context(), a.rollouts(), r.PathValue("action")
 	var err error
+	var hold *HoldRequest
+	defer func() { noteChange(r, fmt.Sprint("rollout ", id), nil, map[string]any{"action": action, "hold": hold}) }()
 	if action == "hold" {
 		var h HoldRequest
 		if err = json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&h); err != nil {
 			err = errors.Join(rollout.ErrInvalid, err)
 		} else {
+			hold = &h
 			err = svc.Hold(ctx, id, store.RolloutHold{Kind: h.Kind, Value: h.Value}, !h.Off)
 		}
 	} else {

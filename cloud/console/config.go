@@ -64,7 +64,8 @@ func targetChoices(u *access.User) []targetChoice {
 }
 
 // checkTarget says whether u may push to the target; out of scope is
-// store.ErrNotFound.
+// store.ErrNotFound. A county is named by its area code (or, for the
+// city administrator, the county name stations were registered with).
 func (c *Console) checkTarget(ctx context.Context, u *access.User, target, value string) error {
 	switch target {
 	case "station":
@@ -74,23 +75,15 @@ func (c *Console) checkTarget(ctx context.Context, u *access.User, target, value
 		if u.Role == access.City {
 			return nil
 		}
-		if u.Role == access.County {
-			code, name, err := c.countyScope(ctx, u)
-			if err != nil {
-				return err
-			}
-			if value == code || value == name {
-				return nil
-			}
+		if ok, err := c.areaVisible(ctx, u, value); err != nil || ok && u.Role == access.County {
+			return err
 		}
-		return store.ErrNotFound
 	case "all":
 		if u.Role == access.City {
 			return nil
 		}
-		return store.ErrNotFound
 	}
-	return fmt.Errorf("%w: target", store.ErrNotFound)
+	return store.ErrNotFound
 }
 
 func (c *Console) configPage(w http.ResponseWriter, r *http.Request) {
@@ -237,6 +230,9 @@ func (c *Console) pushConfig(w http.ResponseWriter, r *http.Request) {
 		county = f.Value
 	}
 	targets, err := c.Fleet.Targets(ctx, station, county, f.Target == "all")
+	if err == nil && f.Target == "county" {
+		targets, err = c.inScope(ctx, user(r), targets)
+	}
 	if err == nil {
 		var pushed []string
 		out, aerr := c.Fleet.Apply(ctx, targets, raw, false)
@@ -258,7 +254,7 @@ func (c *Console) pushConfig(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	code, zh := fleet.Refusal(err)
+	code, zh := c.configRefusal(r, err)
 	if code >= 500 {
 		c.fault(w, r, "push", err)
 		return
@@ -343,4 +339,23 @@ func changes(f *configForm) (map[string]any, error) {
 		doc["announcements"] = anns
 	}
 	return doc, nil
+}
+
+// inScope keeps the stations of a county push that u sees; none left is
+// as if the county had none.
+func (c *Console) inScope(ctx context.Context, u *access.User, targets []string) ([]string, error) {
+	sts, err := c.visibleStations(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, id := range targets {
+		if slices.ContainsFunc(sts, func(st store.Station) bool { return st.ID == id }) {
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return out, nil
 }

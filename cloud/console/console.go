@@ -107,6 +107,7 @@ func (c *Console) Handler() http.Handler {
 	c.peopleRoutes(mux)
 	c.reviewRoutes(mux)
 	c.userRoutes(mux)
+	c.auditRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}
@@ -199,6 +200,7 @@ func (c *Console) nav(u *access.User) []navItem {
 	if u.Role == city || u.Role == auditor && u.Scope == "" {
 		add("users", "用户", city, auditor)
 	}
+	add("audit", "审计日志", city, auditor)
 	return out
 }
 

@@ -232,8 +232,12 @@ org-1,思茅区青年志愿服务队,志愿服务队,530802,530802001001,
 org-2,宁洱县巾帼志愿服务队,志愿服务队,530821,530821001001,
 `, 200)
 	ctx := context.Background()
-	for _, st := range [][2]string{{"pe-simao-001", "思茅区"}, {"pe-simao-002", "思茅区"}, {"pe-ninger-001", "宁洱哈尼族彝族自治县"}} {
+	for _, st := range [][3]string{{"pe-simao-001", "思茅区", "530802001001"}, {"pe-simao-002", "思茅区", "530802001001"},
+		{"pe-ninger-001", "宁洱哈尼族彝族自治县", "530821001001"}} {
 		if _, err := c.svc.AddStation(ctx, st[0], "", st[1], c.mqtt); err != nil {
+			c.t.Fatal(err)
+		}
+		if _, err := c.db.SetStationCommunity(ctx, st[0], st[2]); err != nil {
 			c.t.Fatal(err)
 		}
 	}

@@ -34,37 +34,14 @@ func (c *Console) registerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"volunteers/{id}/deregister", c.change("volunteers", c.deregisterVolunteer))
 }
 
-// volunteerScope is the volunteers u sees, as the register takes it: the
-// city everyone; a county administrator (or a county's auditor) the
-// communities of the county; a station manager those of its stations; an
-// organisation administrator its organisation's.
+// volunteerScope is the volunteers u sees, as the register takes it.
 func (c *Console) volunteerScope(ctx context.Context, u *access.User) (store.VolunteerScope, error) {
-	switch {
-	case seesAll(u):
-		return store.VolunteerScope{All: true}, nil
-	case u.Role == access.Org:
-		return store.VolunteerScope{Orgs: []string{u.Scope}}, nil
-	case u.Role == access.Station:
-		return store.VolunteerScope{Stations: u.Stations()}, nil
+	sc, err := c.scopeOf(ctx, u)
+	if err != nil {
+		return store.VolunteerScope{}, err
 	}
-	var sc store.VolunteerScope
-	next := []string{u.Scope}
-	for len(next) > 0 {
-		code := next[0]
-		next = next[1:]
-		kids, err := c.Store.Areas(ctx, code)
-		if err != nil {
-			return sc, err
-		}
-		for _, a := range kids {
-			if a.Level == people.LevelCommunity {
-				sc.Communities = append(sc.Communities, a.Code)
-			} else {
-				next = append(next, a.Code)
-			}
-		}
-	}
-	return sc, nil
+	return store.VolunteerScope{All: sc.All(), Communities: sc.VolunteerAreas(), Orgs: sc.VolunteerOrgs(),
+		Stations: sc.VolunteerStations()}, nil
 }
 
 type searchData struct {

@@ -73,9 +73,16 @@ func (s *Service) Known(ctx context.Context, station string) error {
 	}
 	_, err := s.st.Registration(ctx, station)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %s (register it with `leifeng-cloud station add --id %s`)", ErrUnknownStation, station, station)
+		return UnknownStation(station)
 	}
 	return err
+}
+
+// UnknownStation is the error of a station that is not registered; the
+// API answers a station out of the user's scope with it too, so that the
+// two cannot be told apart.
+func UnknownStation(station string) error {
+	return fmt.Errorf("%w: %s (register it with `leifeng-cloud station add --id %s`)", ErrUnknownStation, station, station)
 }
 
 // Effective is what station runs once it has every config pushed: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"leifeng/cloud/store"
@@ -30,6 +31,10 @@ func (s *Service) Roster(ctx context.Context, station string) ([]wire.VolunteerS
 	if err != nil {
 		return nil, err
 	}
+	tasks, err := s.st.StationTasks(ctx, station)
+	if err != nil {
+		return nil, err
+	}
 	now := s.Now().UTC()
 	var out []wire.VolunteerSummary
 	for _, e := range entries {
@@ -37,9 +42,13 @@ func (s *Service) Roster(ctx context.Context, station string) ([]wire.VolunteerS
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, wire.VolunteerSummary{
+		v := wire.VolunteerSummary{
 			ID: e.ID, Name: wire.MaskName(e.Name), Hours: math.Round(h.Hours*100) / 100, HoursAsOf: now,
-		})
+		}
+		for _, o := range tasks[e.ID] {
+			v.Tasks = append(v.Tasks, wire.Task{Ref: o.Ref, Category: o.Category})
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -80,16 +89,25 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	if err != nil {
 		return err
 	}
+	ords, served, err := s.stationOrders(ctx, station)
+	if err != nil {
+		return err
+	}
 	if cur == nil {
-		if len(roster) == 0 {
+		if len(roster) == 0 && len(ords) == 0 && len(served.Counts) == 0 {
 			return nil
 		}
 		cur = &wire.Config{V: wire.Version}
 	}
-	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) {
+	sameOrders := sameJSON(cur.Orders, ords) || (len(cur.Orders) == 0 && len(ords) == 0)
+	sameServed := sameJSON(cur.Served, served) || (cur.Served == nil && len(served.Counts) == 0)
+	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) && sameOrders && sameServed {
 		return nil
 	}
-	cur.Volunteers = roster
+	cur.Volunteers, cur.Orders = roster, ords
+	if !sameServed {
+		cur.Served = served
+	}
 	v, err := s.Push(ctx, station, cur)
 	if err == nil {
 		s.log.Info("roster refreshed", "station", station, "volunteers", len(roster), "version", v)
@@ -134,7 +152,7 @@ func sameRoster(a, b []wire.VolunteerSummary) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].ID != b[i].ID || a[i].Name != b[i].Name || a[i].Hours != b[i].Hours {
+		if a[i].ID != b[i].ID || a[i].Name != b[i].Name || a[i].Hours != b[i].Hours || !slices.Equal(a[i].Tasks, b[i].Tasks) {
 			return false
 		}
 	}

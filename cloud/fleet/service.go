@@ -203,6 +203,13 @@ func (s *Service) SealCommand(c *wire.Command) ([]byte, error) {
 // AddStation registers station id with new broker credentials and returns
 // its bundle. broker is the URL the kiosk will use.
 func (s *Service) AddStation(ctx context.Context, id, name, county, broker string) (*wire.Bundle, error) {
+	return s.AddStationIn(ctx, id, name, county, "", broker)
+}
+
+// AddStationIn is AddStation for a station that belongs to community (an
+// area code of level community; "" for none yet), which fails with
+// store.ErrNotCommunity for a code that is not one.
+func (s *Service) AddStationIn(ctx context.Context, id, name, county, community, broker string) (*wire.Bundle, error) {
 	if !wire.ValidStationID(id) {
 		return nil, fmt.Errorf("station ID %q: need 1 to 64 lowercase letters, digits and inner hyphens", id)
 	}
@@ -214,7 +221,7 @@ func (s *Service) AddStation(ctx context.Context, id, name, county, broker strin
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.AddStation(ctx, store.Registration{ID: id, Name: name, County: county, SecretHash: hash, Created: s.Now()}); err != nil {
+	if err := s.st.AddStation(ctx, store.Registration{ID: id, Name: name, County: county, Community: community, SecretHash: hash, Created: s.Now()}); err != nil {
 		return nil, err
 	}
 	b := &wire.Bundle{

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -211,3 +212,52 @@ const (
 )
 
 var copyCols = strings.Fields(strings.ReplaceAll(recordCols, ",", " "))
+
+// BenchmarkIngestPartitioned is Store.Ingest on the records table before
+// migration 11 (one table) and after it (monthly partitions), side by side
+// on one server: the two databases take alternate batches, so both see
+// the same machine at the same moment. Each starts with prefill records
+// of earlier months, as a database in use does.
+func BenchmarkIngestPartitioned(b *testing.B) {
+	const prefill = 50_000
+	srv := pgtest.Start(b, pgtest.WithFsync())
+	ctx := context.Background()
+	plain := openVersion(b, pgtest.NewDatabase(b, srv), partitionedVersion-1)
+	b.Cleanup(func() { plain.Close() })
+	parted := openBench(b, pgtest.NewDatabase(b, srv))
+	stores := []*Store{plain, parted}
+	for _, s := range stores {
+		for i := range prefill / benchBatch {
+			at := time.Now().AddDate(0, -1-i%6, 0)
+			if _, err := s.Ingest(ctx, entriesAt(fmt.Sprintf("pe-old-%d", i%20), benchBatch, at)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	tr := storetest.NewTraffic("pe-bench", t0)
+	batches := make([][]ingest.Entry, b.N)
+	for i := range batches {
+		batches[i] = tr.Entries(benchBatch)
+	}
+	var took [2]time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		// Each goes first every other batch, so neither always meets the
+		// log flush the other just started.
+		for k := range stores {
+			j := (i + k) % len(stores)
+			s := stores[j]
+			start := time.Now()
+			if n, err := s.Ingest(ctx, batches[i]); err != nil || n != benchBatch {
+				b.Fatalf("Ingest: %d, %v", n, err)
+			}
+			took[j] += time.Since(start)
+		}
+	}
+	b.StopTimer()
+	plainRate := float64(b.N*benchBatch) / took[0].Seconds()
+	partRate := float64(b.N*benchBatch) / took[1].Seconds()
+	b.ReportMetric(plainRate, "plain-records/s")
+	b.ReportMetric(partRate, "partitioned-records/s")
+	b.ReportMetric(partRate/plainRate, "partitioned/plain")
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"leifeng/cloud/people"
 	"leifeng/gateway/wire"
 )
 
@@ -22,21 +23,33 @@ type Registration struct {
 	ID     string
 	Name   string
 	County string
+	// Community is the community's area code ("" : none yet).
+	Community string
 	// SecretHash is the broker password hash (mosquitto_passwd's $7$).
 	SecretHash string
 	Created    time.Time
 }
 
-// AddStation registers a station, or fails with ErrExists.
+// AddStation registers a station, or fails with ErrExists, or with
+// ErrNotCommunity when its Community is not a stored community.
 func (s *Store) AddStation(ctx context.Context, r Registration) error {
-	exists := false
+	exists, badCommunity := false, false
 	err := s.b.inTx(ctx, func(q querier) error {
 		if err := q.query(ctx, `SELECT 1 FROM stations WHERE id = $1`, []any{r.ID},
 			func(rows) error { exists = true; return nil }); err != nil || exists {
 			return err
 		}
-		_, err := q.exec(ctx, `INSERT INTO stations (id, name, county, secret_hash, created_ns) VALUES ($1, $2, $3, $4, $5)`,
-			r.ID, r.Name, r.County, r.SecretHash, nanos(r.Created))
+		if r.Community != "" {
+			l, err := areaLevel(ctx, q, r.Community)
+			if err != nil {
+				return err
+			}
+			if badCommunity = l != people.LevelCommunity; badCommunity {
+				return nil
+			}
+		}
+		_, err := q.exec(ctx, `INSERT INTO stations (id, name, county, community, secret_hash, created_ns) VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.ID, r.Name, r.County, r.Community, r.SecretHash, nanos(r.Created))
 		return err
 	})
 	if err != nil {
@@ -45,19 +58,28 @@ func (s *Store) AddStation(ctx context.Context, r Registration) error {
 	if exists {
 		return fmt.Errorf("%w: station %s", ErrExists, r.ID)
 	}
+	if badCommunity {
+		return fmt.Errorf("%w: %s", ErrNotCommunity, r.Community)
+	}
 	return nil
 }
 
 // Registrations lists the registered stations by ID; county, if not empty,
-// keeps only that county's.
+// keeps only that county's: those registered with it as their county, and
+// those whose community lies under the area of that code.
 func (s *Store) Registrations(ctx context.Context, county string) ([]Registration, error) {
 	var out []Registration
-	err := s.b.query(ctx, `SELECT id, name, county, secret_hash, created_ns FROM stations
-		WHERE $1 = '' OR county = $1 ORDER BY id`, []any{county},
+	err := s.b.query(ctx, `SELECT id, name, county, community, secret_hash, created_ns FROM stations
+		WHERE $1 = '' OR county = $1 OR community IN (
+			WITH RECURSIVE sub(code) AS (
+				SELECT code FROM areas WHERE code = $1
+				UNION SELECT a.code FROM areas a JOIN sub ON a.parent = sub.code)
+			SELECT code FROM sub)
+		ORDER BY id`, []any{county},
 		func(r rows) error {
 			var reg Registration
 			var created int64
-			err := r.Scan(&reg.ID, &reg.Name, &reg.County, &reg.SecretHash, &created)
+			err := r.Scan(&reg.ID, &reg.Name, &reg.County, &reg.Community, &reg.SecretHash, &created)
 			reg.Created = fromNanos(created)
 			out = append(out, reg)
 			return err
@@ -71,11 +93,11 @@ func (s *Store) Registrations(ctx context.Context, county string) ([]Registratio
 // Registration returns one registered station, or ErrNotFound.
 func (s *Store) Registration(ctx context.Context, id string) (*Registration, error) {
 	var out *Registration
-	err := s.b.query(ctx, `SELECT id, name, county, secret_hash, created_ns FROM stations WHERE id = $1`, []any{id},
+	err := s.b.query(ctx, `SELECT id, name, county, community, secret_hash, created_ns FROM stations WHERE id = $1`, []any{id},
 		func(r rows) error {
 			out = new(Registration)
 			var created int64
-			err := r.Scan(&out.ID, &out.Name, &out.County, &out.SecretHash, &created)
+			err := r.Scan(&out.ID, &out.Name, &out.County, &out.Community, &out.SecretHash, &created)
 			out.Created = fromNanos(created)
 			return err
 		})
@@ -242,13 +264,16 @@ func (s *Store) SaveVolunteers(ctx context.Context, station string, vs []RosterE
 }
 
 // StationRoster returns station's own volunteers, by ID: those listed for
-// it and those who ever checked in there, with their names (full; "" when
+// it, those who ever checked in there and those assigned to its open
+// orders, with their names (full; "" when
 // the cloud has none).
 func (s *Store) StationRoster(ctx context.Context, station string) ([]RosterEntry, error) {
 	var out []RosterEntry
 	err := s.b.query(ctx, `SELECT k.id, COALESCE(v.name, '') FROM (
 			SELECT volunteer AS id FROM volunteer_stations WHERE station = $1
 			UNION SELECT DISTINCT volunteer FROM records WHERE station = $1 AND kind = 'check_in' AND volunteer <> ''
+			UNION SELECT ov.volunteer FROM order_volunteers ov JOIN orders o ON o.id = ov.order_id
+				WHERE o.station = $1 AND o.state IN ('accepted', 'in_service')
 		) k LEFT JOIN volunteers v ON v.id = k.id ORDER BY k.id`, []any{station},
 		func(r rows) error {
 			var e RosterEntry

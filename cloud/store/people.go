@@ -223,22 +223,6 @@ func saveOrganisation(ctx context.Context, q querier, o *people.Organisation, no
 	return people.Result{Outcome: people.Added}, nil
 }
 
-// Organisations lists the organisations by ID.
-func (s *Store) Organisations(ctx context.Context) ([]people.Organisation, error) {
-	var out []people.Organisation
-	err := s.b.query(ctx, `SELECT id, name, type, county, community, parent FROM organisations ORDER BY id`, nil,
-		func(r rows) error {
-			var o people.Organisation
-			err := r.Scan(&o.ID, &o.Name, &o.Type, &o.County, &o.Community, &o.Parent)
-			out = append(out, o)
-			return err
-		})
-	if err != nil {
-		return nil, fmt.Errorf("store: organisations: %w", err)
-	}
-	return out, nil
-}
-
 // Organisation returns one organisation, or ErrNotFound.
 func (s *Store) Organisation(ctx context.Context, id string) (*people.Organisation, error) {
 	var out *people.Organisation

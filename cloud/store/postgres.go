@@ -21,7 +21,14 @@ import (
 // pgBackend talks to PostgreSQL through a small pool of pgx connections.
 type pgBackend struct {
 	pool *pgPool
+	// failoverWait is how long a call keeps trying while no server
+	// takes writes (see withConn); zero tries a few times at once only.
+	failoverWait time.Duration
 }
+
+// defaultFailoverWait is failoverWait for a DSN naming several hosts: a
+// pg_auto_failover pair promotes its standby in 10 to 30 seconds.
+const defaultFailoverWait = 60 * time.Second
 
 // pgInsert stores a whole batch in one statement: each column travels as
 // one array parameter and unnest turns the arrays back into rows. One
@@ -34,7 +41,8 @@ type pgBackend struct {
 const pgInsert = `INSERT INTO records (` + recordCols + `)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 	$8::bigint[], $9::bigint[], $10::text[], $11::boolean[], $12::bigint[], $13::boolean[],
-	$14::text[], $15::text[], $16::bigint[], $17::text[], $18::bigint[], $19::text[], $20::bigint[])
+	$14::text[], $15::text[], $16::bigint[], $17::text[], $18::bigint[], $19::text[], $20::bigint[],
+	$21::text[], $22::integer[])
 ON CONFLICT (id) DO NOTHING`
 
 // pgLockMigrations is the advisory lock key that serialises inTx across
@@ -56,9 +64,21 @@ func openPostgres(ctx context.Context, dsn string) (*pgBackend, error) {
 		q.Del("pool_max_conns")
 		u.RawQuery = q.Encode()
 	}
+	wait, waitSet := time.Duration(0), false
+	if v := q.Get("failover_wait"); v != "" {
+		if wait, err = time.ParseDuration(v); err != nil || wait < 0 {
+			return nil, fmt.Errorf("store: PostgreSQL DSN: bad failover_wait %q (a duration such as 60s)", v)
+		}
+		waitSet = true
+		q.Del("failover_wait")
+		u.RawQuery = q.Encode()
+	}
 	cfg, err := pgx.ParseConfig(u.String())
 	if err != nil {
 		return nil, fmt.Errorf("store: PostgreSQL DSN: %w", err)
+	}
+	if !waitSet && len(cfg.Fallbacks) > 0 {
+		wait = defaultFailoverWait
 	}
 	p := &pgPool{cfg: cfg, sem: make(chan struct{}, maxConns)}
 	// Connect once now so a wrong DSN fails Open, not the first batch.
@@ -67,7 +87,7 @@ func openPostgres(ctx context.Context, dsn string) (*pgBackend, error) {
 		return nil, err
 	}
 	p.release(c)
-	return &pgBackend{pool: p}, nil
+	return &pgBackend{pool: p, failoverWait: wait}, nil
 }
 
 func (b *pgBackend) dialect() string { return "postgres" }
@@ -133,23 +153,75 @@ func (b *pgBackend) inTx(ctx context.Context, fn func(q querier) error) error {
 // session with SQLSTATE 57P01), every idle connection is from before the
 // restart too: they are dropped, and fn is tried again on a fresh one.
 // Every statement the store runs is safe to repeat: reads, and writes that
-// skip what is already there.
+// skip what is already there. That holds for a batch whose connection died
+// during its commit, too: whether the old primary committed it or not, the
+// batch is inserted again where writes now go, and a record already there
+// is skipped.
+//
+// With failoverWait (a DSN naming the hosts of a pair, or failover_wait
+// set), a call whose server is gone keeps trying, with a growing pause,
+// until a server takes writes again or the wait is over: while
+// pg_auto_failover promotes the standby, no host accepts a read-write
+// session (target_session_attrs=read-write), and the gateway's batch
+// waits for the new primary instead of failing. The caller learns of
+// success only after the commit, on whichever server made it.
 func (b *pgBackend) withConn(ctx context.Context, fn func(c *pgConn) error) error {
+	var (
+		deadline time.Time
+		pause    = 50 * time.Millisecond
+	)
+	// again reports whether to try once more after a failure that says
+	// the server is unavailable, pausing first.
+	again := func() bool {
+		if b.failoverWait <= 0 {
+			return false
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(b.failoverWait)
+		}
+		if time.Now().Add(pause).After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+		return true
+	}
 	for try := 0; ; try++ {
 		c, err := b.pool.acquire(ctx)
 		if err != nil {
-			return err
+			if errors.Is(err, errClosed) || ctx.Err() != nil || !again() {
+				return err
+			}
+			continue
 		}
 		err = fn(c)
 		dead := err != nil && (c.IsClosed() || serverEnded(err))
 		b.pool.release(c)
-		if dead {
+		if dead || readOnly(err) {
 			b.pool.dropIdle()
 		}
-		if err == nil || try > 1 || !(dead || pgconn.SafeToRetry(err)) || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if (dead || pgconn.SafeToRetry(err)) && try < 2 {
+			continue
+		}
+		if !(dead || pgconn.SafeToRetry(err) || readOnly(err)) || !again() {
 			return err
 		}
 	}
+}
+
+// readOnly reports whether err says the server takes no writes
+// (read_only_sql_transaction): a pooled connection to a primary that was
+// demoted to a standby.
+func readOnly(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "25006"
 }
 
 // serverEnded reports whether err says the server ended the session:
@@ -187,7 +259,8 @@ func pgArrays(entries []ingest.Entry) []any {
 	var (
 		id, station, kind, volunteer, card = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		service, ref, boot, phone, note    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		sun, flag                          = make([]string, n), make([]string, n)
+		sun, flag, oref                    = make([]string, n), make([]string, n), make([]string, n)
+		rating                             = make([]int32, n)
 		at, mono, seq, counter, tm, recv   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		synced, review                     = make([]bool, n), make([]bool, n)
 	)
@@ -199,9 +272,10 @@ func pgArrays(entries []ingest.Entry) []any {
 		at[i], mono[i], seq[i], counter[i] = nanos(e.At), e.Mono, int64(e.Seq), int64(e.Counter)
 		tm[i], recv[i] = nanos(e.Time), nanos(e.Received)
 		synced[i], review[i] = e.ClockSynced, e.Review
+		oref[i], rating[i] = e.Order, int32(e.Rating)
 	}
 	return []any{id, station, kind, volunteer, card, service, ref, at, mono, boot,
-		synced, seq, review, phone, note, counter, sun, tm, flag, recv}
+		synced, seq, review, phone, note, counter, sun, tm, flag, recv, oref, rating}
 }
 
 // errClosed is returned by calls on a closed Store.

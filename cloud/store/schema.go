@@ -401,6 +401,114 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX IF NOT EXISTS cards_volunteer ON cards (volunteer)`,
 	}},
+	{11, "records partitioned by month on PostgreSQL", recordsPartitioned},
+	{12, "audit log, station communities", []string{
+		// Every station belongs to a community (an area of level
+		// community); '' until it is given one. Scopes follow it.
+		`ALTER TABLE stations ADD COLUMN community TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX stations_community ON stations (community) WHERE community <> ''`,
+		// Who changed what (and read or exported personal data), when,
+		// with the state before and after as JSON ('' when not kept).
+		// Rows are only ever added: no route changes one, and the
+		// triggers below refuse an UPDATE or DELETE from anywhere else.
+		`CREATE TABLE audit_log (
+			id         {{ID}},
+			at_ns      BIGINT NOT NULL,
+			user_id    BIGINT NOT NULL,
+			user_name  TEXT NOT NULL,
+			role       TEXT NOT NULL,
+			via        TEXT NOT NULL,
+			action     TEXT NOT NULL,
+			route      TEXT NOT NULL,
+			target     TEXT NOT NULL,
+			status     INTEGER NOT NULL,
+			before_doc TEXT NOT NULL,
+			after_doc  TEXT NOT NULL,
+			remote     TEXT NOT NULL
+		)`,
+		`CREATE INDEX audit_log_at ON audit_log (at_ns)`,
+		`CREATE INDEX audit_log_user ON audit_log (user_name, id)`,
+		`CREATE INDEX audit_log_action ON audit_log (action, id)`,
+		`{{SQLITE}} CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+		`{{SQLITE}} CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+		`{{PG}} CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$`,
+		`{{PG}} CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+		FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`,
+		`{{PG}} CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+		FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()`,
+	}},
+	{13, "residents' orders, their history and assigned volunteers", []string{
+		// What an order_start or order_rating record says of an order.
+		`ALTER TABLE records ADD COLUMN order_ref TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE records ADD COLUMN rating INTEGER NOT NULL DEFAULT 0`,
+		// The kiosk records about orders the intake has applied, with what
+		// became of each ('' applied, else why not), so each is applied
+		// once.
+		`CREATE TABLE order_intake (
+			record_id TEXT {{C}} PRIMARY KEY,
+			order_id  BIGINT NOT NULL,
+			outcome   TEXT NOT NULL,
+			at_ns     BIGINT NOT NULL
+		)`,
+		// A volunteer's check-in that serves an order; its check-out
+		// completes the order.
+		`CREATE TABLE order_sessions (
+			check_in TEXT {{C}} PRIMARY KEY,
+			order_id BIGINT NOT NULL
+		)`,
+		// A need from a kiosk's service_request record (record_id), entered
+		// by a station manager (代办) or in the console. volunteers is JSON
+		// for reading whole; order_volunteers indexes the same for a
+		// volunteer's tasks. phone is personal data: the API masks it.
+		`CREATE TABLE orders (
+			id           BIGINT PRIMARY KEY,
+			ref          TEXT NOT NULL,
+			station      TEXT NOT NULL,
+			community    TEXT NOT NULL,
+			category     TEXT NOT NULL,
+			phone        TEXT NOT NULL,
+			note         TEXT NOT NULL,
+			preferred    TEXT NOT NULL,
+			source       TEXT NOT NULL,
+			record_id    TEXT {{C}} NOT NULL,
+			state        TEXT NOT NULL,
+			org          TEXT NOT NULL,
+			volunteers   TEXT NOT NULL,
+			reason       TEXT NOT NULL,
+			duplicate_of BIGINT NOT NULL,
+			rating       INTEGER NOT NULL,
+			comment      TEXT NOT NULL,
+			level        INTEGER NOT NULL,
+			created_ns   BIGINT NOT NULL,
+			since_ns     BIGINT NOT NULL,
+			updated_ns   BIGINT NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX orders_record ON orders (record_id) WHERE record_id <> ''`,
+		`CREATE INDEX orders_community_state ON orders (community, state)`,
+		`CREATE INDEX orders_ref ON orders (ref)`,
+		`CREATE INDEX orders_open ON orders (state, since_ns)`,
+		`CREATE TABLE order_events (
+			order_id   BIGINT NOT NULL,
+			seq        INTEGER NOT NULL,
+			at_ns      BIGINT NOT NULL,
+			who        TEXT NOT NULL,
+			action     TEXT NOT NULL,
+			from_state TEXT NOT NULL,
+			to_state   TEXT NOT NULL,
+			reason     TEXT NOT NULL,
+			detail     TEXT NOT NULL,
+			PRIMARY KEY (order_id, seq)
+		)`,
+		`CREATE TABLE order_volunteers (
+			order_id  BIGINT NOT NULL,
+			volunteer TEXT NOT NULL,
+			PRIMARY KEY (order_id, volunteer)
+		)`,
+		`CREATE INDEX order_volunteers_volunteer ON order_volunteers (volunteer)`,
+	}},
 }
 
 // latestMigration is the highest migration number this program knows.
@@ -421,11 +529,29 @@ const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_ns BIGINT NOT NULL
 )`
 
-// dialectSQL fills the schema's dialect tokens.
+// pgOnly starts a statement that runs on PostgreSQL only (a migration
+// made only of such statements is recorded as applied on SQLite with
+// nothing done, so the versions stay one list).
+const pgOnly = "{{PG}}"
+
+// dialectSQL fills the schema's dialect tokens: {{C}} (the byte
+// collation) and {{ID}} (an integer key the database assigns, rising).
 func dialectSQL(stmt string, postgres bool) string {
-	c := ""
+	c, id := "", "INTEGER PRIMARY KEY"
 	if postgres {
-		c = `COLLATE "C"`
+		c, id = `COLLATE "C"`, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 	}
-	return strings.ReplaceAll(stmt, "{{C}}", c)
+	return strings.NewReplacer("{{C}}", c, "{{ID}}", id).Replace(stmt)
+}
+
+// forDialect strips a leading {{SQLITE}} or {{PG}}, which marks a
+// statement of one dialect only: ok is false for the other.
+func forDialect(stmt string, postgres bool) (sql string, ok bool) {
+	if rest, only := strings.CutPrefix(stmt, "{{SQLITE}}"); only {
+		return rest, !postgres
+	}
+	if rest, only := strings.CutPrefix(stmt, "{{PG}}"); only {
+		return rest, postgres
+	}
+	return stmt, true
 }

@@ -79,7 +79,10 @@ type rows interface {
 // dsn is "postgres://..." (or "postgresql://...") for PostgreSQL, or
 // "sqlite:PATH" or a plain file path for SQLite, which creates the file if
 // needed. For PostgreSQL, pool_max_conns=N in the DSN bounds the number of
-// connections (default: 4 or the number of CPUs, whichever is more).
+// connections (default: 4 or the number of CPUs, whichever is more), and
+// failover_wait=DURATION how long a call keeps trying while no server
+// takes writes (default: 60s when the DSN names several hosts, a pair
+// that fails over, else 0; see pgBackend.withConn).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	var (
 		b   backend
@@ -97,7 +100,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{b: b}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, migrations); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -107,9 +110,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // Close releases the database. Calls in flight may fail.
 func (s *Store) Close() error { return s.b.close() }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies the migrations of list not applied yet (tests pass an
+// older list to make a database as an older program left it).
+func (s *Store) migrate(ctx context.Context, list []migration) error {
 	pg := s.b.dialect() == "postgres"
-	for _, m := range migrations {
+	for _, m := range list {
 		err := s.b.inTx(ctx, func(q querier) error {
 			if _, err := q.exec(ctx, migrationsTable); err != nil {
 				return err
@@ -121,6 +126,10 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			for _, stmt := range m.stmts {
+				stmt, ok := forDialect(stmt, pg)
+				if !ok {
+					continue
+				}
 				if _, err := q.exec(ctx, dialectSQL(stmt, pg)); err != nil {
 					return err
 				}
@@ -140,7 +149,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if latest := latestMigration(); v > latest {
 		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, v, latest)
 	}
-	return nil
+	if v < partitionedVersion {
+		return nil
+	}
+	return s.MaintainPartitions(ctx)
 }
 
 // SchemaVersion is the highest migration applied to the database.
@@ -180,21 +192,21 @@ func (s *Store) Ingest(ctx context.Context, entries []ingest.Entry) (int, error)
 
 // recordCols is the column order of every insert and select of records.
 const recordCols = `id, station, kind, volunteer, card, service, ref, at_ns, mono, boot,
-	clock_synced, seq, review, phone, note, counter, sun, time_ns, clock_flag, received_ns`
+	clock_synced, seq, review, phone, note, counter, sun, time_ns, clock_flag, received_ns, order_ref, rating`
 
 // insertOne stores one record unless its ID is stored already. It is ON
 // CONFLICT (id) DO NOTHING rather than SQLite's INSERT OR IGNORE because OR
 // IGNORE would also skip a row that breaks a CHECK constraint, silently
 // dropping a record instead of failing the batch.
 const insertOne = `INSERT INTO records (` + recordCols + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 ON CONFLICT (id) DO NOTHING`
 
 // entryArgs is an entry as arguments in recordCols order.
 func entryArgs(e *ingest.Entry) []any {
 	return []any{e.ID, e.Station, string(e.Kind), e.Volunteer, e.Card, e.Service, e.Ref,
 		nanos(e.At), e.Mono, e.Boot, e.ClockSynced, int64(e.Seq), e.Review, e.Phone, e.Note,
-		int64(e.Counter), e.SUN, nanos(e.Time), e.ClockFlag, nanos(e.Received)}
+		int64(e.Counter), e.SUN, nanos(e.Time), e.ClockFlag, nanos(e.Received), e.Order, e.Rating}
 }
 
 // scanEntry reads a row selected in recordCols order.
@@ -206,7 +218,7 @@ func scanEntry(r rows) (ingest.Entry, error) {
 	)
 	err := r.Scan(&e.ID, &e.Station, &kind, &e.Volunteer, &e.Card, &e.Service, &e.Ref,
 		&at, &e.Mono, &e.Boot, &e.ClockSynced, &seq, &e.Review, &e.Phone, &e.Note,
-		&counter, &e.SUN, &tm, &e.ClockFlag, &recv)
+		&counter, &e.SUN, &tm, &e.ClockFlag, &recv, &e.Order, &e.Rating)
 	if err != nil {
 		return e, err
 	}
@@ -329,6 +341,9 @@ type Station struct {
 	Registered bool   `json:"registered"`
 	Name       string `json:"name,omitempty"`
 	County     string `json:"county,omitempty"`
+	// Community is the area code of the community it belongs to ("" until
+	// it is given one); scopes follow it.
+	Community string `json:"community,omitempty"`
 	// Reported says whether the station ever sent a state; if not, the
 	// state fields are zero and the station is known from records only.
 	Reported           bool   `json:"reported"`
@@ -361,7 +376,7 @@ type Station struct {
 func (s *Store) Stations(ctx context.Context) ([]Station, error) {
 	var out []Station
 	err := s.b.query(ctx, `SELECT k.station, reg.id IS NOT NULL, COALESCE(reg.name, ''), COALESCE(reg.county, ''),
-			st.station IS NOT NULL,
+			COALESCE(reg.community, ''), st.station IS NOT NULL,
 			COALESCE(st.online, FALSE), COALESCE(st.config_version, 0), COALESCE(st.config_error, ''),
 			COALESCE(st.fleet_config_version, 0), COALESCE(st.fleet_config_error, ''), COALESCE(cfg.version, 0),
 			COALESCE(st.firmware, ''), COALESCE(st.update_offered, ''), COALESCE(st.last_command, ''),
@@ -382,7 +397,7 @@ func (s *Store) Stations(ctx context.Context) ([]Station, error) {
 				cv, fcv, dcv, ob, rise int64
 				seen, since, lastRecv  int64
 			)
-			err := r.Scan(&st.ID, &st.Registered, &st.Name, &st.County, &st.Reported, &st.Online, &cv, &st.ConfigError,
+			err := r.Scan(&st.ID, &st.Registered, &st.Name, &st.County, &st.Community, &st.Reported, &st.Online, &cv, &st.ConfigError,
 				&fcv, &st.FleetConfigError, &dcv, &st.Firmware, &st.UpdateOffered, &st.LastCommand,
 				&ob, &rise, &st.Reader, &st.ClockSynced, &seen, &since, &st.Records, &lastRecv)
 			st.ConfigVersion, st.FleetConfigVersion, st.DesiredConfig = uint64(cv), uint64(fcv), uint64(dcv)

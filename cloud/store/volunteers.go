@@ -179,10 +179,11 @@ func (s *Store) SearchVolunteers(ctx context.Context, q VolunteerQuery) (*Volunt
 	query := `SELECT v.id, v.name, v.gender, v.community, v.phone, v.grp, v.registered_on, v.deregistered_ns
 		FROM volunteers v WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY ` + order + `, v.id LIMIT ` + arg(int64(q.PageSize+1)) + ` OFFSET ` + arg(int64((q.Page-1)*q.PageSize))
+	query = dialectSQL(query, s.b.dialect() == "postgres")
 	if explainSearch != nil {
-		explainSearch(dialectSQL(query, s.b.dialect() == "postgres"), args)
+		explainSearch(query, args)
 	}
-	err := s.b.query(ctx, dialectSQL(query, s.b.dialect() == "postgres"), args, func(r rows) error {
+	err := s.b.query(ctx, query, args, func(r rows) error {
 		var (
 			v           people.VolunteerSummary
 			name, phone string

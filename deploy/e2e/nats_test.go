@@ -246,11 +246,13 @@ func TestNATSStationAuth(t *testing.T) {
 		return &tls.Config{RootCAs: f.caPool(t), Certificates: []tls.Certificate{pair}}
 	}
 	for name, try := range map[string]func() error{
-		"no certificate":         func() error { return connectClose(mqttURL, a, "", "", &tls.Config{RootCAs: f.caPool(t)}) },
-		"another CA's":           func() error { return connectClose(mqttURL, a, "", "", certFrom(other, a)) },
-		"unregistered station":   func() error { return connectClose(mqttURL, "pv-999", "", "", certFrom(fleetCA, "pv-999")) },
-		"cloud password on MQTT": func() error { return connectClose(mqttURL, "x", fleet.GatewayUser, f.keys.GatewayPassword, &tls.Config{RootCAs: f.caPool(t)}) },
-		"plain MQTT":             func() error { return connectClose(f.cluster.Nodes[0].MQTTURL("tcp"), a, "", "", nil) },
+		"no certificate":       func() error { return connectClose(mqttURL, a, "", "", &tls.Config{RootCAs: f.caPool(t)}) },
+		"another CA's":         func() error { return connectClose(mqttURL, a, "", "", certFrom(other, a)) },
+		"unregistered station": func() error { return connectClose(mqttURL, "pv-999", "", "", certFrom(fleetCA, "pv-999")) },
+		"cloud password on MQTT": func() error {
+			return connectClose(mqttURL, "x", fleet.GatewayUser, f.keys.GatewayPassword, &tls.Config{RootCAs: f.caPool(t)})
+		},
+		"plain MQTT": func() error { return connectClose(f.cluster.Nodes[0].MQTTURL("tcp"), a, "", "", nil) },
 		"station on NATS port": func() error {
 			return natsClose(t, f, nats.UserInfo(fleet.NATSStationUser(a), ""))
 		},

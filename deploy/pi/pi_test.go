@@ -22,7 +22,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // kioskPkg is the headless kiosk the Pi runs; it must build without cgo.

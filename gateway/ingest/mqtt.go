@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -31,7 +32,77 @@ type ClientConfig struct {
 // shared records subscription and to every station's state, and publishes
 // acks.
 type Client struct {
-	c mqtt.Client
+	c      mqtt.Client
+	states *states
+}
+
+// states holds the stations' latest states until a goroutine of its own
+// saves them. Saving one is a database write; done on the MQTT client's
+// goroutine, which delivers every message in order, the states of ten
+// thousand stations held their record batches back behind them (make
+// bench-scale). A station's newer state replaces one not yet saved: only
+// the latest counts.
+type states struct {
+	mu      sync.Mutex
+	pending map[string][]byte // topic → payload
+	order   []string          // topics in order of arrival
+	wake    chan struct{}
+	done    chan struct{}
+	stopped chan struct{}
+}
+
+func newStates() *states {
+	return &states{pending: map[string][]byte{}, wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+func (s *states) put(topic string, payload []byte) {
+	s.mu.Lock()
+	if _, ok := s.pending[topic]; !ok {
+		s.order = append(s.order, topic)
+	}
+	s.pending[topic] = payload
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run saves states as they come until stop.
+func (s *states) run(g *Gateway) {
+	defer close(s.stopped)
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+		}
+		for {
+			s.mu.Lock()
+			if len(s.order) == 0 {
+				s.mu.Unlock()
+				break
+			}
+			topic := s.order[0]
+			s.order = s.order[1:]
+			payload := s.pending[topic]
+			delete(s.pending, topic)
+			s.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			g.HandleState(ctx, topic, payload)
+			cancel()
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+		}
+	}
+}
+
+func (s *states) stop() {
+	close(s.done)
+	<-s.stopped
 }
 
 // Connect connects g to the broker, making it g's Publisher, and keeps it
@@ -44,6 +115,7 @@ func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error)
 		cfg.ClientID = "leifeng-gateway-" + rand.Text()
 	}
 	subscribed := make(chan error, 1)
+	st := newStates()
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
@@ -73,11 +145,7 @@ func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error)
 			case wire.LeafRecords:
 				g.HandleRecords(m.Topic(), m.Payload())
 			case wire.LeafState:
-				// ctx only bounds the first connection; a state arriving
-				// later gets its own deadline.
-				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				g.HandleState(sctx, m.Topic(), m.Payload())
-				cancel()
+				st.put(m.Topic(), m.Payload())
 			}
 		})
 		tok.Wait()
@@ -91,7 +159,8 @@ func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error)
 		default:
 		}
 	})
-	cl := &Client{c: mqtt.NewClient(opts)}
+	go st.run(g)
+	cl := &Client{c: mqtt.NewClient(opts), states: st}
 	// Set before the first message can arrive; workers read it after.
 	g.pub = cl
 	c := cl.c
@@ -100,10 +169,12 @@ func Connect(ctx context.Context, g *Gateway, cfg ClientConfig) (*Client, error)
 	case err := <-subscribed:
 		if err != nil {
 			c.Disconnect(0)
+			st.stop()
 			return nil, fmt.Errorf("gateway subscribe: %w", err)
 		}
 	case <-ctx.Done():
 		c.Disconnect(0)
+		st.stop()
 		return nil, ctx.Err()
 	}
 	return cl, nil
@@ -132,5 +203,9 @@ func (c *Client) publish(ctx context.Context, topic string, payload []byte, reta
 	}
 }
 
-// Close disconnects from the broker.
-func (c *Client) Close() { c.c.Disconnect(250) }
+// Close disconnects from the broker and stops saving states (one being
+// saved is finished; the rest are retained at the broker and come again).
+func (c *Client) Close() {
+	c.c.Disconnect(250)
+	c.states.stop()
+}

@@ -1,6 +1,11 @@
 package wire
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
 
 // Config is the document that says what a kiosk shows and how it behaves.
 // The cloud signs its exact bytes (Seal) and publishes it retained on
@@ -50,6 +55,60 @@ type Config struct {
 	// Volunteers are the station's volunteers as the kiosk may show them:
 	// masked name and hours recorded in the cloud at Issued.
 	Volunteers []VolunteerSummary `json:"volunteers,omitempty"`
+	// Orders are the residents' orders registered at this station that
+	// are open or changed lately, so a resident can look one up at the
+	// kiosk offline (OrderCheck proves the phone digits).
+	Orders []OrderStatus `json:"orders,omitempty"`
+	// Served is the contact board's count of this month's served orders
+	// per category: counts, no names.
+	Served *Served `json:"served,omitempty"`
+}
+
+// OrderStatus is a resident's order as the kiosk may show it.
+type OrderStatus struct {
+	Ref      string `json:"ref"`
+	Category string `json:"category"`
+	// State is the order's state (submitted, dispatched, accepted,
+	// in_service, completed, rated, rejected, cancelled).
+	State string `json:"state"`
+	// Reason is a rejection's or cancellation's reason: the resident is
+	// told it.
+	Reason string `json:"reason,omitempty"`
+	// Check is OrderCheck(station, ref, the phone's last four digits):
+	// the kiosk shows the order only to someone who knows them, and holds
+	// no phone number.
+	Check   string    `json:"check"`
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// OrderCheck is what a kiosk compares to prove a resident knows the last
+// four digits of the phone given with order ref. Four digits are only ten
+// thousand tries: it keeps the number off the kiosk and off a glance, the
+// kiosk limits tries, and it is no secret against whoever holds the
+// config.
+func OrderCheck(station, ref, digits string) string {
+	sum := sha256.Sum256([]byte("leifeng-order\x00" + station + "\x00" + strings.ToUpper(ref) + "\x00" + digits))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Served counts served orders per category over a period.
+type Served struct {
+	// Period is the period as the kiosk shows it, e.g. "2026年11月".
+	Period string        `json:"period"`
+	Counts []ServedCount `json:"counts,omitempty"`
+}
+
+// ServedCount is one category's count.
+type ServedCount struct {
+	Category string `json:"category"`
+	Count    int    `json:"count"`
+}
+
+// Task is an order a volunteer is assigned to, as the kiosk tells them at
+// their next tap ("您有一项待服务任务").
+type Task struct {
+	Ref      string `json:"ref"`
+	Category string `json:"category"`
 }
 
 // Profile is the station's identity and its "十有" checklist.
@@ -181,6 +240,8 @@ type VolunteerSummary struct {
 	// HoursAsOf is when the cloud counted Hours (zero: the config's
 	// Issued time); a kiosk shows the age of figures older than a day.
 	HoursAsOf time.Time `json:"hours_as_of,omitzero"`
+	// Tasks are the open orders the volunteer is assigned to.
+	Tasks []Task `json:"tasks,omitempty"`
 }
 
 // DefaultStars are the national star thresholds in hours: 一星 to 五星.

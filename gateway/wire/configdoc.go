@@ -180,9 +180,36 @@ func ValidateConfig(c *Config) error {
 		v.str(at+".name", p.Name, 0, 64)
 		v.masked(at+".name", p.Name)
 		v.num(at+".hours", p.Hours, 0, -1)
+		v.count(at+".tasks", len(p.Tasks), 20)
+		for j, t := range p.Tasks {
+			v.str(fmt.Sprintf("%s.tasks[%d].ref", at, j), t.Ref, 1, 32)
+			v.str(fmt.Sprintf("%s.tasks[%d].category", at, j), t.Category, 0, 64)
+		}
+	}
+	v.count("orders", len(c.Orders), 500)
+	for i, o := range c.Orders {
+		at := fmt.Sprintf("orders[%d]", i)
+		v.str(at+".ref", o.Ref, 1, 32)
+		v.str(at+".category", o.Category, 0, 64)
+		if !slices.Contains(orderStates, o.State) {
+			v.fail("%s.state=%q is not an order state", at, o.State)
+		}
+		v.str(at+".reason", o.Reason, 0, 200)
+		v.str(at+".check", o.Check, 16, 16)
+	}
+	if s := c.Served; s != nil {
+		v.str("served.period", s.Period, 0, 32)
+		v.count("served.counts", len(s.Counts), 100)
+		for i, n := range s.Counts {
+			v.str(fmt.Sprintf("served.counts[%d].category", i), n.Category, 1, 64)
+			v.num(fmt.Sprintf("served.counts[%d].count", i), float64(n.Count), 0, -1)
+		}
 	}
 	return v.err
 }
+
+// orderStates are the states an order can be in (cloud/orders).
+var orderStates = []string{"submitted", "dispatched", "accepted", "in_service", "completed", "rated", "rejected", "cancelled"}
 
 // validator keeps the first failure.
 type validator struct{ err error }
@@ -302,6 +329,12 @@ func MergeConfig(base, fleet, station *Config) *Config {
 		}
 		if c.Volunteers != nil {
 			out.Volunteers = c.Volunteers
+		}
+		if c.Orders != nil {
+			out.Orders = c.Orders
+		}
+		if c.Served != nil {
+			out.Served = c.Served
 		}
 		if u := c.UI; u != nil {
 			m := UISettings{}

@@ -50,6 +50,12 @@ var schemaCases = []schemaCase{
 	{"unmasked volunteer", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王小明","hours":1}]}`, false},
 	{"masked volunteer", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"hours_as_of":"2026-11-29T10:00:00Z"}]}`, true},
 	{"unmasked honor", `{"v":1,"version":2,"honor_roll":[{"volunteer":"V1","name":"张三","hours":1,"stars":1}]}`, false},
+	{"orders and served", `{"v":1,"version":2,"orders":[{"ref":"XQ-0042","category":"家政","state":"rejected","reason":"不在服务范围","check":"0123456789abcdef"}],
+		"served":{"period":"2026年11月","counts":[{"category":"家政","count":3}]},
+		"volunteers":[{"id":"V1","name":"王*明","hours":1,"tasks":[{"ref":"XQ-0042","category":"家政"}]}]}`, true},
+	{"order without check", `{"v":1,"version":2,"orders":[{"ref":"XQ-0042","state":"submitted","check":""}]}`, false},
+	{"order unknown state", `{"v":1,"version":2,"orders":[{"ref":"XQ-0042","state":"lost","check":"0123456789abcdef"}]}`, false},
+	{"served empty category", `{"v":1,"version":2,"served":{"counts":[{"category":"","count":1}]}}`, false},
 	{"unknown field ignored", `{"v":1,"version":2,"future":{"x":1}}`, true},
 }
 

@@ -34,12 +34,20 @@ const (
 	KindCheckOut       Kind = "check_out"
 	KindAutoCheckOut   Kind = "auto_check_out"
 	KindServiceRequest Kind = "service_request"
+	// KindOrderStart says a volunteer's check-in (Ref) is service of the
+	// resident's order Order, which the volunteer was assigned to; the
+	// check-out that closes that check-in completes the order.
+	KindOrderStart Kind = "order_start"
+	// KindOrderRating is a resident's rating of the service of order
+	// Order (1–5, Rating, and a preset comment in Note), proven by the
+	// last four digits of their phone in Phone.
+	KindOrderRating Kind = "order_rating"
 )
 
 // Known reports whether k is a kind this version defines.
 func (k Kind) Known() bool {
 	switch k {
-	case KindCheckIn, KindCheckOut, KindAutoCheckOut, KindServiceRequest:
+	case KindCheckIn, KindCheckOut, KindAutoCheckOut, KindServiceRequest, KindOrderStart, KindOrderRating:
 		return true
 	}
 	return false
@@ -90,6 +98,11 @@ type Record struct {
 	// the cloud's clone check.
 	Counter uint32 `json:"counter,omitempty"`
 	SUN     string `json:"sun,omitempty"`
+	// Order is the reference number of a resident's order (XQ-…) that an
+	// order_start or order_rating record is about.
+	Order string `json:"order,omitempty"`
+	// Rating is an order_rating's 1 to 5.
+	Rating int `json:"rating,omitempty"`
 }
 
 // Validate checks the record's required fields and formats.
@@ -103,12 +116,26 @@ func (r *Record) Validate() error {
 	if !r.Kind.Known() {
 		return fmt.Errorf("%w: record %s: unknown kind %q", ErrInvalid, r.ID, r.Kind)
 	}
-	if r.Kind != KindServiceRequest && r.Volunteer == "" {
+	if r.Kind != KindServiceRequest && r.Kind != KindOrderRating && r.Volunteer == "" {
 		return fmt.Errorf("%w: record %s: %s without volunteer", ErrInvalid, r.ID, r.Kind)
 	}
 	if r.Kind.Closes() {
 		if err := ValidRecordID(r.Ref); err != nil {
 			return fmt.Errorf("%w: record %s: %s must name the check_in it closes", ErrInvalid, r.ID, r.Kind)
+		}
+	}
+	switch r.Kind {
+	case KindOrderStart:
+		if r.Order == "" || ValidRecordID(r.Ref) != nil {
+			return fmt.Errorf("%w: record %s: order_start must name the order and the check_in it starts", ErrInvalid, r.ID)
+		}
+	case KindOrderRating:
+		if r.Order == "" || r.Rating < 1 || r.Rating > 5 || !fourDigits(r.Phone) {
+			return fmt.Errorf("%w: record %s: order_rating needs the order, a rating of 1 to 5 and four phone digits", ErrInvalid, r.ID)
+		}
+	default:
+		if r.Order != "" || r.Rating != 0 {
+			return fmt.Errorf("%w: record %s: %s does not name an order", ErrInvalid, r.ID, r.Kind)
 		}
 	}
 	if r.At.IsZero() {
@@ -122,7 +149,7 @@ func (r *Record) Validate() error {
 		// record that closes a session must hold a record ID there), so it
 		// is checked like the others.
 		"volunteer": r.Volunteer, "card": r.Card, "service": r.Service, "ref": r.Ref,
-		"boot": r.Boot, "phone": r.Phone, "note": r.Note, "sun": r.SUN,
+		"boot": r.Boot, "phone": r.Phone, "note": r.Note, "sun": r.SUN, "order": r.Order,
 	} {
 		if len(v) > maxField || !utf8.ValidString(v) {
 			return fmt.Errorf("%w: record %s: field %s too long or not UTF-8", ErrInvalid, r.ID, name)
@@ -132,6 +159,18 @@ func (r *Record) Validate() error {
 		}
 	}
 	return nil
+}
+
+func fourDigits(s string) bool {
+	if len(s) != 4 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // controlChar finds a character no record field may hold: NUL, which

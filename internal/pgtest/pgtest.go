@@ -80,17 +80,53 @@ type Server struct {
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s, err := New(opts...)
+	skipOrFail(t, err, AptLine)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// skipOrFail ends t when err is not nil: skipped when err says something
+// is missing that aptLine installs (failed under LEIFENG_REQUIRE_SERVICES=1),
+// else failed.
+func skipOrFail(t testing.TB, err error, aptLine string) {
+	t.Helper()
 	if errors.Is(err, ErrMissing) {
 		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("%v (%s=1 requires it; install with: %s)", err, RequireEnv, AptLine)
+			t.Fatalf("%v (%s=1 requires it; install with: %s)", err, RequireEnv, aptLine)
 		}
-		t.Skipf("%v; install with: %s", err, AptLine)
+		t.Skipf("%v; install with: %s", err, aptLine)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
-	return s
+}
+
+// serverUser is whom the server binaries run as: us, or, when we are
+// root, the user postgres (runAs), whose IDs it returns. initdb and
+// pg_autoctl refuse to run as root, and the server must own its data
+// directory.
+func serverUser() (runAs bool, uid, gid int, err error) {
+	if os.Geteuid() != 0 {
+		return false, 0, 0, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return false, 0, 0, fmt.Errorf("%w: running as root and there is no user postgres to run the server as: %v", ErrMissing, err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return true, uid, gid, nil
+}
+
+// ownerGone reports whether dir's owner file names a process that is
+// no longer alive (a test killed before it cleaned up).
+func ownerGone(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
 // New starts a private server. The caller must Close it. Most callers want
@@ -105,17 +141,9 @@ func New(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.bin = bin
-	s.runAs = os.Geteuid() == 0
 	var uid, gid int
-	if s.runAs {
-		// initdb refuses to run as root, and the server must own its
-		// data directory, so everything runs as the postgres user.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("%w: running as root and there is no user postgres to run the server as: %v", ErrMissing, err)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
+	if s.runAs, uid, gid, err = serverUser(); err != nil {
+		return nil, err
 	}
 	reapOrphans()
 	tmpl, err := s.template(uid, gid)
@@ -175,6 +203,13 @@ func (s *Server) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stop()
+}
+
+// Resume starts the server again after Stop, on the same port.
+func (s *Server) Resume() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.start()
 }
 
 // Restart stops the server and starts it again on the same port, for tests
@@ -309,12 +344,7 @@ const ownerFile = "owner"
 func reapOrphans() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "leifeng-pgtest-*"))
 	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+		if !ownerGone(dir) {
 			continue
 		}
 		bin, err := findBin()

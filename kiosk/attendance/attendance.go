@@ -411,6 +411,51 @@ func (b *Book) Request(ctx context.Context, req ServiceRequest) (Result, error) 
 	return Result{Kind: r.Kind, ID: r.ID, Seq: r.Seq, Volunteer: r.Volunteer, Service: r.Service, At: r.At}, nil
 }
 
+// OrderAction is something done at the kiosk about a resident's order.
+type OrderAction struct {
+	// Kind is wire.KindOrderStart (an assigned volunteer starts the
+	// order's service with their check-in) or wire.KindOrderRating (the
+	// resident rates the service).
+	Kind wire.Kind
+	// Order is the order's reference number (XQ-…).
+	Order string
+	// Volunteer and CheckIn (the check-in record's ID) start an order.
+	Volunteer, CheckIn string
+	// Digits (the last four of the resident's phone), Rating (1–5) and
+	// Comment (a preset one, or empty) rate it.
+	Digits  string
+	Rating  int
+	Comment string
+}
+
+// Order records an action on a resident's order. Like Tap, a nil error
+// means it is durable.
+func (b *Book) Order(ctx context.Context, a OrderAction) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if a.Kind != wire.KindOrderStart && a.Kind != wire.KindOrderRating {
+		return Result{}, fmt.Errorf("%w: %q is not an order action", ErrInvalidTap, a.Kind)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, err := b.newRecord(a.Kind, a.Volunteer, "", "", b.cfg.Clock.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	r.Order = a.Order
+	if a.Kind == wire.KindOrderStart {
+		r.Ref = a.CheckIn
+	} else {
+		r.Volunteer, r.Phone, r.Rating, r.Note = "", a.Digits, a.Rating, a.Comment
+	}
+	if err := b.st.Commit(store.Change{Records: []*wire.Record{r}}); err != nil {
+		return Result{}, b.commitError(err)
+	}
+	b.log.Info("order action recorded", "record", r.ID, "kind", r.Kind, "order", r.Order, "seq", r.Seq)
+	return Result{Kind: r.Kind, ID: r.ID, Seq: r.Seq, Volunteer: r.Volunteer, At: r.At}, nil
+}
+
 // SetRules changes the debounce window and the maximum session while the
 // Book runs (a new config applied); zero keeps a value as it is. The next
 // tap and the next sweep use the new values.

@@ -38,6 +38,11 @@ func (o Observed) Request(ctx context.Context, req attendance.ServiceRequest) (a
 	return o.Book.Request(ctx, req)
 }
 
+// Order implements Book.
+func (o Observed) Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error) {
+	return o.Book.Order(ctx, a)
+}
+
 // Images wraps dec so that a card refused while decoding (forged,
 // expired, revoked, ...) is reported to Observe too. A nil dec stays nil.
 func (o Observed) Images(dec ImageDecoder) ImageDecoder {

@@ -10,6 +10,8 @@
 //	{"volunteer":"V0001"}                                  a tap; card "SIM-V0001" (see CardsOnly)
 //	{"volunteer":"V0001","card":"C123","service":"家政"}   with card serial and menu item
 //	{"kind":"service_request","service":"家政","phone":"138…","note":"…"}
+//	{"kind":"order_start","order":"XQ-0042","volunteer":"V0001","check_in":"<record id>"}
+//	{"kind":"order_rating","order":"XQ-0042","phone":"5678","rating":5,"note":"准时到达"}
 //	{"image":{…}}                                          a card image (see ImageDecoder)
 //
 // Replies, one per request, in order:
@@ -57,6 +59,7 @@ const maxLine = 1 << 20
 type Book interface {
 	TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error)
 	Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error)
+	Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error)
 }
 
 // ImageDecoder is the extension point for card images: it takes the raw
@@ -74,6 +77,11 @@ type Request struct {
 	Service   string `json:"service,omitempty"`
 	Phone     string `json:"phone,omitempty"`
 	Note      string `json:"note,omitempty"`
+	// Order, CheckIn and Rating belong to order_start and order_rating
+	// (Phone holds the last four digits of the resident's phone there).
+	Order   string `json:"order,omitempty"`
+	CheckIn string `json:"check_in,omitempty"`
+	Rating  int    `json:"rating,omitempty"`
 	// Image is a card image for the ImageDecoder.
 	Image json.RawMessage `json:"image,omitempty"`
 }
@@ -220,6 +228,11 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 		res, err := s.book.Request(ctx, attendance.ServiceRequest{
 			Service: req.Service, Phone: req.Phone, Note: req.Note, Volunteer: req.Volunteer,
 		})
+		return reply(res, err)
+	}
+	if req.Kind == string(wire.KindOrderStart) || req.Kind == string(wire.KindOrderRating) {
+		res, err := s.book.Order(ctx, attendance.OrderAction{Kind: wire.Kind(req.Kind), Order: req.Order,
+			Volunteer: req.Volunteer, CheckIn: req.CheckIn, Digits: req.Phone, Rating: req.Rating, Comment: req.Note})
 		return reply(res, err)
 	}
 	if req.Kind != "" {

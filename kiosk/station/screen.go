@@ -212,6 +212,11 @@ func (s *screen) Request(ctx context.Context, req attendance.ServiceRequest) (at
 	return s.book.Request(ctx, req)
 }
 
+// Order implements ui.Core.
+func (s *screen) Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error) {
+	return s.book.Order(ctx, a)
+}
+
 // Status implements ui.Core.
 func (s *screen) Status() ui.Status {
 	s.mu.Lock()

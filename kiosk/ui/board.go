@@ -18,6 +18,9 @@ func (u *UI) showBoard() {
 			b = &wire.Board{}
 		}
 		var objs []fyne.CanvasObject
+		if served := u.servedLines(); served != nil {
+			objs = append(objs, u.sub(served[0]), u.label(served[1]))
+		}
 		if len(b.Workflow) > 0 {
 			objs = append(objs, u.sub(u.t("board_workflow")))
 			for i, s := range b.Workflow {

@@ -145,6 +145,15 @@ func longConfig() *wire.Config {
 		c.Announcements = append(c.Announcements, wire.Announcement{Title: fmt.Sprintf("第%d期志愿者服务礼仪与安全培训（思茅区南屏街道）", i+1), Body: strings.Repeat("新志愿者服务礼仪与安全培训，", 5)})
 		c.HonorRoll = append(c.HonorRoll, wire.Honor{Volunteer: fmt.Sprintf("V1%03d", i), Name: "岩*罕", Hours: 10.25 + float64(i), Stars: 1})
 	}
+	// An order to look up and rate, a volunteer with tasks, served counts.
+	long := "关爱空巢老人和留守儿童志愿服务（周末）"
+	c.Orders = []wire.OrderStatus{{Ref: "XQ-424242", Category: long, State: "completed", Check: wire.OrderCheck(c.Station, "XQ-424242", "5678"), Updated: fixedNow}}
+	c.Volunteers = []wire.VolunteerSummary{{ID: "V0001", Name: "岩*罕", Hours: 10,
+		Tasks: []wire.Task{{Ref: "XQ-424243", Category: long}, {Ref: "XQ-424244", Category: long}}}}
+	for _, m := range c.Menu {
+		c.Served = &wire.Served{Period: "2026年11月"}
+		c.Served.Counts = append(c.Served.Counts, wire.ServedCount{Category: m.Name, Count: 12})
+	}
 	return c
 }
 
@@ -173,6 +182,16 @@ func TestEveryScreenFits(t *testing.T) {
 	}
 }
 
+// checkStep checks the screen shown fits, and whatever else the test
+// asks of every screen (onStep).
+func (k *kiosk) checkStep() {
+	k.t.Helper()
+	k.checkFits()
+	if k.onStep != nil {
+		k.onStep()
+	}
+}
+
 // walkAll visits every screen by taps, checking each fits.
 func (k *kiosk) walkAll(lang Lang) {
 	k.t.Helper()
@@ -185,26 +204,35 @@ func (k *kiosk) walkAll(lang Lang) {
 		{T("btn_honor"), ScreenHonor}, {T("btn_home"), ScreenHome},
 		{T("btn_news"), ScreenNews}, {T("btn_home"), ScreenHome},
 		{T("btn_need"), ScreenNeedCat}, {"法律", ScreenNeedTel}, {"1", ScreenNeedTel}, {T("btn_next"), ScreenNeedTel}, {T("btn_home"), ScreenHome},
+		{T("btn_need"), ScreenNeedCat}, {T("btn_order_lookup"), ScreenOrderRef},
+		{"4", ScreenOrderRef}, {"2", ScreenOrderRef}, {"4", ScreenOrderRef}, {"2", ScreenOrderRef}, {"4", ScreenOrderRef}, {"2", ScreenOrderRef},
+		{T("btn_next"), ScreenOrderTel}, {"5", ScreenOrderTel}, {"6", ScreenOrderTel}, {"7", ScreenOrderTel}, {"8", ScreenOrderTel},
+		{T("btn_lookup"), ScreenOrderState}, {T("btn_rate"), ScreenOrderRate}, {T("rate_5"), ScreenOrderRate}, {T("comment_unsolved"), ScreenOrderRate},
+		{T("btn_submit_rating"), ScreenOrderDone}, {T("btn_home"), ScreenHome},
 		{T("btn_admin"), ScreenPIN}, {"2", ScreenPIN}, {"4", ScreenPIN}, {"6", ScreenPIN}, {"8", ScreenPIN}, {T("btn_ok"), ScreenAdmin},
 		{T("admin_test"), ScreenAdmin}, {T("btn_home"), ScreenHome},
 	}
-	k.checkFits()
+	k.checkStep()
 	for _, s := range steps {
 		k.press(s.press)
 		k.wait(s.screen)
-		k.checkFits()
+		k.checkStep()
 	}
-	// A check-in, a check-out and an error, each with its 确定 button.
+	// A check-in with two tasks and its start button, a check-out and an
+	// error, each with its 确定 button.
 	k.cardTap("V0001")
 	k.wait(ScreenResult)
-	k.checkFits()
-	k.press(T("btn_ok"))
+	k.checkStep()
+	k.press(tr(lang, "btn_start_task", c.Volunteers[0].Tasks[0].Ref))
+	k.wait(ScreenTaskStart)
+	k.checkStep()
+	k.press(T("btn_home"))
 	k.wait(ScreenHome)
 	k.clock.advance(3 * 3600e9)
 	k.cardTap("V0001")
 	k.wait(ScreenResult)
 	k.shows(T("checkout_ok"))
-	k.checkFits()
+	k.checkStep()
 	// The errors: a withdrawn card, as the reader reports it, and a tap
 	// the Book could not store; both with the longest sentences of the
 	// catalogue and their 确定 button.
@@ -220,7 +248,7 @@ func (k *kiosk) walkAll(lang Lang) {
 		k.ui.Notify(TapEvent{Tap: reader.Tap{Volunteer: "V0002", Card: "SIM-V0002", Media: "sim"}, Err: e.err})
 		k.wait(ScreenResult)
 		k.shows(T("tap_failed"), T(e.key), T("btn_ok"))
-		k.checkFits()
+		k.checkStep()
 	}
 }
 

@@ -42,6 +42,10 @@ func TestImages(t *testing.T) {
 		{name: "detail_zh", before: []string{"服务菜单", "法律", "法律咨询"}},
 		{name: "board_zh", before: []string{"公示栏"}},
 		{name: "need_phone_zh", before: []string{"需求登记", "法律", "1", "3", "8"}},
+		{name: "order_state_large", cfg: orderConfig(), before: []string{"大字模式", "需求登记", "查询或评价已登记的需求", "0", "0", "4", "2", "下一步", "5", "6", "7", "8", "查询"}},
+		{name: "order_rate_large", cfg: orderConfig(), before: []string{"大字模式", "需求登记", "查询或评价已登记的需求", "0", "0", "4", "2", "下一步", "5", "6", "7", "8", "查询", "评价服务", "4分\n满意"}},
+		{name: "result_task_large", cfg: orderConfig(), before: []string{"大字模式"}, tap: &checkIn},
+		{name: "board_served_large", cfg: orderConfig(), before: []string{"大字模式", "公示栏"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg

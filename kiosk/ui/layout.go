@@ -169,7 +169,16 @@ func (u *UI) scroller(content fyne.CanvasObject) fyne.CanvasObject {
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNamePrimary))
 	sc := &scrollCue{scroll: s, cue: container.NewStack(bg, container.NewCenter(text))}
 	sc.cue.Hide()
-	s.OnScrolled = func(fyne.Position) { sc.update() }
+	s.OnScrolled = func(fyne.Position) {
+		sc.update()
+		// Reading by scrolling is touching: the screen must not time out
+		// under the resident's finger. When the lock is held, the scroll is
+		// the UI's own (a new screen's scroll to the top), not a touch.
+		if u.mu.TryLock() {
+			u.touched()
+			u.mu.Unlock()
+		}
+	}
 	return container.New(sc, s, sc.cue)
 }
 

@@ -20,7 +20,8 @@ func (u *UI) showNeedCategory() {
 		// Without a menu a resident can still ask: the station calls back.
 		other := u.t("need_other")
 		cs = append(cs, choice{other, len(cs) == 0, func() { u.need.service = tr(Zh, "need_other"); u.showNeedPhone() }})
-		return u.page(u.t("need_title"), nil, container.NewVBox(u.sub(u.t("need_step_cat")), u.choices(3, u.bodyWidth(), cs...)))
+		lookup := u.button(u.t("btn_order_lookup"), false, func() { u.order = orderDraft{}; u.showOrderRef() })
+		return u.page(u.t("need_title"), nil, container.NewVBox(u.sub(u.t("need_step_cat")), u.choices(3, u.bodyWidth(), cs...), lookup))
 	})
 }
 

@@ -46,6 +46,7 @@ func (u *UI) showTap(ev TapEvent) {
 	var title string
 	var lines []string
 	var words string
+	var task func()
 	switch {
 	case !ok:
 		title = u.t("tap_failed")
@@ -75,6 +76,13 @@ func (u *UI) showTap(ev TapEvent) {
 		if r.AutoCheckOut != "" {
 			lines = append(lines, u.t("auto_closed"))
 		}
+		if tasks := u.tasksOf(r.Volunteer); len(tasks) > 0 {
+			lines = append(lines, u.taskLines(r.Volunteer)...)
+			if !r.Repeat {
+				t := tasks[0]
+				task = func() { u.startTask(r.Volunteer, r.ID, t) }
+			}
+		}
 		lines = append(lines, u.hoursLines(r.Volunteer, false)...)
 		u.service = ""
 	}
@@ -91,6 +99,7 @@ func (u *UI) showTap(ev TapEvent) {
 			u.result = u.buildResult(key)
 		}
 		u.result.fill(u, ok, title, lines)
+		u.result.setTask(u, task, u.tasksOf(ev.Result.Volunteer))
 		return u.result.root
 	})
 }
@@ -122,7 +131,11 @@ type resultView struct {
 	top           fyne.CanvasObject
 	lines         []*widget.Label
 	ok            *touchButton
-	cue           *scrollCue
+	// task starts the volunteer's assigned order with this check-in;
+	// hidden unless there is one.
+	task    *touchButton
+	taskFor func()
+	cue     *scrollCue
 }
 
 type resultKey struct {
@@ -142,9 +155,17 @@ func (u *UI) buildResult(key resultKey) *resultView {
 	r.top = container.NewBorder(nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(72, 72), r.icon)), nil, container.NewCenter(r.head))
 	r.body = container.NewVBox(r.top)
 	r.ok = u.button("", true, func() { u.showHome() })
+	r.task = u.button("", true, func() {
+		if r.taskFor != nil {
+			f := r.taskFor
+			r.taskFor = nil
+			f()
+		}
+	})
+	r.task.Hide()
 	sc := u.scroller(container.NewPadded(r.body))
 	r.cue = sc.(*fyne.Container).Layout.(*scrollCue)
-	r.root = container.NewBorder(nil, container.NewPadded(r.ok), nil, nil, sc)
+	r.root = container.NewBorder(nil, container.NewPadded(container.NewGridWithRows(1, r.task, r.ok)), nil, nil, sc)
 	return r
 }
 
@@ -189,6 +210,19 @@ func (r *resultView) fill(u *UI, ok bool, title string, lines []string) {
 	r.cue.scroll.ScrollToTop()
 	r.cue.update()
 	r.ok.SetText(u.t("btn_ok"))
+}
+
+// setTask shows the start-task button for f (the first of tasks), or
+// hides it when f is nil.
+func (r *resultView) setTask(u *UI, f func(), tasks []wire.Task) {
+	r.taskFor = f
+	if f == nil || len(tasks) == 0 {
+		r.task.SetText("")
+		r.task.Hide()
+		return
+	}
+	r.task.SetText(u.t("btn_start_task", tasks[0].Ref))
+	r.task.Show()
 }
 
 func themeColorName(ok bool) fyne.ThemeColorName {

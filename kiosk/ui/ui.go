@@ -19,6 +19,9 @@ type Core interface {
 	// Request records a registered need; it may block on the disk, so
 	// the UI calls it off the Fyne thread.
 	Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error)
+	// Order records an action on a resident's order (a volunteer starting
+	// it, a resident's rating); off the Fyne thread like Request.
+	Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error)
 	// Status is a snapshot for the admin screen and the online mark; it
 	// must return quickly.
 	Status() Status
@@ -92,6 +95,14 @@ type Sounder interface {
 	SetEnabled(sound, voice bool)
 }
 
+// Speaker is a Sounder that also reads a step of a screen aloud when
+// voice is on (voice.Player): the elderly-friendly rules ask that colour
+// is never the only cue, and that a resident who cannot read the screen
+// hears each step.
+type Speaker interface {
+	Say(words, lang string)
+}
+
 // Options tune a UI.
 type Options struct {
 	// Now is the wall clock shown on screen; nil means time.Now.
@@ -128,20 +139,26 @@ type Options struct {
 
 // Screen names, as passed to Options.OnShow and returned by Screen.
 const (
-	ScreenHome     = "home"
-	ScreenResult   = "result"
-	ScreenMenu     = "menu"
-	ScreenItems    = "items"
-	ScreenDetail   = "detail"
-	ScreenBoard    = "board"
-	ScreenHonor    = "honor"
-	ScreenNews     = "news"
-	ScreenNeedCat  = "need_category"
-	ScreenNeedTel  = "need_phone"
-	ScreenNeedNote = "need_note"
-	ScreenNeedDone = "need_done"
-	ScreenPIN      = "pin"
-	ScreenAdmin    = "admin"
+	ScreenHome       = "home"
+	ScreenResult     = "result"
+	ScreenMenu       = "menu"
+	ScreenItems      = "items"
+	ScreenDetail     = "detail"
+	ScreenBoard      = "board"
+	ScreenHonor      = "honor"
+	ScreenNews       = "news"
+	ScreenNeedCat    = "need_category"
+	ScreenNeedTel    = "need_phone"
+	ScreenNeedNote   = "need_note"
+	ScreenNeedDone   = "need_done"
+	ScreenOrderRef   = "order_ref"
+	ScreenOrderTel   = "order_phone"
+	ScreenOrderState = "order_state"
+	ScreenOrderRate  = "order_rate"
+	ScreenOrderDone  = "order_done"
+	ScreenTaskStart  = "task_start"
+	ScreenPIN        = "pin"
+	ScreenAdmin      = "admin"
 )
 
 // UI is the kiosk touchscreen in one window.
@@ -179,6 +196,9 @@ type UI struct {
 	size       fyne.Size // of the canvas when the screen shown was built
 	adminSeen  Status    // as last shown on the admin screen
 	need       needDraft
+	said       string // the step last read aloud
+	order      orderDraft
+	orderTries orderTries
 	pin        string
 }
 
@@ -272,6 +292,7 @@ func (u *UI) ReaderTest(t reader.Tap, err error) bool {
 type Recorder interface {
 	TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error)
 	Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error)
+	Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error)
 }
 
 // ReaderTestGate passes each tap to Recorder, except a card tapped for

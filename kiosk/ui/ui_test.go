@@ -90,6 +90,10 @@ func (c core) Request(ctx context.Context, r attendance.ServiceRequest) (attenda
 	return c.book.Request(ctx, r)
 }
 
+func (c core) Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error) {
+	return c.book.Order(ctx, a)
+}
+
 func (c core) Status() Status {
 	st := Status{Station: "pe-simao-001", Link: Link(c.link.Load()), Outbox: c.st.Depth(), Reader: "sim", Software: "test", Acked: int(c.acked.Load()),
 		ReaderRecoveries: int(c.recovered.Load())}
@@ -115,6 +119,8 @@ type kiosk struct {
 	// recovered is the reader recoveries the core reports.
 	recovered *atomic.Int32
 	size      fyne.Size // of the window, as asked for
+	// onStep, if set, is called on every screen walkAll shows.
+	onStep func()
 }
 
 var fixedNow = time.Date(2027, 3, 5, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))

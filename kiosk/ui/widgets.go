@@ -64,6 +64,7 @@ func (u *UI) show(name string, build func() fyne.CanvasObject) {
 	u.screen = name
 	u.rerender = func() { u.size = u.win.Canvas().Size(); u.setContent(build()) }
 	u.rerender()
+	u.sayStep(name)
 	if u.opt.OnShow != nil {
 		u.opt.OnShow(name)
 	}

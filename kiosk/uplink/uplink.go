@@ -100,6 +100,10 @@ type Config struct {
 	// Report, if set, fills the configuration and command fields of each
 	// state the uplink publishes.
 	Report func(*wire.State)
+	// Acked, if set, is told of every ack that took records out of the
+	// outbox, after they left it (durably), on the uplink's goroutine: it
+	// must return promptly. leifeng-loadgen times taps to their ack by it.
+	Acked func(*wire.Ack)
 }
 
 // Inbox takes configs and commands as they arrive. Message runs on the MQTT
@@ -666,6 +670,9 @@ func (u *Uplink) apply(ack *wire.Ack, cur *inflight) int {
 		u.mu.Lock()
 		u.acked = Acked{At: at, Batch: n, Total: u.acked.Total + n}
 		u.mu.Unlock()
+		if u.cfg.Acked != nil {
+			u.cfg.Acked(ack)
+		}
 	}
 	return acked + rejected
 }

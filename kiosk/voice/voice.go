@@ -32,6 +32,8 @@ type Player struct {
 type job struct {
 	ok          bool
 	words, lang string
+	// quiet: words only, no tone.
+	quiet bool
 }
 
 // New starts a Player. Tones go through aplay (alsa-utils) and words
@@ -64,6 +66,16 @@ func (p *Player) Feedback(ok bool, words, lang string) {
 	}
 }
 
+// Say queues words to be read aloud, without a tone, when voice is on:
+// a step of a screen (ui.Speaker). Like Feedback it drops them when the
+// player is busy.
+func (p *Player) Say(words, lang string) {
+	select {
+	case p.jobs <- job{words: words, lang: lang, quiet: true}:
+	default:
+	}
+}
+
 // Close stops the player, cutting off a sound being played.
 func (p *Player) Close() error {
 	p.cancel()
@@ -81,7 +93,7 @@ func (p *Player) run(ctx context.Context) {
 			p.mu.Lock()
 			sound, voice := p.sound, p.voice
 			p.mu.Unlock()
-			if sound && p.aplay != "" {
+			if sound && !j.quiet && p.aplay != "" {
 				p.play(ctx, exec.CommandContext(ctx, p.aplay, "-q", "-"), Tone(j.ok))
 			}
 			if voice && p.espeak != "" && j.words != "" {

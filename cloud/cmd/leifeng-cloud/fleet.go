@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func openData(ctx context.Context, data, db string) (*store.Store, *fleet.Keys, 
 // stationCmd is `leifeng-cloud station add`.
 func stationCmd(args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return cli.Usagef("%s", `usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--issuer-root FILE] [--out FILE]`)
+		return cli.Usagef("%s", `usage: leifeng-cloud station add --id ID --broker URL [--name N] [--county C] [--community CODE] [--issuer-root FILE] [--out FILE]`)
 	}
 	fs := flag.NewFlagSet("leifeng-cloud station add", flag.ContinueOnError)
 	data := fs.String("data", "leifeng-data", "the cloud's --data directory (keys, SQLite)")
@@ -56,6 +57,7 @@ func stationCmd(args []string) error {
 	id := fs.String("id", "", "station ID, e.g. pe-simao-001 (required)")
 	name := fs.String("name", "", "station name, e.g. 思茅区某某社区学雷锋志愿服务站")
 	county := fs.String("county", "", "county or district, for pushing to a county")
+	community := fs.String("community", "", "area code of the community (社区/村) the station belongs to, as imported with `import areas`; county administrators see the stations of their county's communities")
 	brokerURL := fs.String("broker", "", "broker URL the kiosk will use, e.g. tcp://cloud.example:1883, or a cluster's nodes separated by commas (required)")
 	out := fs.String("out", "", "bundle file to write (default ID.bundle.json); it holds the station's secret")
 	natsBundle := fs.Bool("nats", false, "the kiosk joins a NATS cluster (--broker lists its nodes' ssl:// URLs, --tls-dir is nats-config's --out): it subscribes at QoS 0")
@@ -78,8 +80,15 @@ func stationCmd(args []string) error {
 	}
 	defer st.Close()
 	svc := fleet.NewService(st, keys, nil, nil)
-	b, err := svc.AddStation(ctx, *id, *name, *county, *brokerURL)
+	b, err := svc.AddStationIn(ctx, *id, *name, *county, *community, *brokerURL)
+	if errors.Is(err, store.ErrNotCommunity) {
+		return fmt.Errorf("--community %s: 不是已登记的社区（村）编码；请先用 leifeng-cloud import areas 导入区域，或核对编码后再试: %w", *community, err)
+	}
 	if err != nil {
+		return err
+	}
+	if err := st.Audit(ctx, cliAudit("station.add", "station "+*id,
+		map[string]string{"name": *name, "county": *county, "community": *community})); err != nil {
 		return err
 	}
 	if len(roots) > 0 {
@@ -109,6 +118,18 @@ func stationCmd(args []string) error {
 	}
 	fmt.Printf("station %s registered; bundle written to %s (keep it secret; leifeng-kiosk --bundle %s)\n", *id, *out, *out)
 	return nil
+}
+
+// cliAudit is the audit log's entry of a change made on the cloud's
+// host, straight to the database: the operating-system user is who.
+func cliAudit(action, target string, after any) store.AuditEntry {
+	who := "unknown"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	doc, _ := json.Marshal(after)
+	return store.AuditEntry{At: time.Now(), User: who, Role: "host", Via: "cli", Action: action,
+		Route: "leifeng-cloud " + strings.ReplaceAll(action, ".", " "), Target: target, Status: 200, After: doc}
 }
 
 // rootFlag reads issuer root public key files (leifeng-card keygen -root)

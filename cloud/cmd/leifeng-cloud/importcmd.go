@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"leifeng/cloud/api"
@@ -99,6 +100,11 @@ row in English or Chinese:
 			fmt.Fprintln(stdout, p)
 		}
 		fmt.Fprintln(stdout, rep.Summary())
+		if rep.Added+rep.Updated > 0 {
+			aerr := st.Audit(ctx, cliAudit("import."+string(kind), "file "+filepath.Base(path), map[string]int{
+				"rows": rep.Rows, "added": rep.Added, "updated": rep.Updated, "unchanged": rep.Unchanged, "refused": len(rep.Problems)}))
+			err = errors.Join(err, aerr)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("import %s: %w", path, err)

@@ -48,6 +48,7 @@ import (
 	"leifeng/cloud/broker"
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/internal/buildinfo"
@@ -61,7 +62,7 @@ usage:
   leifeng-cloud serve   [flags]   embedded broker + gateway + API (one command, no setup)
   leifeng-cloud gateway [flags]   one more gateway on a shared subscription (scale out);
                                   with --nats URLS, on a NATS JetStream cluster's durable consumer
-  leifeng-cloud station add --id ID --broker URL [--name N --county C --out FILE]
+  leifeng-cloud station add --id ID --broker URL [--name N --county C --community CODE --out FILE]
                                   register a station, write the bundle leifeng-kiosk --bundle reads
   leifeng-cloud config push (--station ID | --county C | --all) --file FILE
                                   push a signed config through the running cloud's API
@@ -147,11 +148,13 @@ type config struct {
 	// natsURLs, with gatewayOnly, makes the gateway consume a NATS
 	// JetStream cluster instead of an MQTT shared subscription.
 	natsURLs, natsCA string
-	workers                                 int
-	verbose                                 bool
-	offlineAlert                            time.Duration
-	outboxAlert                             int
-	rosterRefresh                           time.Duration
+	workers          int
+	verbose          bool
+	offlineAlert     time.Duration
+	outboxAlert      int
+	rosterRefresh    time.Duration
+	ordersEvery      time.Duration
+	orderPolicy      orders.Policy
 	// rollout holds the firmware repository and rollout flags.
 	rollout rolloutFlags
 
@@ -209,6 +212,9 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 		fs.DurationVar(&c.offlineAlert, "offline-alert", fleet.DefaultThresholds.OfflineAfter, "alert when a station is offline longer than this")
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
+		fs.DurationVar(&c.ordersEvery, "orders-every", 30*time.Second, "take residents' needs in as orders, apply kiosks' order records and the order time limits this often")
+		fs.DurationVar(&c.orderPolicy.AnswerWithin, "order-answer-within", orders.DefaultPolicy.AnswerWithin, "raise an unanswered order to the next level (station → county → city) after this long")
+		fs.DurationVar(&c.orderPolicy.AcceptWithin, "order-accept-within", orders.DefaultPolicy.AcceptWithin, "return a dispatched order nobody accepted to the queue after this long")
 		c.rollout.register(fs)
 	}
 	if err := cli.Parse(fs, args, stdout); err != nil {
@@ -309,6 +315,12 @@ func serve(ctx context.Context, c *config) error {
 	}
 
 	if c.natsURLs != "" {
+		// Monthly record partitions on PostgreSQL, made ahead, as below.
+		var kwg sync.WaitGroup
+		defer kwg.Wait()
+		kctx, stop := context.WithCancel(ctx)
+		defer stop()
+		kwg.Go(func() { db.KeepPartitions(kctx, log) })
 		return natsGateway(ctx, c, db, keys, dsn, log)
 	}
 
@@ -325,6 +337,9 @@ func serve(ctx context.Context, c *config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { gw.Run(ctx) })
+	// Monthly record partitions on PostgreSQL, made ahead (Open made
+	// them at start; this keeps them coming).
+	wg.Go(func() { db.KeepPartitions(ctx, log) })
 	connectCtx, cancelConnect := context.WithTimeout(ctx, 30*time.Second)
 	tlsConf, err := c.tls()
 	if err != nil {
@@ -356,6 +371,9 @@ func serve(ctx context.Context, c *config) error {
 	if c.rosterRefresh > 0 {
 		wg.Go(func() { svc.RunRosterRefresh(ctx, c.rosterRefresh) })
 	}
+	if c.ordersEvery > 0 {
+		wg.Go(func() { svc.RunOrders(ctx, c.ordersEvery, c.orderPolicy) })
+	}
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
 		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")
 	}
@@ -367,7 +385,7 @@ func serve(ctx context.Context, c *config) error {
 		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
 			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
 	}
-	fl := &api.Fleet{Service: svc, Store: db,
+	fl := &api.Fleet{Service: svc, Store: db, OrderPolicy: c.orderPolicy,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
 		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
 	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {

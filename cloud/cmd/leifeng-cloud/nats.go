@@ -110,4 +110,3 @@ func natsConfigCmd(args []string, stdout io.Writer) error {
 		dir, list[0].Name, len(regs), dir)
 	return nil
 }
-
