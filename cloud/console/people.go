@@ -131,7 +131,7 @@ func (c *Console) volunteersPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"volunteers/"+id, http.StatusSeeOther)
 		return
 	}
-	f := &volunteerForm{Groups: groupChoices, CanRegister: user(r).CanChange() && c.Vault != nil}
+	f := &volunteerForm{Groups: groupChoices, CanRegister: user(r).CanChange() && c.Vault != nil && c.Volunteers != nil}
 	if c.Volunteers != nil {
 		var err error
 		if f.Search, err = c.search(r); err != nil {
@@ -159,7 +159,7 @@ func (c *Console) registerVolunteer(w http.ResponseWriter, r *http.Request) {
 		p.Error = "未登记：" + msg
 		c.render(w, r, code, "volunteers", p)
 	}
-	if c.Vault == nil {
+	if c.Vault == nil || c.Volunteers == nil {
 		refuse(http.StatusServiceUnavailable, "云端没有身份证件号码密钥，不能登记志愿者。请联系系统管理员。")
 		return
 	}
@@ -185,41 +185,24 @@ func (c *Console) registerVolunteer(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnprocessableEntity, "这个社区（村）或组织不在您的管理范围内，请核对社区代码或组织编号。")
 		return
 	}
-	if c.Volunteers != nil {
-		// The register keeps the registration in the volunteer's
-		// history and the audit.
-		sc, err := c.volunteerScope(ctx, u)
-		if err != nil {
-			c.fault(w, r, "scope", err)
-			return
-		}
-		_, err = c.Volunteers.Register(ctx, sc, u.Name, people.Form{ID: f.ID, Name: f.Name,
-			IDNumber: r.PostFormValue("id_number"), Community: f.Community, Phone: f.Phone, Skills: v.Skills,
-			ServiceTypes: v.ServiceTypes, Group: string(group), Orgs: v.Orgs, NationalID: f.NationalID,
-			GuardianConsent: f.GuardianConsent})
-		if people.Explain(err) != nil {
-			refuse(http.StatusUnprocessableEntity, reasonZh(err))
-			return
-		}
-		if err != nil {
-			c.fault(w, r, "register", err)
-			return
-		}
-	} else {
-		res, err := c.Store.RegisterVolunteers(ctx, []people.Volunteer{v}, c.now())
-		if err != nil {
-			c.fault(w, r, "register", err)
-			return
-		}
-		if res[0].Err != nil {
-			refuse(http.StatusUnprocessableEntity, reasonZh(res[0].Err))
-			return
-		}
-		if res[0].Outcome == people.Unchanged {
-			refuse(http.StatusConflict, "这名志愿者已经登记过了，不需要再登记。")
-			return
-		}
-		c.audit(r, "volunteer.register", "volunteer "+v.ID, nil, nil)
+	// The register keeps the registration in the volunteer's history and
+	// the audit log.
+	sc, err := c.volunteerScope(ctx, u)
+	if err != nil {
+		c.fault(w, r, "scope", err)
+		return
+	}
+	_, err = c.Volunteers.Register(ctx, sc, u.Name, people.Form{ID: f.ID, Name: f.Name,
+		IDNumber: r.PostFormValue("id_number"), Community: f.Community, Phone: f.Phone, Skills: v.Skills,
+		ServiceTypes: v.ServiceTypes, Group: string(group), Orgs: v.Orgs, NationalID: f.NationalID,
+		GuardianConsent: f.GuardianConsent})
+	if people.Explain(err) != nil {
+		refuse(http.StatusUnprocessableEntity, reasonZh(err))
+		return
+	}
+	if err != nil {
+		c.fault(w, r, "register", err)
+		return
 	}
 	http.Redirect(w, r, Prefix+"volunteers/"+v.ID+"?registered=1", http.StatusSeeOther)
 }
