@@ -53,8 +53,9 @@ import (
 //   - every change and every read of personal data is logged: who, route,
 //     what.
 //
-// /healthz (no data), /metrics (counters without personal data) and
-// /console (a static page) stay open.
+// /healthz (no data) and /metrics (counters without personal data) stay
+// open; the console's pages (cloud/console, mounted in console.go) answer
+// 401 with the login form without a session.
 
 // Defaults of the access options.
 const (

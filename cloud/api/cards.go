@@ -148,17 +148,9 @@ func (a *api) reissueCard(w http.ResponseWriter, r *http.Request) {
 // failCards answers a card desk request that went wrong, with the reason
 // in English (error) and in Chinese (message_zh, what the console shows).
 func (a *api) failCards(w http.ResponseWriter, what string, err error) {
-	var in *cards.InputError
-	code, zh := http.StatusInternalServerError, "操作失败，请稍后重试；如仍失败，请联系系统管理员查看云端日志。"
-	switch {
-	case errors.As(err, &in):
-		code, zh = http.StatusBadRequest, in.Zh
-	case errors.Is(err, store.ErrNotFound):
-		code, zh = http.StatusNotFound, "找不到这位志愿者或这张志愿服务证，请核对志愿者编号或证件序列号后再试。"
-	case errors.Is(err, store.ErrCardWithdrawn):
-		code, zh = http.StatusConflict, "这张志愿服务证已停用或已补办过，无需再次操作；如需新证，请为志愿者办理新卡。"
-	case errors.Is(err, store.ErrExists):
-		code, zh = http.StatusConflict, "这张卡上已有一张有效的志愿服务证。请换一张空白卡，或先停用原证再重写。"
+	code, zh := cards.Refusal(err)
+	if code >= 500 {
+		zh = "操作失败，请稍后重试；如仍失败，请联系系统管理员查看云端日志。"
 	}
 	msg := what + ": " + err.Error()
 	if code >= 500 {

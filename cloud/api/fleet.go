@@ -80,9 +80,9 @@ func (f *Fleet) routes(mux *router, a *api) {
 		}
 		a.volunteerRoutes(mux, f.Volunteers)
 	}
-	mux.HandleFunc("GET /console", a.console)
+	a.consoleRoutes(mux, f)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/console", http.StatusFound)
+		http.Redirect(w, r, "/console/", http.StatusFound)
 	})
 }
 
@@ -100,17 +100,9 @@ func (a *api) admin(h http.HandlerFunc) http.HandlerFunc { return a.g.authed(h) 
 // refused documents 400 or 422, both with the reason in English (error)
 // and in Chinese (message_zh, what the console shows).
 func (a *api) failFleet(w http.ResponseWriter, what string, err error) {
-	var req *fleet.RequiredError
-	code, zh := http.StatusInternalServerError, "操作失败，请稍后重试；如仍失败，请联系系统管理员查看云端日志。"
-	switch {
-	case errors.Is(err, fleet.ErrUnknownStation):
-		code, zh = http.StatusNotFound, "找不到这个站点：它尚未登记（leifeng-cloud station add），或站点编号、县区名称写错了。请核对后再试。"
-	case errors.As(err, &req):
-		code, zh = http.StatusUnprocessableEntity, req.Chinese()
-	case errors.Is(err, fleet.ErrBadPatch), errors.Is(err, wire.ErrInvalid), errors.Is(err, wire.ErrTooLarge):
-		code, zh = http.StatusBadRequest, "配置内容有误，未推送："+err.Error()
-	case errors.Is(err, store.ErrNotFound):
-		code, zh = http.StatusNotFound, "找不到这条记录，请核对后再试。"
+	code, zh := fleet.Refusal(err)
+	if code >= 500 {
+		zh = "操作失败，请稍后重试；如仍失败，请联系系统管理员查看云端日志。"
 	}
 	msg := what + ": " + err.Error()
 	if code >= 500 {

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"leifeng/cloud/api"
 	"leifeng/cloud/rollout"
+	"leifeng/cloud/store"
 	"leifeng/firmware/releasetest"
 	"leifeng/gateway/wire"
 )
@@ -74,7 +77,7 @@ func (c *testCloud) run(t *testing.T, hits []hit) {
 			t.Errorf("%s: %s %s: %d %s, want %d with %q", h.name, h.method, h.path, code, strings.TrimSpace(body), h.want, h.has)
 			continue
 		}
-		if code >= 400 && code != http.StatusMethodNotAllowed {
+		if code >= 400 && code != http.StatusMethodNotAllowed && !strings.HasPrefix(h.path, "/console/") {
 			var e struct{ Error string }
 			if json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
 				t.Errorf("%s: %d without a JSON error: %s", h.name, code, body)
@@ -84,9 +87,11 @@ func (c *testCloud) run(t *testing.T, hits []hit) {
 }
 
 // openRoutes are the patterns that answer without a login: the load
-// balancer's health check, the metrics (no personal data), the login itself, the console page (which logs
-// in) and the signed firmware files the kiosks fetch. Every other pattern
-// the API registers must answer 401 without one.
+// balancer's health check, the login itself, the console's address (it
+// leads to the login form) and the signed firmware files the kiosks fetch.
+// The metrics hold no personal data. Every other pattern the API registers
+// must answer 401 without one: the console's pages (under /console/) with
+// the login form.
 var openRoutes = map[string]bool{
 	"GET /healthz":    true,
 	"GET /metrics":    true,
@@ -173,16 +178,20 @@ func TestRoutesAuthorisation(t *testing.T) {
 	}
 	var hits []hit
 	for _, g := range guarded {
+		why := "login required"
+		if strings.HasPrefix(g.path, "/console/") {
+			why = "请先登录"
+		}
 		hits = append(hits,
-			hit{name: "no token", method: g.method, path: g.path, body: g.body, anon: true, want: http.StatusUnauthorized, has: "login required"},
+			hit{name: "no token", method: g.method, path: g.path, body: g.body, anon: true, want: http.StatusUnauthorized, has: why},
 			hit{name: "rebinding", method: g.method, path: g.path, body: g.body, host: "evil.example", want: http.StatusMisdirectedRequest, has: "unknown host name"},
 			hit{name: "rebinding, no token", method: g.method, path: g.path, body: g.body, anon: true, host: "evil.example:80", want: http.StatusMisdirectedRequest})
 	}
 	hits = append(hits,
 		hit{name: "health is open", method: "GET", path: "/healthz", anon: true, want: 200, has: `"ok":true`},
 		hit{name: "metrics are open", method: "GET", path: "/metrics", anon: true, want: 200},
-		hit{name: "console is open", method: "GET", path: "/console", anon: true, want: 200, has: "<html"},
-		hit{name: "root", method: "GET", path: "/", anon: true, want: 200, has: "<html"}, // redirected to /console
+		hit{name: "console is open", method: "GET", path: "/console", anon: true, want: 200, has: `id="login"`}, // to the login form
+		hit{name: "root", method: "GET", path: "/", anon: true, want: 200, has: `id="login"`},
 		hit{name: "console on a foreign host", method: "GET", path: "/console", anon: true, host: "evil.example", want: http.StatusMisdirectedRequest},
 		hit{name: "the token", method: "GET", path: "/api/v1/stations", want: 200},
 		hit{name: "other method", method: "DELETE", path: "/api/v1/stations", want: http.StatusMethodNotAllowed},
@@ -422,5 +431,113 @@ func (j *cookieJar) keep(resp *http.Response) {
 		if n.MaxAge >= 0 && n.Value != "" {
 			j.c = append(j.c, n)
 		}
+	}
+}
+
+// browser is one browser on the console: it keeps the session cookie and
+// the CSRF token of the page it last read.
+type browser struct {
+	c    *testCloud
+	http *http.Client
+	csrf string
+}
+
+// consoleLogin signs the admin in on the console's form.
+func (c *testCloud) consoleLogin() *browser {
+	c.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	b := &browser{c: c, http: &http.Client{Jar: jar}}
+	code, body := b.post("/console/login", url.Values{"name": {"admin"}, "password": {adminPassword}})
+	if code != 200 || !strings.Contains(body, "退出") {
+		c.t.Fatalf("console login: %d %s", code, body)
+	}
+	return b
+}
+
+func (b *browser) keep(body string) {
+	const mark = `name="csrf_token" value="`
+	if i := strings.Index(body, mark); i >= 0 {
+		rest := body[i+len(mark):]
+		b.csrf = rest[:strings.Index(rest, `"`)]
+	}
+}
+
+func (b *browser) get(path string) (int, string) {
+	b.c.t.Helper()
+	resp, err := b.http.Get(b.c.srv.URL + path)
+	if err != nil {
+		b.c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	b.keep(string(data))
+	return resp.StatusCode, string(data)
+}
+
+func (b *browser) post(path string, form url.Values) (int, string) {
+	b.c.t.Helper()
+	if b.csrf != "" && form.Get("csrf_token") == "" {
+		form.Set("csrf_token", b.csrf)
+	}
+	resp, err := b.http.PostForm(b.c.srv.URL+path, form)
+	if err != nil {
+		b.c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	b.keep(string(data))
+	return resp.StatusCode, string(data)
+}
+
+// The console on the API's sessions: its pages answer 401 with the login
+// form until the admin signs in (a wrong password is refused in Chinese
+// and spends the failure budget); a console login also reads the JSON
+// API; a change without the CSRF token is refused; logging out ends both.
+func TestConsoleMounted(t *testing.T) {
+	c := newTestCloud(t, api.WithFailureLimit(3, time.Hour))
+	c.addStation("pe-simao-001", "思茅区")
+	jar, _ := cookiejar.New(nil)
+	anon := &browser{c: c, http: &http.Client{Jar: jar}}
+	if code, body := anon.get("/console/stations"); code != 401 || !strings.Contains(body, "请先登录") {
+		t.Fatalf("console before login: %d %s", code, body)
+	}
+	if code, body := anon.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}}); code != 401 || !strings.Contains(body, "用户名或密码错误") {
+		t.Fatalf("wrong password: %d %s", code, body)
+	}
+	b := c.consoleLogin()
+	code, body := b.get("/console/stations")
+	if code != 200 || !strings.Contains(body, `data-station="pe-simao-001"`) || !strings.Contains(body, "admin · 市级管理员") {
+		t.Fatalf("stations: %d %s", code, body)
+	}
+	if resp, err := b.http.Get(c.srv.URL + "/api/v1/fleet"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the API on the console's session: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	form := url.Values{"op": {"push"}, "target": {"station"}, "value": {"pe-simao-001"}, "phone": {"0879-2123456"}, "csrf_token": {"forged"}}
+	if code, _ := b.post("/console/config", form); code != http.StatusForbidden {
+		t.Fatalf("push without the CSRF token: %d", code)
+	}
+	form.Del("csrf_token")
+	if code, body := b.post("/console/config", form); code != 200 || !strings.Contains(body, "已推送：pe-simao-001 v1") {
+		t.Fatalf("push: %d %s", code, body)
+	}
+	// The push from the page is in the audit log, with who made it.
+	es, err := c.db.AuditLog(context.Background(), store.AuditFilter{Action: "config.push"})
+	if err != nil || len(es) != 1 || es[0].User != "admin" || es[0].Target != "station pe-simao-001" || !strings.Contains(string(es[0].After), "0879-2123456") {
+		t.Fatalf("audit of the console's push: %+v %v", es, err)
+	}
+	if code, _ := b.post("/console/logout", url.Values{}); code != 200 {
+		t.Fatalf("logout: %d", code)
+	}
+	if code, _ := b.get("/console/stations"); code != 401 {
+		t.Fatalf("after logout: %d", code)
+	}
+	// Two more wrong passwords spend the budget of 3: now even the right
+	// one is refused.
+	anon.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}})
+	anon.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}})
+	if code, body := anon.post("/console/login", url.Values{"name": {"admin"}, "password": {adminPassword}}); code != http.StatusTooManyRequests || !strings.Contains(body, "登录失败次数过多") {
+		t.Fatalf("login after the budget is spent: %d %s", code, body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -172,13 +173,26 @@ func TestReviewRejectedAndClones(t *testing.T) {
 	}
 }
 
-// The console carries the review section, calling the review routes.
-func TestConsoleReviewSection(t *testing.T) {
+// The console's review page on the API's session: the admin logs in on
+// the console's form with the token, sees the flagged session on 待审核
+// and approves it with the form (CSRF token and all); the reviewer is the
+// admin, and the session now counts.
+func TestConsoleReviewPage(t *testing.T) {
 	c := newTestCloud(t)
-	code, body := c.do(hit{method: "GET", path: "/console", anon: true})
-	for _, want := range []string{"待审核", "/api/v1/review/sessions", ">通过<", ">不通过<"} {
-		if code != 200 || !strings.Contains(body, want) {
-			t.Fatalf("console (%d) lacks %q", code, want)
-		}
+	c.addStation("pe-simao-001", "思茅区")
+	c.session("pe-simao-001", "V1", 10, 13*time.Hour) // flagged
+	b := c.consoleLogin()
+	code, body := b.get("/console/review")
+	q := c.queue()
+	if code != 200 || len(q.Sessions) != 1 || !strings.Contains(body, `data-check-in="`+q.Sessions[0].CheckIn+`"`) ||
+		!strings.Contains(body, ">通过<") || !strings.Contains(body, ">不通过<") || !strings.Contains(body, "时间过长") {
+		t.Fatalf("review page (%d):\n%s", code, body)
+	}
+	code, body = b.post("/console/review/"+q.Sessions[0].CheckIn, url.Values{"approve": {"true"}, "note": {"站长确认"}})
+	if code != 200 || !strings.Contains(body, "已通过") {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	if h, _ := c.hoursOf("V1"); h != 13 {
+		t.Fatalf("approved from the console, V1 has %v hours", h)
 	}
 }

@@ -96,22 +96,8 @@ func (a *api) uploadRelease(w http.ResponseWriter, r *http.Request) {
 // failUpload answers a refused upload with the reason in English and in
 // Chinese; nothing of it was written.
 func (a *api) failUpload(w http.ResponseWriter, err error) {
-	var tooLarge *http.MaxBytesError
-	code, zh := 0, ""
-	switch {
-	case errors.As(err, &tooLarge):
-		code, zh = http.StatusRequestEntityTooLarge, fmt.Sprintf("上传的内容太大（上限 %d MiB），云端没有接收。请确认选的是这次发布的固件包；确实需要更大的包，请让管理员调大 --firmware-upload-max。", tooLarge.Limit>>20)
-	case errors.Is(err, rollout.ErrUploadSignature):
-		code, zh = http.StatusUnprocessableEntity, "云端拒收：目标元数据没有用当前根元数据认可的离线发布密钥签名（在线密钥或不认识的密钥签的都不收）。请在发布主机上用 leifeng-firmware sign 签名后再上传。"
-	case errors.Is(err, rollout.ErrUploadVersion):
-		code, zh = http.StatusUnprocessableEntity, "云端拒收：这个版本比云端仓库里已有的旧，或同一版本号内容不同，会让站点回退。请在发布主机上签出新版本后再上传。"
-	case errors.Is(err, rollout.ErrUploadBundle):
-		code, zh = http.StatusUnprocessableEntity, "云端拒收：固件包的大小或校验值和签名元数据记录的不一致（可能传输中损坏或被改动），或缺少元数据列出的固件包。请从发布主机重新上传完整的固件包。"
-	case errors.Is(err, rollout.ErrUploadExpired):
-		code, zh = http.StatusUnprocessableEntity, "云端拒收：上传的元数据已经过期，站点不会接受。请在发布主机上重新签名后再上传。"
-	case errors.Is(err, rollout.ErrInvalid):
-		code, zh = http.StatusBadRequest, "上传的内容不完整或格式不对：请选择发布主机仓库 metadata 目录里最新的 N.targets.json（有新的 N.root.json 也一并选上）和对应的固件包，再上传。"
-	default:
+	code, zh := rollout.UploadRefusal(err)
+	if code >= 500 {
 		a.failRollout(w, "upload release", err)
 		return
 	}
@@ -167,26 +153,16 @@ func (a *api) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	var err error
 	var hold *HoldRequest
 	defer func() { noteChange(r, fmt.Sprint("rollout ", id), nil, map[string]any{"action": action, "hold": hold}) }()
-	switch action {
-	case "pause":
-		err = svc.Pause(ctx, id)
-	case "resume":
-		err = svc.Resume(ctx, id)
-	case "abort":
-		err = svc.Abort(ctx, id)
-	case "advance":
-		err = svc.Advance(ctx, id)
-	case "hold":
+	if action == "hold" {
 		var h HoldRequest
 		if err = json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&h); err != nil {
 			err = errors.Join(rollout.ErrInvalid, err)
-			break
+		} else {
+			hold = &h
+			err = svc.Hold(ctx, id, store.RolloutHold{Kind: h.Kind, Value: h.Value}, !h.Off)
 		}
-		hold = &h
-		err = svc.Hold(ctx, id, store.RolloutHold{Kind: h.Kind, Value: h.Value}, !h.Off)
-	default:
-		a.failRollout(w, "rollout", errors.Join(rollout.ErrInvalid, errors.New("action is pause, resume, abort, advance or hold")))
-		return
+	} else {
+		err = svc.Act(ctx, id, action)
 	}
 	if err != nil {
 		a.failRollout(w, "rollout "+action, err)

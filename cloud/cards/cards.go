@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -362,4 +363,22 @@ func displayName(name string) string {
 	}
 	r := []rune(strings.TrimSpace(name))
 	return string(r[0]) + "*" + string(r[len(r)-1])
+}
+
+// Refusal is how a person is told that the desk refused: the HTTP status
+// and the reason in Chinese (the console shows it, the API sends it as
+// message_zh). A fault that is not a refusal is 500 and "".
+func Refusal(err error) (int, string) {
+	var in *InputError
+	switch {
+	case errors.As(err, &in):
+		return http.StatusBadRequest, in.Zh
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "找不到这位志愿者或这张志愿服务证，请核对志愿者编号或证件序列号后再试。"
+	case errors.Is(err, store.ErrCardWithdrawn):
+		return http.StatusConflict, "这张志愿服务证已停用或已补办过，无需再次操作；如需新证，请为志愿者办理新卡。"
+	case errors.Is(err, store.ErrExists):
+		return http.StatusConflict, "这张卡上已有一张有效的志愿服务证。请换一张空白卡，或先停用原证再重写。"
+	}
+	return http.StatusInternalServerError, ""
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"leifeng/cloud/store"
@@ -234,4 +235,22 @@ func checkRequired(station string, patch map[string]any, replace bool, before, a
 		}
 	}
 	return nil
+}
+
+// Refusal is how a person is told that a fleet request was refused: the
+// HTTP status and the reason in Chinese (the console shows it, the API
+// sends it as message_zh). A fault that is not a refusal is 500 and "".
+func Refusal(err error) (int, string) {
+	var req *RequiredError
+	switch {
+	case errors.Is(err, ErrUnknownStation):
+		return http.StatusNotFound, "找不到这个站点：它尚未登记（leifeng-cloud station add），或站点编号、县区名称写错了。请核对后再试。"
+	case errors.As(err, &req):
+		return http.StatusUnprocessableEntity, req.Chinese()
+	case errors.Is(err, ErrBadPatch), errors.Is(err, wire.ErrInvalid), errors.Is(err, wire.ErrTooLarge):
+		return http.StatusBadRequest, "配置内容有误，未推送：" + err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "找不到这条记录，请核对后再试。"
+	}
+	return http.StatusInternalServerError, ""
 }

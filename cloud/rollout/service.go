@@ -387,6 +387,22 @@ type StationView struct {
 	Text string `json:"text"`
 }
 
+// Act does what a button of the console (or a command) names: pause,
+// resume, abort or advance rollout id; another name is ErrInvalid.
+func (s *Service) Act(ctx context.Context, id int64, action string) error {
+	switch action {
+	case "pause":
+		return s.Pause(ctx, id)
+	case "resume":
+		return s.Resume(ctx, id)
+	case "abort":
+		return s.Abort(ctx, id)
+	case "advance":
+		return s.Advance(ctx, id)
+	}
+	return fmt.Errorf("%w: action is pause, resume, abort, advance or hold", ErrInvalid)
+}
+
 // View returns rollout id with its stations.
 func (s *Service) View(ctx context.Context, id int64) (*View, error) {
 	r, err := s.st.Rollout(ctx, id)

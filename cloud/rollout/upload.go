@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net/http"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -459,4 +460,26 @@ func copyPart(mw *multipart.Writer, field, path, name string, wrap func(io.Reade
 	}
 	_, err = io.Copy(pw, rd)
 	return err
+}
+
+// UploadRefusal is how a person is told that an upload was refused: the
+// HTTP status and the reason in Chinese; nothing of it was written. An
+// error that is not a refusal is 500 and "".
+func UploadRefusal(err error) (int, string) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("上传的内容太大（上限 %d MiB），云端没有接收。请确认选的是这次发布的固件包；确实需要更大的包，请让管理员调大 --firmware-upload-max。", tooLarge.Limit>>20)
+	case errors.Is(err, ErrUploadSignature):
+		return http.StatusUnprocessableEntity, "云端拒收：目标元数据没有用当前根元数据认可的离线发布密钥签名（在线密钥或不认识的密钥签的都不收）。请在发布主机上用 leifeng-firmware sign 签名后再上传。"
+	case errors.Is(err, ErrUploadVersion):
+		return http.StatusUnprocessableEntity, "云端拒收：这个版本比云端仓库里已有的旧，或同一版本号内容不同，会让站点回退。请在发布主机上签出新版本后再上传。"
+	case errors.Is(err, ErrUploadBundle):
+		return http.StatusUnprocessableEntity, "云端拒收：固件包的大小或校验值和签名元数据记录的不一致（可能传输中损坏或被改动），或缺少元数据列出的固件包。请从发布主机重新上传完整的固件包。"
+	case errors.Is(err, ErrUploadExpired):
+		return http.StatusUnprocessableEntity, "云端拒收：上传的元数据已经过期，站点不会接受。请在发布主机上重新签名后再上传。"
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest, "上传的内容不完整或格式不对：请选择发布主机仓库 metadata 目录里最新的 N.targets.json（有新的 N.root.json 也一并选上）和对应的固件包，再上传。"
+	}
+	return http.StatusInternalServerError, ""
 }

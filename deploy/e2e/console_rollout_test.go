@@ -47,8 +47,21 @@ func TestConsoleRollout(t *testing.T) {
 
 	page := openPage(t, browser, c.http+"/console")
 	c.consoleLogin(t, page)
+	page.goTo(t, c.http+"/console/rollouts")
 	const sec = `document.querySelector('.rollout[data-rollout="1"]')`
-	page.waitTrue(t, sec+` !== null && `+sec+`.querySelector('tr[data-station="pe-web-020"] td.status').textContent === '已回滚（新版本未通过健康检查：读卡器没有回应）'`)
+	// The page is drawn by the cloud: look again until the rollout's
+	// tick has seen the station's report.
+	for deadline := time.Now().Add(20 * time.Second); ; page.goTo(t, c.http+"/console/rollouts") {
+		if string(page.eval(t, `(() => { const td = document.querySelector('.rollout[data-rollout="1"] tr[data-station="pe-web-020"] td.status');
+			return td !== null && td.textContent === '已回滚（新版本未通过健康检查：读卡器没有回应）' &&
+				document.querySelector('.rollout[data-rollout="1"] .state').textContent === '已暂停'; })()`)) == "true" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rollback never showed:\n%s", page.eval(t, `document.body.innerText`))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 	page.waitTrue(t, sec+`.querySelector('.state').textContent === '已暂停' && `+sec+`.querySelector('.reason').textContent.includes('自动暂停')`)
 	if got := string(page.eval(t, sec+`.textContent`)); strings.Contains(got, "pe-web-021") {
 		t.Fatalf("pe-web-021 is in the canary phase: %s", got)
@@ -56,12 +69,13 @@ func TestConsoleRollout(t *testing.T) {
 	click := func(action string) {
 		t.Helper()
 		page.waitTrue(t, sec+`.querySelector('button[data-action="`+action+`"]') !== null`)
-		page.eval(t, `(() => { `+sec+`.querySelector('button[data-action="`+action+`"]').click(); return true; })()`)
+		page.eval(t, `(() => { window.leaving = true; `+sec+`.querySelector('button[data-action="`+action+`"]').click(); return true; })()`)
+		page.waitTrue(t, `!window.leaving && document.querySelector('.flash') !== null && document.readyState === 'complete'`)
 	}
 	click("resume")
 	page.waitTrue(t, sec+`.querySelector('.state').textContent === '进行中'`)
 	click("pause")
-	page.waitTrue(t, sec+`.querySelector('.state').textContent === '已暂停' && document.getElementById('rolloutMsg').textContent === '操作成功，发布计划现在已暂停。'`)
+	page.waitTrue(t, sec+`.querySelector('.state').textContent === '已暂停' && document.querySelector('.flash').textContent === '操作成功，发布计划现在已暂停。'`)
 	click("abort")
 	page.waitTrue(t, sec+`.querySelector('.state').textContent === '已中止' && `+sec+`.querySelector('button') === null`)
 }

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -37,10 +39,12 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// The console page in a real Chromium, driven over the DevTools protocol:
-// it lists the station, an admin edits the menu, contact board and
-// announcements of one station and of a county, pushes, and sees the
-// kiosk's reported version catch up with the desired one.
+// The console in a real Chromium, driven over the DevTools protocol: the
+// login form signs the admin in (a new password first), the station table lists the kiosk
+// with the software it reports, an admin edits the menu, contact board
+// and announcements of one station and of a county on the config page,
+// pushes, and sees the kiosk's reported version catch up with the
+// desired one.
 func TestConsoleInChromium(t *testing.T) {
 	browser := findChromium(t)
 	c := startCloud(t, cloudOpt{})
@@ -52,18 +56,18 @@ func TestConsoleInChromium(t *testing.T) {
 
 	page := openPage(t, browser, c.http+"/console")
 	// Logged out, the page shows the login form and no data.
-	page.waitTrue(t, `(() => { const l = document.getElementById('login');
-		return l !== null && !l.hidden && document.querySelector('tr[data-station]') === null; })()`)
-	// The first login: the page asks for a new password before anything.
+	page.waitTrue(t, `document.getElementById('login') !== null && document.querySelector('tr[data-station]') === null`)
+	// The first login: the console asks for a new password before anything.
 	c.consoleLogin(t, page)
+	page.goTo(t, c.http+"/console/stations")
 	page.waitTrue(t, `document.querySelector('tr[data-station="pe-web-001"]') !== null`)
 	// The software column shows the version the kiosk's --version prints.
 	page.waitTrue(t, fmt.Sprintf(`document.querySelector('tr[data-station="pe-web-001"] td.software').textContent === %q`, kioskVersion(t)))
 	// The password is nowhere the page's scripts (or an injected one) can
-	// read it: not in localStorage, not in a readable cookie, not left in
-	// the form.
-	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session') && document.getElementById('password').value === '' && document.getElementById('pwNew').value === ''`, adminPassword))
+	// read it: not in localStorage, not in a readable cookie.
+	page.waitTrue(t, fmt.Sprintf(`!JSON.stringify(localStorage).includes(%q) && !document.cookie.includes('leifeng_session')`, adminPassword))
 
+	page.goTo(t, c.http+"/console/config")
 	page.eval(t, `(() => {
 		document.getElementById('target').value = 'station';
 		document.getElementById('targetValue').value = 'pe-web-001';
@@ -73,11 +77,12 @@ func TestConsoleInChromium(t *testing.T) {
 		document.getElementById('ann').value = '周六义诊\n周日植树';
 		document.getElementById('push').click();
 		return true; })()`)
-	page.waitTrue(t, `document.getElementById('msg').textContent.includes('已推送')`)
+	page.waitTrue(t, `document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.includes('已推送')`)
 	s := c.waitStation(t, k.station, "pushed from the console and applied", 20*time.Second, func(s stationView) bool {
 		return s.DesiredConfig > 0 && s.ConfigVersion == s.DesiredConfig
 	})
-	// The page shows it applied: desired / reported, both the version.
+	// The station table shows it applied: desired / reported, both the version.
+	page.goTo(t, c.http+"/console/stations")
 	page.waitTrue(t, fmt.Sprintf(`(() => { const td = document.querySelector('tr[data-station="pe-web-001"] td.config');
 		return td !== null && td.classList.contains('applied') && td.textContent.startsWith('%d / %d'); })()`, s.DesiredConfig, s.ConfigVersion))
 	var doc struct {
@@ -93,22 +98,95 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 
 	// A county push reaches its registered stations.
+	page.goTo(t, c.http+"/console/config")
 	page.eval(t, `(() => {
 		document.getElementById('target').value = 'county';
 		document.getElementById('targetValue').value = '思茅区';
+		document.getElementById('phone').value = '0879-4444444';
 		document.getElementById('push').click();
 		return true; })()`)
-	page.waitTrue(t, `document.getElementById('msg').textContent.includes('pe-web-002')`)
+	page.waitTrue(t, `document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.includes('pe-web-002')`)
 	c.waitStation(t, "pe-web-002", "county push stored", 10*time.Second, func(s stationView) bool { return s.DesiredConfig > 0 })
 
-	// Logged out, nothing is pushed.
+	// Logged out, nothing is pushed: the form's page is the login form.
+	page.goTo(t, c.http+"/console/config")
 	page.eval(t, `(() => { document.getElementById('logout').click(); return true; })()`)
-	page.waitTrue(t, `!document.getElementById('login').hidden`)
-	page.eval(t, `(() => {
-		document.getElementById('target').value = 'station';
-		document.getElementById('targetValue').value = 'pe-web-001';
-		document.getElementById('push').click(); return true; })()`)
-	page.waitTrue(t, `document.getElementById('msg').textContent.includes('失败')`)
+	page.waitTrue(t, `document.getElementById('login') !== null`)
+	page.goTo(t, c.http+"/console/config")
+	page.waitTrue(t, `document.getElementById('login') !== null && document.getElementById('push') === null`)
+}
+
+// goTo loads url in the page and waits until it is loaded.
+func (p *page) goTo(t *testing.T, url string) {
+	t.Helper()
+	// The old document is marked, so that a new one is known even at the
+	// same address.
+	p.eval(t, fmt.Sprintf(`(() => { window.leaving = true; location.href = %q; return true; })()`, url))
+	p.waitTrue(t, fmt.Sprintf(`!window.leaving && location.href === %q && document.readyState === 'complete'`, url))
+}
+
+// screenshot saves the page as seen at width×height CSS pixels to
+// $LEIFENG_SCREENSHOTS/name-WIDTH.png when that variable names a
+// directory (a person looks at them); without it, it only checks that
+// the page is no wider than the screen.
+func (p *page) screenshot(t *testing.T, name string, width, height int) {
+	t.Helper()
+	p.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height,
+		"deviceScaleFactor": 1, "mobile": width < 600})
+	p.waitTrue(t, `document.readyState === 'complete'`)
+	// Laid out again at the new size before anything is measured.
+	p.eval(t, `new Promise(ok => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))))`)
+	// Nothing sticks out sideways: a phone scrolls only down.
+	p.waitTrue(t, `document.documentElement.scrollWidth <= window.innerWidth + 1`)
+	dir := os.Getenv("LEIFENG_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	res := p.call(t, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true})
+	var shot struct{ Data []byte }
+	if err := json.Unmarshal(res, &shot); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width)), shot.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// call sends one DevTools command and returns its result.
+func (p *page) call(t *testing.T, method string, params any) json.RawMessage {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.id++
+	msg, _ := json.Marshal(map[string]any{"id": p.id, "method": method, "params": params})
+	p.conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if err := p.writeFrame(msg); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, err := p.readFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			ID     int             `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(data, &r) != nil || r.ID != p.id {
+			continue
+		}
+		if r.Error != nil {
+			if method == "Runtime.evaluate" {
+				// The page is between two documents: no value yet.
+				return nil
+			}
+			t.Fatalf("%s: %s", method, r.Error.Message)
+		}
+		return r.Result
+	}
 }
 
 // page is one Chromium tab under DevTools control.
@@ -172,48 +250,48 @@ func openPage(t *testing.T, browser, target string) *page {
 // eval runs a JavaScript expression in the page and returns its value.
 func (p *page) eval(t *testing.T, expr string) json.RawMessage {
 	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.id++
-	msg, _ := json.Marshal(map[string]any{"id": p.id, "method": "Runtime.evaluate",
-		"params": map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}})
-	p.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := p.writeFrame(msg); err != nil {
-		t.Fatal(err)
+	v, exc := p.value(t, expr)
+	if exc != "" {
+		t.Fatalf("page: %s: %s", expr, exc)
 	}
-	for {
-		data, err := p.readFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r struct {
-			ID     int `json:"id"`
-			Result struct {
-				Result struct {
-					Value json.RawMessage `json:"value"`
-				} `json:"result"`
-				ExceptionDetails *struct {
-					Text string `json:"text"`
-				} `json:"exceptionDetails"`
-			} `json:"result"`
-		}
-		if json.Unmarshal(data, &r) != nil || r.ID != p.id {
-			continue // an event
-		}
-		if r.Result.ExceptionDetails != nil {
-			t.Fatalf("page: %s: %s", expr, r.Result.ExceptionDetails.Text)
-		}
-		return r.Result.Result.Value
-	}
+	return v
 }
 
+// value is eval that returns the exception's text instead of failing.
+func (p *page) value(t *testing.T, expr string) (json.RawMessage, string) {
+	t.Helper()
+	res := p.call(t, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
+	var r struct {
+		Result struct {
+			Value json.RawMessage `json:"value"`
+		} `json:"result"`
+		ExceptionDetails *struct {
+			Text      string `json:"text"`
+			Exception struct {
+				Description string `json:"description"`
+			} `json:"exception"`
+		} `json:"exceptionDetails"`
+	}
+	json.Unmarshal(res, &r)
+	if e := r.ExceptionDetails; e != nil {
+		return nil, e.Text + " " + e.Exception.Description
+	}
+	return r.Result.Value, ""
+}
+
+// waitTrue waits until expr is true. An exception counts as not yet: the
+// page may be between two documents (a form was sent, a link followed).
 func (p *page) waitTrue(t *testing.T, expr string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for string(p.eval(t, expr)) != "true" {
+	for {
+		v, exc := p.value(t, expr)
+		if string(v) == "true" {
+			return
+		}
 		if time.Now().After(deadline) {
-			body := p.eval(t, `document.body.innerText`)
-			t.Fatalf("page: %s never became true; page text:\n%s", expr, body)
+			body, _ := p.value(t, `document.body.innerText`)
+			t.Fatalf("page: %s never became true (%s); page text:\n%s", expr, exc, body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

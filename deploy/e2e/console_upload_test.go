@@ -46,8 +46,6 @@ func TestConsoleUpload(t *testing.T) {
 
 	page := openPage(t, browser, c.http+"/console")
 	c.consoleLogin(t, page)
-	page.waitTrue(t, `document.getElementById('session') !== null && !document.getElementById('session').hidden`)
-
 	meta := filepath.Join(host.Dir, "metadata", "2.targets.json")
 	bundles, _ := filepath.Glob(filepath.Join(host.Dir, "targets", "*."+name))
 	bundle, err := os.ReadFile(bundles[0])
@@ -58,11 +56,11 @@ func TestConsoleUpload(t *testing.T) {
 	// pick sets the form's file inputs as a person choosing files would.
 	pick := func(bundleData []byte) {
 		t.Helper()
+		page.goTo(t, c.http+"/console/rollouts")
 		page.eval(t, fmt.Sprintf(`(() => {
 			const set = (id, name, b64) => { const b = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
 				const dt = new DataTransfer(); dt.items.add(new File([b], name)); document.getElementById(id).files = dt.files; };
 			set('uploadMeta', %q, %q); set('uploadBundle', %q, %q);
-			document.getElementById('uploadMsg').textContent = '';
 			document.getElementById('uploadBtn').click(); return true; })()`,
 			filepath.Base(meta), base64.StdEncoding.EncodeToString(metaData),
 			filepath.Base(bundles[0]), base64.StdEncoding.EncodeToString(bundleData)))
@@ -70,12 +68,12 @@ func TestConsoleUpload(t *testing.T) {
 	altered := append([]byte(nil), bundle...)
 	altered[len(altered)/2] ^= 1
 	pick(altered)
-	page.waitTrue(t, `document.getElementById('uploadMsg').textContent.startsWith('上传失败：云端拒收：固件包的大小或校验值')`)
+	page.waitTrue(t, `document.querySelector('.error') !== null && document.querySelector('.error').textContent.startsWith('上传失败：云端拒收：固件包的大小或校验值')`)
 	if _, err := os.Stat(filepath.Join(data, "firmware", "metadata", "2.targets.json")); err == nil {
 		t.Fatal("a refused upload wrote the targets metadata")
 	}
 	pick(bundle)
-	page.waitTrue(t, `document.getElementById('uploadMsg').textContent.startsWith('上传成功：`+name+`')`)
+	page.waitTrue(t, `document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.startsWith('上传成功：`+name+`')`)
 
 	fc := &fetch.Client{Repo: c.http + "/firmware", Root: root, Dir: t.TempDir(), HTTP: &http.Client{}}
 	r, err := fc.Lookup(context.Background(), name)

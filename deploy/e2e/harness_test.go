@@ -321,8 +321,8 @@ func (c *cloud) password(t testing.TB) string {
 	return adminPassword
 }
 
-// consoleLogin signs the admin in on the console page; at the first
-// login the page asks for a new password, and gets it.
+// consoleLogin signs the admin in on the console's login form; at the
+// first login the console asks for a new password, and gets it.
 func (c *cloud) consoleLogin(t *testing.T, p *page) {
 	t.Helper()
 	a := c.admin(t)
@@ -333,19 +333,19 @@ func (c *cloud) consoleLogin(t *testing.T, p *page) {
 	if first {
 		pw = adminInitial
 	}
-	p.waitTrue(t, `(() => { const l = document.getElementById('login'); return l !== null && !l.hidden; })()`)
-	p.eval(t, fmt.Sprintf(`(() => { document.getElementById('user').value = %q; document.getElementById('password').value = %q;
+	p.waitTrue(t, `document.getElementById('login') !== null && document.readyState === 'complete'`)
+	p.eval(t, fmt.Sprintf(`(() => { window.leaving = true; document.getElementById('name').value = %q; document.getElementById('password').value = %q;
 		document.getElementById('loginBtn').click(); return true; })()`, adminUser, pw))
 	if first {
-		p.waitTrue(t, `!document.getElementById('pwForm').hidden && document.getElementById('login').hidden`)
-		p.eval(t, fmt.Sprintf(`(() => { document.getElementById('pwOld').value = %q; document.getElementById('pwNew').value = %q;
-			document.getElementById('pwBtn').click(); return true; })()`, adminInitial, adminPassword))
-		p.waitTrue(t, `document.getElementById('pwForm').hidden`)
+		p.waitTrue(t, `!window.leaving && document.getElementById('passwordForm') !== null && document.readyState === 'complete'`)
+		p.eval(t, fmt.Sprintf(`(() => { window.leaving = true; document.getElementById('old').value = %q; document.getElementById('new').value = %q;
+			document.getElementById('again').value = %q; document.getElementById('passwordBtn').click(); return true; })()`, adminInitial, adminPassword, adminPassword))
+		p.waitTrue(t, `!window.leaving && document.querySelector('.flash') !== null && document.querySelector('.flash').textContent.includes('密码已修改')`)
 		a.mu.Lock()
 		a.changed = true
 		a.mu.Unlock()
 	}
-	p.waitTrue(t, `!document.getElementById('session').hidden && document.getElementById('who').textContent.includes('admin')`)
+	p.waitTrue(t, `!window.leaving && document.getElementById('logout') !== null && document.querySelector('.who').textContent.includes('admin')`)
 }
 
 func (c *cloud) httpClient() *http.Client {
