@@ -41,23 +41,36 @@ func LoadKey(dir string, id uint16) (k *reader.PrivateKeyFile, created bool, err
 	if err != nil {
 		return nil, false, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		k, err = readKey(path)
-		return k, false, err
-	}
+	// Written whole to a temporary file and linked into place: a second
+	// process starting at the same moment either links first (and this
+	// one reads its key) or finds the whole file, never a partial one.
+	tmp, err := os.CreateTemp(dir, KeyFile+".*")
 	if err != nil {
 		return nil, false, err
 	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
 		return nil, false, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
 		return nil, false, err
 	}
-	return k, true, f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, false, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		k, err = readKey(path)
+		return k, false, err
+	} else if err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
 }
 
 func readKey(path string) (*reader.PrivateKeyFile, error) {

@@ -139,9 +139,13 @@ type sim struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	pending map[string]pendingTap
-	lat     []float32 // seconds, taps made while online
-	latOff  []float32 // seconds, taps made while offline
-	ids     []string  // every confirmed record
+	// early are records whose ack came before the tap that wrote them
+	// returned (the uplink sends as soon as the outbox has them), with
+	// when.
+	early  map[string]time.Time
+	lat    []float32 // seconds, taps made while online
+	latOff []float32 // seconds, taps made while offline
+	ids    []string  // every confirmed record
 }
 
 type pendingTap struct {
@@ -228,7 +232,7 @@ func play(ctx context.Context, o *options) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &sim{id: b.Station, bundle: b, st: st, pending: map[string]pendingTap{}}
+		s := &sim{id: b.Station, bundle: b, st: st, pending: map[string]pendingTap{}, early: map[string]time.Time{}}
 		f.sims = append(f.sims, s)
 		if s.book, err = attendance.New(st, attendance.Config{Station: b.Station, Logger: f.log}); err != nil {
 			return nil, err
@@ -374,6 +378,7 @@ func (s *sim) online() bool {
 // until their ack.
 func (f *fleet) tap(ctx context.Context, s *sim, volunteer, service string) {
 	online := s.online()
+	start := time.Now()
 	res, err := s.book.TapService(ctx, reader.Tap{Volunteer: volunteer, Card: "C" + volunteer, Media: "sim"}, service)
 	now := time.Now()
 	if err != nil {
@@ -389,13 +394,31 @@ func (f *fleet) tap(ctx context.Context, s *sim, volunteer, service string) {
 		ids = append(ids, res.AutoCheckOut)
 	}
 	s.mu.Lock()
+	early := 0
 	for _, id := range ids {
-		s.pending[id] = pendingTap{at: now, online: online}
 		s.ids = append(s.ids, id)
+		if at, ok := s.early[id]; ok {
+			// Acked before TapService returned: counted now.
+			delete(s.early, id)
+			early++
+			s.noteLatency(online, at.Sub(start))
+			continue
+		}
+		s.pending[id] = pendingTap{at: now, online: online}
 	}
 	s.mu.Unlock()
 	f.taps.Add(1)
 	f.recs.Add(int64(len(ids)))
+	f.acked.Add(int64(early))
+}
+
+// noteLatency records one tap-to-ack time; s.mu is held.
+func (s *sim) noteLatency(online bool, d time.Duration) {
+	if online {
+		s.lat = append(s.lat, float32(d.Seconds()))
+	} else {
+		s.latOff = append(s.latOff, float32(d.Seconds()))
+	}
 }
 
 // acked notes the records an ack took out of s's outbox and returns how
@@ -408,16 +431,16 @@ func (s *sim) acked(a *wire.Ack) int {
 	note := func(id string) {
 		p, ok := s.pending[id]
 		if !ok {
+			// Its tap has not returned yet (or it was acked before):
+			// the tap counts it.
+			if len(s.early) < 100000 {
+				s.early[id] = now
+			}
 			return
 		}
 		delete(s.pending, id)
 		n++
-		d := float32(now.Sub(p.at).Seconds())
-		if p.online {
-			s.lat = append(s.lat, d)
-		} else {
-			s.latOff = append(s.latOff, d)
-		}
+		s.noteLatency(p.online, now.Sub(p.at))
 	}
 	for _, id := range a.IDs {
 		note(id)
