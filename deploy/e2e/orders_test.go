@@ -19,6 +19,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"leifeng/gateway/wire"
+	"leifeng/internal/pgtest"
 	"leifeng/kiosk/simreader"
 )
 
@@ -229,7 +230,7 @@ func docOrder(doc *wire.Config, ref string) (wire.OrderStatus, bool) {
 	return wire.OrderStatus{}, false
 }
 
-// TestOrderFlow is issue 13's "Show it" for the order flow, with the real
+// TestOrderFlow, on SQLite and on PostgreSQL, is issue 13's "Show it" for the order flow, with the real
 // binaries: a resident registers a need at kiosk st-a while the cloud
 // (and its broker) is down, so the record waits in the kiosk's outbox;
 // when the cloud returns it syncs and the orders pass takes it in. The
@@ -245,7 +246,18 @@ func docOrder(doc *wire.Config, ref string) (wire.OrderStatus, bool) {
 // organisation's (404 for the single order). A second need is rejected
 // with a reason, which reaches st-a's document for the resident's lookup.
 func TestOrderFlow(t *testing.T) {
-	c := startCloud(t, cloudOpt{extra: []string{"--orders-every", "200ms"}})
+	for _, b := range []backend{{"sqlite", "embedded", "sqlite"}, {"postgres", "embedded", "postgres"}} {
+		t.Run(b.name, func(t *testing.T) {
+			o := cloudOpt{extra: []string{"--orders-every", "200ms"}}
+			if b.db == "postgres" {
+				o.db = pgtest.NewDatabase(t, pgtest.Start(t))
+			}
+			orderFlow(t, startCloud(t, o))
+		})
+	}
+}
+
+func orderFlow(t *testing.T, c *cloud) {
 	orderFixture(t, c)
 	bundleA := c.addStation(t, "st-a", "530802", "--community", "530802001001")
 	bundleB := c.addStation(t, "st-b", "530802", "--community", "530802001002")
