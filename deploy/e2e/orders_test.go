@@ -314,7 +314,14 @@ func orderFlow(t *testing.T, c *cloud) {
 		s, ok := docOrder(d, ref)
 		return ok && s.State == "submitted"
 	})
-	if s, _ := docOrder(doc, ref); s.Check != wire.OrderCheck("st-a", ref, "5678") || s.Check == wire.OrderCheck("st-a", ref, "5679") {
+	// The kiosk's lookup (kiosk/ui lookupOrder) compares
+	// wire.OrderCheck(its config's station, the reference typed, the
+	// digits typed) with the order's check: the document must name the
+	// station and carry the check made from the phone's last four digits.
+	if doc.Station != "st-a" {
+		t.Fatalf("st-a's document names station %q", doc.Station)
+	}
+	if s, _ := docOrder(doc, ref); s.Check != wire.OrderCheck(doc.Station, ref, "5678") || s.Check == wire.OrderCheck(doc.Station, ref, "5679") {
 		t.Fatalf("the kiosk's lookup check for %s: %+v", ref, s)
 	}
 
@@ -436,7 +443,9 @@ func orderFlow(t *testing.T, c *cloud) {
 		s, ok := docOrder(d, refRejected)
 		return ok && s.State == "rejected" && s.Reason == reason
 	})
-	if s, _ := docOrder(doc, refRejected); s.Check != wire.OrderCheck("st-a", refRejected, "1111") {
+	// What kiosk/ui TestOrderRejectedAndWrongDigits shows from such an
+	// entry: 已拒绝 and 原因：<reason>.
+	if s, _ := docOrder(doc, refRejected); doc.Station != "st-a" || s.Check != wire.OrderCheck(doc.Station, refRejected, "1111") {
 		t.Fatalf("rejected order's lookup check: %+v", s)
 	}
 	if r := c.order(t, city, idRejected); len(r.History) != 2 || r.History[1].Who != "manager-a" || r.History[1].Reason != reason {
