@@ -11,6 +11,7 @@ import (
 	"leifeng/cloud/orders"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
+	"leifeng/cloud/store/storetest"
 	"leifeng/gateway/ingest"
 	"leifeng/gateway/wire"
 	"leifeng/internal/pgtest"
@@ -296,4 +297,49 @@ func testHonorRoll(t *testing.T, s *Service, st *store.Store, now *time.Time) {
 	if cur, _ = s.stored(ctx, StationScope("st-a")); len(cur.HonorRoll) != 0 || cur.HonorRollPeriod != "" {
 		t.Fatalf("December roll %q %+v, want none yet", cur.HonorRollPeriod, cur.HonorRoll)
 	}
+}
+
+// BenchmarkRosterAndHonor is what a station's refresh reads: the roster
+// (each volunteer's counted hours) and the honor roll (the month's hours
+// at the station), for a station with 100000 records of 5000 volunteers
+// over about a year, on SQLite.
+func BenchmarkRosterAndHonor(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "leifeng.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr := storetest.NewTraffic("st-a", start)
+	var last time.Time
+	for range 100 {
+		es := tr.Entries(1000)
+		if _, err := st.Ingest(ctx, es); err != nil {
+			b.Fatal(err)
+		}
+		last = es[len(es)-1].Time
+	}
+	s := NewService(st, nil, nopPublisher{}, nil)
+	s.Now = func() time.Time { return last }
+	roster, err := s.Roster(ctx, "st-a")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("roster", func(b *testing.B) {
+		for range b.N {
+			if _, err := s.Roster(ctx, "st-a"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("honor", func(b *testing.B) {
+		for range b.N {
+			h, _, err := s.honorRoll(ctx, "st-a", roster, nil)
+			if err != nil || len(h) == 0 {
+				b.Fatal(len(h), err)
+			}
+		}
+	})
 }
