@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"leifeng/cloud/store"
@@ -93,18 +94,27 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	if err != nil {
 		return err
 	}
+	var stars []float64
+	if cur != nil {
+		stars = cur.Stars
+	}
+	honor, period, err := s.honorRoll(ctx, station, roster, stars)
+	if err != nil {
+		return err
+	}
 	if cur == nil {
-		if len(roster) == 0 && len(ords) == 0 && len(served.Counts) == 0 {
+		if len(roster) == 0 && len(ords) == 0 && len(served.Counts) == 0 && len(honor) == 0 {
 			return nil
 		}
 		cur = &wire.Config{V: wire.Version}
 	}
 	sameOrders := sameJSON(cur.Orders, ords) || (len(cur.Orders) == 0 && len(ords) == 0)
 	sameServed := sameJSON(cur.Served, served) || (cur.Served == nil && len(served.Counts) == 0)
-	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) && sameOrders && sameServed {
+	sameHonor := (sameJSON(cur.HonorRoll, honor) || (len(cur.HonorRoll) == 0 && len(honor) == 0)) && cur.HonorRollPeriod == period
+	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) && sameOrders && sameServed && sameHonor {
 		return nil
 	}
-	cur.Volunteers, cur.Orders = roster, ords
+	cur.Volunteers, cur.Orders, cur.HonorRoll, cur.HonorRollPeriod = roster, ords, honor, period
 	if !sameServed {
 		cur.Served = served
 	}
@@ -113,6 +123,68 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 		s.log.Info("roster refreshed", "station", station, "volunteers", len(roster), "version", v)
 	}
 	return err
+}
+
+// HonorRollSize is how many volunteers a station's honor roll names.
+const HonorRollSize = 10
+
+// honorRoll is station's honor roll for this month (China time): its
+// volunteers with the most hours counted for sessions at this station
+// this month (store.StationHours), at most HonorRollSize, names masked,
+// each with the star level their total counted hours reach on stars (the
+// station's thresholds, or the national ones), and the period as the kiosk
+// shows it ("2026年11月"). The roll is the cloud's to keep: it is made
+// again from the month's records at every refresh, so a roll pushed by
+// hand is replaced. A month with no hours yet has no roll and no period.
+func (s *Service) honorRoll(ctx context.Context, station string, roster []wire.VolunteerSummary, stars []float64) ([]wire.Honor, string, error) {
+	local := s.Now().In(CST)
+	from := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, CST)
+	hours, err := s.st.StationHours(ctx, station, from, from.AddDate(0, 1, 0))
+	if err != nil || len(hours) == 0 {
+		return nil, "", err
+	}
+	if len(stars) == 0 {
+		stars = wire.DefaultStars
+	}
+	known := make(map[string]wire.VolunteerSummary, len(roster))
+	for _, v := range roster {
+		known[v.ID] = v
+	}
+	var out []wire.Honor
+	for id, h := range hours {
+		if h = math.Round(h*100) / 100; h <= 0 {
+			continue
+		}
+		v, ok := known[id]
+		if !ok {
+			// Not in the roster (it lists everyone who checked in here,
+			// so only a race with a new check-in lands here): no name.
+			v = wire.VolunteerSummary{ID: id}
+		}
+		level := 0
+		for _, t := range stars {
+			if v.Hours >= t {
+				level++
+			}
+		}
+		out = append(out, wire.Honor{Volunteer: id, Name: v.Name, Hours: h, Stars: min(level, 5)})
+	}
+	slices.SortFunc(out, func(a, b wire.Honor) int {
+		if a.Hours != b.Hours {
+			if a.Hours > b.Hours {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Volunteer, b.Volunteer)
+	})
+	if len(out) > HonorRollSize {
+		out = out[:HonorRollSize]
+	}
+	if len(out) == 0 {
+		return nil, "", nil
+	}
+	return out, local.Format("2006年1月"), nil
 }
 
 // cleanFleet moves a roster found in the fleet defaults into the cloud's

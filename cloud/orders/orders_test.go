@@ -77,6 +77,8 @@ func TestWhoMayAct(t *testing.T) {
 		{"resident cancels", nil, orders.Cancel, orders.Request{}, orders.Actor{Resident: true}, true},
 		{"unassigned volunteer cannot start", func(o *orders.Order) { o.State, o.Volunteers = orders.Accepted, []string{"PE-1"} }, orders.Start, orders.Request{}, orders.Actor{Kiosk: "s", Volunteer: "PE-9"}, false},
 		{"password not changed yet", nil, orders.Dispatch, orders.Request{Org: "o"}, orders.Actor{User: &access.User{Role: access.City, MustChangePassword: true}}, false},
+		{"password not changed yet, signed in", nil, orders.Dispatch, orders.Request{Org: "o"}, orders.Actor{User: &access.User{Role: access.City, MustChangePassword: true, Via: "session"}}, false},
+		{"password not changed yet, API token", nil, orders.Dispatch, orders.Request{Org: "o"}, orders.Actor{User: &access.User{Role: access.City, MustChangePassword: true, Via: "token"}}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -106,7 +106,7 @@ func (s *Store) IntakeOrders(ctx context.Context, now time.Time) (int, error) {
 	}
 	var reqs []req
 	err := s.b.query(ctx, `SELECT r.id, r.station, r.service, r.phone, r.note, r.seq, r.time_ns FROM records r
-		WHERE r.kind = 'service_request' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.record_id = r.id)
+		WHERE r.kind = 'service_request' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.record_id = r.id AND o.record_id <> '')
 		ORDER BY r.received_ns, r.id LIMIT 1000`, nil, func(r rows) error {
 		var x req
 		err := r.Scan(&x.id, &x.station, &x.service, &x.phone, &x.note, &x.seq, &x.at)
@@ -121,7 +121,7 @@ func (s *Store) IntakeOrders(ctx context.Context, now time.Time) (int, error) {
 		n = 0
 		for _, x := range reqs {
 			var dup bool
-			if err := q.query(ctx, `SELECT TRUE FROM orders WHERE record_id = $1`, []any{x.id},
+			if err := q.query(ctx, `SELECT TRUE FROM orders WHERE record_id = $1 AND record_id <> ''`, []any{x.id},
 				func(r rows) error { return r.Scan(&dup) }); err != nil {
 				return err
 			}
@@ -171,8 +171,9 @@ func (s *Store) ApplyKioskOrders(ctx context.Context, now time.Time) (int, error
 		ORDER BY r.time_ns, r.id LIMIT 1000`, nil, scan); err != nil {
 		return 0, fmt.Errorf("store: kiosk order records: %w", err)
 	}
-	if err := s.b.query(ctx, `SELECT `+cols+` FROM records r JOIN order_sessions os ON os.check_in = r.ref
-		WHERE r.kind IN ('check_out', 'auto_check_out') AND NOT EXISTS (SELECT 1 FROM order_intake i WHERE i.record_id = r.id)
+	if err := s.b.query(ctx, `SELECT `+cols+` FROM orders o CROSS JOIN order_sessions os CROSS JOIN records r
+		WHERE o.state = 'in_service' AND os.order_id = o.id AND r.ref = os.check_in AND r.ref <> ''
+		AND r.kind IN ('check_out', 'auto_check_out') AND NOT EXISTS (SELECT 1 FROM order_intake i WHERE i.record_id = r.id)
 		ORDER BY r.time_ns, r.id LIMIT 1000`, nil, scan); err != nil {
 		return 0, fmt.Errorf("store: kiosk order check-outs: %w", err)
 	}

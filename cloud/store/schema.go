@@ -508,6 +508,13 @@ var migrations = []migration{
 			PRIMARY KEY (order_id, volunteer)
 		)`,
 		`CREATE INDEX order_volunteers_volunteer ON order_volunteers (volunteer)`,
+		// The orders pass looks for these kinds every 30 s: without an
+		// index it reads the whole records table each time. Each index's
+		// condition is the query's own term, so SQLite uses it too.
+		`CREATE INDEX order_sessions_order ON order_sessions (order_id)`,
+		`CREATE INDEX orders_updated ON orders (updated_ns)`,
+		`CREATE INDEX records_service_requests ON records (received_ns) WHERE kind = 'service_request'`,
+		`CREATE INDEX records_order_actions ON records (time_ns) WHERE kind IN ('order_start', 'order_rating')`,
 	}},
 }
 
