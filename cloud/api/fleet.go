@@ -60,6 +60,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.peopleRoutes(mux)
 	a.orderRoutes(mux)
 	a.matchRoutes(mux)
+	a.activityRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}

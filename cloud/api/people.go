@@ -94,8 +94,20 @@ func (a *api) organisation(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.failInternal(w, "cannot read organisation "+id, err)
 	default:
-		writeJSON(w, o)
+		ev, err := a.f.Store.OrgEvaluation(r.Context(), o.ID)
+		if err != nil {
+			a.failInternal(w, "cannot read organisation "+id, err)
+			return
+		}
+		writeJSON(w, OrgView{Organisation: o, Evaluation: ev})
 	}
+}
+
+// OrgView is an organisation with its evaluation: the orders it served
+// and the residents' ratings of them (志愿服务条例 Art. 10).
+type OrgView struct {
+	*people.Organisation
+	Evaluation store.Evaluation `json:"evaluation"`
 }
 
 // VolunteerView is a registered volunteer as the console shows one to a

@@ -201,7 +201,8 @@ var ExportFormats = []string{"json", "csv"}
 // Export writes everything the cloud holds on volunteer id to w, as JSON
 // or CSV: the registration with the ID number in full (it is the
 // volunteer's own copy, PIPL Art. 45), organisations, stations, cards,
-// service records, hours and history. The export is audited before a byte
+// service records, hours, history and the orders served with their
+// ratings. The export is audited before a byte
 // is written.
 func (v *Volunteers) Export(ctx context.Context, sc store.VolunteerScope, actor, id, format string, w io.Writer) error {
 	if !slices.Contains(ExportFormats, format) {
@@ -259,6 +260,9 @@ func (v *Volunteers) exportOf(d *store.VolunteerData) (*VolunteerExport, error) 
 	localHours(d.Hours)
 	for i := range d.History {
 		d.History[i].At = local(d.History[i].At)
+	}
+	for i := range d.Orders {
+		d.Orders[i].Since = local(d.Orders[i].Since)
 	}
 	return x, nil
 }
@@ -331,6 +335,7 @@ func (x *VolunteerExport) writeCSV(w io.Writer) error {
 		{"session", x.Hours.List, true},
 		{"record", x.Records, true},
 		{"history", x.History, true},
+		{"order", x.Orders, true},
 	} {
 		if err := part(p.section, p.v, p.list); err != nil {
 			return err

@@ -102,8 +102,12 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	if err != nil {
 		return err
 	}
+	ann, err := s.announcements(ctx, station)
+	if err != nil {
+		return err
+	}
 	if cur == nil {
-		if len(roster) == 0 && len(ords) == 0 && len(served.Counts) == 0 && len(honor) == 0 {
+		if len(roster) == 0 && len(ords) == 0 && len(served.Counts) == 0 && len(honor) == 0 && len(ann) == 0 {
 			return nil
 		}
 		cur = &wire.Config{V: wire.Version}
@@ -111,10 +115,11 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	sameOrders := sameJSON(cur.Orders, ords) || (len(cur.Orders) == 0 && len(ords) == 0)
 	sameServed := sameJSON(cur.Served, served) || (cur.Served == nil && len(served.Counts) == 0)
 	sameHonor := (sameJSON(cur.HonorRoll, honor) || (len(cur.HonorRoll) == 0 && len(honor) == 0)) && cur.HonorRollPeriod == period
-	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) && sameOrders && sameServed && sameHonor {
+	sameAnn := sameJSON(cur.Announcements, ann) || (len(cur.Announcements) == 0 && len(ann) == 0)
+	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) && sameOrders && sameServed && sameHonor && sameAnn {
 		return nil
 	}
-	cur.Volunteers, cur.Orders, cur.HonorRoll, cur.HonorRollPeriod = roster, ords, honor, period
+	cur.Volunteers, cur.Orders, cur.HonorRoll, cur.HonorRollPeriod, cur.Announcements = roster, ords, honor, period, ann
 	if !sameServed {
 		cur.Served = served
 	}

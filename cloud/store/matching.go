@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,9 @@ type OrgSuggestion struct {
 	// 90 days.
 	Members int `json:"members"`
 	Served  int `json:"served"`
+	// Evaluation is what residents rated the orders it served (all
+	// categories, all time).
+	Evaluation Evaluation `json:"evaluation"`
 }
 
 // VolunteerSuggestion is a volunteer proposed for an order: masked name.
@@ -47,7 +51,13 @@ func like(s string) string {
 
 // SuggestOrgs ranks organisations for o: linked to the order's community
 // (3), in its county (2), with members who offer the category (1 each, at
-// most 5), with orders of the category served lately (1 each, at most 5).
+// most 5), with orders of the category served lately (1 each, at most 5),
+// and by the residents' ratings of every order it served: the mean
+// rating's distance from the middle of the scale, 3, rounded and counted
+// twice (5.0 adds 4, 4.0 adds 2, 3.0 nothing, 1.0 takes 4 off), once at
+// least RatedToCount orders are rated, so that one early rating does not
+// decide. A well rated organisation thus outranks an equally placed one,
+// and a poorly rated one may drop out of the list.
 func (s *Store) SuggestOrgs(ctx context.Context, o *orders.Order, now time.Time, limit int) ([]OrgSuggestion, error) {
 	county := ""
 	if o.Community != "" {
@@ -101,8 +111,19 @@ func (s *Store) SuggestOrgs(ctx context.Context, o *orders.Order, now time.Time,
 		}); err != nil {
 		return nil, fmt.Errorf("store: suggest organisations: %w", err)
 	}
+	evals, err := s.OrgEvaluations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: suggest organisations: %w", err)
+	}
 	var out []OrgSuggestion
 	for _, g := range byID {
+		g.Evaluation = evals[g.ID]
+		if e := g.Evaluation; e.Rated >= RatedToCount {
+			if d := int(math.Round(2 * (e.Mean() - 3))); d != 0 {
+				g.Score += d
+			}
+			g.Reasons = append(g.Reasons, fmt.Sprintf("群众评价平均%.1f分（%d单）", e.Mean(), e.Rated))
+		}
 		if o.Community != "" && g.Community == o.Community {
 			g.Score += 3
 			g.Reasons = append(g.Reasons, "结对本社区")
@@ -134,6 +155,13 @@ func (s *Store) SuggestOrgs(ctx context.Context, o *orders.Order, now time.Time,
 	}
 	return out, nil
 }
+
+// RatedToCount is how many rated orders an organisation needs before its
+// mean rating moves its suggestions.
+const RatedToCount = 3
+
+// AreaPath is code and its ancestors up to the city (none for "").
+func (s *Store) AreaPath(ctx context.Context, code string) ([]string, error) { return s.areaPath(ctx, code) }
 
 // areaPath is code and its ancestors up to the city.
 func (s *Store) areaPath(ctx context.Context, code string) ([]string, error) {

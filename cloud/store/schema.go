@@ -516,6 +516,28 @@ var migrations = []migration{
 		`CREATE INDEX records_service_requests ON records (received_ns) WHERE kind = 'service_request'`,
 		`CREATE INDEX records_order_actions ON records (time_ns) WHERE kind IN ('order_start', 'order_rating')`,
 	}},
+	{14, "activity announcements", []string{
+		// 活动预告: stations and areas are JSON lists of whom it is for
+		// (both empty: the whole city); the fleet reads the few not yet
+		// ended (end_ns) into each station's announcements.
+		`CREATE TABLE activities (
+			id         BIGINT PRIMARY KEY,
+			title      TEXT NOT NULL,
+			body       TEXT NOT NULL,
+			place      TEXT NOT NULL,
+			start_ns   BIGINT NOT NULL,
+			end_ns     BIGINT NOT NULL,
+			org        TEXT NOT NULL,
+			stations   TEXT NOT NULL,
+			areas      TEXT NOT NULL,
+			created_by TEXT NOT NULL,
+			created_ns BIGINT NOT NULL,
+			updated_ns BIGINT NOT NULL
+		)`,
+		`CREATE INDEX activities_end ON activities (end_ns)`,
+		// An organisation's evaluation reads the orders it served.
+		`CREATE INDEX orders_org ON orders (org, state) WHERE org <> ''`,
+	}},
 }
 
 // latestMigration is the highest migration number this program knows.

@@ -390,7 +390,8 @@ func (s *Store) VolunteerHistory(ctx context.Context, id string) ([]HistoryEntry
 // VolunteerData is everything the cloud holds on one volunteer, for the
 // export a volunteer asks for (PIPL Art. 45): the registration (ID number
 // sealed; the caller opens it), organisations, stations, cards, service
-// records and the hours they count, and the history.
+// records and the hours they count, the history, and the orders served
+// with the residents' ratings.
 type VolunteerData struct {
 	Volunteer     *people.Volunteer     `json:"volunteer"`
 	Organisations []people.Organisation `json:"organisations"`
@@ -399,6 +400,8 @@ type VolunteerData struct {
 	Hours         *Hours                `json:"hours"`
 	Records       []ingest.Entry        `json:"records"`
 	History       []HistoryEntry        `json:"history"`
+	// Orders are the residents' orders they served, with the rating.
+	Orders []ServedOrder `json:"orders"`
 }
 
 // VolunteerData gathers what the cloud holds on volunteer id, or
@@ -444,6 +447,9 @@ func (s *Store) VolunteerData(ctx context.Context, id string) (*VolunteerData, e
 		return nil, fmt.Errorf("store: records of volunteer %s: %w", id, err)
 	}
 	if d.History, err = s.VolunteerHistory(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.Orders, err = s.VolunteerOrders(ctx, id); err != nil {
 		return nil, err
 	}
 	return d, nil
