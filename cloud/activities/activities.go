@@ -247,7 +247,11 @@ func (l *List) changeable(ctx context.Context, sc *access.Scope, id int64) (*sto
 	if err != nil {
 		return nil, err
 	}
-	return a, v.MayChange(a)
+	if err := v.MayChange(a); err != nil {
+		return nil, refuse(http.StatusForbidden, "the activity is not one you may change: "+err.(*Error).En,
+			"这项活动面向的站点或社区超出您的管理范围：您可以查看，但不能修改或删除。如需修改，请联系发布它的管理员。")
+	}
+	return a, nil
 }
 
 // refresh sends the stations before or after is for their documents.
