@@ -149,4 +149,3 @@ func testActivitiesAPI(t *testing.T, c *testCloud) {
 		t.Fatalf("audit of the creates: %d %s", code, out)
 	}
 }
-

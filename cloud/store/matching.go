@@ -161,7 +161,9 @@ func (s *Store) SuggestOrgs(ctx context.Context, o *orders.Order, now time.Time,
 const RatedToCount = 3
 
 // AreaPath is code and its ancestors up to the city (none for "").
-func (s *Store) AreaPath(ctx context.Context, code string) ([]string, error) { return s.areaPath(ctx, code) }
+func (s *Store) AreaPath(ctx context.Context, code string) ([]string, error) {
+	return s.areaPath(ctx, code)
+}
 
 // areaPath is code and its ancestors up to the city.
 func (s *Store) areaPath(ctx context.Context, code string) ([]string, error) {
