@@ -108,6 +108,7 @@ func (c *Console) Handler() http.Handler {
 	c.reviewRoutes(mux)
 	c.userRoutes(mux)
 	c.auditRoutes(mux)
+	c.activityRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}
@@ -190,6 +191,7 @@ func (c *Console) nav(u *access.User) []navItem {
 	add("stations", "站点", city, county, station, auditor)
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
+	add("activities", "活动预告", city, county, station, org, auditor)
 	if c.Rollouts != nil {
 		add("rollouts", "固件发布", city, auditor)
 	}
