@@ -66,7 +66,8 @@ func sameJSON(a, b any) bool {
 }
 
 // RefreshStation sends station its document again if its derived parts
-// (roster, tasks, orders, served counts) changed.
+// (roster, tasks, orders, served counts, honor roll, announcements)
+// changed.
 func (s *Service) RefreshStation(ctx context.Context, station string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

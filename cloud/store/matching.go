@@ -119,9 +119,7 @@ func (s *Store) SuggestOrgs(ctx context.Context, o *orders.Order, now time.Time,
 	for _, g := range byID {
 		g.Evaluation = evals[g.ID]
 		if e := g.Evaluation; e.Rated >= RatedToCount {
-			if d := int(math.Round(2 * (e.Mean() - 3))); d != 0 {
-				g.Score += d
-			}
+			g.Score += int(math.Round(2 * (e.Mean() - 3)))
 			g.Reasons = append(g.Reasons, fmt.Sprintf("群众评价平均%.1f分（%d单）", e.Mean(), e.Rated))
 		}
 		if o.Community != "" && g.Community == o.Community {
