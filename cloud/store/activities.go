@@ -161,12 +161,10 @@ func (s *Store) Activities(ctx context.Context, endsAfter time.Time) ([]Activity
 }
 
 // StationActivities is the activities for station that have not ended at
-// now, soonest first, at most limit (0: all).
+// now, soonest first, at most limit (0: all). The database picks them: a
+// refresh asks this for every station, and a city may have many
+// activities on at once.
 func (s *Store) StationActivities(ctx context.Context, station string, now time.Time, limit int) ([]Activity, error) {
-	all, err := s.Activities(ctx, now)
-	if err != nil || len(all) == 0 {
-		return nil, err
-	}
 	community, err := s.StationCommunity(ctx, station)
 	if err != nil {
 		return nil, err
@@ -175,14 +173,29 @@ func (s *Store) StationActivities(ctx context.Context, station string, now time.
 	if err != nil {
 		return nil, fmt.Errorf("store: activities of station %s: %w", station, err)
 	}
+	// The lists are JSON arrays of strings: like() matches one entry
+	// exactly, and For checks again.
+	q := `SELECT ` + activityCols + ` FROM activities WHERE end_ns > $1 AND ((stations = '[]' AND areas = '[]')
+		OR stations LIKE $2 ESCAPE '\'`
+	args := []any{nanos(now), like(station)}
+	for _, c := range path {
+		args = append(args, like(c))
+		q += fmt.Sprintf(` OR areas LIKE $%d ESCAPE '\'`, len(args))
+	}
+	q += `) ORDER BY start_ns, id`
+	if limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, limit)
+	}
 	var out []Activity
-	for _, a := range all {
-		if a.For(station, path) {
+	err = s.b.query(ctx, q, args, func(r rows) error {
+		a, err := scanActivity(r)
+		if err == nil && a.For(station, path) {
 			out = append(out, a)
-			if limit > 0 && len(out) == limit {
-				break
-			}
 		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: activities of station %s: %w", station, err)
 	}
 	return out, nil
 }
