@@ -76,6 +76,10 @@ type Console struct {
 	// Vault seals ID numbers: registering and importing volunteers need it.
 	Vault      *people.Vault
 	Thresholds fleet.Thresholds
+	// AcceptWithin is the target time for an organisation to accept a
+	// dispatched order, counted on the supply and demand page
+	// (orders.DefaultPolicy's when zero).
+	AcceptWithin time.Duration
 	// Audit records a change made on a page (who is the request's user):
 	// the action, its target and the state before and after; nil writes
 	// it to Log. The volunteer register audits its own.
@@ -106,6 +110,7 @@ func (c *Console) Handler() http.Handler {
 	c.stationRoutes(mux)
 	c.peopleRoutes(mux)
 	c.reviewRoutes(mux)
+	c.orderRoutes(mux)
 	c.userRoutes(mux)
 	c.auditRoutes(mux)
 	if c.Cards != nil {
@@ -190,6 +195,8 @@ func (c *Console) nav(u *access.User) []navItem {
 	add("stations", "站点", city, county, station, auditor)
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
+	add("orders", "需求", city, county, station, org, auditor)
+	add("supply", "供需", city, county, station, auditor)
 	if c.Rollouts != nil {
 		add("rollouts", "固件发布", city, auditor)
 	}

@@ -248,6 +248,9 @@ type volunteerView struct {
 	History  []store.HistoryEntry
 	Edit     bool
 	Groups   []choice
+	// Tasks are the open orders the volunteer is assigned to, those the
+	// user sees.
+	Tasks []orderRow
 }
 
 func (c *Console) volunteerPage(w http.ResponseWriter, r *http.Request) {
@@ -318,6 +321,11 @@ func (c *Console) showVolunteer(w http.ResponseWriter, r *http.Request, v *peopl
 		view.Register = true
 		view.Groups = groupChoices
 		view.Edit = u.CanChange() && v.Deregistered.IsZero()
+	}
+	var err error
+	if view.Tasks, err = c.volunteerTasks(ctx, u, v.ID); err != nil {
+		c.fault(w, r, "tasks", err)
+		return
 	}
 	if c.Cards != nil {
 		if cv == nil {
