@@ -38,6 +38,8 @@ func (c *Console) orderRoutes(mux *http.ServeMux) {
 type orderRow struct {
 	orders.Order
 	StateZh, CommunityName, Age, LevelZh string
+	// Ago is when it was registered, "3小时前".
+	Ago string
 }
 
 type ordersData struct {
@@ -110,6 +112,9 @@ func (c *Console) orderRows(u *access.User, list []orders.Order, names []choice)
 	for _, o := range list {
 		row := orderRow{Order: orders.ShownTo(u, o), StateZh: o.State.Zh(), CommunityName: o.Community,
 			Age: age(now.Sub(o.CreatedAt)), LevelZh: levelZh(o.Level)}
+		if row.Ago = row.Age; row.Age != "刚刚" {
+			row.Ago += "前"
+		}
 		for _, n := range names {
 			if n.Value == o.Community {
 				row.CommunityName = n.Label
@@ -305,6 +310,10 @@ func detailZh(d string) string {
 	switch k {
 	case "org":
 		return "组织 " + val
+	case "source":
+		if zh, ok := sourceZh[orders.Source(val)]; ok {
+			return zh
+		}
 	case "volunteers":
 		return "志愿者 " + strings.ReplaceAll(val, ",", "、")
 	case "rating":

@@ -34,6 +34,24 @@ func TestOrderPages(t *testing.T) {
 			t.Fatalf("manager: 代办 form: %d", code)
 		}
 		has(t, "代办 form", body, `id="needForm"`, "pe-simao-001", "关爱空巢老人", "南屏社区")
+		for _, who := range []string{"city", "simao"} {
+			if code, _ := c.login(who).get("/console/orders/new"); code != 200 {
+				t.Errorf("%s: 代办 form: %d", who, code)
+			}
+		}
+		if code, _ := manager.post("/console/orders", url.Values{"csrf_token": {"forged"}, "category": {"法律"}, "phone": {"13987900001"},
+			"station": {"pe-simao-001"}}); code != 403 {
+			t.Errorf("代办 without the CSRF token: %d", code)
+		}
+		if code, _ := auditor.post("/console/orders", url.Values{"category": {"法律"}, "phone": {"13987900001"}, "community": {"530802001001"}}); code != 403 {
+			t.Errorf("auditor's 代办: %d", code)
+		}
+		// A station out of scope is refused.
+		code, body = manager.post("/console/orders", url.Values{"category": {"法律"}, "phone": {"13987900001"}, "station": {"pe-ninger-001"}})
+		if code != 422 {
+			t.Errorf("代办 at another's station: %d", code)
+		}
+		has(t, "代办 at another's station", body, "找不到这个站点，或不在您的管理范围内")
 		for _, who := range []*client{org, auditor} {
 			if code, _ := who.get("/console/orders/new"); code != 404 {
 				t.Errorf("代办 form for one who registers no needs: %d, want 404", code)
@@ -65,7 +83,7 @@ func TestOrderPages(t *testing.T) {
 		// Queues: the manager's and the county's hold it, the other
 		// county's and the organisation's not yet.
 		row := fmt.Sprintf(`data-order="%d"`, o.ID)
-		for name, cl := range map[string]*client{"manager": manager, "simao": simao, "auditor": auditor} {
+		for name, cl := range map[string]*client{"manager": manager, "simao": simao, "auditor": auditor, "city": c.login("city")} {
 			_, body := cl.get("/console/orders")
 			has(t, name+" queue", body, row, "待审核", "关爱空巢老人")
 		}
