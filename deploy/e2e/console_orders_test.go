@@ -74,6 +74,8 @@ func TestConsoleOrdersInChromium(t *testing.T) {
 
 	// 代办: the manager registers a need for a resident.
 	page.goTo(t, c.http+"/console/orders/new")
+	page.screenshot(t, "order-new", 375, 800)
+	page.screenshot(t, "order-new", 1280, 800)
 	page.submit(t, `const set = (id, v) => { document.getElementById(id).value = v; };
 		set('nstation', 'st-a'); set('ncategory', '关爱空巢老人'); set('nphone', '13987900001');
 		set('npreferred', '周六上午'); set('nnote', '独居老人，腿脚不便，需要代买药品');
