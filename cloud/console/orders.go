@@ -102,6 +102,9 @@ func (c *Console) ordersPage(w http.ResponseWriter, r *http.Request) {
 		d.Prev = d.Page - 1
 	}
 	d.Rows = c.orderRows(u, list, names)
+	if n, err := strconv.ParseInt(q.Get("returned"), 10, 64); err == nil {
+		p.Flash = fmt.Sprintf("已退回需求 %d，它回到站点的待审核队列，由站点或县级中心另行派单。", n)
+	}
 	c.render(w, r, http.StatusOK, "orders", p)
 }
 
@@ -409,6 +412,11 @@ func (c *Console) actOnOrder(w http.ResponseWriter, r *http.Request) {
 	c.audit(r, "order.action", "order "+strconv.FormatInt(o.ID, 10)+" "+string(act),
 		map[string]any{"state": before}, map[string]any{"state": changed.State, "org": changed.Org, "volunteers": changed.Volunteers})
 	c.refreshOrderStation(r, changed)
+	if !orders.Visible(sc, changed) {
+		// Declined by the organisation: no longer its order.
+		http.Redirect(w, r, fmt.Sprintf("%sorders?returned=%d", Prefix, o.ID), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, fmt.Sprintf("%sorders/%d?done=%s", Prefix, o.ID, act), http.StatusSeeOther)
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
@@ -231,6 +232,42 @@ func TestOrderPages(t *testing.T) {
 		}
 		has(t, "merged into another county's order", body, "不在您的管理范围内")
 
+		// The organisation declines a dispatched order (退回): back in the
+		// queue. The manager cancels it for the resident, with a reason.
+		need.Set("category", "家政")
+		manager.post("/console/orders", need)
+		list, _ = c.db.Orders(ctx, store.OrderFilter{Community: "530802001001"})
+		path4 := fmt.Sprintf("/console/orders/%d", list[0].ID)
+		manager.post(path4+"/dispatch", url.Values{"org": {"org-1"}})
+		_, body = org.get(path4)
+		has(t, "org's decline form", body, "退回（本组织不能服务）")
+		hasNot(t, "org's decline form", body, `name="duplicate_of"`, `id="cancelForm"`)
+		code, body = org.post(path4+"/reject", url.Values{"reason": {"本周人手不足"}})
+		if code != 200 {
+			t.Fatalf("org declines: %d\n%s", code, body)
+		}
+		has(t, "declined", body, "已退回需求")
+		hasNot(t, "declined", body, fmt.Sprintf(`data-order="%d"`, list[0].ID))
+		_, body = manager.get(path4)
+		has(t, "declined", body, "待审核", "本周人手不足")
+		if code, body := manager.post(path4+"/cancel", url.Values{"reason": {""}}); code != 422 || !strings.Contains(body, "代居民取消需要填写原因") {
+			t.Errorf("cancel without a reason: %d", code)
+		}
+		code, body = manager.post(path4+"/cancel", url.Values{"reason": {"居民已自行解决"}})
+		if code != 200 {
+			t.Fatalf("cancel: %d\n%s", code, body)
+		}
+		has(t, "cancelled", body, "已取消", "居民已自行解决")
+
+		// Unanswered, an order rises to the county: the queue says so.
+		need.Set("category", "文化服务")
+		manager.post("/console/orders", need)
+		if _, err := c.db.TickOrders(ctx, orders.Policy{AnswerWithin: time.Hour}, c.svc.Now().Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		_, body = simao.get("/console/orders?state=submitted")
+		has(t, "escalated", body, "已上报县级中心")
+
 		// Supply and demand: the county's communities only; a category
 		// no volunteer offers is named as demand without supply.
 		code, body = simao.get("/console/supply")
@@ -238,7 +275,7 @@ func TestOrderPages(t *testing.T) {
 			t.Fatalf("supply: %d", code)
 		}
 		has(t, "supply", body, `data-category="关爱空巢老人">`, `data-category="法律" class="nosupply"`, "南屏社区",
-			"⚠ 无供给：有需求，没有提供此服务的志愿者", "有 1 项需求没有供给", "5.0")
+			"⚠ 无供给：有需求，没有提供此服务的志愿者", "有 3 项需求没有供给", "5.0")
 		hasNot(t, "supply", body, "530821001001")
 		_, body = ninger.get("/console/supply")
 		has(t, "other county's supply", body, `data-community="530821001001"`)
