@@ -61,6 +61,14 @@ func (a *api) failPlace(w http.ResponseWriter, what, thing string, err error) {
 	json.NewEncoder(w).Encode(body)
 }
 
+// created answers 201 with v, found at location.
+func created(w http.ResponseWriter, location string, v any) {
+	w.Header().Set("Location", location)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(v)
+}
+
 const (
 	zhAreaBody = `请求内容有误：请按 {"code","name","parent","level","population"} 填写区域。`
 	zhOrgBody  = `请求内容有误：请按 {"id","name","type","county","community","parent"} 填写志愿服务组织。`
@@ -79,10 +87,7 @@ func (a *api) addArea(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteChange(r, "area "+ar.Code, nil, ar)
-	w.Header().Set("Location", "/api/v1/areas?parent="+ar.Parent)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(ar)
+	created(w, "/api/v1/areas?parent="+ar.Parent, ar)
 }
 
 // editArea is PATCH /api/v1/areas/{code}: the fields given (name,
@@ -115,10 +120,7 @@ func (a *api) addOrganisation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteChange(r, "organisation "+o.ID, nil, o)
-	w.Header().Set("Location", "/api/v1/organisations/"+o.ID)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(o)
+	created(w, "/api/v1/organisations/"+o.ID, o)
 }
 
 // editOrganisation is PATCH /api/v1/organisations/{id}: the fields given

@@ -13,18 +13,22 @@ import (
 	"leifeng/internal/pgtest"
 )
 
+// cliBackends are the databases the commands that open one are tested on:
+// SQLite under --data, and PostgreSQL by the flags db returns.
+var cliBackends = []struct {
+	name string
+	db   func(t *testing.T) []string
+}{
+	{"sqlite", func(*testing.T) []string { return nil }},
+	{"postgres", func(t *testing.T) []string { return []string{"--db", pgtest.NewDatabase(t, pgtest.Start(t))} }},
+}
+
 // `settings set leading-office` and `settings get` on both databases:
 // the default names no office; a set name is what get prints and what the
 // store (so the console) gives; "" goes back to the default; the change is
 // in the audit log with the before and after.
 func TestSettingsCommand(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		db   func(t *testing.T) []string
-	}{
-		{"sqlite", func(*testing.T) []string { return nil }},
-		{"postgres", func(t *testing.T) []string { return []string{"--db", pgtest.NewDatabase(t, pgtest.Start(t))} }},
-	} {
+	for _, be := range cliBackends {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
 			flags := append([]string{"--data", t.TempDir()}, be.db(t)...)
