@@ -142,6 +142,10 @@ func TestStationCommunityPage(t *testing.T) {
 			t.Errorf("county moves a station out: %d", code)
 		}
 		has(t, "refused move", body, "所属社区编码不对")
+		// A station registered without a name may stay without one.
+		if code, body := simao.post("/console/stations/pe-simao-002", url.Values{"name": {""}, "community": {"530802001001"}}); code != 200 {
+			t.Errorf("save a station without a name: %d %s", code, body)
+		}
 		code, body = city.post("/console/stations/pe-simao-002", url.Values{"name": {"宁洱社区站"}, "community": {"530821001001"}})
 		if code != 200 {
 			t.Fatalf("city moves a station: %d %s", code, body)
@@ -158,6 +162,9 @@ func TestStationCommunityPage(t *testing.T) {
 		}
 		if code, _ := manager.post("/console/stations/pe-simao-001", url.Values{"name": {"茶源社区学雷锋志愿服务站"}}); code != 200 {
 			t.Errorf("manager renames its station: %d", code)
+		}
+		if code, _ := manager.post("/console/stations/pe-simao-001", url.Values{"name": {" "}}); code != http.StatusBadRequest {
+			t.Errorf("manager takes its station's name away: %d, want 400", code)
 		}
 		if code, _ := manager.post("/console/stations/pe-simao-002", url.Values{"name": {"x"}}); code != 404 {
 			t.Errorf("manager renames another station: %d, want 404", code)

@@ -133,7 +133,9 @@ func EditStation(ctx context.Context, st Store, sc *access.Scope, id string, com
 	after = before
 	var n string
 	if name != nil {
-		if n = strings.TrimSpace(*name); n == "" || len([]rune(n)) > 100 {
+		// A station registered without a name keeps none until one is
+		// given; a name is never taken away.
+		if n = strings.TrimSpace(*name); n != before.Name && (n == "" || len([]rune(n)) > 100) {
 			return before, after, ErrBadName
 		}
 	}
