@@ -174,6 +174,10 @@ type page struct {
 	// Flash is a success message, Error a refusal, both in Chinese.
 	Flash, Error string
 	Data         any
+	// Office is the name of the office that leads the city's volunteer
+	// work, as the city administrator set it (never a fixed name: it
+	// differs from city to city and changed in 2024).
+	Office string
 }
 
 type navItem struct {
@@ -208,6 +212,7 @@ func (c *Console) nav(u *access.User) []navItem {
 		add("users", "用户", city, auditor)
 	}
 	add("audit", "审计日志", city, auditor)
+	add("settings", "设置", city)
 	return out
 }
 
@@ -236,6 +241,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 		}
 	}
 	p.Static = static
+	if office, err := c.Store.LeadingOffice(r.Context()); err == nil {
+		p.Office = office
+	} else {
+		c.Log.Warn("console: leading office", "err", err)
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		c.Log.Error("console: render", "page", name, "err", err)
