@@ -96,9 +96,7 @@ func (a *api) createActivity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteChange(r, "activity "+strconv.FormatInt(x.ID, 10), nil, x)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(localActivity(x))
+	created(w, "/api/v1/activities/"+strconv.FormatInt(x.ID, 10), localActivity(x))
 }
 
 // activityID is the activity ID of r's path, or 0.

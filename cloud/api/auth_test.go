@@ -68,6 +68,13 @@ var dbs = []struct {
 	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t, pgtest.Start(t)) }},
 }
 
+// eachDB runs f on each of dbs.
+func eachDB(t *testing.T, f func(t *testing.T, dsn string)) {
+	for _, be := range dbs {
+		t.Run(be.name, func(t *testing.T) { f(t, be.dsn(t)) })
+	}
+}
+
 func authHit(h http.Handler, method, target, host, token string) int {
 	req := httptest.NewRequest(method, target, nil)
 	req.Host = host
@@ -267,14 +274,16 @@ func TestLogin(t *testing.T) {
 // with the right password: counted per user (from any address) and per
 // address (for any user), with Retry-After and a reason in Chinese; a
 // minute later the right password works again.
-func TestTenthWrongPasswordRefused(t *testing.T) {
+func TestTenthWrongPasswordRefused(t *testing.T) { eachDB(t, testTenthWrongPasswordRefused) }
+
+func testTenthWrongPasswordRefused(t *testing.T, dsn string) {
 	var (
 		mu  sync.Mutex
 		now = time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 	)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	c := newAuthCloud(t, "sqlite:"+filepath.Join(t.TempDir(), "leifeng.db"), withClock(clock))
+	c := newAuthCloud(t, dsn, withClock(clock))
 	SeedUser(t, c.db, "county1", access.City, "", "another long password", false)
 
 	refused := func(b *browser, user, pw string) {
@@ -332,8 +341,10 @@ func TestTenthWrongPasswordRefused(t *testing.T) {
 
 // A change on the session cookie needs the session's CSRF token, as a
 // header or as a form field; a script's token needs none.
-func TestCSRF(t *testing.T) {
-	c := newAuthCloud(t, "sqlite:"+filepath.Join(t.TempDir(), "leifeng.db"))
+func TestCSRF(t *testing.T) { eachDB(t, testCSRF) }
+
+func testCSRF(t *testing.T, dsn string) {
+	c := newAuthCloud(t, dsn)
 	b := newBrowser(t, c.h, "192.0.2.1")
 	if code, _ := b.login("admin", adminPW); code != 200 {
 		t.Fatal("login", code)
@@ -410,8 +421,10 @@ func TestAPITokens(t *testing.T) {
 
 // An auditor reads, and every change is refused at the guard, by token
 // or session; the auditor may still change the own password.
-func TestAuditorChangesNothing(t *testing.T) {
-	c := newAuthCloud(t, "sqlite:"+filepath.Join(t.TempDir(), "leifeng.db"))
+func TestAuditorChangesNothing(t *testing.T) { eachDB(t, testAuditorChangesNothing) }
+
+func testAuditorChangesNothing(t *testing.T, dsn string) {
+	c := newAuthCloud(t, dsn)
 	tok := SeedUser(t, c.db, "shenji", access.Auditor, "", "auditor password 1", false)
 	if got := authHit(c.h, "GET", "/api/v1/fleet", "localhost", tok); got != 200 {
 		t.Fatalf("auditor reads: %d", got)
@@ -444,8 +457,10 @@ func TestAuditorChangesNothing(t *testing.T) {
 // A new user signed in with the initial password must change it before
 // anything else; the new one must be 10 characters or more and not the
 // name. A change ends the user's other sessions, a reset all of them.
-func TestFirstLoginPasswordChange(t *testing.T) {
-	c := newAuthCloud(t, "sqlite:"+filepath.Join(t.TempDir(), "leifeng.db"))
+func TestFirstLoginPasswordChange(t *testing.T) { eachDB(t, testFirstLoginPasswordChange) }
+
+func testFirstLoginPasswordChange(t *testing.T, dsn string) {
+	c := newAuthCloud(t, dsn)
 	tok := SeedUser(t, c.db, "wangfang", access.City, "", "initial password", true)
 	b := newBrowser(t, c.h, "192.0.2.1")
 	if code, out := b.login("wangfang", "initial password"); code != 200 || out["must_change_password"] != true {

@@ -17,7 +17,8 @@ import (
 
 func (a *api) consoleRoutes(mux *router, f *Fleet) {
 	c := &console.Console{Store: f.Store, Fleet: f.Service, Sessions: consoleSessions{},
-		Cards: f.Cards, Thresholds: f.Thresholds, Now: f.Now, Log: a.log.With("part", "console")}
+		Cards: f.Cards, Thresholds: f.Thresholds, Now: f.Now, Log: a.log.With("part", "console"),
+		AcceptWithin: f.OrderPolicy.AcceptWithin}
 	if f.Volunteers != nil {
 		c.Vault, c.Volunteers = f.Volunteers.Vault, f.Volunteers
 	}

@@ -110,7 +110,7 @@ func guardedRequests(t *testing.T, patterns []string) []struct{ method, path, bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := map[string]string{"id": "pe-simao-001", "nonce": "n1", "action": "pause", "check_in": checkIn, "serial": "C2026-0000000001"}
+	values := map[string]string{"id": "pe-simao-001", "code": "530802", "nonce": "n1", "action": "pause", "check_in": checkIn, "serial": "C2026-0000000001"}
 	wild := regexp.MustCompile(`\{([a-z_$]*)(\.\.\.)?\}`)
 	var out []struct{ method, path, body string }
 	seen := map[string]bool{}
@@ -157,10 +157,16 @@ func guardedRequests(t *testing.T, patterns []string) []struct{ method, path, bo
 // without the token and 421 to a Host header that names another site (DNS
 // rebinding), before it looks at anything else; the open routes answer
 // without a token. The routes come from the mux itself, so a route added
-// without a guard fails here.
+// without a guard fails here. On SQLite and PostgreSQL.
 func TestRoutesAuthorisation(t *testing.T) {
+	for _, be := range scopeBackends {
+		t.Run(be.name, func(t *testing.T) { testRoutesAuthorisation(t, be.dsn(t)) })
+	}
+}
+
+func testRoutesAuthorisation(t *testing.T, dsn string) {
 	// A budget for the table's failures (TestFailedAuthRateLimited tests it).
-	c := newTestCloud(t, api.WithFailureLimit(1000, time.Millisecond))
+	c := newTestCloudOn(t, dsn, api.WithFailureLimit(1000, time.Millisecond))
 	c.addStation("pe-simao-001", "思茅区")
 	kit := releasetest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/orders"
@@ -59,53 +57,16 @@ func orderPath(r *http.Request) string { return "order " + r.PathValue("id") }
 
 const zhNoOrder = "找不到这个需求：编号可能写错了，或不在您的管理范围内。请核对后再试。"
 
-// orderFilter is the scope of r as an order filter.
-func orderFilter(sc *access.Scope) store.OrderFilter {
-	switch {
-	case sc.All():
-		return store.OrderFilter{}
-	case sc.Role == access.Org:
-		return store.OrderFilter{Orgs: orEmptyStrings(sc.VolunteerOrgs())}
-	case sc.Role == access.Station:
-		return store.OrderFilter{Stations: orEmptyStrings(sc.VolunteerStations()), Communities: orEmptyStrings(sc.VolunteerAreas())}
-	default:
-		return store.OrderFilter{Communities: orEmptyStrings(sc.VolunteerAreas())}
-	}
-}
-
-func orEmptyStrings(xs []string) []string {
-	if xs == nil {
-		return []string{}
-	}
-	return xs
-}
-
-// orderVisible reports whether the scope sees o.
-func orderVisible(sc *access.Scope, o *orders.Order) bool {
-	switch {
-	case sc.All():
-		return true
-	case sc.Role == access.Org:
-		return o.Org != "" && slices.Contains(sc.VolunteerOrgs(), o.Org)
-	case sc.Role == access.Station:
-		return sc.Stations[o.Station] || sc.Areas[o.Community]
-	default:
-		return sc.Area(o.Community)
-	}
-}
-
 // viewOrder is o as u may see it: the phone masked for an auditor.
 func viewOrder(u *access.User, o orders.Order) OrderView {
-	if u == nil || !u.CanChange() {
-		o.Phone = orders.MaskPhone(o.Phone)
-	}
+	o = orders.ShownTo(u, o)
 	return OrderView{Order: o, StateZh: o.State.Zh()}
 }
 
 // listOrders is GET /api/v1/orders?community=CODE&state=STATE&page=N.
 func (a *api) listOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := orderFilter(scopeOf(r))
+	f := store.OrderFilterOf(scopeOf(r))
 	f.Community = q.Get("community")
 	if s := q.Get("state"); s != "" {
 		st, err := orders.ParseState(s)
@@ -140,7 +101,7 @@ func (a *api) loadOrder(w http.ResponseWriter, r *http.Request) (*orders.Order, 
 		return nil, nil, false
 	}
 	o, evs, err := a.f.Store.Order(r.Context(), id)
-	if errors.Is(err, store.ErrNoOrder) || (err == nil && !orderVisible(scopeOf(r), o)) {
+	if errors.Is(err, store.ErrNoOrder) || (err == nil && !orders.Visible(scopeOf(r), o)) {
 		a.failReview(w, http.StatusNotFound, "no order "+r.PathValue("id"), zhNoOrder, nil)
 		return nil, nil, false
 	}
@@ -244,15 +205,9 @@ func (a *api) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.Category, n.Phone = strings.TrimSpace(n.Category), strings.TrimSpace(n.Phone)
-	switch {
-	case n.Category == "":
-		a.failReview(w, http.StatusUnprocessableEntity, "category missing", "请选择服务类别。", nil)
-		return
-	case !validPhone(n.Phone):
-		a.failReview(w, http.StatusUnprocessableEntity, "bad phone", "请填写居民的11位手机号码或带区号的固定电话。", nil)
-		return
-	case utf8.RuneCountInString(n.Note) > 500 || utf8.RuneCountInString(n.Category) > 64 || utf8.RuneCountInString(n.Preferred) > 64:
-		a.failReview(w, http.StatusUnprocessableEntity, "field too long", "说明不能超过500个字，类别和时间不能超过64个字。", nil)
+	var oe *orders.Error
+	if errors.As(orders.CheckNeed(n.Category, n.Phone, n.Note, n.Preferred), &oe) {
+		a.failReview(w, http.StatusUnprocessableEntity, oe.En, oe.Zh, nil)
 		return
 	}
 	sc := scopeOf(r)
@@ -290,16 +245,4 @@ func (a *api) createOrder(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(viewOrder(u, *o))
-}
-
-func validPhone(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			if c != '-' {
-				return false
-			}
-		}
-	}
-	d := strings.ReplaceAll(s, "-", "")
-	return (len(d) == 11 && d[0] == '1') || (len(d) >= 10 && len(d) <= 12 && d[0] == '0')
 }

@@ -88,36 +88,14 @@ func (a *api) orderStats(w http.ResponseWriter, r *http.Request) {
 			*p.t = d.AddDate(0, 0, p.add)
 		}
 	}
-	sc := scopeOf(r)
-	var communities []string
-	if !sc.All() {
-		communities = orEmptyStrings(sc.VolunteerAreas())
+	communities, ok, err := a.f.Store.StatCommunities(r.Context(), scopeOf(r), q.Get("area"))
+	if !ok {
+		a.failReview(w, http.StatusNotFound, "no area "+q.Get("area"), "找不到这个地区，或不在您的管理范围内。", nil)
+		return
 	}
-	if area := q.Get("area"); area != "" {
-		if !sc.Area(area) {
-			a.failReview(w, http.StatusNotFound, "no area "+area, "找不到这个地区，或不在您的管理范围内。", nil)
-			return
-		}
-		under, err := a.f.Store.AreasUnder(r.Context(), area)
-		if err != nil {
-			a.failInternal(w, "cannot read the area tree", err)
-			return
-		}
-		if communities == nil {
-			communities = under
-		} else {
-			keep := map[string]bool{}
-			for _, c := range under {
-				keep[c] = true
-			}
-			var both []string
-			for _, c := range communities {
-				if keep[c] {
-					both = append(both, c)
-				}
-			}
-			communities = orEmptyStrings(both)
-		}
+	if err != nil {
+		a.failInternal(w, "cannot read the area tree", err)
+		return
 	}
 	within := a.f.OrderPolicy.AcceptWithin
 	if within <= 0 {

@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"leifeng/cloud/access"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/orders"
 	"leifeng/cloud/people"
+	"leifeng/cloud/places"
 	"leifeng/cloud/store"
 )
 
@@ -27,6 +27,7 @@ func (a *api) peopleRoutes(mux *router) {
 	mux.HandleFunc("GET /api/v1/volunteers/{id}", a.read("volunteer.read", volunteerPath, a.volunteer))
 	mux.HandleFunc("PATCH /api/v1/stations/{id}", a.change("station.edit", a.patchStation))
 	mux.HandleFunc("GET /api/v1/audit", a.read("audit.read", auditWhat, a.auditLog))
+	a.placeRoutes(mux)
 }
 
 func areasWhat(r *http.Request) string {
@@ -148,15 +149,8 @@ type StationPatch struct {
 	Name      *string `json:"name,omitempty"`
 }
 
-// stationFields is what the audit log keeps of a station before and after
-// an edit.
-type stationFields struct {
-	Community string `json:"community"`
-	Name      string `json:"name"`
-}
-
-// patchStation edits a registered station in scope. A county
-// administrator may move it only to a community of the county (a
+// patchStation edits a registered station in scope (places.EditStation).
+// A county administrator may move it only to a community of the county (a
 // community out of scope is refused like one that does not exist); a
 // station manager may rename its station but not move it.
 func (a *api) patchStation(w http.ResponseWriter, r *http.Request) {
@@ -171,54 +165,14 @@ func (a *api) patchStation(w http.ResponseWriter, r *http.Request) {
 	if !a.stationInScope(w, r, id, what) {
 		return
 	}
-	ctx := r.Context()
-	reg, err := a.f.Store.Registration(ctx, id)
+	before, after, err := places.EditStation(r.Context(), a.f.Store, scopeOf(r), id, req.Community, req.Name)
 	if errors.Is(err, store.ErrNotFound) {
-		err = fleet.UnknownStation(id)
-	}
-	if err != nil {
-		a.failFleet(w, what, err)
+		a.failFleet(w, what, fleet.UnknownStation(id))
 		return
 	}
-	before := stationFields{Community: reg.Community, Name: reg.Name}
-	after := before
-	if req.Community != nil {
-		c := strings.TrimSpace(*req.Community)
-		sc := scopeOf(r)
-		// Where a station belongs decides which county sees it: a station
-		// manager may rename its station but not move it.
-		if sc.Role == access.Station {
-			a.failReview(w, http.StatusForbidden, "a station manager cannot move a station to another community",
-				"站点所属社区由县（区）或市级管理员设置；如需更改，请联系他们。", nil)
-			return
-		}
-		if !sc.Area(c) {
-			a.failReview(w, http.StatusUnprocessableEntity, "community "+c+": not a community in your scope",
-				"所属社区编码不对：不是已登记的社区（村），或不在您的管理范围内。请核对编码后再试。", nil)
-			return
-		}
-		if _, err := a.f.Store.SetStationCommunity(ctx, id, c); err != nil {
-			if errors.Is(err, store.ErrNotCommunity) {
-				a.failReview(w, http.StatusUnprocessableEntity, "community "+c+": not a community in your scope",
-					"所属社区编码不对：不是已登记的社区（村），或不在您的管理范围内。请核对编码后再试。", nil)
-				return
-			}
-			a.failFleet(w, what, err)
-			return
-		}
-		after.Community = c
-	}
-	if req.Name != nil {
-		n := strings.TrimSpace(*req.Name)
-		if n == "" || len([]rune(n)) > 100 {
-			a.failReview(w, http.StatusBadRequest, "name: 1 to 100 characters", "站点名称不能为空，也不能超过 100 个字。", nil)
-			return
-		}
-		if _, err := a.f.Store.SetStationName(ctx, id, n); err != nil {
-			a.failFleet(w, what, err)
-			return
-		}
-		after.Name = n
+	if err != nil {
+		a.failPlace(w, what, "站点", err)
+		return
 	}
 	noteChange(r, "station "+id, before, after)
 	writeJSON(w, map[string]any{"id": id, "community": after.Community, "name": after.Name})

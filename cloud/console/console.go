@@ -76,6 +76,10 @@ type Console struct {
 	// Vault seals ID numbers: registering and importing volunteers need it.
 	Vault      *people.Vault
 	Thresholds fleet.Thresholds
+	// AcceptWithin is the target time for an organisation to accept a
+	// dispatched order, counted on the supply and demand page
+	// (orders.DefaultPolicy's when zero).
+	AcceptWithin time.Duration
 	// Audit records a change made on a page (who is the request's user):
 	// the action, its target and the state before and after; nil writes
 	// it to Log. The volunteer register audits its own.
@@ -106,6 +110,7 @@ func (c *Console) Handler() http.Handler {
 	c.stationRoutes(mux)
 	c.peopleRoutes(mux)
 	c.reviewRoutes(mux)
+	c.orderRoutes(mux)
 	c.userRoutes(mux)
 	c.auditRoutes(mux)
 	c.activityRoutes(mux)
@@ -170,6 +175,10 @@ type page struct {
 	// Flash is a success message, Error a refusal, both in Chinese.
 	Flash, Error string
 	Data         any
+	// Office is the name of the office that leads the city's volunteer
+	// work, as the city administrator set it (never a fixed name: it
+	// differs from city to city and changed in 2024).
+	Office string
 }
 
 type navItem struct {
@@ -191,6 +200,8 @@ func (c *Console) nav(u *access.User) []navItem {
 	add("stations", "站点", city, county, station, auditor)
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
+	add("orders", "需求", city, county, station, org, auditor)
+	add("supply", "供需", city, county, station, auditor)
 	add("activities", "活动预告", city, county, station, org, auditor)
 	if c.Rollouts != nil {
 		add("rollouts", "固件发布", city, auditor)
@@ -203,6 +214,7 @@ func (c *Console) nav(u *access.User) []navItem {
 		add("users", "用户", city, auditor)
 	}
 	add("audit", "审计日志", city, auditor)
+	add("settings", "设置", city)
 	return out
 }
 
@@ -231,6 +243,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 		}
 	}
 	p.Static = static
+	if office, err := c.Store.LeadingOffice(r.Context()); err == nil {
+		p.Office = office
+	} else {
+		c.Log.Warn("console: leading office", "err", err)
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		c.Log.Error("console: render", "page", name, "err", err)

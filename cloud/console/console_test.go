@@ -150,6 +150,7 @@ var users = []*access.User{
 	{ID: 4, Name: "orgadmin", Role: access.Org, Scope: "org-1"},
 	{ID: 5, Name: "auditor", Role: access.Auditor},
 	{ID: 6, Name: "newcomer", Role: access.City, MustChangePassword: true},
+	{ID: 7, Name: "ninger", Role: access.County, Scope: "530821"},
 }
 
 func newTestConsole(t *testing.T, dsn string) *testConsole {

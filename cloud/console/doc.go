@@ -4,11 +4,14 @@
 //
 // Pages: stations (presence, alerts, last command, config versions), one
 // station (its presence history, commands and what became of them, a
-// command form), config push (load what a target runs, push only what was
-// changed; refusals in Chinese), the review queue (待审核), firmware
-// rollouts and release upload, the area tree, organisations, volunteer
-// registration and a volunteer's page (ID number always masked), and the
-// import of areas, organisations or volunteers with the per-row report.
+// command form, its community and name), config push (load what a target
+// runs, push only what was changed; refusals in Chinese), the review queue
+// (待审核), firmware rollouts and release upload, the area tree and
+// organisations (each added and edited within the user's scope, package
+// places), volunteer registration and a volunteer's page (ID number always
+// masked), the import of areas, organisations or volunteers with the
+// per-row report, and the settings (the leading office's name, shown at
+// the foot of every page).
 //
 // The one script is htmx (npm htmx.org, pinned, vendored under static/,
 // served from the binary with a versioned name and a year-long cache): it

@@ -19,13 +19,13 @@ import (
 // scope, which looks the same as one that does not exist.
 func TestPagesByRole(t *testing.T) {
 	each(t, func(t *testing.T, c *testConsole) {
-		all := []string{"stations", "config", "review", "areas", "orgs", "volunteers", "import"}
+		all := []string{"stations", "config", "review", "orders", "supply", "areas", "orgs", "volunteers", "import"}
 		menus := map[string][]string{
-			"city":     {"stations", "config", "review", "areas", "orgs", "volunteers", "import"},
-			"simao":    {"stations", "config", "review", "areas", "orgs", "volunteers"},
-			"manager":  {"stations", "config", "review"},
-			"orgadmin": {"orgs", "volunteers"},
-			"auditor":  {"stations", "review", "areas", "orgs", "volunteers"},
+			"city":     {"stations", "config", "review", "orders", "supply", "areas", "orgs", "volunteers", "import"},
+			"simao":    {"stations", "config", "review", "orders", "supply", "areas", "orgs", "volunteers"},
+			"manager":  {"stations", "config", "review", "orders", "supply"},
+			"orgadmin": {"orders", "orgs", "volunteers"},
+			"auditor":  {"stations", "review", "orders", "supply", "areas", "orgs", "volunteers"},
 		}
 		for name, menu := range menus {
 			cl := c.login(name)

@@ -28,6 +28,7 @@ func (c *Console) peopleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+Prefix+"volunteers/{id}", c.page("volunteers", c.volunteerPage))
 	mux.HandleFunc("GET "+Prefix+"import", c.page("import", c.importPage))
 	mux.HandleFunc("POST "+Prefix+"import", c.change("import", c.importFile))
+	c.placeRoutes(mux)
 }
 
 type areaRow struct {
@@ -39,17 +40,31 @@ type areasData struct {
 	// Path is the area shown and those above it, from the top.
 	Path     []people.Area
 	Children []areaRow
+	// Edit says the user may edit the area shown and add areas under it;
+	// Levels are the choices of a level, ChildLevel the one under it.
+	Edit       bool
+	Levels     []choice
+	ChildLevel people.Level
 }
 
 // areasPage shows one area and the areas under it: the city's top for
 // the city administrator, the county for a county administrator.
 func (c *Console) areasPage(w http.ResponseWriter, r *http.Request) {
+	p := &page{}
+	if r.URL.Query().Get("saved") == "1" {
+		p.Flash = "已保存。"
+	}
+	c.showAreas(w, r, r.URL.Query().Get("area"), http.StatusOK, p)
+}
+
+// showAreas renders the areas page of code ("" the top of the user's
+// scope) with p's message.
+func (c *Console) showAreas(w http.ResponseWriter, r *http.Request, code string, status int, p *page) {
 	ctx, u := r.Context(), user(r)
-	code := r.URL.Query().Get("area")
 	if code == "" && !seesAll(u) {
 		code = u.Scope
 	}
-	d := &areasData{}
+	d := &areasData{Levels: levelChoices, ChildLevel: people.LevelCity}
 	if code != "" {
 		ok, err := c.areaVisible(ctx, u, code)
 		if err != nil {
@@ -85,10 +100,42 @@ func (c *Console) areasPage(w http.ResponseWriter, r *http.Request) {
 	for _, a := range kids {
 		d.Children = append(d.Children, areaRow{a, a.Level.Zh()})
 	}
-	c.render(w, r, http.StatusOK, "areas", &page{Title: "区域", Active: "areas", Data: d})
+	sc, err := c.scopeOf(ctx, u)
+	if err != nil {
+		c.fault(w, r, "areas", err)
+		return
+	}
+	d.Edit = u.CanChange() && sc.EditsPlaces()
+	if n := len(d.Path); n > 0 {
+		// The level under the area shown, if any.
+		for i, l := range levelChoices[:len(levelChoices)-1] {
+			if people.Level(l.Value) == d.Path[n-1].Level {
+				d.ChildLevel = people.Level(levelChoices[i+1].Value)
+			}
+		}
+		if d.Path[n-1].Level == people.LevelCommunity {
+			d.ChildLevel = ""
+		}
+	}
+	p.Title, p.Active, p.Data = "区域", "areas", d
+	c.render(w, r, status, "areas", p)
+}
+
+type orgsData struct {
+	Orgs []people.Organisation
+	// Edit says the user may add organisations; Form is the add form's
+	// values after a refusal.
+	Edit bool
+	Form people.Organisation
 }
 
 func (c *Console) orgsPage(w http.ResponseWriter, r *http.Request) {
+	c.showOrgs(w, r, http.StatusOK, &page{}, nil)
+}
+
+// showOrgs renders the organisations page with p's message and the add
+// form's values (nil: empty).
+func (c *Console) showOrgs(w http.ResponseWriter, r *http.Request, status int, p *page, form *people.Organisation) {
 	ctx, u := r.Context(), user(r)
 	all, err := c.Store.Organisations(ctx)
 	if err != nil {
@@ -106,7 +153,19 @@ func (c *Console) orgsPage(w http.ResponseWriter, r *http.Request) {
 			out = append(out, o)
 		}
 	}
-	c.render(w, r, http.StatusOK, "orgs", &page{Title: "志愿服务组织", Active: "orgs", Data: out})
+	sc, err := c.scopeOf(ctx, u)
+	if err != nil {
+		c.fault(w, r, "organisations", err)
+		return
+	}
+	d := &orgsData{Orgs: out, Edit: u.CanChange() && sc.EditsPlaces()}
+	if form != nil {
+		d.Form = *form
+	} else if u.Role == access.County {
+		d.Form.County = u.Scope
+	}
+	p.Title, p.Active, p.Data = "志愿服务组织", "orgs", d
+	c.render(w, r, status, "orgs", p)
 }
 
 // volunteerForm is the registration form's state.
@@ -248,6 +307,9 @@ type volunteerView struct {
 	History  []store.HistoryEntry
 	Edit     bool
 	Groups   []choice
+	// Tasks are the open orders the volunteer is assigned to, those the
+	// user sees.
+	Tasks []orderRow
 }
 
 func (c *Console) volunteerPage(w http.ResponseWriter, r *http.Request) {
@@ -318,6 +380,11 @@ func (c *Console) showVolunteer(w http.ResponseWriter, r *http.Request, v *peopl
 		view.Register = true
 		view.Groups = groupChoices
 		view.Edit = u.CanChange() && v.Deregistered.IsZero()
+	}
+	var err error
+	if view.Tasks, err = c.volunteerTasks(ctx, u, v.ID); err != nil {
+		c.fault(w, r, "tasks", err)
+		return
 	}
 	if c.Cards != nil {
 		if cv == nil {

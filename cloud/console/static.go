@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,7 @@ var funcs = template.FuncMap{
 	"actions":       rolloutActions,
 	"exportFormats": func() []string { return []string{"json", "csv"} },
 	"join":          func(xs []string) string { return strings.Join(xs, "、") },
+	"has":           func(xs []string, x string) bool { return slices.Contains(xs, x) },
 	"fieldName": func(field, action string) string {
 		if n, ok := fieldNames[field]; ok {
 			return n

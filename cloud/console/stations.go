@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"leifeng/cloud/access"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
@@ -90,11 +91,16 @@ func (c *Console) stations(w http.ResponseWriter, r *http.Request) {
 }
 
 type stationPageData struct {
-	Station  *store.Station
-	Alerts   []fleet.Alert
-	Presence []store.PresenceChange
-	Commands []fleet.CommandStatus
-	Names    []commandName
+	Station *store.Station
+	// Community is the station's community as "name（code）"; Move says
+	// the user may move the station to another community, Rename that
+	// the user may rename it.
+	Community    string
+	Move, Rename bool
+	Alerts       []fleet.Alert
+	Presence     []store.PresenceChange
+	Commands     []fleet.CommandStatus
+	Names        []commandName
 }
 
 type commandName struct{ Name, Label string }
@@ -106,12 +112,25 @@ var commandNames = []commandName{
 }
 
 func (c *Console) stationPage(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	st, ok := c.stationOf(w, r)
 	if !ok {
 		return
 	}
-	d := &stationPageData{Station: st, Alerts: fleet.Alerts(*st, c.now(), c.Thresholds), Names: commandNames}
+	p := &page{}
+	if r.URL.Query().Get("saved") == "1" {
+		p.Flash = "已保存。"
+	}
+	c.showStation(w, r, st, http.StatusOK, p)
+}
+
+// showStation renders st's page with p's message.
+func (c *Console) showStation(w http.ResponseWriter, r *http.Request, st *store.Station, code int, p *page) {
+	ctx, u := r.Context(), user(r)
+	d := &stationPageData{Station: st, Alerts: fleet.Alerts(*st, c.now(), c.Thresholds), Names: commandNames,
+		Community: st.Community, Rename: u.CanChange(), Move: u.CanChange() && u.Role != access.Station}
+	if a, err := c.Store.Area(ctx, st.Community); err == nil {
+		d.Community = a.Name + "（" + a.Code + "）"
+	}
 	var err error
 	if d.Presence, err = c.Store.Presence(ctx, st.ID, 20); err != nil {
 		c.fault(w, r, "presence", err)
@@ -121,7 +140,8 @@ func (c *Console) stationPage(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "commands", err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "station", &page{Title: "站点 " + st.ID, Active: "stations", Data: d})
+	p.Title, p.Active, p.Data = "站点 "+st.ID, "stations", d
+	c.render(w, r, code, "station", p)
 }
 
 // stationOf is the station the path names, if the user sees it; else it

@@ -87,9 +87,11 @@ func (a *Area) Validate() error {
 	case a.Parent == a.Code:
 		return ErrSelfParent
 	}
-	if _, err := ParseLevel(string(a.Level)); err != nil {
+	l, err := ParseLevel(string(a.Level))
+	if err != nil {
 		return err
 	}
+	a.Level = l
 	if a.Level != LevelCity && a.Parent == "" {
 		return refuse(ErrBadParent, "a %s needs a parent", a.Level)
 	}
@@ -132,3 +134,59 @@ func (o *Organisation) Validate() error {
 // names the 文明办, and since 2024 it is often the 党委社会工作部, so the
 // default names neither.
 const DefaultLeadingOffice = "志愿服务主管部门"
+
+// AreaPatch is an edit of an area: each field that is not nil is set.
+// The code is the area's identity (stations, volunteers and areas below
+// refer to it) and does not change.
+type AreaPatch struct {
+	Name       *string `json:"name,omitempty"`
+	Parent     *string `json:"parent,omitempty"`
+	Level      *string `json:"level,omitempty"`
+	Population *int64  `json:"population,omitempty"`
+}
+
+// Apply returns a with p's fields set, the level read in English or
+// Chinese; the store checks the result as it checks an import's row.
+func (a Area) Apply(p AreaPatch) (Area, error) {
+	if p.Name != nil {
+		a.Name = *p.Name
+	}
+	if p.Parent != nil {
+		a.Parent = *p.Parent
+	}
+	if p.Level != nil {
+		l, err := ParseLevel(*p.Level)
+		if err != nil {
+			return a, err
+		}
+		a.Level = l
+	}
+	if p.Population != nil {
+		a.Population = *p.Population
+	}
+	return a, a.Validate()
+}
+
+// OrgPatch is an edit of an organisation: each field that is not nil is
+// set ("" clears the county, the community or the parent). The ID does
+// not change.
+type OrgPatch struct {
+	Name      *string `json:"name,omitempty"`
+	Type      *string `json:"type,omitempty"`
+	County    *string `json:"county,omitempty"`
+	Community *string `json:"community,omitempty"`
+	Parent    *string `json:"parent,omitempty"`
+}
+
+// Apply returns o with p's fields set; the store checks the result as it
+// checks an import's row.
+func (o Organisation) Apply(p OrgPatch) (Organisation, error) {
+	for _, f := range []struct{ to, from *string }{
+		{&o.Name, p.Name}, {&o.Type, p.Type}, {&o.County, p.County}, {&o.Community, p.Community}, {&o.Parent, p.Parent},
+	} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	return o, o.Validate()
+}

@@ -78,7 +78,7 @@ func loadVolunteers(b *testing.B, s *Store, n int) {
 		if i%2 == 0 {
 			orgs = append(orgs, []any{id, fmt.Sprintf("O%03d", i%300)})
 		}
-		cards = append(cards, []any{card, id})
+		cards = append(cards, []any{card, id, fmt.Sprintf("04%012X", i), "ntag215", now, "bench", "2029-12-31", "active"})
 	}
 	for _, t := range []struct {
 		table string
@@ -88,7 +88,7 @@ func loadVolunteers(b *testing.B, s *Store, n int) {
 		{"volunteers", []string{"id", "name", "updated_ns", "gender", "birth_date", "id_cipher", "id_hash", "id_masked",
 			"community", "phone", "skills", "service_types", "grp", "national_id", "guardian_consent", "registered_on", "registered_ns"}, vols},
 		{"volunteer_orgs", []string{"volunteer", "org"}, orgs},
-		{"cards", []string{"serial", "volunteer"}, cards},
+		{"cards", []string{"serial", "volunteer", "uid", "media", "issued_ns", "issued_by", "expires", "state"}, cards},
 	} {
 		if _, err := c.CopyFrom(ctx, pgx.Identifier{t.table}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
 			b.Fatalf("COPY %s: %v", t.table, err)

@@ -149,7 +149,7 @@ V005,赵六,,,530802199506073217,999999,13500135000,,,,
 	}
 	page.screenshot(t, "card-revoked", 375, 800)
 
-	for _, p := range []string{"stations", "stations/pe-web-030", "config", "review", "areas", "orgs", "volunteers", "users", "audit"} {
+	for _, p := range []string{"stations", "stations/pe-web-030", "config", "review", "areas", "orgs", "volunteers", "users", "audit", "settings"} {
 		page.goTo(t, c.http+"/console/"+p)
 		name := map[string]string{"stations/pe-web-030": "station"}[p]
 		if name == "" {

@@ -11,7 +11,6 @@ import (
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/internal/cli"
-	"leifeng/internal/pgtest"
 )
 
 // `leifeng-cloud import` against SQLite under --data and PostgreSQL by
@@ -19,13 +18,7 @@ import (
 // while any row is refused, the same file twice changes nothing, and a
 // key file other than the database's is refused.
 func TestImportCommand(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		db   func(t *testing.T) []string
-	}{
-		{"sqlite", func(*testing.T) []string { return nil }},
-		{"postgres", func(t *testing.T) []string { return []string{"--db", pgtest.NewDatabase(t, pgtest.Start(t))} }},
-	} {
+	for _, be := range cliBackends {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir, data := t.TempDir(), t.TempDir()

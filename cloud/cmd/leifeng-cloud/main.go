@@ -79,6 +79,8 @@ usage:
                                   users of the console and the API (first: a city administrator)
   leifeng-cloud token create --user NAME | list | revoke --id N
                                   API tokens for scripts, acting with a user's rights
+  leifeng-cloud settings get [leading-office] | set leading-office NAME [--data DIR | --db DSN]
+                                  the city's settings: the name of the leading office the console shows
   leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
                                   the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
@@ -128,6 +130,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "settings":
+		return settingsCmd(ctx, args[1:], stdout, stderr)
 	case "issuer-key":
 		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
