@@ -128,12 +128,10 @@ func (v *View) Sees(a *store.Activity) bool {
 // a station manager only those for its stations; nobody else any.
 func (v *View) MayChange(a *store.Activity) error {
 	sc := v.sc
+	if err := mayAnnounce(sc); err != nil || sc.Role == access.City {
+		return err
+	}
 	switch {
-	case sc.Role == access.City:
-		return nil
-	case sc.Role != access.County && sc.Role != access.Station:
-		return refuse(http.StatusForbidden, "only station managers, counties and the city announce activities",
-			"只有站点管理员、县（区）和市级管理员可以发布和修改活动预告。")
 	case a.CityWide():
 		return refuse(http.StatusForbidden, "an activity for the whole city is the city's",
 			"面向全市所有站点的活动只有市级管理员可以发布和修改；请选择您管理的站点或社区。")
@@ -154,6 +152,16 @@ func (v *View) MayChange(a *store.Activity) error {
 		}
 	}
 	return nil
+}
+
+// mayAnnounce refuses a role that announces no activities at all.
+func mayAnnounce(sc *access.Scope) error {
+	switch sc.Role {
+	case access.City, access.County, access.Station:
+		return nil
+	}
+	return refuse(http.StatusForbidden, "only station managers, counties and the city announce activities",
+		"只有站点管理员、县（区）和市级管理员可以发布和修改活动预告。")
 }
 
 // Visible lists the activities sc sees, soonest first; ended ones too
@@ -270,6 +278,9 @@ func (l *List) refresh(ctx context.Context, before, after *store.Activity) {
 // long, an end not after the start, unknown stations, areas or
 // organisation, or targets outside sc.
 func (l *List) check(ctx context.Context, sc *access.Scope, a *store.Activity) error {
+	if err := mayAnnounce(sc); err != nil {
+		return err
+	}
 	a.Title, a.Body, a.Place, a.Org = strings.TrimSpace(a.Title), strings.TrimSpace(a.Body), strings.TrimSpace(a.Place), strings.TrimSpace(a.Org)
 	a.Stations, a.Areas = tidy(a.Stations), tidy(a.Areas)
 	switch {
