@@ -127,7 +127,7 @@ func benchNATS(b *testing.B, n int, day time.Duration) *scaleResult {
 		rep.Latency.P50, rep.Latency.P90, rep.Latency.P99, rep.RecordsPerSecond, rep.StormRecords, rep.StormSeconds, time.Since(stormStart).Seconds())
 	fmt.Printf("  nats-server ×3 RSS %.0f MB idle, %.0f MB peak: %.1f KB per connected station; gateways ×2 RSS %.0f MB idle, %.0f MB peak: %.1f KB per connected station; loadgen %.0f MB (%.0f KB per kiosk)\n",
 		brokerBase, brokerTop, brokerKB, gwBase, gwTop, gwKB, rep.LoadgenRSSMB, rep.LoadgenRSSMB*1024/float64(n))
-	fmt.Printf("  over the day: kiosks per node at its end %s; CPU nats-server ×3 %.0f s, gateways ×2 %.0f s; consumer %s: %d waiting, %d unacked (%v)\n",
+	fmt.Printf("  over the day: clients per node at its end (kiosks, gateways, this benchmark) %s; CPU nats-server ×3 %.0f s, gateways ×2 %.0f s; consumer %s: %d waiting, %d unacked (%v)\n",
 		strings.Join(conns, ", "), natsCPU, gwDayCPU, natsjs.Consumer, waiting, unacked, pendingErr)
 	fmt.Printf("  JetStream consumers on %s: %d at the end of the day, %d after the storm (kiosks downlink at QoS 0)\n",
 		natsjs.Stream, dayConsumers, afterConsumers)
