@@ -71,6 +71,8 @@ func TestKillRestart(t *testing.T) {
 			t.Fatalf("node %s not running after Restart", n.Name)
 		}
 	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	for {
 		s, err := js.Stream(ctx, "t")
 		if err == nil {
