@@ -79,9 +79,16 @@ type loadRun struct {
 
 func startLoadgen(t testing.TB, c *cloud, bundles string, args ...string) *loadRun {
 	t.Helper()
+	return runLoadgen(t, bundles, append([]string{"--api", c.http, "--token", c.token(t)}, args...)...)
+}
+
+// runLoadgen starts leifeng-loadgen on the bundles in bundles; args say
+// how it checks the database (--api and --token, or --db).
+func runLoadgen(t testing.TB, bundles string, args ...string) *loadRun {
+	t.Helper()
 	loadgenBin(t)
 	r := &loadRun{report: filepath.Join(t.TempDir(), "report.json")}
-	args = append([]string{"--bundles", bundles, "--api", c.http, "--token", c.token(t), "--report", r.report}, args...)
+	args = append([]string{"--bundles", bundles, "--report", r.report}, args...)
 	r.p = startProc(t, "leifeng-loadgen", args...)
 	return r
 }
@@ -189,10 +196,29 @@ func TestLoadgenSmoke(t *testing.T) {
 }
 
 // provision registers n stations with the running cloud of data (its
-// --data, where serve made the keys) and db, writing their bundles into a new directory, as `station add`
-// does (the same fleet.Service.AddStation), in one process: ten thousand
+// --data, where serve made the keys) and db, writing their bundles into a
+// new directory, as `station add` does, in one process: ten thousand
 // `station add` processes would take twelve minutes.
 func provision(t testing.TB, data, db, broker string, n int) string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("ld-%05d", i)
+	}
+	dir := t.TempDir()
+	for _, b := range register(t, data, db, broker, ids) {
+		if err := wire.WriteBundle(filepath.Join(dir, b.Station+".bundle.json"), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// register adds the stations ids to the cloud's store (db; SQLite under
+// data when empty) with the keys in data, as `station add` does (the same
+// fleet.Service.AddStation), eight at a time, and returns their bundles in
+// the order of ids.
+func register(t testing.TB, data, db, broker string, ids []string) []*wire.Bundle {
 	t.Helper()
 	ctx := context.Background()
 	dsn := db
@@ -209,7 +235,7 @@ func provision(t testing.TB, data, db, broker string, n int) string {
 		t.Fatal(err)
 	}
 	svc := fleet.NewService(st, keys, nil, nil)
-	dir := t.TempDir()
+	bundles := make([]*wire.Bundle, len(ids))
 	work := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -217,20 +243,17 @@ func provision(t testing.TB, data, db, broker string, n int) string {
 	for range 8 {
 		wg.Go(func() {
 			for i := range work {
-				id := fmt.Sprintf("ld-%05d", i)
-				b, err := svc.AddStation(ctx, id, "", "", broker)
-				if err == nil {
-					err = wire.WriteBundle(filepath.Join(dir, id+".bundle.json"), b)
-				}
+				b, err := svc.AddStation(ctx, ids[i], "", "", broker)
 				if err != nil {
 					mu.Lock()
 					firstErr = err
 					mu.Unlock()
 				}
+				bundles[i] = b
 			}
 		})
 	}
-	for i := range n {
+	for i := range ids {
 		work <- i
 	}
 	close(work)
@@ -238,7 +261,7 @@ func provision(t testing.TB, data, db, broker string, n int) string {
 	if firstErr != nil {
 		t.Fatal(firstErr)
 	}
-	return dir
+	return bundles
 }
 
 // rssMB is a process's resident memory in MB.
@@ -255,9 +278,22 @@ func rssMB(pid int) float64 {
 	return pages * float64(os.Getpagesize()) / (1 << 20)
 }
 
-// peakRSS samples pid's resident memory every second until stop is
+// sumRSS is the resident memory of the processes pids (0: not running)
+// together, in MB.
+func sumRSS(pids []int) float64 {
+	mb := 0.0
+	for _, p := range pids {
+		if p > 0 {
+			mb += rssMB(p)
+		}
+	}
+	return mb
+}
+
+// peakRSS samples the resident memory of the processes pids returns
+// (together: a cluster's nodes, the gateways) every second until stop is
 // closed, and returns the highest.
-func peakRSS(pid func() int, stop <-chan struct{}) <-chan float64 {
+func peakRSS(pids func() []int, stop <-chan struct{}) <-chan float64 {
 	out := make(chan float64, 1)
 	go func() {
 		peak := 0.0
@@ -269,13 +305,37 @@ func peakRSS(pid func() int, stop <-chan struct{}) <-chan float64 {
 				out <- peak
 				return
 			case <-t.C:
-				if p := pid(); p > 0 {
-					peak = max(peak, rssMB(p))
-				}
+				peak = max(peak, sumRSS(pids()))
 			}
 		}
 	}()
 	return out
+}
+
+// cpuSeconds is the CPU time the processes pids used so far, together.
+func cpuSeconds(pids []int) float64 {
+	const ticks = 100 // USER_HZ on Linux
+	s := 0.0
+	for _, p := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		// The fields after the command's name, which is in parentheses
+		// and may hold spaces: utime and stime are the 12th and 13th.
+		rest := string(data)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		k, _ := strconv.ParseFloat(f[12], 64)
+		s += (u + k) / ticks
+	}
+	return s
 }
 
 // raiseFiles lets this process and the ones it starts hold n open files
@@ -310,72 +370,138 @@ func kioskData(t testing.TB) string {
 
 // BenchmarkScale is `make bench-scale`: -scale.stations simulated stations
 // play a day of -scale.duration against each deployment, then a reconnect
-// storm after a restart. Side by side: the embedded broker with its one
-// gateway (`serve`, on PostgreSQL).
+// storm after a restart. Side by side in one run: "embedded", the embedded
+// broker with its one gateway (`serve`, on PostgreSQL), and "nats", a
+// three-node NATS cluster with two `gateway --nats` on PostgreSQL
+// (scale_nats_test.go). -bench 'BenchmarkScale/nats' runs one side.
 func BenchmarkScale(b *testing.B) {
 	n, day := *scaleStations, *scaleDuration
 	raiseFiles(b, uint64(n)+2000)
-	b.Run("embedded", func(b *testing.B) {
-		pg := pgtest.Start(b, pgtest.WithFsync())
-		db := pgtest.NewDatabase(b, pg)
-		c := startCloud(b, cloudOpt{db: db, extra: []string{
-			"--mqtt-max-conns", strconv.Itoa(2*n + 100), "--mqtt-max-conns-per-addr", strconv.Itoa(2*n + 100)}})
-		bundles := provision(b, c.data, db, c.mqtt, n)
-		base := rssMB(c.proc.cmd.Process.Pid)
-		stop := make(chan struct{})
-		var pidMu sync.Mutex
-		pid := func() int {
-			pidMu.Lock()
-			defer pidMu.Unlock()
-			if c.proc.cmd == nil {
-				return 0
-			}
-			return c.proc.cmd.Process.Pid
+	var results []*scaleResult
+	b.Run("embedded", func(b *testing.B) { results = append(results, benchEmbedded(b, n, day)) })
+	b.Run("nats", func(b *testing.B) { results = append(results, benchNATS(b, n, day)) })
+	printScaleTable(results)
+}
+
+// loadgenShards is how many leifeng-loadgen processes play n kiosks: one
+// holds 4,000 at most (a kiosk is a bbolt file and a connection, and the
+// limit of open files here is 20,000).
+func loadgenShards(n int) int { return (n + 3999) / 4000 }
+
+// loadgenArgs are the arguments of shard k of shards playing a day: the
+// same on both sides.
+func loadgenArgs(k, shards int, day time.Duration, kdata string) []string {
+	return []string{"--shard", fmt.Sprintf("%d/%d", k, shards), "--duration", day.String(),
+		"--data", filepath.Join(kdata, strconv.Itoa(k)), "--storm-taps", "10", "--progress", "10s", "--drain-timeout", "10m"}
+}
+
+// scaleResult is what one side of BenchmarkScale measured.
+type scaleResult struct {
+	side, deployment string
+	day              time.Duration
+	rep              *loadReport
+	// brokerKB and gatewayKB are the growth of resident memory per
+	// connected station, from idle to the run's peak; gatewayKB < 0 when
+	// the gateway is in the broker's process.
+	brokerKB, gatewayKB float64
+	consumers           string
+}
+
+// printScaleTable prints the sides' figures as a Markdown table (the
+// README's), on stdout.
+func printScaleTable(results []*scaleResult) {
+	if len(results) == 0 {
+		return
+	}
+	fmt.Printf("\n| deployment | stations, day | taps | lost / duplicated / left | tap to ack p50 / p99 | records/s | storm | broker memory per connected station | gateway memory per connected station | JetStream consumers |\n")
+	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range results {
+		if r == nil || r.rep == nil {
+			continue
 		}
-		peak := peakRSS(pid, stop)
-		// One process holds 4,000 kiosks at most: a kiosk is a bbolt file
-		// and a connection, and the limit of open files here is 20,000.
-		shards := (n + 3999) / 4000
-		kdata := kioskData(b)
-		var runs []*loadRun
-		for k := range shards {
-			runs = append(runs, startLoadgen(b, c, bundles, "--shard", fmt.Sprintf("%d/%d", k, shards), "--duration", day.String(),
-				"--data", filepath.Join(kdata, strconv.Itoa(k)), "--storm-taps", "10", "--progress", "10s", "--drain-timeout", "10m"))
+		gw := "in the broker's process"
+		if r.gatewayKB >= 0 {
+			gw = fmt.Sprintf("%.1f KB", r.gatewayKB)
 		}
-		var dayMetrics string
-		storm(b, runs, day+15*time.Minute, func() {
-			dayMetrics = gatewayMetrics(c.metrics(b))
-			pidMu.Lock()
-			defer pidMu.Unlock()
-			c.proc.stop()
-		}, func() {
-			pidMu.Lock()
-			defer pidMu.Unlock()
-			c.proc.start()
-		})
-		rep := &loadReport{}
-		for _, r := range runs {
-			rep.add(r.wait(b, 20*time.Minute))
+		fmt.Printf("| %s | %d, %s | %d | %d / %d / %d | %.3f s / %.2f s | %.0f | %d records: %.1f s | %.1f KB | %s | %s |\n",
+			r.deployment, r.rep.Stations, r.day, r.rep.Taps, r.rep.Lost, r.rep.Duplicates, r.rep.Undrained,
+			r.rep.Latency.P50, r.rep.Latency.P99, r.rep.RecordsPerSecond, r.rep.StormRecords, r.rep.StormSeconds, r.brokerKB, gw, r.consumers)
+	}
+	fmt.Println()
+}
+
+// benchEmbedded is the embedded side: `serve` (its broker and its one
+// gateway) on a private PostgreSQL with fsync.
+func benchEmbedded(b *testing.B, n int, day time.Duration) *scaleResult {
+	pg := pgtest.Start(b, pgtest.WithFsync())
+	db := pgtest.NewDatabase(b, pg)
+	c := startCloud(b, cloudOpt{db: db, extra: []string{
+		"--mqtt-max-conns", strconv.Itoa(2*n + 100), "--mqtt-max-conns-per-addr", strconv.Itoa(2*n + 100)}})
+	bundles := provision(b, c.data, db, c.mqtt, n)
+	base := rssMB(c.proc.cmd.Process.Pid)
+	stop := make(chan struct{})
+	var pidMu sync.Mutex
+	pid := func() []int {
+		pidMu.Lock()
+		defer pidMu.Unlock()
+		if c.proc.cmd == nil {
+			return nil
 		}
-		close(stop)
-		top := <-peak
-		// On stdout, not b.Log: the test framework cuts long benchmark logs.
-		fmt.Printf("embedded broker + 1 gateway + PostgreSQL: %d stations, a day of %s: %d taps, %d records, lost %d, duplicated %d, left in outboxes %d\n",
-			rep.Stations, day, rep.Taps, rep.Records, rep.Lost, rep.Duplicates, rep.Undrained)
-		fmt.Printf("  tap to ack (online taps) p50 %.3fs p90 %.3fs p99 %.3fs; %.0f records/s; storm of %d records: every outbox empty %.1fs after the first kiosk came back\n",
-			rep.Latency.P50, rep.Latency.P90, rep.Latency.P99, rep.RecordsPerSecond, rep.StormRecords, rep.StormSeconds)
-		fmt.Printf("  serve (broker + gateway) RSS %.0f MB idle, %.0f MB peak: %.1f KB per connected station; loadgen %.0f MB (%.0f KB per kiosk); MQTT subscriptions: 4 per kiosk, no consumers (no JetStream)\n",
-			base, top, (top-base)*1024/float64(n), rep.LoadgenRSSMB, rep.LoadgenRSSMB*1024/float64(n))
-		fmt.Printf("  the gateway over the day:\n%s\n", dayMetrics)
-		b.ReportMetric(rep.Latency.P50, "p50-s")
-		b.ReportMetric(rep.Latency.P99, "p99-s")
-		b.ReportMetric(rep.RecordsPerSecond, "records/s")
-		b.ReportMetric(rep.StormSeconds, "storm-s")
-		b.ReportMetric((top-base)*1024/float64(n), "KB/station")
-		if rep.Lost != 0 || rep.Duplicates != 0 || rep.Undrained != 0 {
-			b.Fatalf("lost %d, duplicated %d, left in outboxes %d", rep.Lost, rep.Duplicates, rep.Undrained)
-		}
+		return []int{c.proc.cmd.Process.Pid}
+	}
+	peak := peakRSS(pid, stop)
+	shards := loadgenShards(n)
+	kdata := kioskData(b)
+	var runs []*loadRun
+	for k := range shards {
+		runs = append(runs, startLoadgen(b, c, bundles, loadgenArgs(k, shards, day, kdata)...))
+	}
+	var dayMetrics string
+	storm(b, runs, day+15*time.Minute, func() {
+		dayMetrics = gatewayMetrics(c.metrics(b))
+		pidMu.Lock()
+		defer pidMu.Unlock()
+		c.proc.stop()
+	}, func() {
+		pidMu.Lock()
+		defer pidMu.Unlock()
+		c.proc.start()
 	})
+	rep := &loadReport{}
+	for _, r := range runs {
+		rep.add(r.wait(b, 20*time.Minute))
+	}
+	close(stop)
+	top := <-peak
+	// On stdout, not b.Log: the test framework cuts long benchmark logs.
+	fmt.Printf("embedded broker + 1 gateway + PostgreSQL: %d stations, a day of %s: %d taps, %d records, lost %d, duplicated %d, left in outboxes %d\n",
+		rep.Stations, day, rep.Taps, rep.Records, rep.Lost, rep.Duplicates, rep.Undrained)
+	fmt.Printf("  tap to ack (online taps) p50 %.3fs p90 %.3fs p99 %.3fs; %.0f records/s; storm of %d records: every outbox empty %.1fs after the first kiosk came back\n",
+		rep.Latency.P50, rep.Latency.P90, rep.Latency.P99, rep.RecordsPerSecond, rep.StormRecords, rep.StormSeconds)
+	fmt.Printf("  serve (broker + gateway) RSS %.0f MB idle, %.0f MB peak: %.1f KB per connected station; loadgen %.0f MB (%.0f KB per kiosk); MQTT subscriptions: 4 per kiosk, no consumers (no JetStream)\n",
+		base, top, (top-base)*1024/float64(n), rep.LoadgenRSSMB, rep.LoadgenRSSMB*1024/float64(n))
+	fmt.Printf("  the gateway over the day:\n%s\n", dayMetrics)
+	res := &scaleResult{side: "embedded", deployment: "`serve` (embedded broker, 1 gateway)", day: day, rep: rep,
+		brokerKB: (top - base) * 1024 / float64(n), gatewayKB: -1, consumers: "none (no JetStream)"}
+	reportScale(b, res)
+	return res
+}
+
+// reportScale reports a side's figures to the benchmark and fails it if
+// anything was lost, stored twice or left in an outbox.
+func reportScale(b *testing.B, r *scaleResult) {
+	rep := r.rep
+	b.ReportMetric(rep.Latency.P50, "p50-s")
+	b.ReportMetric(rep.Latency.P99, "p99-s")
+	b.ReportMetric(rep.RecordsPerSecond, "records/s")
+	b.ReportMetric(rep.StormSeconds, "storm-s")
+	b.ReportMetric(r.brokerKB, "KB/station")
+	if rep.Lost != 0 || rep.Duplicates != 0 || rep.Undrained != 0 {
+		b.Errorf("%s: lost %d, duplicated %d, left in outboxes %d", r.side, rep.Lost, rep.Duplicates, rep.Undrained)
+	}
+	if !strings.Contains(rep.Check, "looked up") {
+		b.Errorf("%s: records not checked against the database: %s", r.side, rep.Check)
+	}
 }
 
 // gatewayMetrics picks from /metrics what says where a batch's time went:

@@ -40,9 +40,12 @@ type natsFleet struct {
 	dsn      string // the cloud's database
 	keys     *fleet.Keys
 	stations []string
+	bundles  []*wire.Bundle // the stations', as AddStation made them (no broker yet)
 }
 
-func startNATSFleet(t *testing.T, dsn string, stations int) *natsFleet {
+// startNATSFleet registers stations pv-000, pv-001, … in the store of
+// dsn (SQLite under a new --data when empty) and starts the cluster.
+func startNATSFleet(t testing.TB, dsn string, stations int) *natsFleet {
 	t.Helper()
 	ctx := context.Background()
 	f := &natsFleet{dir: t.TempDir(), data: t.TempDir(), dsn: dsn}
@@ -53,19 +56,15 @@ func startNATSFleet(t *testing.T, dsn string, stations int) *natsFleet {
 	if f.keys, err = fleet.LoadKeys(f.data); err != nil {
 		t.Fatal(err)
 	}
+	for i := range stations {
+		f.stations = append(f.stations, fmt.Sprintf("pv-%03d", i))
+	}
+	f.bundles = register(t, f.data, f.dsn, "ssl://127.0.0.1:1", f.stations)
 	st, err := store.Open(ctx, f.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	svc := fleet.NewService(st, f.keys, nil, nil)
-	for i := range stations {
-		id := fmt.Sprintf("pv-%03d", i)
-		if _, err := svc.AddStation(ctx, id, "", "", "ssl://127.0.0.1:1"); err != nil {
-			t.Fatal(err)
-		}
-		f.stations = append(f.stations, id)
-	}
 	regs, err := st.Registrations(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +88,37 @@ func startNATSFleet(t *testing.T, dsn string, stations int) *natsFleet {
 		return string(conf)
 	}})
 	return f
+}
+
+// writeBundles writes every station's bundle as `station add --nats
+// --tls-dir` makes it: every node's MQTT URL (ssl://), the downlink at
+// QoS 0, the fleet's CA and the station's certificate.
+func (f *natsFleet) writeBundles(t testing.TB) string {
+	t.Helper()
+	ca, err := os.ReadFile(filepath.Join(f.dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, b := range f.bundles {
+		crt, err := os.ReadFile(filepath.Join(f.dir, "clients", b.Station+".crt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := os.ReadFile(filepath.Join(f.dir, "clients", b.Station+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nb := *b
+		nb.Broker, nb.DownlinkQoS0 = f.cluster.MQTTURLs("ssl"), true
+		// The certificate alone: NATS refuses a password beside it.
+		nb.Username, nb.Password = "", ""
+		nb.CACert, nb.ClientCert, nb.ClientKey = string(ca), string(crt), string(key)
+		if err := wire.WriteBundle(filepath.Join(dir, b.Station+".bundle.json"), &nb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func (f *natsFleet) caPool(t testing.TB) *x509.CertPool {
@@ -149,7 +179,7 @@ func (f *natsFleet) consumerLeader(t testing.TB) *natstest.Node {
 
 // startGateway starts `leifeng-cloud gateway --nats` and waits until it
 // consumes.
-func (f *natsFleet) startGateway(t *testing.T) *proc {
+func (f *natsFleet) startGateway(t testing.TB) *proc {
 	t.Helper()
 	p := startProc(t, "leifeng-cloud", "gateway", "--nats", f.cluster.ClientURLs(), "--nats-ca", filepath.Join(f.dir, "ca.crt"),
 		"--data", f.data, "--db", f.dsn)

@@ -214,6 +214,39 @@ func (n *Node) Restart() {
 	n.waitHealthy()
 }
 
+// Stop stops every node cleanly (SIGTERM), at once, as a restart of the
+// whole cluster does.
+func (c *Cluster) Stop() {
+	var wg sync.WaitGroup
+	for _, n := range c.Nodes {
+		wg.Go(n.Stop)
+	}
+	wg.Wait()
+}
+
+// Restart starts every stopped node again and waits until all are
+// healthy. The nodes start together: one node alone cannot become healthy
+// (JetStream needs a quorum to elect its leaders), so restarting them one
+// after the other with Node.Restart would wait for nothing.
+func (c *Cluster) Restart() {
+	for _, n := range c.Nodes {
+		n.launch()
+	}
+	for _, n := range c.Nodes {
+		n.waitHealthy()
+	}
+}
+
+// Pid is the node's process ID, or 0 when it is not running.
+func (n *Node) Pid() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
 // Running reports whether the node's process runs.
 func (n *Node) Running() bool {
 	n.mu.Lock()

@@ -56,4 +56,33 @@ func TestKillRestart(t *testing.T) {
 	if info.State.Msgs != 10 {
 		t.Fatalf("stream holds %d messages, want 10", info.State.Msgs)
 	}
+
+	// The whole cluster stopped and started again: the stream is still
+	// there, on every node's store.
+	c.Stop()
+	for _, n := range c.Nodes {
+		if n.Running() || n.Pid() != 0 {
+			t.Fatalf("node %s still running after Stop", n.Name)
+		}
+	}
+	c.Restart()
+	for _, n := range c.Nodes {
+		if n.Pid() == 0 {
+			t.Fatalf("node %s not running after Restart", n.Name)
+		}
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		s, err := js.Stream(ctx, "t")
+		if err == nil {
+			if info, err = s.Info(ctx); err == nil && info.State.Msgs == 10 {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("after the cluster's restart: %v (%+v)", err, info)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

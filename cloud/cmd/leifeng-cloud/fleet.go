@@ -95,6 +95,12 @@ func stationCmd(args []string) error {
 		b.IssuerRoots = roots
 	}
 	b.DownlinkQoS0 = *natsBundle
+	if *natsBundle {
+		// On NATS a station logs in with its certificate alone
+		// (verify_and_map): the server refuses a CONNECT that also
+		// carries a password, so the bundle carries none.
+		b.Username, b.Password = "", ""
+	}
 	if *tlsDir == "" && tlsScheme(*brokerURL) {
 		// serve's own CA, when it serves TLS: the kiosk gets it and a
 		// client certificate.

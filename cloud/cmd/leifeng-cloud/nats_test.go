@@ -25,6 +25,8 @@ func TestNATSConfigCmd(t *testing.T) {
 	}
 	if b, err := wire.ReadBundle(bundle); err != nil || !b.DownlinkQoS0 {
 		t.Fatalf("station add --nats: a bundle without the QoS 0 downlink (%v)", err)
+	} else if b.Username != "" || b.Password != "" {
+		t.Fatalf("station add --nats: a bundle with a username and password (%q), which NATS refuses beside the certificate", b.Username)
 	}
 	err := run(context.Background(), []string{"nats-config", "--data", data, "--out", out}, &stdout, &stderr)
 	var ue *cli.UsageError

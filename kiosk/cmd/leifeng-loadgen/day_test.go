@@ -61,7 +61,8 @@ func TestPlanSaturday(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{}, {"--bundles", "x", "--duration", "0s"}, {"--bundles", "x", "--api", "http://x"}, {"--nope"}} {
+	for _, args := range [][]string{{}, {"--bundles", "x", "--duration", "0s"}, {"--bundles", "x", "--api", "http://x"}, {"--nope"},
+		{"--bundles", "x", "--api", "http://x", "--token", "t", "--db", "postgres://x/y"}, {"--bundles", "x", "--db", "sqlite:x.db"}} {
 		err := run(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{})
 		if code := cli.Report("leifeng-loadgen", err, &bytes.Buffer{}); code != 2 {
 			t.Errorf("%q: exit %d (%v), want 2", args, code, err)

@@ -21,9 +21,16 @@
 // the reconnect storm: from the first kiosk back to every outbox empty.
 //
 // At the end it checks every confirmed record against the database
-// through the cloud's API (--api, --token or LEIFENG_TOKEN): lost records
-// (confirmed, not stored) and duplicates (an ID or a station's seq stored
-// twice). It prints a report and, with --report, writes it as JSON.
+// through the cloud's API (--api, --token or LEIFENG_TOKEN), or, for a
+// deployment without an API (gateways on a NATS cluster), in PostgreSQL
+// itself (--db postgres://...): lost records (confirmed, not stored) and
+// duplicates (an ID or a station's seq stored twice). It prints a report
+// and, with --report, writes it as JSON.
+//
+// A bundle from `station add --nats --tls-dir` joins a NATS cluster as the
+// kiosk does: over TLS with the station's certificate (the bundle's CA and
+// client certificate), to any node of its broker list, subscribing at
+// QoS 0.
 //
 // Exit status: 0 when the day was played and nothing was lost or
 // duplicated; 1 when something was, or the run failed; 2 for bad flags.
@@ -31,6 +38,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -40,6 +48,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -58,6 +67,7 @@ func main() { cli.Main("leifeng-loadgen", run) }
 
 type options struct {
 	bundles, broker, data, api, token, report string
+	db                                        string
 	shard                                     string
 	stations, visits, stormTaps               int
 	duration, ramp, drainTimeout, ackTimeout  time.Duration
@@ -87,6 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "print a progress line this often")
 	fs.StringVar(&o.api, "api", "", "the cloud's API, to check every confirmed record against the database (e.g. http://127.0.0.1:8080)")
 	fs.StringVar(&o.token, "token", "", "API token (default: $LEIFENG_TOKEN)")
+	fs.StringVar(&o.db, "db", "", "instead of --api, check every confirmed record in the cloud's PostgreSQL itself (postgres://...): for gateways without an API, such as gateway --nats")
 	fs.StringVar(&o.report, "report", "", "also write the report to this file as JSON")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed, for a repeatable day")
 	fs.BoolVar(&o.verbose, "v", false, "log the kiosks' warnings too (connection losses, resends)")
@@ -106,6 +117,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.api != "" && o.token == "" {
 		return cli.Usagef("--api needs --token (or LEIFENG_TOKEN)")
+	}
+	if o.api != "" && o.db != "" {
+		return cli.Usagef("check through --api or in --db, not both")
+	}
+	if o.db != "" && !strings.HasPrefix(o.db, "postgres://") && !strings.HasPrefix(o.db, "postgresql://") {
+		return cli.Usagef("--db %q: give the PostgreSQL DSN (postgres://...)", o.db)
 	}
 	rep, err := play(ctx, &o)
 	if rep != nil {
@@ -130,6 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type sim struct {
 	id     string
 	bundle *wire.Bundle
+	tls    *tls.Config // the bundle's CA and client certificate; nil for plain TCP
 	st     *store.Store
 	book   *attendance.Book
 	events []event
@@ -233,6 +251,12 @@ func play(ctx context.Context, o *options) (*report, error) {
 			return nil, err
 		}
 		s := &sim{id: b.Station, bundle: b, st: st, pending: map[string]pendingTap{}, early: map[string]time.Time{}}
+		if b.CACert != "" {
+			if s.tls, err = uplink.TLSConfig(b.CACert, b.ClientCert, b.ClientKey); err != nil {
+				st.Close()
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+		}
 		f.sims = append(f.sims, s)
 		if s.book, err = attendance.New(st, attendance.Config{Station: b.Station, Logger: f.log}); err != nil {
 			return nil, err
@@ -303,12 +327,17 @@ func play(ctx context.Context, o *options) (*report, error) {
 	rep.LoadgenRSSPerKioskKB = rep.LoadgenRSSMB * 1024 / float64(len(f.sims))
 	stopProgress()
 	f.close()
-	if o.api != "" {
+	switch {
+	case o.api != "":
 		if err := f.check(ctx, rep); err != nil {
 			return rep, err
 		}
-	} else {
-		rep.Check = "not checked against the database (no --api)"
+	case o.db != "":
+		if err := f.checkDB(ctx, rep); err != nil {
+			return rep, err
+		}
+	default:
+		rep.Check = "not checked against the database (no --api or --db)"
 	}
 	return rep, nil
 }
@@ -322,6 +351,7 @@ func (f *fleet) connect(ctx context.Context, s *sim) {
 	}
 	up, err := uplink.New(s.st, uplink.Config{
 		Broker: s.bundle.Broker, Station: s.id, Username: s.bundle.Username, Password: s.bundle.Password,
+		TLS: s.tls, DownlinkQoS0: s.bundle.DownlinkQoS0,
 		AckKeys: s.bundle.Trusted(), AckTimeout: f.o.ackTimeout, MaxBackoff: f.o.maxBackoff,
 		Firmware: "loadgen", Logger: f.log,
 		// A real kiosk takes its configs and commands too: the same

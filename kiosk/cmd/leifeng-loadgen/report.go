@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // report is what a run measured.
@@ -105,16 +107,7 @@ func (f *fleet) check(ctx context.Context, rep *report) error {
 }
 
 func (f *fleet) checkStation(ctx context.Context, client *http.Client, s *sim) (lost, dups int64, err error) {
-	s.mu.Lock()
-	ours := make(map[string]bool, len(s.ids))
-	for _, id := range s.ids {
-		ours[id] = true
-	}
-	s.mu.Unlock()
-	count := map[string]int{}
-	// Seqs of this run's records only: a station played again from new
-	// kiosk files starts its seqs again.
-	seqs := map[uint64]int{}
+	var stored []storedRecord
 	var after uint64
 	for {
 		var page struct {
@@ -145,17 +138,45 @@ func (f *fleet) checkStation(ctx context.Context, client *http.Client, s *sim) (
 			return 0, 0, err
 		}
 		for _, r := range page.Records {
-			count[r.ID]++
-			if ours[r.ID] {
-				seqs[r.Seq]++
-			}
+			stored = append(stored, storedRecord{r.ID, r.Seq})
 		}
 		if len(page.Records) < 1000 {
 			break
 		}
 		after = page.Records[len(page.Records)-1].Seq
 	}
+	lost, dups = s.compare(stored)
+	return lost, dups, nil
+}
+
+// storedRecord is what the check needs of a stored record.
+type storedRecord struct {
+	ID  string
+	Seq uint64
+}
+
+// compare counts s's confirmed records missing from stored (a station's
+// records in the database) and those stored more than once, by ID or by
+// the station's seq.
+func (s *sim) compare(stored []storedRecord) (lost, dups int64) {
+	s.mu.Lock()
+	ours := make(map[string]bool, len(s.ids))
 	for _, id := range s.ids {
+		ours[id] = true
+	}
+	ids := s.ids
+	s.mu.Unlock()
+	count := map[string]int{}
+	// Seqs of this run's records only: a station played again from new
+	// kiosk files starts its seqs again.
+	seqs := map[uint64]int{}
+	for _, r := range stored {
+		count[r.ID]++
+		if ours[r.ID] {
+			seqs[r.Seq]++
+		}
+	}
+	for _, id := range ids {
 		switch n := count[id]; {
 		case n == 0:
 			lost++
@@ -171,5 +192,77 @@ func (f *fleet) checkStation(ctx context.Context, client *http.Client, s *sim) (
 			dups += int64(n - 1)
 		}
 	}
-	return lost, dups, nil
+	return lost, dups
+}
+
+// checkDB is check for a cloud without an API (gateways on a NATS
+// cluster): every station's records read from PostgreSQL itself.
+func (f *fleet) checkDB(ctx context.Context, rep *report) error {
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	work := make(chan *sim)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			conn, err := pgx.Connect(ctx, f.o.db)
+			if err != nil {
+				fail(err)
+				for range work {
+				}
+				return
+			}
+			defer conn.Close(context.Background())
+			for s := range work {
+				stored, err := storedRecords(ctx, conn, s.id)
+				if err != nil {
+					fail(err)
+					continue
+				}
+				l, d := s.compare(stored)
+				mu.Lock()
+				rep.Lost += l
+				rep.Duplicates += d
+				mu.Unlock()
+			}
+		})
+	}
+	for _, s := range f.sims {
+		work <- s
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return fmt.Errorf("checking the database (--db): %w", firstErr)
+	}
+	rep.Check = "every confirmed record looked up in PostgreSQL (--db)"
+	return nil
+}
+
+// storedRecords is every record of station in the database.
+func storedRecords(ctx context.Context, conn *pgx.Conn, station string) ([]storedRecord, error) {
+	rows, err := conn.Query(ctx, `SELECT id, seq FROM records WHERE station = $1`, station)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storedRecord
+	for rows.Next() {
+		var r storedRecord
+		var seq int64
+		if err := rows.Scan(&r.ID, &seq); err != nil {
+			return nil, err
+		}
+		r.Seq = uint64(seq)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
