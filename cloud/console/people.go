@@ -353,7 +353,7 @@ func (c *Console) showVolunteer(w http.ResponseWriter, r *http.Request, v *peopl
 	ctx, u := r.Context(), user(r)
 	view := &volunteerView{V: v, Name: v.Name, Phone: v.Phone, Community: v.Community}
 	if !u.CanChange() {
-		view.Name, view.Phone = v.MaskedName(), maskPhone(v.Phone)
+		view.Name, view.Phone = v.MaskedName(), people.MaskPhone(v.Phone)
 	}
 	if a, err := c.Store.Area(ctx, v.Community); err == nil {
 		view.Community = a.Name + "（" + a.Code + "）"
@@ -401,15 +401,6 @@ func (c *Console) showVolunteer(w http.ResponseWriter, r *http.Request, v *peopl
 	c.Log.Info("console: volunteer read", "who", u.Name, "volunteer", v.ID)
 	p.Title, p.Active, p.Data = "志愿者 "+wire.MaskName(v.Name), "volunteers", view
 	c.render(w, r, code, "volunteer", p)
-}
-
-// maskPhone keeps a phone number's first three and last four digits.
-func maskPhone(p string) string {
-	r := []rune(p)
-	if len(r) < 8 {
-		return strings.Repeat("*", len(r))
-	}
-	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
 }
 
 type importData struct {

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"leifeng/cloud/access"
+	"leifeng/cloud/people"
 )
 
 // State is where an order stands. The API uses these English names.
@@ -495,13 +496,9 @@ func ResidentProof(o *Order, digits string) bool {
 	return len(digits) == LastDigits && len(p) >= LastDigits && p[len(p)-LastDigits:] == digits
 }
 
-// MaskPhone shows a phone number as 138****5678.
-func MaskPhone(p string) string {
-	if len(p) < 7 {
-		return strings.Repeat("*", len(p))
-	}
-	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
-}
+// MaskPhone shows a phone number as 138****5678: people.MaskPhone, the
+// register's one rule.
+func MaskPhone(p string) string { return people.MaskPhone(p) }
 
 // Comments are the preset comments a resident can pick at the kiosk.
 var Comments = []string{"服务很好，谢谢", "准时到达", "态度热情", "问题已解决", "问题未完全解决", "来晚了"}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"leifeng/cloud/orders"
+	"leifeng/gateway/wire"
 )
 
 // Matching supply and demand: who could serve an order, and per community
@@ -203,7 +204,7 @@ func (s *Store) SuggestVolunteers(ctx context.Context, o *orders.Order, org stri
 		if err := r.Scan(&sg.ID, &sg.Name, &community, &ts, &skill, &sg.Sessions); err != nil {
 			return err
 		}
-		sg.Name = maskName(sg.Name)
+		sg.Name = wire.MaskName(sg.Name)
 		if strings.Contains(ts, `"`+o.Category+`"`) {
 			sg.Score += 3
 			sg.Reasons = append(sg.Reasons, "服务类别相符")
@@ -236,18 +237,6 @@ func (s *Store) SuggestVolunteers(ctx context.Context, o *orders.Order, org stri
 		out = out[:limit]
 	}
 	return out, nil
-}
-
-// maskName masks a name for a list: 王*明, 李*.
-func maskName(name string) string {
-	rs := []rune(name)
-	switch {
-	case len(rs) < 2:
-		return name
-	case len(rs) == 2:
-		return string(rs[0]) + "*"
-	}
-	return string(rs[0]) + strings.Repeat("*", len(rs)-2) + string(rs[len(rs)-1])
 }
 
 // OrderStat is how one community's orders of one category fared.
