@@ -27,6 +27,16 @@ type Activity struct {
 	Org      string    `json:"org"`
 	Stations []string  `json:"stations"`
 	Areas    []string  `json:"communities"`
+	// The national record's fields (issue 12): 服务类别, 服务内容,
+	// 活动负责人, 记录人. Kind is "service" (counts) or a kind the hour
+	// rules may exclude ("meeting", "duty"); Default marks the activity a
+	// check-in at its stations belongs to when none is chosen.
+	Category string `json:"category"`
+	Content  string `json:"content"`
+	Lead     string `json:"lead"`
+	Recorder string `json:"recorder"`
+	Kind     string `json:"kind"`
+	Default  bool   `json:"default"`
 	// CreatedBy is the user who added it; Created and Updated when.
 	CreatedBy string    `json:"created_by"`
 	Created   time.Time `json:"created"`
@@ -50,7 +60,8 @@ func (a *Activity) For(station string, path []string) bool {
 	return false
 }
 
-const activityCols = `id, title, body, place, start_ns, end_ns, org, stations, areas, created_by, created_ns, updated_ns`
+const activityCols = `id, title, body, place, start_ns, end_ns, org, stations, areas, created_by, created_ns, updated_ns,
+	category, content, lead, recorder, kind, is_default`
 
 func scanActivity(r rows) (Activity, error) {
 	var (
@@ -58,7 +69,8 @@ func scanActivity(r rows) (Activity, error) {
 		stations, areas          string
 		start, end, created, upd int64
 	)
-	if err := r.Scan(&a.ID, &a.Title, &a.Body, &a.Place, &start, &end, &a.Org, &stations, &areas, &a.CreatedBy, &created, &upd); err != nil {
+	if err := r.Scan(&a.ID, &a.Title, &a.Body, &a.Place, &start, &end, &a.Org, &stations, &areas, &a.CreatedBy, &created, &upd,
+		&a.Category, &a.Content, &a.Lead, &a.Recorder, &a.Kind, &a.Default); err != nil {
 		return a, err
 	}
 	a.Start, a.End, a.Created, a.Updated = fromNanos(start), fromNanos(end), fromNanos(created), fromNanos(upd)
@@ -77,6 +89,9 @@ func activityLists(a *Activity) (stations, areas string) {
 // CreateActivity stores a as a new activity and sets its ID and times.
 func (s *Store) CreateActivity(ctx context.Context, a *Activity, now time.Time) error {
 	a.Created, a.Updated = now, now
+	if a.Kind == "" {
+		a.Kind = "service"
+	}
 	stations, areas := activityLists(a)
 	err := s.b.inTx(ctx, func(q querier) error {
 		if err := q.query(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM activities`, nil,
@@ -84,8 +99,9 @@ func (s *Store) CreateActivity(ctx context.Context, a *Activity, now time.Time) 
 			return err
 		}
 		_, err := q.exec(ctx, `INSERT INTO activities (`+activityCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-			a.ID, a.Title, a.Body, a.Place, nanos(a.Start), nanos(a.End), a.Org, stations, areas, a.CreatedBy, nanos(now))
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17)`,
+			a.ID, a.Title, a.Body, a.Place, nanos(a.Start), nanos(a.End), a.Org, stations, areas, a.CreatedBy, nanos(now),
+			a.Category, a.Content, a.Lead, a.Recorder, a.Kind, a.Default)
 		return err
 	})
 	if err != nil {
@@ -98,10 +114,15 @@ func (s *Store) CreateActivity(ctx context.Context, a *Activity, now time.Time) 
 // returns ErrNotFound.
 func (s *Store) UpdateActivity(ctx context.Context, a *Activity, now time.Time) error {
 	a.Updated = now
+	if a.Kind == "" {
+		a.Kind = "service"
+	}
 	stations, areas := activityLists(a)
 	n, err := s.b.exec(ctx, `UPDATE activities SET title = $2, body = $3, place = $4, start_ns = $5, end_ns = $6, org = $7,
-		stations = $8, areas = $9, updated_ns = $10 WHERE id = $1`,
-		a.ID, a.Title, a.Body, a.Place, nanos(a.Start), nanos(a.End), a.Org, stations, areas, nanos(now))
+		stations = $8, areas = $9, updated_ns = $10, category = $11, content = $12, lead = $13, recorder = $14,
+		kind = $15, is_default = $16 WHERE id = $1`,
+		a.ID, a.Title, a.Body, a.Place, nanos(a.Start), nanos(a.End), a.Org, stations, areas, nanos(now),
+		a.Category, a.Content, a.Lead, a.Recorder, a.Kind, a.Default)
 	if err != nil {
 		return fmt.Errorf("store: update activity %d: %w", a.ID, err)
 	}

@@ -539,6 +539,7 @@ var migrations = []migration{
 		// index holds all it needs (SQLite answers from it alone).
 		`CREATE INDEX orders_org ON orders (org, state, rating) WHERE org <> ''`,
 	}},
+	{15, "service records, hour rules, review, public notice, holidays, stars, certificates", serviceRecordsSchema},
 }
 
 // latestMigration is the highest migration number this program knows.

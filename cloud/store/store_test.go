@@ -66,6 +66,7 @@ var suite = []struct {
 	{"Stations", testStations},
 	{"FailedBatchLeavesNothing", testFailedBatch},
 	{"CancelledBatchAllOrNothing", testCancelledBatch},
+	{"ServiceRecords", testServiceRecords},
 }
 
 func TestStore(t *testing.T) {
