@@ -42,12 +42,16 @@ const (
 	// Order (1–5, Rating, and a preset comment in Note), proven by the
 	// last four digits of their phone in Phone.
 	KindOrderRating Kind = "order_rating"
+	// KindObjection is a volunteer's objection (异议), by card tap, to a
+	// service record in public notice (公示): Ref is the service record's
+	// ID as the station's notice list gave it, Note the reason chosen.
+	KindObjection Kind = "objection"
 )
 
 // Known reports whether k is a kind this version defines.
 func (k Kind) Known() bool {
 	switch k {
-	case KindCheckIn, KindCheckOut, KindAutoCheckOut, KindServiceRequest, KindOrderStart, KindOrderRating:
+	case KindCheckIn, KindCheckOut, KindAutoCheckOut, KindServiceRequest, KindOrderStart, KindOrderRating, KindObjection:
 		return true
 	}
 	return false
@@ -103,6 +107,10 @@ type Record struct {
 	Order string `json:"order,omitempty"`
 	// Rating is an order_rating's 1 to 5.
 	Rating int `json:"rating,omitempty"`
+	// Activity is, on a check-in, the activity the volunteer chose from
+	// the station's current activities (0: none chosen, the station's
+	// default activity).
+	Activity int64 `json:"activity,omitempty"`
 }
 
 // Validate checks the record's required fields and formats.
@@ -129,6 +137,10 @@ func (r *Record) Validate() error {
 		if r.Order == "" || ValidRecordID(r.Ref) != nil {
 			return fmt.Errorf("%w: record %s: order_start must name the order and the check_in it starts", ErrInvalid, r.ID)
 		}
+	case KindObjection:
+		if r.Ref == "" {
+			return fmt.Errorf("%w: record %s: objection must name the service record", ErrInvalid, r.ID)
+		}
 	case KindOrderRating:
 		if r.Order == "" || r.Rating < 1 || r.Rating > 5 || !fourDigits(r.Phone) {
 			return fmt.Errorf("%w: record %s: order_rating needs the order, a rating of 1 to 5 and four phone digits", ErrInvalid, r.ID)
@@ -137,6 +149,9 @@ func (r *Record) Validate() error {
 		if r.Order != "" || r.Rating != 0 {
 			return fmt.Errorf("%w: record %s: %s does not name an order", ErrInvalid, r.ID, r.Kind)
 		}
+	}
+	if r.Activity < 0 || (r.Activity != 0 && r.Kind != KindCheckIn) {
+		return fmt.Errorf("%w: record %s: only a check-in names an activity", ErrInvalid, r.ID)
 	}
 	if r.At.IsZero() {
 		return fmt.Errorf("%w: record %s: no time", ErrInvalid, r.ID)
