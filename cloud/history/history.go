@@ -68,7 +68,8 @@ type Options struct {
 	// Now is the time of the import (time.Now if nil): the records'
 	// final time; a service date after its day is refused.
 	Now func() time.Time
-	// Batch is how many rows are stored in one transaction (1000 if 0).
+	// Batch is how many rows are stored in one transaction (500 if 0, as
+	// the command's --batch).
 	Batch int
 	// Progress, if set, is called after each batch with the rows read.
 	Progress func(rows int)
@@ -120,7 +121,7 @@ func Import(ctx context.Context, sink Sink, format people.Format, r io.Reader, o
 		opts.Now = time.Now
 	}
 	if opts.Batch <= 0 {
-		opts.Batch = 1000
+		opts.Batch = 500
 	}
 	src, err := people.OpenRows(format, r, opts.TmpDir)
 	if err != nil {
