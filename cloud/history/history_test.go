@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"leifeng/cloud/calendar"
 	"leifeng/cloud/history"
@@ -257,6 +258,24 @@ func TestImportXLSX(t *testing.T) {
 			t.Errorf("second import: %s", rep.Summary())
 		}
 	})
+}
+
+// A CSV that Excel in Chinese saved (GB18030) reads as the UTF-8 one.
+func TestImportGB18030(t *testing.T) {
+	s := open(t, "sqlite:"+t.TempDir()+"/leifeng.db")
+	places(t, s)
+	gb, err := simplifiedchinese.GB18030.NewEncoder().String(recordsCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := importFile(t, s, people.CSV, []byte(gb))
+	if rep.Added != 2 {
+		t.Errorf("%s", rep.Summary())
+	}
+	checkProblems(t, rep)
+	if r, err := s.ServiceRecord(context.Background(), "imp:R1"); err != nil || r.ActivityName != "社区助老" || r.Lead != "张三" {
+		t.Errorf("imp:R1 = %+v, %v", r, err)
+	}
 }
 
 // A file without a required column is refused as a whole, with the
