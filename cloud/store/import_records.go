@@ -32,7 +32,7 @@ type ImportStation struct {
 
 // LookupImportRefs reads which of the volunteers, organisations,
 // communities and stations given are stored. Each list is looked up in
-// one query, so a batch costs four whatever its size.
+// one query (of up to 1000 keys), so a batch of the import costs four.
 func (s *Store) LookupImportRefs(ctx context.Context, volunteers, orgs, communities, stations []string) (*ImportRefs, error) {
 	refs := &ImportRefs{Volunteers: map[string]bool{}, Orgs: map[string]string{}, Communities: map[string]string{},
 		Stations: map[string]ImportStation{}}
@@ -68,12 +68,13 @@ func (s *Store) LookupImportRefs(ctx context.Context, volunteers, orgs, communit
 		}},
 	}
 	for _, l := range lookups {
-		if len(l.keys) == 0 {
-			continue
-		}
-		q, args := s.inKeys(l.query, l.keys)
-		if err := s.b.query(ctx, q, args, l.each); err != nil {
-			return nil, fmt.Errorf("store: import lookup: %w", err)
+		// In chunks: SQLite takes at most 32,766 parameters a statement,
+		// and --batch may be larger.
+		for chunk := range slices.Chunk(l.keys, 1000) {
+			q, args := s.inKeys(l.query, chunk)
+			if err := s.b.query(ctx, q, args, l.each); err != nil {
+				return nil, fmt.Errorf("store: import lookup: %w", err)
+			}
 		}
 	}
 	return refs, nil
