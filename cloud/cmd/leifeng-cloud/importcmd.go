@@ -146,6 +146,7 @@ func importRecords(ctx context.Context, st *store.Store, f io.Reader, path, data
 		}
 		fmt.Fprintln(stdout, rep.Summary())
 		if rep.Added > 0 {
+			audit.At = time.Now()
 			audit.After, _ = json.Marshal(map[string]int{"rows": rep.Rows, "added": rep.Added, "unchanged": rep.Unchanged, "refused": len(rep.Problems)})
 			err = errors.Join(err, st.Audit(ctx, audit))
 		}
