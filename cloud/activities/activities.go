@@ -5,9 +5,11 @@
 // stations concerned their new documents when one changes, so that the
 // kiosks announce it at once (fleet.Service.RefreshActivity).
 //
-// It is the smallest list the stations' announcements can be made from,
-// not the activities of issue 12 (sign-up, attendance, the service
-// records an activity yields); those grow from here.
+// An activity also carries the national service record's fields (issue
+// 12: 服务类别 from the plan's list, 服务内容, 活动负责人, 记录人), its kind
+// (a service, or a meeting or routine duty the hour rules may exclude),
+// and may be its stations' default activity, the one a check-in with no
+// activity chosen belongs to.
 package activities
 
 import (
@@ -275,8 +277,9 @@ func (l *List) refresh(ctx context.Context, before, after *store.Activity) {
 }
 
 // check tidies a and refuses what it may not be: fields missing or too
-// long, an end not after the start, unknown stations, areas or
-// organisation, or targets outside sc.
+// long, an end not after the start, a category or kind not known, unknown
+// stations, areas or organisation, targets outside sc, or a second
+// default activity for a station.
 func (l *List) check(ctx context.Context, sc *access.Scope, a *store.Activity) error {
 	if err := mayAnnounce(sc); err != nil {
 		return err
@@ -296,6 +299,9 @@ func (l *List) check(ctx context.Context, sc *access.Scope, a *store.Activity) e
 	case len(a.Stations)+len(a.Areas) > MaxTargets:
 		return refuse(http.StatusUnprocessableEntity, "too many stations and communities",
 			fmt.Sprintf("一项活动最多面向%d个站点和社区；范围更大时请选择上一级区域。", MaxTargets))
+	}
+	if err := checkNational(a); err != nil {
+		return err
 	}
 	v, err := l.ViewOf(ctx, sc)
 	if err != nil {
@@ -320,7 +326,10 @@ func (l *List) check(ctx context.Context, sc *access.Scope, a *store.Activity) e
 			return err
 		}
 	}
-	return v.MayChange(a)
+	if err := v.MayChange(a); err != nil {
+		return err
+	}
+	return l.checkDefault(ctx, a)
 }
 
 // tidy trims xs, drops empty and repeated entries, and sorts them.

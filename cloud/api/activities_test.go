@@ -149,3 +149,43 @@ func testActivitiesAPI(t *testing.T, c *testCloud) {
 		t.Fatalf("audit of the creates: %d %s", code, out)
 	}
 }
+
+// The national record's fields through the API: given on create and
+// patch, returned as stored; a category not of the plan's list and a
+// second default for a station refused with the reason in Chinese.
+func TestActivityRecordFieldsAPI(t *testing.T) {
+	c := newTestCloudOn(t, scopeBackends[0].dsn(t))
+	peopleFixture(t, c)
+	seedUsers(t, c.db)
+	base := c.srv.URL
+	at := func(d time.Duration) string { return time.Now().Add(d).Format(time.RFC3339) }
+	body := func(title, extra string) string {
+		return `{"title":"` + title + `","start":"` + at(time.Hour) + `","end":"` + at(9*time.Hour) +
+			`","stations":["pe-simao-001"],"category":"邻里互助","content":"帮邻居修水管","lead":"张三","recorder":"李四","kind":"service"` + extra + `}`
+	}
+	code, out := as(t, base, "manager", "POST", "/api/v1/activities", body("站点日常服务", `,"default":true`))
+	var a store.Activity
+	if code != http.StatusCreated || json.Unmarshal([]byte(out), &a) != nil {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	if a.Category != "邻里互助" || a.Content != "帮邻居修水管" || a.Lead != "张三" || a.Recorder != "李四" || a.Kind != "service" || !a.Default {
+		t.Errorf("created %+v", a)
+	}
+	code, out = as(t, base, "manager", "PATCH", "/api/v1/activities/"+strconv.FormatInt(a.ID, 10), `{"kind":"duty","recorder":"王五"}`)
+	if code != 200 || !strings.Contains(out, `"kind":"duty"`) || !strings.Contains(out, `"recorder":"王五"`) || !strings.Contains(out, `"lead":"张三"`) {
+		t.Errorf("patch: %d %s", code, out)
+	}
+	for _, bad := range []struct {
+		body string
+		code int
+		zh   string
+	}{
+		{body("乱填", `,"category":"打麻将"`), 422, "不在全市的服务类别中"},
+		{body("乱填", `,"kind":"party"`), 422, "活动类型应为"},
+		{body("又一个默认", `,"default":true`), 409, "每个站点同一时间只能有一个默认活动"},
+	} {
+		if code, out := as(t, base, "manager", "POST", "/api/v1/activities", bad.body); code != bad.code || !strings.Contains(out, bad.zh) {
+			t.Errorf("%s: %d %s", bad.body, code, out)
+		}
+	}
+}

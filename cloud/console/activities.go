@@ -36,6 +36,8 @@ func (c *Console) activityList() *activities.List {
 type activityRow struct {
 	store.Activity
 	Editable bool
+	// KindZh is the kind's Chinese name.
+	KindZh string
 }
 
 // activityForm is the add or edit form as typed.
@@ -45,6 +47,10 @@ type activityForm struct {
 	Start, End              string // datetime-local, China time
 	Stations                map[string]bool
 	Communities             string // area codes, comma-separated
+	// The national record's fields: 服务类别, 服务内容, 活动负责人, 记录人,
+	// the kind and whether it is its stations' default activity.
+	Category, Content, Lead, Recorder, Kind string
+	Default                                 bool
 }
 
 type activitiesData struct {
@@ -57,7 +63,13 @@ type activitiesData struct {
 	Stations []store.Station
 	Areas    bool
 	CityWide bool
+	// Categories and Kinds are the form's choices.
+	Categories []string
+	Kinds      []kindChoice
 }
+
+// kindChoice is an activity kind as the form offers it.
+type kindChoice struct{ Kind, Zh string }
 
 // localInput is the datetime-local format of the forms, in China time.
 const localInput = "2006-01-02T15:04"
@@ -65,7 +77,8 @@ const localInput = "2006-01-02T15:04"
 func formOf(a *store.Activity) activityForm {
 	f := activityForm{ID: a.ID, Title: a.Title, Body: a.Body, Place: a.Place, Org: a.Org,
 		Start: a.Start.In(fleet.CST).Format(localInput), End: a.End.In(fleet.CST).Format(localInput),
-		Stations: map[string]bool{}, Communities: strings.Join(a.Areas, ", ")}
+		Stations: map[string]bool{}, Communities: strings.Join(a.Areas, ", "),
+		Category: a.Category, Content: a.Content, Lead: a.Lead, Recorder: a.Recorder, Kind: a.Kind, Default: a.Default}
 	for _, s := range a.Stations {
 		f.Stations[s] = true
 	}
@@ -77,8 +90,11 @@ func formOf(a *store.Activity) activityForm {
 func readForm(r *http.Request) (activityForm, *store.Activity) {
 	f := activityForm{Title: r.PostFormValue("title"), Body: r.PostFormValue("body"), Place: r.PostFormValue("place"),
 		Org: strings.TrimSpace(r.PostFormValue("org")), Start: r.PostFormValue("start"), End: r.PostFormValue("end"),
-		Stations: map[string]bool{}, Communities: r.PostFormValue("communities")}
-	a := &store.Activity{Title: f.Title, Body: f.Body, Place: f.Place, Org: f.Org}
+		Stations: map[string]bool{}, Communities: r.PostFormValue("communities"),
+		Category: r.PostFormValue("category"), Content: r.PostFormValue("content"), Lead: r.PostFormValue("lead"),
+		Recorder: r.PostFormValue("recorder"), Kind: r.PostFormValue("kind"), Default: r.PostFormValue("default") == "1"}
+	a := &store.Activity{Title: f.Title, Body: f.Body, Place: f.Place, Org: f.Org, Category: f.Category, Content: f.Content,
+		Lead: f.Lead, Recorder: f.Recorder, Kind: f.Kind, Default: f.Default}
 	a.Start, _ = time.ParseInLocation(localInput, f.Start, fleet.CST)
 	a.End, _ = time.ParseInLocation(localInput, f.End, fleet.CST)
 	for _, s := range r.PostForm["stations"] {
@@ -114,7 +130,7 @@ func (c *Console) showActivities(w http.ResponseWriter, r *http.Request, code in
 	}
 	d.List = d.List[:0]
 	for _, a := range list {
-		d.List = append(d.List, activityRow{Activity: a, Editable: u.CanChange() && v.MayChange(&a) == nil})
+		d.List = append(d.List, activityRow{Activity: a, Editable: u.CanChange() && v.MayChange(&a) == nil, KindZh: activities.KindName(a.Kind)})
 	}
 	if d.Stations, err = c.visibleStations(ctx, u); err != nil {
 		c.fault(w, r, "activities", err)
@@ -122,6 +138,11 @@ func (c *Console) showActivities(w http.ResponseWriter, r *http.Request, code in
 	}
 	d.Areas = u.Role == access.City || u.Role == access.County
 	d.CityWide = u.Role == access.City
+	d.Categories = activities.Categories
+	d.Kinds = d.Kinds[:0]
+	for _, k := range activities.Kinds {
+		d.Kinds = append(d.Kinds, kindChoice(k))
+	}
 	p.Title, p.Active, p.Data = "活动预告", "activities", d
 	c.render(w, r, code, "activities", p)
 }

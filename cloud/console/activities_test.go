@@ -124,3 +124,75 @@ func TestActivitiesPage(t *testing.T) {
 			"simao activity.edit activity 1", "simao activity.delete activity 1")
 	})
 }
+
+// The national record's fields on the activity form, on SQLite and
+// PostgreSQL: a station manager sets 服务类别, 活动类型, 服务内容, 活动负责人
+// and 记录人 and makes the activity its station's default; the list
+// shows them in Chinese and the edit form has them filled in; a category
+// not of the plan's list, an unknown kind, a lead too long, a default for
+// communities and a second default for the same station at the same time
+// are refused, in Chinese, with what was typed kept.
+func TestActivityRecordFields(t *testing.T) {
+	each(t, func(t *testing.T, c *testConsole) {
+		day := time.Now().In(fleet.CST).Add(24 * time.Hour)
+		form := func(title string, extra url.Values) url.Values {
+			v := url.Values{"title": {title}, "place": {"南屏社区活动室"},
+				"start": {day.Format("2006-01-02T15:04")}, "end": {day.Add(8 * time.Hour).Format("2006-01-02T15:04")},
+				"stations": {"pe-simao-001"}, "category": {"关爱空巢老人"}, "kind": {"service"},
+				"content": {"上门陪老人聊天、量血压"}, "lead": {"张三"}, "recorder": {"李四"}}
+			for k, x := range extra {
+				v[k] = x
+			}
+			return v
+		}
+		manager := c.login("manager")
+		_, body := manager.get("/console/activities")
+		has(t, "empty form", body, `name="category"`, `<option value="关爱空巢老人">关爱空巢老人</option>`,
+			`<option value="service" selected>志愿服务</option>`, `<option value="meeting">会议</option>`,
+			`name="lead"`, `name="recorder"`, `name="content"`, `name="default" value="1"`)
+
+		code, body := manager.post("/console/activities", form("站点日常服务", url.Values{"default": {"1"}}))
+		if code != 200 {
+			t.Fatalf("manager adds a default activity: %d %s", code, body)
+		}
+		has(t, "list", body, "站点日常服务", "默认活动", "服务内容：上门陪老人聊天、量血压", "关爱空巢老人", "志愿服务", "张三 / 李四")
+		_, body = manager.get("/console/activities/1")
+		has(t, "edit form", body, `<option value="关爱空巢老人" selected>`, `value="张三"`, `value="李四"`,
+			"上门陪老人聊天、量血压</textarea>", `name="default" value="1" checked`)
+
+		for _, bad := range []struct {
+			name string
+			form url.Values
+			code int
+			want []string
+		}{
+			{"category", form("乱填类别", url.Values{"category": {"打麻将"}}), 422, []string{"服务类别“打麻将”不在全市的服务类别中", `value="乱填类别"`}},
+			{"kind", form("乱填类型", url.Values{"kind": {"party"}}), 422, []string{"活动类型应为 志愿服务、会议 或 日常值守"}},
+			{"lead", form("负责人太长", url.Values{"lead": {strings.Repeat("张", 51)}}), 422, []string{"活动负责人和记录人各不能超过50个字"}},
+			{"second default", form("又一个默认", url.Values{"default": {"1"}}), 409, []string{"站点 pe-simao-001 在这段时间已有默认活动“站点日常服务”", `value="又一个默认"`}},
+		} {
+			code, body := manager.post("/console/activities", bad.form)
+			if code != bad.code {
+				t.Errorf("%s: %d, want %d", bad.name, code, bad.code)
+			}
+			has(t, bad.name, body, append([]string{"未保存："}, bad.want...)...)
+		}
+		code, body = c.login("simao").post("/console/activities",
+			form("社区默认", url.Values{"default": {"1"}, "stations": nil, "communities": {"530802001001"}}))
+		if code != 422 {
+			t.Errorf("default for a community: %d", code)
+		}
+		has(t, "default for a community", body, "站点的默认活动须逐一选择它所属的站点")
+
+		// A meeting that is not a default, for the same station, is fine;
+		// and the default itself may be saved again.
+		if code, body = manager.post("/console/activities", form("志愿者例会", url.Values{"kind": {"meeting"}, "category": {""}})); code != 200 {
+			t.Fatalf("meeting: %d %s", code, body)
+		}
+		has(t, "meeting", body, "志愿者例会", "未分类", "会议")
+		if code, body = manager.post("/console/activities/1", form("站点日常服务", url.Values{"default": {"1"}, "recorder": {"王五"}})); code != 200 {
+			t.Fatalf("default saved again: %d %s", code, body)
+		}
+		has(t, "saved again", body, "张三 / 王五")
+	})
+}

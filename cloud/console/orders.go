@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"leifeng/cloud/access"
+	"leifeng/cloud/activities"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/orders"
 	"leifeng/cloud/people"
@@ -441,11 +442,7 @@ type needForm struct {
 
 // serviceTypes are the service types of plan item 30 (GLOSSARY), the
 // categories a need may have besides the stations' menu categories.
-var serviceTypes = []string{"文明实践", "脱贫攻坚", "乡村振兴", "美丽中国", "“一带一路”国门友好", "社会治安", "法律",
-	"医疗卫生", "环保宣传", "文化服务", "消防宣传", "禁毒服务", "防艾服务", "文明交通", "文明旅游", "文明上网", "站点服务",
-	"社区服务", "党员服务", "青年服务", "职工服务", "巾帼服务", "关爱空巢老人", "关爱留守儿童", "关爱未成年人", "关爱困难职工",
-	"关爱困境儿童", "关爱残疾人", "关爱贫困户", "平安志愿服务", "红十字会服务", "“五老”服务", "应急救援服务", "赛会服务",
-	"邻里守望", "邻里互助", "义务家教", "家政", "救灾", "救护", "志愿者组织管理", "志愿服务文化培育"}
+var serviceTypes = activities.Categories
 
 // fillNeedForm adds the choices: the stations and communities in scope,
 // the menu categories of the stations' config and the service types.

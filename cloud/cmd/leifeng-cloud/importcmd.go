@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,12 +12,13 @@ import (
 	"time"
 
 	"leifeng/cloud/api"
+	"leifeng/cloud/history"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/internal/cli"
 )
 
-// importCmd runs `leifeng-cloud import areas|orgs|volunteers FILE`: the
+// importCmd runs `leifeng-cloud import areas|orgs|volunteers|records FILE`: the
 // per-row report and the summary go to stdout, progress to stderr. Bad
 // rows make the exit status 1 after the good ones are imported; running
 // the same file again after fixing them imports only those.
@@ -26,7 +28,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	db := fs.String("db", "", "database DSN: postgres://... for PostgreSQL, sqlite:PATH for SQLite (default: SQLite under --data)")
 	batch := fs.Int("batch", 500, "rows stored in one transaction")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: leifeng-cloud import areas|orgs|volunteers [--data DIR | --db DSN] FILE
+		fmt.Fprintf(fs.Output(), `usage: leifeng-cloud import areas|orgs|volunteers|records [--data DIR | --db DSN] FILE
 
 FILE is CSV (UTF-8 or GB18030) or XLSX (by its .xlsx name), with a header
 row in English or Chinese:
@@ -34,23 +36,28 @@ row in English or Chinese:
   orgs        id, name, type, county, community, parent
   volunteers  id, name, gender, birth_date, id_number, community, phone, skills,
               service_types, group, orgs, national_id, guardian_consent, registered_on
+  records     id, volunteer, org, community, station, activity, content, date,
+              start, end, hours, lead, recorder
+              (service records held in other systems: final at once, ledger
+              imported; community is where the service took place, station
+              may be empty; hours may exceed end - start by half an hour)
 `)
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
 		fs.SetOutput(stderr)
 		fs.Usage()
-		return cli.Usagef("import needs a kind: areas, orgs or volunteers")
+		return cli.Usagef("import needs a kind: areas, orgs, volunteers or records")
 	}
 	kind := people.Kind(args[0])
 	switch kind {
-	case people.KindAreas, people.KindOrgs, people.KindVolunteers:
+	case people.KindAreas, people.KindOrgs, people.KindVolunteers, kindRecords:
 	case "-h", "--help", "help":
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return nil
 	default:
-		return cli.Usagef("import %q: the kind is areas, orgs or volunteers", args[0])
+		return cli.Usagef("import %q: the kind is areas, orgs, volunteers or records", args[0])
 	}
 	if err := cli.Parse(fs, args[1:], stdout); err != nil {
 		return err
@@ -73,12 +80,6 @@ row in English or Chinese:
 		return err
 	}
 	defer st.Close()
-	opts := people.Options{Batch: *batch, TmpDir: *data}
-	if kind == people.KindVolunteers {
-		if opts.Vault, err = peopleVault(ctx, *data, st); err != nil {
-			return err
-		}
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -87,11 +88,20 @@ row in English or Chinese:
 	// Progress at most every two seconds, so a long file shows it is
 	// moving without flooding the terminal.
 	start, last := time.Now(), time.Now()
-	opts.Progress = func(rows int) {
+	progress := func(rows int) {
 		if time.Since(last) >= 2*time.Second {
 			last = time.Now()
 			fmt.Fprintf(stderr, "leifeng-cloud import: 已读 %d 行 / %d rows read (%.0f rows/s)\n",
 				rows, rows, float64(rows)/time.Since(start).Seconds())
+		}
+	}
+	if kind == kindRecords {
+		return importRecords(ctx, st, f, path, *data, *batch, progress, stdout)
+	}
+	opts := people.Options{Batch: *batch, TmpDir: *data, Progress: progress}
+	if kind == people.KindVolunteers {
+		if opts.Vault, err = peopleVault(ctx, *data, st); err != nil {
+			return err
 		}
 	}
 	rep, err := people.Import(ctx, st, kind, people.FormatOf(path), f, opts)
@@ -109,10 +119,42 @@ row in English or Chinese:
 	if err != nil {
 		return fmt.Errorf("import %s: %w", path, err)
 	}
-	if n := len(rep.Problems); n > 0 {
+	return refusedRows(len(rep.Problems))
+}
+
+// refusedRows is the command's error when n rows were refused.
+func refusedRows(n int) error {
+	if n > 0 {
 		return fmt.Errorf("%d 行未导入，请按上面的原因改正后再导入同一文件 / %d rows not imported: fix them and import the same file again", n, n)
 	}
 	return nil
+}
+
+// kindRecords is `import records`: service records' history (issue 12).
+const kindRecords people.Kind = "records"
+
+// importRecords imports the service records of f, named path, as the
+// people import does its rows: the report on stdout, an audit row when
+// any was added, exit status 1 while any row is refused.
+func importRecords(ctx context.Context, st *store.Store, f io.Reader, path, data string, batch int, progress func(int), stdout io.Writer) error {
+	audit := cliAudit("import.records", "file "+filepath.Base(path), nil)
+	rep, err := history.Import(ctx, st, people.FormatOf(path), f, history.Options{
+		Who: "cli:" + audit.User, Batch: batch, Progress: progress, TmpDir: data})
+	if rep != nil {
+		for _, p := range rep.Problems {
+			fmt.Fprintln(stdout, p)
+		}
+		fmt.Fprintln(stdout, rep.Summary())
+		if rep.Added > 0 {
+			audit.At = time.Now()
+			audit.After, _ = json.Marshal(map[string]int{"rows": rep.Rows, "added": rep.Added, "unchanged": rep.Unchanged, "refused": len(rep.Problems)})
+			err = errors.Join(err, st.Audit(ctx, audit))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	}
+	return refusedRows(len(rep.Problems))
 }
 
 // peopleVault loads the ID-number key under data and checks it is the one

@@ -100,3 +100,66 @@ func TestImportCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+// `leifeng-cloud import records` on both databases: good rows in, a bad
+// row by line on stdout, exit status 1, one audit row for the import
+// that added records, and the same file again adds nothing.
+func TestImportRecordsCommand(t *testing.T) {
+	for _, be := range cliBackends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir, data := t.TempDir(), t.TempDir()
+			db := be.db(t)
+			file := func(name, body string) string {
+				p := filepath.Join(dir, name)
+				if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			importFile := func(kind, path string) (string, string, int) {
+				var out, errOut bytes.Buffer
+				args := append(append([]string{"import", kind, "--data", data}, db...), path)
+				code := cli.Report("leifeng-cloud", run(ctx, args, &out, &errOut), &errOut)
+				return out.String(), errOut.String(), code
+			}
+			for kind, body := range map[string]string{
+				"areas": "代码,名称,上级,层级\n5308,普洱市,,市\n530802,思茅区,5308,县\n530802001,思茅街道,530802,街道\n530802001001,茶源社区,530802001,社区\n",
+				"orgs":  "编号,名称,县区\nO1,思茅区青年志愿者协会,530802\n",
+			} {
+				if out, errOut, code := importFile(kind, file(kind+".csv", body)); code != 0 {
+					t.Fatalf("%s: exit %d\n%s%s", kind, code, out, errOut)
+				}
+			}
+			if out, errOut, code := importFile("volunteers", file("v.csv", "id,name,id_number,community,phone\nV1,王小明,11010519491231002X,530802001001,13987912345\n")); code != 0 {
+				t.Fatalf("volunteers: exit %d\n%s%s", code, out, errOut)
+			}
+			recs := file("records.csv", "编号,志愿者,组织,社区,站点,活动名称,服务内容,日期,开始时间,结束时间,服务时长,活动负责人,记录人\n"+
+				"H1,V1,O1,530802001001,,社区助老,陪老人聊天,2024-03-05,09:00,11:00,2,张三,李四\n"+
+				"H2,V1,O1,530802001001,,社区助老,陪老人聊天,2024-03-06,09:00,11:00,5,张三,李四\n")
+			for i, want := range []string{"共 2 行：新增 1，已有 0，未导入 1", "共 2 行：新增 0，已有 1，未导入 1"} {
+				out, errOut, code := importFile("records", recs)
+				if code != 1 || !strings.Contains(out, want) || !strings.Contains(errOut, "1 行未导入") ||
+					!strings.Contains(out, "第 3 行：服务时长超过开始到结束的时间（最多可多出半小时），请核对时长或时间") {
+					t.Errorf("import %d: exit %d\n%s%s", i+1, code, out, errOut)
+				}
+			}
+			dsn := "sqlite:" + filepath.Join(data, "leifeng.db")
+			if db != nil {
+				dsn = db[1]
+			}
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if r, err := s.ServiceRecord(ctx, "imp:H1"); err != nil || r.Status != store.StatusFinal || r.CountedCents != 200 {
+				t.Errorf("imp:H1 = %+v, %v", r, err)
+			}
+			log, err := s.AuditLog(ctx, store.AuditFilter{Action: "import.records"})
+			if err != nil || len(log) != 1 || log[0].Via != "cli" || !strings.Contains(string(log[0].After), `"added":1`) {
+				t.Errorf("audit: %+v, %v", log, err)
+			}
+		})
+	}
+}
