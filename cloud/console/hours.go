@@ -34,13 +34,13 @@ func (c *Console) hoursRoutes(mux *http.ServeMux) {
 // recordRow is a record as the pages show it.
 type recordRow struct {
 	review.Item
-	StatusZh, LedgerZh, LevelZh, Hours, DayZh string
-	NoticeEnd, RawHours                       string
+	StatusZh, LedgerZh, LevelZh, Hours string
+	NoticeEnd, RawHours                string
 }
 
 func rowOf(it review.Item) recordRow {
 	r := recordRow{Item: it, StatusZh: review.StatusZh(it.Status), LedgerZh: review.LedgerZh(it.Ledger),
-		Hours: review.Hours(it.CountedCents), DayZh: it.Day, RawHours: review.Hours(it.RawSeconds / 36)}
+		Hours: review.Hours(it.CountedCents), RawHours: review.Hours(it.RawSeconds / 36)}
 	if it.Reviewer != "" {
 		r.LevelZh = review.LevelZh(review.Level(&it.ServiceRecord))
 	}
