@@ -197,18 +197,16 @@ func (a *api) decideRecord(action string) http.HandlerFunc {
 		}
 		d := review.Decision{Action: action, Reason: req.Reason}
 		if action == review.ActionAdjust {
-			h := strings.Trim(string(req.Hours), `"`)
-			c, err := review.ParseHours(h)
+			c, err := review.ParseHours(strings.Trim(string(req.Hours), `"`))
 			if err != nil {
-				a.failHours(w, "hours", err)
-				return
+				c = -1 // refused by Decide, after the scope
 			}
 			d.Cents = c
 		}
 		before, _ := a.f.Store.ServiceRecord(r.Context(), id)
 		rec, err := review.Decide(r.Context(), a.f.Store, userOf(r), scopeOf(r), id, d, a.now())
 		if err != nil {
-			a.failHours(w, action+" "+id, err)
+			a.failHours(w, action, err)
 			return
 		}
 		var b any

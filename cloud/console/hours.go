@@ -175,24 +175,23 @@ func (c *Console) decideHours(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := review.Decision{Action: r.PostFormValue("action"), Reason: r.PostFormValue("reason")}
-	var err error
 	if d.Action == review.ActionAdjust {
-		d.Cents, err = review.ParseHours(r.PostFormValue("hours"))
+		var err error
+		if d.Cents, err = review.ParseHours(r.PostFormValue("hours")); err != nil {
+			d.Cents = -1 // refused by Decide, after the scope
+		}
 	}
 	var rec *store.ServiceRecord
+	sc, err := c.scopeOf(r.Context(), u)
 	if err == nil {
-		var sc *access.Scope
-		if sc, err = c.scopeOf(r.Context(), u); err == nil {
-			before, _ := c.Store.ServiceRecord(r.Context(), id)
-			rec, err = review.Decide(r.Context(), c.Store, u, sc, id, d, c.now())
-			if err == nil {
-				var b any
-				if before != nil {
-					b = map[string]any{"status": before.Status, "counted_cents": before.CountedCents}
-				}
-				c.audit(r, "hours."+d.Action, "service_record "+id, b, map[string]any{"status": rec.Status,
-					"counted_cents": rec.CountedCents, "reason": d.Reason, "outcome": rec.Outcome})
+		before, _ := c.Store.ServiceRecord(r.Context(), id)
+		if rec, err = review.Decide(r.Context(), c.Store, u, sc, id, d, c.now()); err == nil {
+			var b any
+			if before != nil {
+				b = map[string]any{"status": before.Status, "counted_cents": before.CountedCents}
 			}
+			c.audit(r, "hours."+d.Action, "service_record "+id, b, map[string]any{"status": rec.Status,
+				"counted_cents": rec.CountedCents, "reason": d.Reason, "outcome": rec.Outcome})
 		}
 	}
 	if err != nil {

@@ -35,24 +35,10 @@ type Decision struct {
 // record's outcome is the sentence the volunteer is shown (seen reset,
 // so the kiosk shows it at the next tap). A record not routed to u is
 // store.ErrNotFound; one u entered is ErrSelfDecision, whatever the
-// decision.
+// decision; both are checked before the decision itself, so that one who
+// may not decide learns nothing from it.
 func Decide(ctx context.Context, s *store.Store, u *access.User, sc *access.Scope, id string, d Decision, now time.Time) (*store.ServiceRecord, error) {
 	d.Reason = strings.TrimSpace(d.Reason)
-	switch d.Action {
-	case ActionApprove:
-	case ActionAdjust, ActionReject:
-		if d.Reason == "" {
-			return nil, ErrNeedReason
-		}
-		if d.Action == ActionAdjust && (d.Cents < 0 || d.Cents > 2400) {
-			return nil, ErrBadHours
-		}
-	default:
-		return nil, ErrBadAction
-	}
-	if utf8.RuneCountInString(d.Reason) > MaxReason {
-		return nil, &EntryError{Field: "reason", Zh: "原因太长了，请控制在 500 字以内。"}
-	}
 	if u == nil || !u.CanChange() {
 		return nil, store.ErrNotFound
 	}
@@ -75,6 +61,9 @@ func Decide(ctx context.Context, s *store.Store, u *access.User, sc *access.Scop
 		if r.EnteredBy != "" && r.EnteredBy == u.Name {
 			return store.ServiceRecordEvent{}, ErrSelfDecision
 		}
+		if err := d.check(); err != nil {
+			return store.ServiceRecordEvent{}, err
+		}
 		old := r.CountedCents
 		e := store.ServiceRecordEvent{Who: u.Name, Action: d.Action, Reason: d.Reason}
 		switch d.Action {
@@ -91,4 +80,25 @@ func Decide(ctx context.Context, s *store.Store, u *access.User, sc *access.Scop
 		r.Outcome, r.Seen = Outcome(r, d.Action, old, d.Reason), time.Time{}
 		return e, nil
 	})
+}
+
+// check refuses a decision that is not whole: an unknown action, an
+// adjustment or rejection without a reason, hours out of range.
+func (d Decision) check() error {
+	switch d.Action {
+	case ActionApprove:
+	case ActionAdjust, ActionReject:
+		if d.Reason == "" {
+			return ErrNeedReason
+		}
+		if d.Action == ActionAdjust && (d.Cents < 0 || d.Cents > 2400) {
+			return ErrBadHours
+		}
+	default:
+		return ErrBadAction
+	}
+	if utf8.RuneCountInString(d.Reason) > MaxReason {
+		return &EntryError{Field: "reason", Zh: "原因太长了，请控制在 500 字以内。"}
+	}
+	return nil
 }
