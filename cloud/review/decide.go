@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"leifeng/cloud/access"
-	"leifeng/cloud/calendar"
 	"leifeng/cloud/store"
 )
 
@@ -42,11 +41,7 @@ func Decide(ctx context.Context, s *store.Store, u *access.User, sc *access.Scop
 	if u == nil || !u.CanChange() {
 		return nil, store.ErrNotFound
 	}
-	rules, _, err := CurrentRules(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	cal, err := calendar.Load(ctx, s)
+	rules, _, cal, err := inForce(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -164,11 +164,7 @@ func Enter(ctx context.Context, s *store.Store, u *access.User, sc *access.Scope
 			return nil, &EntryError{Field: f.name, Zh: "内容太长了，请控制在 200 字以内。"}
 		}
 	}
-	rules, version, err := CurrentRules(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	cal, err := calendar.Load(ctx, s)
+	rules, version, cal, err := inForce(ctx, s)
 	if err != nil {
 		return nil, err
 	}

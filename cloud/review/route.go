@@ -41,6 +41,17 @@ func CurrentRules(ctx context.Context, s *store.Store) (hours.Rules, int64, erro
 	return r, v, nil
 }
 
+// inForce is the rules in force, their version and the working-day
+// calendar: what every decision and deadline is counted by.
+func inForce(ctx context.Context, s *store.Store) (hours.Rules, int64, *calendar.Calendar, error) {
+	rules, version, err := CurrentRules(ctx, s)
+	if err != nil {
+		return rules, 0, nil, err
+	}
+	cal, err := calendar.Load(ctx, s)
+	return rules, version, cal, err
+}
+
 // Level is the reviewer level that decides r: its Reviewer, except that
 // a record for the organisation without an organisation goes to the
 // county, and one naming no level to the city (so that no record waits
@@ -110,11 +121,7 @@ func Queue(ctx context.Context, s *store.Store, u *access.User, sc *access.Scope
 	if err != nil {
 		return nil, err
 	}
-	rules, _, err := CurrentRules(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	cal, err := calendar.Load(ctx, s)
+	rules, _, cal, err := inForce(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -135,11 +142,7 @@ func Queue(ctx context.Context, s *store.Store, u *access.User, sc *access.Scope
 
 // Describe is r as a reviewer or the volunteer's page shows it.
 func Describe(ctx context.Context, s *store.Store, r *store.ServiceRecord, now time.Time) (Item, error) {
-	rules, _, err := CurrentRules(ctx, s)
-	if err != nil {
-		return Item{}, err
-	}
-	cal, err := calendar.Load(ctx, s)
+	rules, _, cal, err := inForce(ctx, s)
 	if err != nil {
 		return Item{}, err
 	}
