@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -375,6 +376,45 @@ func TestManualHours(t *testing.T) {
 			}
 			if code, _ = as(t, base, "simao", "GET", "/api/v1/hours/summary?volunteer=V1&org=O2", ""); code != http.StatusBadRequest {
 				t.Errorf("two subjects: %d", code)
+			}
+		})
+	}
+}
+
+// Eight entries of 5 hours at once for one volunteer, against the cap of
+// 20 hours a month: exactly four are stored, on SQLite and PostgreSQL.
+func TestManualCapConcurrent(t *testing.T) {
+	for _, be := range scopeBackends {
+		t.Run(be.name, func(t *testing.T) {
+			c := newTestCloudOn(t, be.dsn(t))
+			peopleFixture(t, c)
+			hoursUsers(t, c.db)
+			codes := make(chan int, 8)
+			for i := range 8 {
+				go func() {
+					req, _ := http.NewRequest("POST", c.srv.URL+"/api/v1/volunteers/V1/manual-hours",
+						strings.NewReader(entry(fmt.Sprintf("2026-10-%02d", i+1), "08:00", "13:00", "5", "签到表")))
+					req.Header.Set("Authorization", "Bearer "+tokens["simao"])
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						codes <- 0
+						return
+					}
+					resp.Body.Close()
+					codes <- resp.StatusCode
+				}()
+			}
+			n := map[int]int{}
+			for range 8 {
+				n[<-codes]++
+			}
+			if n[http.StatusCreated] != 4 || n[http.StatusUnprocessableEntity] != 4 {
+				t.Errorf("answers: %v, want 4 stored and 4 refused", n)
+			}
+			have, err := c.db.ManualCents(context.Background(), "V1", "2026-10-01", "2026-10-31")
+			if err != nil || have != 2000 {
+				t.Errorf("manual hours stored: %d %v, want 2000", have, err)
 			}
 		})
 	}
