@@ -235,15 +235,15 @@ func (a *api) serviceRecords(w http.ResponseWriter, r *http.Request) {
 		a.failInternal(w, "cannot read service records", err)
 		return
 	}
+	items, err := review.Describe(r.Context(), a.f.Store, recs, a.now())
+	if err != nil {
+		a.failInternal(w, "cannot read service records", err)
+		return
+	}
 	out := make([]RecordView, 0, len(recs))
-	for i := range recs {
-		it, err := review.Describe(r.Context(), a.f.Store, &recs[i], a.now())
-		if err != nil {
-			a.failInternal(w, "cannot read service records", err)
-			return
-		}
-		v := recordView(&recs[i], &it)
-		if v.Events, err = a.f.Store.ServiceRecordEvents(r.Context(), recs[i].ID); err != nil {
+	for i := range items {
+		v := recordView(&items[i].ServiceRecord, &items[i])
+		if v.Events, err = a.f.Store.ServiceRecordEvents(r.Context(), items[i].ID); err != nil {
 			a.failInternal(w, "cannot read service records", err)
 			return
 		}

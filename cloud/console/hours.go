@@ -131,11 +131,12 @@ func (c *Console) showRecord(w http.ResponseWriter, r *http.Request, id string, 
 		c.fault(w, r, "service record", err)
 		return
 	}
-	it, err := review.Describe(r.Context(), c.Store, rec, c.now())
+	its, err := review.Describe(r.Context(), c.Store, []store.ServiceRecord{*rec}, c.now())
 	if err != nil {
 		c.fault(w, r, "service record", err)
 		return
 	}
+	it := its[0]
 	evs, err := c.Store.ServiceRecordEvents(r.Context(), id)
 	if err != nil {
 		c.fault(w, r, "service record", err)
@@ -292,13 +293,13 @@ func (c *Console) showVolunteerHours(w http.ResponseWriter, r *http.Request, cod
 	}
 	d.Final["total"], d.Pending["total"] = review.Hours(fin), review.Hours(pend)
 	// Newest first: the outcome a volunteer asks about is the latest.
-	for i := len(recs) - 1; i >= 0; i-- {
-		it, err := review.Describe(ctx, c.Store, &recs[i], c.now())
-		if err != nil {
-			c.fault(w, r, "volunteer hours", err)
-			return
-		}
-		d.Rows = append(d.Rows, rowOf(it))
+	items, err := review.Describe(ctx, c.Store, recs, c.now())
+	if err != nil {
+		c.fault(w, r, "volunteer hours", err)
+		return
+	}
+	for i := len(items) - 1; i >= 0; i-- {
+		d.Rows = append(d.Rows, rowOf(items[i]))
 	}
 	c.audit(r, "hours.records.read", "volunteer "+id, nil, nil)
 	p.Title, p.Active, p.Data = "服务记录 "+d.Name, "hours/review", d

@@ -140,13 +140,21 @@ func Queue(ctx context.Context, s *store.Store, u *access.User, sc *access.Scope
 	return out, nil
 }
 
-// Describe is r as a reviewer or the volunteer's page shows it.
-func Describe(ctx context.Context, s *store.Store, r *store.ServiceRecord, now time.Time) (Item, error) {
+// Describe is records as a reviewer or the volunteer's page shows them.
+func Describe(ctx context.Context, s *store.Store, recs []store.ServiceRecord, now time.Time) ([]Item, error) {
 	rules, _, cal, err := inForce(ctx, s)
 	if err != nil {
-		return Item{}, err
+		return nil, err
 	}
-	return item(ctx, s, cal, rules, r, now)
+	out := make([]Item, 0, len(recs))
+	for i := range recs {
+		it, err := item(ctx, s, cal, rules, &recs[i], now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }
 
 func item(ctx context.Context, s *store.Store, cal *calendar.Calendar, rules hours.Rules, r *store.ServiceRecord, now time.Time) (Item, error) {
