@@ -66,6 +66,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	mux.HandleFunc("GET /api/v1/stations/{id}/commands/{nonce}", a.view(stationPath, a.commandStatus))
 	mux.HandleFunc("GET /api/v1/stations/{id}/presence", a.view(stationPath, a.presence))
 	a.reviewRoutes(mux)
+	a.hoursReviewRoutes(mux)
 	a.peopleRoutes(mux)
 	a.orderRoutes(mux)
 	a.matchRoutes(mux)
