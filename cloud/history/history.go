@@ -92,6 +92,13 @@ func (r *Report) Summary() string {
 		r.Rows, r.Added, r.Unchanged, len(r.Problems), r.Rows, r.Added, r.Unchanged, len(r.Problems))
 }
 
+// required are the fields a row must fill, with their Chinese names for
+// the report.
+var required = []struct{ en, zh string }{
+	{"id", "编号"}, {"volunteer", "志愿者编号"}, {"org", "活动组织单位"}, {"community", "社区（村）代码"},
+	{"activity", "活动名称"}, {"date", "日期"}, {"start", "开始时间"}, {"end", "结束时间"}, {"hours", "服务时长"},
+}
+
 // columns is the file's header: the English names, and the
 // Chinese headers of the national record (民政部令第67号 Art. 7).
 var columns = people.NewColumns(
@@ -224,9 +231,9 @@ func (im *importer) add(line int, cells []string) {
 }
 
 func (im *importer) parse(get func(string) string) (store.ServiceRecord, error) {
-	for _, col := range []string{"id", "volunteer", "org", "community", "activity", "date", "start", "end", "hours"} {
-		if get(col) == "" {
-			return store.ServiceRecord{}, refuse(ErrMissing, "%s", col)
+	for _, col := range required {
+		if get(col.en) == "" {
+			return store.ServiceRecord{}, refuse(ErrMissing, "%s %s", col.en, col.zh)
 		}
 	}
 	for _, f := range []struct {

@@ -173,7 +173,7 @@ func TestImportCSV(t *testing.T) {
 		for line, want := range map[int]string{
 			4:  "第 4 行：找不到该志愿者编号，请先导入志愿者或核对编号（V9） / line 4: unknown volunteer: V9",
 			14: "第 14 行：编号与文件中前面一行重复，同一记录只导入一次，请删去重复行或改正编号（line 2） / line 14: id repeats an earlier row of the file: line 2",
-			15: "第 15 行：缺少必填项，请填写（volunteer） / line 15: missing required field: volunteer",
+			15: "第 15 行：缺少必填项，请填写（volunteer 志愿者编号） / line 15: missing required field: volunteer 志愿者编号",
 			8:  `第 8 行：该站点不在所填的社区（村），请核对站点编号或社区代码（S1 in "530802001001"） / line 8: station is not in that community: S1 in "530802001001"`,
 		} {
 			if text[line] != want {
