@@ -92,6 +92,13 @@ func (r *Report) Summary() string {
 		r.Rows, r.Added, r.Unchanged, len(r.Problems), r.Rows, r.Added, r.Unchanged, len(r.Problems))
 }
 
+// required are the fields a row must fill, with their Chinese names for
+// the report.
+var required = []struct{ en, zh string }{
+	{"id", "编号"}, {"volunteer", "志愿者编号"}, {"org", "活动组织单位"}, {"community", "社区（村）代码"},
+	{"activity", "活动名称"}, {"date", "日期"}, {"start", "开始时间"}, {"end", "结束时间"}, {"hours", "服务时长"},
+}
+
 // columns is the file's header: the English names, and the
 // Chinese headers of the national record (民政部令第67号 Art. 7).
 var columns = people.NewColumns(
@@ -224,9 +231,9 @@ func (im *importer) add(line int, cells []string) {
 }
 
 func (im *importer) parse(get func(string) string) (store.ServiceRecord, error) {
-	for _, col := range []string{"id", "volunteer", "org", "community", "activity", "date", "start", "end", "hours"} {
-		if get(col) == "" {
-			return store.ServiceRecord{}, refuse(ErrMissing, "%s", col)
+	for _, col := range required {
+		if get(col.en) == "" {
+			return store.ServiceRecord{}, refuse(ErrMissing, "%s %s", col.en, col.zh)
 		}
 	}
 	for _, f := range []struct {
@@ -250,11 +257,11 @@ func (im *importer) parse(get func(string) string) (store.ServiceRecord, error) 
 		return r, refuse(ErrFutureDate, "%s", r.Day)
 	}
 	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, calendar.CST)
-	start, err := parseClock(get("start"))
+	start, err := parseClock(get("start"), d)
 	if err != nil {
 		return r, err
 	}
-	end, err := parseClock(get("end"))
+	end, err := parseClock(get("end"), d)
 	if err != nil {
 		return r, err
 	}
@@ -272,9 +279,21 @@ func (im *importer) parse(get func(string) string) (store.ServiceRecord, error) 
 	return r, nil
 }
 
-// parseClock reads a time of day: 9:30, 09:30:00, 9时30分, or an Excel
-// time (a fraction of a day, as a cell formatted as a number holds it).
-func parseClock(s string) (time.Duration, error) {
+// parseClock reads a time of day on day: 9:30, 09:30:00, 9时30分, an
+// Excel time (a fraction of a day, as a cell formatted as a number holds
+// it), or a date and time on that day ("2025-04-30 09:30", or
+// "4/30/25 09:30" as excelize renders a date-time cell).
+func parseClock(s string, day time.Time) (time.Duration, error) {
+	if i := strings.LastIndexAny(s, " T"); i > 0 {
+		d, err := people.ParseDate(strings.TrimSpace(s[:i]))
+		if err != nil {
+			d, err = time.Parse("1/2/06", strings.TrimSpace(s[:i]))
+		}
+		if err != nil || !d.Equal(day) {
+			return 0, refuse(ErrBadTime, "%q is not a time on %s", s, day.Format(calendar.Layout))
+		}
+		s = s[i+1:]
+	}
 	for _, l := range []string{"15:04", "15:04:05", "15时04分", "15时4分", "15时", "15.04"} {
 		if t, err := time.Parse(l, s); err == nil {
 			return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second, nil

@@ -173,7 +173,7 @@ func TestImportCSV(t *testing.T) {
 		for line, want := range map[int]string{
 			4:  "第 4 行：找不到该志愿者编号，请先导入志愿者或核对编号（V9） / line 4: unknown volunteer: V9",
 			14: "第 14 行：编号与文件中前面一行重复，同一记录只导入一次，请删去重复行或改正编号（line 2） / line 14: id repeats an earlier row of the file: line 2",
-			15: "第 15 行：缺少必填项，请填写（volunteer） / line 15: missing required field: volunteer",
+			15: "第 15 行：缺少必填项，请填写（volunteer 志愿者编号） / line 15: missing required field: volunteer 志愿者编号",
 			8:  `第 8 行：该站点不在所填的社区（村），请核对站点编号或社区代码（S1 in "530802001001"） / line 8: station is not in that community: S1 in "530802001001"`,
 		} {
 			if text[line] != want {
@@ -235,10 +235,21 @@ func TestImportXLSX(t *testing.T) {
 			{"X2", "V2", "O1", "530802001001", "S2", "文明交通", "", "2025-04-30", "09:00", "10:30", 1.5, "", "", "S2 has no community"},
 			{"X3", "V2", "O1", "530802001001", "", "文明交通", "", "2025-04-30", "9时", "10时30分", "1.5小时", "", "", "ok"},
 			{"X4", "V2", "O1", "530802001001", "", "文明交通", "", "2025-04-31", "09:00", "10:30", 1.5, "", "", "no such day"},
+			// Date-time cells, as Excel keeps them, on the row's day and not.
+			{"X5", "V1", "O1", "530802001001", "", "文明交通", "", time.Date(2025, 4, 29, 0, 0, 0, 0, time.UTC),
+				time.Date(2025, 4, 29, 14, 0, 0, 0, time.UTC), "2025-04-29 15:00", 1, "", "", "ok"},
+			{"X6", "V1", "O1", "530802001001", "", "文明交通", "", "2025-04-28",
+				time.Date(2025, 4, 29, 14, 0, 0, 0, time.UTC), "15:00", 1, "", "", "start on another day"},
 		})
 		rep := importFile(t, s, people.XLSX, book)
-		if rep.Rows != 4 || rep.Added != 2 || len(rep.Problems) != 2 {
+		if rep.Rows != 6 || rep.Added != 3 || len(rep.Problems) != 3 {
 			t.Fatalf("%s %v", rep.Summary(), rep.Problems)
+		}
+		if p := rep.Problems[2]; p.Line != 7 || p.Reason.Code != "bad_time" {
+			t.Errorf("third problem: %s", p)
+		}
+		if r, err := s.ServiceRecord(ctx, "imp:X5"); err != nil || r.Day != "2025-04-29" || r.RawSeconds != 3600 || r.Start.In(calendar.CST).Hour() != 14 {
+			t.Errorf("imp:X5 = %+v, %v", r, err)
 		}
 		if p := rep.Problems[0]; p.Line != 3 || p.Reason.Code != "station_elsewhere" {
 			t.Errorf("first problem: %s", p)
@@ -250,7 +261,7 @@ func TestImportXLSX(t *testing.T) {
 		if err != nil || r.RawSeconds != 5400 || r.CountedCents != 150 || r.Start.In(calendar.CST).Hour() != 9 || r.Lead != "王五" {
 			t.Errorf("imp:X1 = %+v, %v", r, err)
 		}
-		if rep := importFile(t, s, people.XLSX, book); rep.Added != 0 || rep.Unchanged != 2 || len(rep.Problems) != 2 {
+		if rep := importFile(t, s, people.XLSX, book); rep.Added != 0 || rep.Unchanged != 3 || len(rep.Problems) != 3 {
 			t.Errorf("second import: %s", rep.Summary())
 		}
 	})
