@@ -35,6 +35,15 @@ type Fleet struct {
 	// Volunteers, if not nil, adds the volunteer register's routes
 	// (volunteers.go).
 	Volunteers *Volunteers
+	// PublicURL is the cloud's public address (serve --public-url), for
+	// the certificates' QR codes; "" means the public-url setting, else
+	// the address a request came in on (certificates.go).
+	PublicURL string
+	// VerifyLimit lookups of the public verification page per remote
+	// address within VerifyWindow (DefaultVerifyLimit per
+	// DefaultVerifyWindow when zero).
+	VerifyLimit  int
+	VerifyWindow time.Duration
 }
 
 // StationView is a station as the console shows it: what it reports, what
@@ -61,6 +70,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.orderRoutes(mux)
 	a.matchRoutes(mux)
 	a.activityRoutes(mux)
+	a.certificateRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}
