@@ -166,6 +166,7 @@ type config struct {
 	tlsOn, insecure           bool
 	tlsCert, tlsKey           string
 	publicNames               string
+	publicURL                 string
 	httpIdle                  time.Duration
 	connectTimeout            time.Duration
 	maxConns, maxConnsPerAddr int
@@ -208,6 +209,7 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 		fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate (PEM) of the API and the embedded broker (default: one made under --data/tls by the cloud's own CA)")
 		fs.StringVar(&c.tlsKey, "tls-key", "", "the --tls-cert's key (PEM)")
 		fs.BoolVar(&c.insecure, "insecure-plaintext", false, "allow plain HTTP and MQTT on an address other than loopback: passwords and personal data cross the network readable by anyone on the path")
+		fs.StringVar(&c.publicURL, "public-url", "", "the cloud's address as the public reaches it (https://host), which the QR codes of certificates point at (/verify/NUMBER); default: the public-url setting (leifeng-cloud settings), else the address a request came in on")
 		fs.StringVar(&c.publicNames, "public-name", "", "comma-separated DNS names clients use to reach the cloud: the API answers only these (and IP addresses, localhost), and the generated certificate covers them")
 		fs.DurationVar(&c.httpIdle, "http-idle-timeout", 2*time.Minute, "close an idle HTTP keep-alive connection after this long")
 		fs.DurationVar(&c.connectTimeout, "mqtt-connect-timeout", broker.DefaultConnectTimeout, "a broker client must finish TLS and CONNECT within this long")
@@ -389,7 +391,11 @@ func serve(ctx context.Context, c *config) error {
 		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
 			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
 	}
-	fl := &api.Fleet{Service: svc, Store: db, OrderPolicy: c.orderPolicy,
+	publicURL, err := store.CheckPublicURL(c.publicURL)
+	if err != nil {
+		return cli.Usagef("--public-url %q: want https://host[:port][/path]", c.publicURL)
+	}
+	fl := &api.Fleet{Service: svc, Store: db, OrderPolicy: c.orderPolicy, PublicURL: publicURL,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
 		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
 	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {

@@ -43,7 +43,7 @@ func TestSettingsCommand(t *testing.T) {
 			if out, err := cmd("set", "leading-office", "中共普洱市委社会工作部"); err != nil || !strings.Contains(out, "中共普洱市委社会工作部") {
 				t.Fatalf("set: %q %v", out, err)
 			}
-			if out, err := cmd("get"); err != nil || out != "leading-office\t中共普洱市委社会工作部\n" {
+			if out, err := cmd("get"); err != nil || out != "leading-office\t中共普洱市委社会工作部\npublic-url\t\n" {
 				t.Fatalf("get all: %q %v", out, err)
 			}
 			for _, bad := range [][]string{{"set", "leading-office"}, {"set", "mayor", "x"}, {"frobnicate"}, {"get", "leading-office", "x"}} {
@@ -71,6 +71,19 @@ func TestSettingsCommand(t *testing.T) {
 			}
 			if out, err := cmd("set", "leading-office", ""); err != nil || !strings.Contains(out, "志愿服务主管部门") {
 				t.Fatalf("set back to the default: %q %v", out, err)
+			}
+			// The public address of the certificates' QR codes.
+			if _, err := cmd("set", "public-url", "ftp://x"); err == nil {
+				t.Error("set public-url ftp://x: no error")
+			}
+			if out, err := cmd("set", "public-url", "https://leifeng.puer.example/"); err != nil || out != "public-url: https://leifeng.puer.example\n" {
+				t.Fatalf("set public-url: %q %v", out, err)
+			}
+			if out, err := cmd("get", "public-url"); err != nil || out != "https://leifeng.puer.example\n" {
+				t.Fatalf("get public-url: %q %v", out, err)
+			}
+			if u, err := st.PublicURL(ctx); err != nil || u != "https://leifeng.puer.example" {
+				t.Fatalf("the store's public url: %q %v", u, err)
 			}
 		})
 	}
