@@ -114,6 +114,7 @@ func (c *Console) Handler() http.Handler {
 	c.userRoutes(mux)
 	c.auditRoutes(mux)
 	c.activityRoutes(mux)
+	c.certificateRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}

@@ -310,6 +310,8 @@ type volunteerView struct {
 	// Tasks are the open orders the volunteer is assigned to, those the
 	// user sees.
 	Tasks []orderRow
+	// Certs are the certificates of service (certificates.go).
+	Certs *certView
 }
 
 func (c *Console) volunteerPage(w http.ResponseWriter, r *http.Request) {
@@ -384,6 +386,10 @@ func (c *Console) showVolunteer(w http.ResponseWriter, r *http.Request, v *peopl
 	var err error
 	if view.Tasks, err = c.volunteerTasks(ctx, u, v.ID); err != nil {
 		c.fault(w, r, "tasks", err)
+		return
+	}
+	if view.Certs, err = c.certificatesOf(ctx, u, v); err != nil {
+		c.fault(w, r, "certificates", err)
 		return
 	}
 	if c.Cards != nil {
