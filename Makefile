@@ -32,8 +32,11 @@ LDFLAGS   := -X leifeng/internal/buildinfo.version=$(VERSION) -X leifeng/interna
 # script (deploy/pi, deploy/image); nats-server for the province's
 # three-node JetStream cluster the tests start privately; pg_auto_failover
 # for the province's PostgreSQL pair and its failover test (deploy/province);
-# spin, which checks the record path's protocol model (gateway/ingest/model).
-DEB_PKGS  := mosquitto nats-server postgresql gcc xorg-dev libgl1-mesa-dev:amd64 xvfb imagemagick zbar-tools chromium fonts-noto-cjk \
+# spin, which checks the record path's protocol model (gateway/ingest/model);
+# poppler-utils (pdftotext, pdftoppm) to read the certificates' PDFs back in
+# their tests, whose QR codes zbar-tools reads (regenerating their bundled
+# font, cloud/certificate/font/make-font.sh, also needs fonttools).
+DEB_PKGS  := mosquitto nats-server postgresql gcc xorg-dev libgl1-mesa-dev:amd64 xvfb imagemagick zbar-tools poppler-utils chromium fonts-noto-cjk \
              qemu-user-static dosfstools mtools fdisk e2fsprogs shellcheck gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
              libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64 libxinerama-dev:arm64 \
              libxi-dev:arm64 libxxf86vm-dev:arm64 pg-auto-failover-cli postgresql-15-auto-failover spin
@@ -120,6 +123,8 @@ bench:
 	# volunteers on PostgreSQL is BenchmarkSearchVolunteers in ./cloud/store/
 	# above (LEIFENG_BENCH_VOLUNTEERS to change).
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./cloud/people/
+	# A certificate of service (志愿服务证明): records to PDF bytes.
+	$(GO) test -run '^$$' -bench 'BenchmarkPDF' -benchtime 20x ./cloud/certificate/
 
 demo: build
 	@bash deploy/demo.sh

@@ -119,3 +119,21 @@ func TestPDF(t *testing.T) {
 		t.Errorf("QR code %q, want %q", got, c.VerifyURL)
 	}
 }
+
+// BenchmarkPDF: one certificate of a year by month, from the records to
+// the PDF's bytes (the font parsed and subset each time).
+func BenchmarkPDF(b *testing.B) {
+	periods, total, n, content := Summarize(handRecords(), "2026-01-01", "2026-12-31")
+	c := &Certificate{Number: "PE2026ABCDEFGHJK", Name: "欧阳娜娜", IDMasked: "5308**********1234", VolunteerID: "V1",
+		From: "2026-01-01", To: "2026-12-31", Periods: periods, Total: total, Records: n, Content: content,
+		Issuer: Issuer{Org: "茶源社区志愿服务队", Handler: "王五"}, Issued: time.Now(),
+		VerifyURL: "https://leifeng.example.cn/verify/PE2026ABCDEFGHJK"}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := c.PDF(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len())/1024, "KB/pdf")
+}
