@@ -74,13 +74,7 @@ func (a *api) failCertificate(w http.ResponseWriter, what string, err error) {
 	var ref *certificate.Refusal
 	switch {
 	case errors.As(err, &ref):
-		code := http.StatusBadRequest
-		if errors.Is(err, certificate.ErrNotIssuer) {
-			code = http.StatusForbidden
-		} else if errors.Is(err, certificate.ErrRevoked) {
-			code = http.StatusConflict
-		}
-		a.failReview(w, code, what+": "+ref.Zh, ref.Zh, nil)
+		a.failReview(w, ref.Status, what+": "+ref.Zh, ref.Zh, nil)
 	case errors.Is(err, store.ErrNotFound):
 		a.failReview(w, http.StatusNotFound, what+": not found", zhNoCertificate, nil)
 	default:

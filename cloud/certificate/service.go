@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -14,17 +15,22 @@ import (
 	"leifeng/cloud/store"
 )
 
-// The refusals of Issue and Revoke, each with what the person is told.
+// The refusals of Issue and Revoke, each with its HTTP status and what
+// the person is told.
 var (
-	ErrBadDay    = &Refusal{Zh: "日期格式不对：请把起止日期写成 2026-03-01 这样的日期，起始日期不能晚于截止日期，截止日期不能晚于今天。"}
-	ErrNoReason  = &Refusal{Zh: "请填写撤销原因（最多 200 字），再提交。"}
-	ErrRevoked   = &Refusal{Zh: "这份证明已经撤销过了，无需再次撤销。"}
-	ErrNotIssuer = &Refusal{Zh: "只有出具这份证明的单位（或市级管理员）可以撤销它。如需撤销，请联系出具单位。"}
-	ErrTooLong   = &Refusal{Zh: "负责人或联系方式太长：每项最多 40 个字，请改短后再试。"}
+	ErrBadDay    = &Refusal{Status: http.StatusBadRequest, Zh: "日期格式不对：请把起止日期写成 2026-03-01 这样的日期，起始日期不能晚于截止日期，截止日期不能晚于今天。"}
+	ErrNoReason  = &Refusal{Status: http.StatusBadRequest, Zh: "请填写撤销原因（最多 200 字），再提交。"}
+	ErrRevoked   = &Refusal{Status: http.StatusConflict, Zh: "这份证明已经撤销过了，无需再次撤销。"}
+	ErrNotIssuer = &Refusal{Status: http.StatusForbidden, Zh: "只有出具这份证明的单位（或市级管理员）可以撤销它。如需撤销，请联系出具单位。"}
+	ErrTooLong   = &Refusal{Status: http.StatusBadRequest, Zh: "负责人或联系方式太长：每项最多 40 个字，请改短后再试。"}
 )
 
-// Refusal is a request Issue or Revoke refused, with the reason in Chinese.
-type Refusal struct{ Zh string }
+// Refusal is a request Issue or Revoke refused: the HTTP status that
+// answers it and the reason in Chinese.
+type Refusal struct {
+	Status int
+	Zh     string
+}
 
 func (r *Refusal) Error() string { return "certificate: refused: " + r.Zh }
 

@@ -78,11 +78,7 @@ func (c *Console) revokeCertificate(w http.ResponseWriter, r *http.Request) {
 	var ref *certificate.Refusal
 	switch {
 	case errors.As(err, &ref):
-		code := http.StatusBadRequest
-		if errors.Is(err, certificate.ErrNotIssuer) {
-			code = http.StatusForbidden
-		}
-		c.showVolunteer(w, r, v, code, &page{Error: ref.Zh}, nil)
+		c.showVolunteer(w, r, v, ref.Status, &page{Error: ref.Zh}, nil)
 		return
 	case errors.Is(err, store.ErrNotFound):
 		c.notFound(w, r)
