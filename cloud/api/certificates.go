@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,12 +44,26 @@ func (a *api) certificateRoutes(mux *router) {
 	if lim.window <= 0 {
 		lim.window = DefaultVerifyWindow
 	}
-	mux.HandleFunc("GET /api/v1/volunteers/{id}/certificate.pdf", a.read("certificate.issue", volunteerPath,
-		func(w http.ResponseWriter, r *http.Request) { a.issueCertificate(w, r, svc) }))
+	issue := a.read("certificate.issue", issuedWhat, func(w http.ResponseWriter, r *http.Request) { a.issueCertificate(w, r, svc) })
+	mux.HandleFunc("GET /api/v1/volunteers/{id}/certificate.pdf", func(w http.ResponseWriter, r *http.Request) {
+		issue(w, r.WithContext(context.WithValue(r.Context(), issuedKey{}, new(string))))
+	})
 	mux.HandleFunc("GET /api/v1/volunteers/{id}/certificates", a.read("certificates.read", volunteerPath, a.listCertificates))
 	mux.HandleFunc("POST /api/v1/certificates/{number}/revoke", a.change("certificate.revoke",
 		func(w http.ResponseWriter, r *http.Request) { a.revokeCertificate(w, r, svc) }))
 	mux.HandleFunc("GET /verify/{number}", func(w http.ResponseWriter, r *http.Request) { a.verifyPage(w, r, lim) })
+}
+
+type issuedKey struct{}
+
+// issuedWhat names what an issue read for the audit log: the volunteer,
+// the period and the number of the certificate made (the handler notes it).
+func issuedWhat(r *http.Request) string {
+	what := volunteerPath(r) + ", certificate " + r.URL.Query().Get("from") + ".." + r.URL.Query().Get("to")
+	if n, ok := r.Context().Value(issuedKey{}).(*string); ok && *n != "" {
+		what += " " + *n
+	}
+	return what
 }
 
 // PublicBase is the cloud's public address for r, without a final slash:
@@ -110,6 +125,9 @@ func (a *api) issueCertificate(w http.ResponseWriter, r *http.Request, svc *cert
 	if err != nil {
 		a.failCertificate(w, "certificate of volunteer "+id, err)
 		return
+	}
+	if n, ok := r.Context().Value(issuedKey{}).(*string); ok {
+		*n = c.Number
 	}
 	a.log.Info("certificate issued", "number", c.Number, "volunteer", id, "by", u.Name, "hours", certificate.Hours(c.Total.Sum()))
 	w.Header().Set("Content-Type", "application/pdf")

@@ -221,9 +221,18 @@ func testCertificates(t *testing.T, c *testCloud) {
 		}
 	}
 
-	// Issue and revoke are in the audit log.
+	// The QR code points at the public-url setting once it is set.
+	if err := c.db.SetPublicURL(context.Background(), "https://leifeng.example.cn/", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, pdf3, hdr3 := getAs(t, base, "city", q)
+	if got, want := certtest.QR(t, pdf3), "https://leifeng.example.cn/verify/"+hdr3.Get("X-Certificate-Number"); got != want {
+		t.Errorf("QR code %q, want %q", got, want)
+	}
+
+	// Issue and revoke are in the audit log, with the number.
 	code, body, _ = getAs(t, base, "city", "/api/v1/audit?limit=500")
-	for _, want := range []string{"certificate.issue", "certificate.revoke", "volunteer V1"} {
+	for _, want := range []string{"certificate.issue", "certificate.revoke", "volunteer V1, certificate 2025-03-01..2025-04-30 " + number} {
 		if code != http.StatusOK || !strings.Contains(string(body), want) {
 			t.Errorf("audit log lacks %q: %d", want, code)
 		}

@@ -235,6 +235,11 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 	if c.mqttURL != "" && c.natsURLs != "" {
 		return nil, cli.Usagef("gateway takes --mqtt or --nats, not both")
 	}
+	u, err := store.CheckPublicURL(c.publicURL)
+	if err != nil {
+		return nil, cli.Usagef("--public-url %q: want https://host[:port][/path]", c.publicURL)
+	}
+	c.publicURL = u
 	return &c, nil
 }
 
@@ -391,11 +396,7 @@ func serve(ctx context.Context, c *config) error {
 		log.Warn("created the cloud's card issuer key: kiosks refuse the cards it signs until the issuer root signs it into the key set (leifeng-cloud issuer-key, then leifeng-card keyset sign)",
 			"file", filepath.Join(c.data, cards.KeyFile), "key_id", issuer.KeyID)
 	}
-	publicURL, err := store.CheckPublicURL(c.publicURL)
-	if err != nil {
-		return cli.Usagef("--public-url %q: want https://host[:port][/path]", c.publicURL)
-	}
-	fl := &api.Fleet{Service: svc, Store: db, OrderPolicy: c.orderPolicy, PublicURL: publicURL,
+	fl := &api.Fleet{Service: svc, Store: db, OrderPolicy: c.orderPolicy, PublicURL: c.publicURL,
 		Thresholds: fleet.Thresholds{OfflineAfter: c.offlineAlert, OutboxMax: c.outboxAlert},
 		Cards:      cards.NewService(db, issuer, svc, log.With("part", "cards"))}
 	if fl.Volunteers, err = volunteers(ctx, c.data, db); err != nil {
