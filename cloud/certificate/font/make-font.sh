@@ -19,7 +19,8 @@ import sys
 from fontTools.ttLib import TTFont, newTable
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
-f = TTFont(sys.argv[1])
+# The modified date stays the source's: the same input makes the same file.
+f = TTFont(sys.argv[1], recalcTimestamp=False)
 order = f.getGlyphOrder()
 gs = f.getGlyphSet()
 glyphs = {}
