@@ -61,6 +61,8 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.orderRoutes(mux)
 	a.matchRoutes(mux)
 	a.activityRoutes(mux)
+	a.noticeRoutes(mux)
+	a.starRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}

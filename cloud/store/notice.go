@@ -63,6 +63,7 @@ type Objection struct {
 
 	Station   string `json:"station"`
 	Community string `json:"community"`
+	Org       string `json:"org"`
 	Volunteer string `json:"volunteer"`
 	Day       string `json:"day"`
 	Activity  string `json:"activity"`
@@ -70,7 +71,7 @@ type Objection struct {
 }
 
 const objectionCols = `o.id, o.record, o.via, o.raised_by, o.record_id, o.reason, o.state, o.raised_ns, o.resolved_by,
-	o.resolved_ns, o.resolution, s.station, s.community, s.volunteer, s.day, s.activity_name, s.counted_cents`
+	o.resolved_ns, o.resolution, s.station, s.community, s.org, s.volunteer, s.day, s.activity_name, s.counted_cents`
 
 const objectionFrom = ` FROM objections o JOIN service_records s ON s.id = o.record`
 
@@ -80,7 +81,7 @@ func scanObjection(r rows) (Objection, error) {
 		raised, resolvedNs int64
 	)
 	err := r.Scan(&o.ID, &o.Record, &o.Via, &o.RaisedBy, &o.RecordID, &o.Reason, &o.State, &raised, &o.ResolvedBy,
-		&resolvedNs, &o.Resolution, &o.Station, &o.Community, &o.Volunteer, &o.Day, &o.Activity, &o.Cents)
+		&resolvedNs, &o.Resolution, &o.Station, &o.Community, &o.Org, &o.Volunteer, &o.Day, &o.Activity, &o.Cents)
 	o.Raised, o.Resolved = fromNanos(raised), fromNanos(resolvedNs)
 	return o, err
 }
@@ -195,7 +196,7 @@ func (s *Store) raiseObjection(ctx context.Context, q querier, o Objection, now 
 		o.ID, o.Record, o.Via, o.RaisedBy, o.RecordID, o.Reason, o.State, nanos(now)); err != nil {
 		return nil, nil, err
 	}
-	o.Station, o.Community, o.Volunteer, o.Day, o.Activity, o.Cents = rec.Station, rec.Community, rec.Volunteer, rec.Day, rec.ActivityName, rec.CountedCents
+	o.Station, o.Community, o.Org, o.Volunteer, o.Day, o.Activity, o.Cents = rec.Station, rec.Community, rec.Org, rec.Volunteer, rec.Day, rec.ActivityName, rec.CountedCents
 	return &o, rec, nil
 }
 
