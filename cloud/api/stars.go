@@ -83,8 +83,10 @@ func (a *api) putStarRules(w http.ResponseWriter, r *http.Request) {
 func (a *api) failStars(w http.ResponseWriter, what string, err error) {
 	var refusal *stars.Refusal
 	switch {
-	case errors.As(err, &refusal):
+	case errors.As(err, &refusal) && refusal.Conflict:
 		a.failReview(w, http.StatusConflict, what+": "+err.Error(), refusal.Zh, nil)
+	case errors.As(err, &refusal):
+		a.failReview(w, http.StatusUnprocessableEntity, what+": "+err.Error(), refusal.Zh, nil)
 	case errors.Is(err, store.ErrNotFound):
 		a.failReview(w, http.StatusNotFound, what+": not found", "找不到：编号可能写错了，或不在您的管理范围内。", nil)
 	default:

@@ -122,8 +122,13 @@ func num(h float64) string {
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }
 
-// Refusal is a refused application or decision, in Chinese.
-type Refusal struct{ Zh string }
+// Refusal is a refused application or decision, in Chinese. Conflict
+// marks a refusal by the state of things (an application already open or
+// already decided) rather than by the subject's standing or the request.
+type Refusal struct {
+	Zh       string
+	Conflict bool
+}
 
 func (e *Refusal) Error() string { return "stars: " + e.Zh }
 
@@ -257,7 +262,7 @@ func (v *Service) Apply(ctx context.Context, kind, subject, who string) (*store.
 		return nil, err
 	}
 	if !s.Eligible {
-		return nil, &Refusal{"现在还不能申请：" + s.Why}
+		return nil, &Refusal{Zh: "现在还不能申请：" + s.Why, Conflict: s.Pending > 0}
 	}
 	now := v.now()
 	basis := fmt.Sprintf("截至%s，%s", now.In(cst).Format("2006年1月2日"), s.Why)
@@ -272,7 +277,7 @@ func (v *Service) Apply(ctx context.Context, kind, subject, who string) (*store.
 	a, err := v.Store.ApplyStar(ctx, store.StarAward{SubjectKind: kind, Subject: subject, Level: s.Next,
 		Basis: basis, Approver: approver[s.Next-1], AppliedBy: who}, now)
 	if errors.Is(err, store.ErrStarPending) {
-		return nil, &Refusal{"已有一份星级申请正在审批或公示中，请等它办结后再申请。"}
+		return nil, &Refusal{Zh: "已有一份星级申请正在审批或公示中，请等它办结后再申请。", Conflict: true}
 	}
 	return a, err
 }
@@ -302,7 +307,7 @@ func (v *Service) Approve(ctx context.Context, id int64, who, note string) (*sto
 // Reject rejects award id by who, with reason (required).
 func (v *Service) Reject(ctx context.Context, id int64, who, reason string) (*store.StarAward, error) {
 	if strings.TrimSpace(reason) == "" {
-		return nil, &Refusal{"不通过时请写明原因，申请人会看到。"}
+		return nil, &Refusal{Zh: "不通过时请写明原因，申请人会看到。"}
 	}
 	now := v.now()
 	return v.Store.DecideStar(ctx, id, func(a *store.StarAward) error {
@@ -317,9 +322,9 @@ func (v *Service) Reject(ctx context.Context, id int64, who, reason string) (*st
 func decidable(a *store.StarAward, who string) error {
 	switch {
 	case a.State != store.StarApplied:
-		return &Refusal{"这份申请已经审批过了，请刷新列表。"}
+		return &Refusal{Zh: "这份申请已经审批过了，请刷新列表。", Conflict: true}
 	case a.AppliedBy == who:
-		return &Refusal{"申请人不能审批自己提交的申请，请由另一位管理员审批。"}
+		return &Refusal{Zh: "申请人不能审批自己提交的申请，请由另一位管理员审批。"}
 	}
 	return nil
 }
