@@ -147,31 +147,6 @@ func (a *api) stationNotice(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"station": id, "notice": orEmptyList(list)})
 }
 
-// recordVisible reports whether sc sees a service record: a station
-// manager its stations' records, an organisation administrator its
-// organisations', a county (or auditor) the records of its areas.
-func recordVisible(sc *access.Scope, station, community, org string) bool {
-	switch {
-	case sc.All():
-		return true
-	case sc.Role == access.Station:
-		return station != "" && sc.Stations[station]
-	case sc.Role == access.Org:
-		return org != "" && sc.Orgs[org]
-	}
-	return sc.Area(community)
-}
-
-// objectionResolver reports whether sc decides objections to a record
-// of station in community: the station's managers, or the county's for a
-// record of no station.
-func objectionResolver(sc *access.Scope, station, community string) bool {
-	if station != "" {
-		return sc.Role == access.Station && sc.Stations[station]
-	}
-	return sc.Role == access.County && sc.Area(community)
-}
-
 // reasonBody reads {"reason": "..."}: required, at most 500 characters.
 func (a *api) reasonBody(w http.ResponseWriter, r *http.Request, required bool) (string, bool) {
 	var req struct {
@@ -198,7 +173,7 @@ const zhNoRecord = "找不到这条服务记录：编号可能写错了，或不
 func (a *api) raiseObjection(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	rec, err := a.f.Store.ServiceRecord(r.Context(), id)
-	if err == nil && !recordVisible(scopeOf(r), rec.Station, rec.Community, rec.Org) {
+	if err == nil && !scopeOf(r).SeesServiceRecord(rec.Station, rec.Community, rec.Org) {
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -271,10 +246,10 @@ func (a *api) objections(w http.ResponseWriter, r *http.Request) {
 	sc, mine := scopeOf(r), r.URL.Query().Get("mine") == "1"
 	out := []ObjectionView{}
 	for _, o := range list {
-		if !recordVisible(sc, o.Station, o.Community, o.Org) {
+		if !sc.SeesServiceRecord(o.Station, o.Community, o.Org) {
 			continue
 		}
-		v := ObjectionView{Objection: localObjection(o), CanResolve: o.State == store.ObjectionOpen && objectionResolver(sc, o.Station, o.Community)}
+		v := ObjectionView{Objection: localObjection(o), CanResolve: o.State == store.ObjectionOpen && sc.ResolvesObjections(o.Station, o.Community)}
 		if mine && !v.CanResolve {
 			continue
 		}
@@ -297,7 +272,7 @@ func (a *api) resolveObjection(w http.ResponseWriter, r *http.Request) {
 		err = store.ErrNotFound
 	}
 	sc := scopeOf(r)
-	if err == nil && !recordVisible(sc, o.Station, o.Community, o.Org) {
+	if err == nil && !sc.SeesServiceRecord(o.Station, o.Community, o.Org) {
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -308,7 +283,7 @@ func (a *api) resolveObjection(w http.ResponseWriter, r *http.Request) {
 		a.failInternal(w, "cannot read the objection", err)
 		return
 	}
-	if !objectionResolver(sc, o.Station, o.Community) {
+	if !sc.ResolvesObjections(o.Station, o.Community) {
 		a.failReview(w, http.StatusForbidden, "objections are resolved by the record's station",
 			"异议由记录所在站点的站点管理员处理（没有站点的记录由县级管理员处理）。", nil)
 		return

@@ -174,20 +174,6 @@ func (a *api) applyOrgStar(w http.ResponseWriter, r *http.Request) {
 	a.applyStar(w, r, store.SubjectOrg, id)
 }
 
-// starApprover reports whether sc decides award x: a county
-// administrator whose area holds the subject's community (or an
-// organisation's county) for a county star, a city administrator for a
-// city star.
-func starApprover(sc *access.Scope, x *store.StarAward) bool {
-	switch x.Approver {
-	case stars.ApproveCity:
-		return sc.Role == access.City
-	case stars.ApproveCounty:
-		return sc.Role == access.County && slices.ContainsFunc(x.Areas, sc.Area)
-	}
-	return false
-}
-
 // starVisible reports whether sc sees award x's subject by its areas.
 func starVisible(sc *access.Scope, x *store.StarAward) bool {
 	return sc.All() || slices.ContainsFunc(x.Areas, sc.Area)
@@ -213,7 +199,7 @@ func (a *api) starQueue(w http.ResponseWriter, r *http.Request) {
 	sc := scopeOf(r)
 	out := []StarQueueItem{}
 	for _, x := range list {
-		if !starApprover(sc, &x) {
+		if !sc.ApprovesStars(x.Approver, x.Areas) {
 			continue
 		}
 		item := StarQueueItem{StarAward: x, Stars: stars.Name(x.Level)}
@@ -244,14 +230,14 @@ func (a *api) decideStar(w http.ResponseWriter, r *http.Request) {
 		err = store.ErrNotFound
 	}
 	sc := scopeOf(r)
-	if err == nil && !starVisible(sc, x) && !starApprover(sc, x) {
+	if err == nil && !starVisible(sc, x) && !sc.ApprovesStars(x.Approver, x.Areas) {
 		err = store.ErrNotFound
 	}
 	if err != nil {
 		a.failStars(w, "star application "+r.PathValue("id"), err)
 		return
 	}
-	if !starApprover(sc, x) {
+	if !sc.ApprovesStars(x.Approver, x.Areas) {
 		level := map[string]string{stars.ApproveCounty: "县级", stars.ApproveCity: "市级"}[x.Approver]
 		a.failReview(w, http.StatusForbidden, "decided by the "+x.Approver,
 			fmt.Sprintf("%s申请由%s管理员审批。", stars.Name(x.Level), level), nil)

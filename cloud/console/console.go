@@ -114,6 +114,7 @@ func (c *Console) Handler() http.Handler {
 	c.userRoutes(mux)
 	c.auditRoutes(mux)
 	c.activityRoutes(mux)
+	c.noticeRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}
@@ -200,6 +201,8 @@ func (c *Console) nav(u *access.User) []navItem {
 	add("stations", "站点", city, county, station, auditor)
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
+	add("objections", "公示异议", city, county, station, org, auditor)
+	add("stars", "星级认定", city, county, auditor)
 	add("orders", "需求", city, county, station, org, auditor)
 	add("supply", "供需", city, county, station, auditor)
 	add("activities", "活动预告", city, county, station, org, auditor)
@@ -214,6 +217,7 @@ func (c *Console) nav(u *access.User) []navItem {
 		add("users", "用户", city, auditor)
 	}
 	add("audit", "审计日志", city, auditor)
+	add("holidays", "节假日", city, county, station, auditor)
 	add("settings", "设置", city)
 	return out
 }
