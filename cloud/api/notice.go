@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"leifeng/cloud/access"
 	"leifeng/cloud/notice"
 	"leifeng/cloud/store"
 )
@@ -38,15 +37,7 @@ func objectionsWhat(r *http.Request) string { return "objections " + r.URL.RawQu
 const zhCityRule = "节假日安排和星级规则全市统一，只有市级管理员可以修改。如需调整，请联系市级管理员。"
 
 // cityRule lets only a city administrator change a city-wide rule.
-func (a *api) cityRule(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if u := userOf(r); u == nil || u.Role != access.City {
-			a.failReview(w, http.StatusForbidden, "only a city administrator may change this", zhCityRule, nil)
-			return
-		}
-		h(w, r)
-	}
-}
+func (a *api) cityRule(h http.HandlerFunc) http.HandlerFunc { return a.onlyCity(zhCityRule, h) }
 
 // yearParam reads a year 2000–2100, or reports false.
 func yearParam(s string) (int, bool) {

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"leifeng/cloud/notice"
 	"leifeng/cloud/store"
@@ -35,33 +37,18 @@ stored. The cloud ships the 2026 calendar and loads it on first start.
 
 // holidaysCmd is `leifeng-cloud holidays set|list`.
 func holidaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) == 0 {
-			fmt.Fprint(stderr, holidaysUsage)
-			return cli.Usagef("holidays needs set or list")
-		}
-		fmt.Fprint(stdout, holidaysUsage)
-		return nil
-	}
-	verb := args[0]
-	if verb != "set" && verb != "list" {
-		fmt.Fprint(stderr, holidaysUsage)
-		return cli.Usagef("unknown holidays command %q", verb)
+	verb, err := commandVerb("holidays", holidaysUsage, []string{"set", "list"}, args, stdout, stderr)
+	if err != nil || verb == "" {
+		return err
 	}
 	fs := flag.NewFlagSet("leifeng-cloud holidays "+verb, flag.ContinueOnError)
 	var d dataFlags
 	d.register(fs)
 	year := fs.Int("year", 0, "the year, e.g. 2026")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), holidaysUsage); fs.PrintDefaults() }
-	var pos []string
-	for rest := args[1:]; ; {
-		if err := cli.Parse(fs, rest, stdout); err != nil {
-			return err
-		}
-		if rest = fs.Args(); len(rest) == 0 {
-			break
-		}
-		pos, rest = append(pos, rest[0]), rest[1:]
+	pos, err := parseAnywhere(fs, args[1:], stdout)
+	if err != nil {
+		return err
 	}
 	if *year != 0 && (*year < 2000 || *year > 2100) {
 		return cli.Usagef("holidays: --year %d is not a year like 2026", *year)
@@ -120,4 +107,39 @@ func holidaysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("done, but the audit log entry was not written: %w", err)
 	}
 	return nil
+}
+
+// commandVerb is the verb of `leifeng-cloud NAME VERB ...`, one of verbs:
+// no verb or an unknown one is a usage error (usage on stderr); -h, --help
+// or help prints usage on stdout and returns "".
+func commandVerb(name, usage string, verbs, args []string, stdout, stderr io.Writer) (string, error) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return "", cli.Usagef("%s needs %s", name, strings.Join(verbs, " or "))
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return "", nil
+	}
+	if !slices.Contains(verbs, args[0]) {
+		fmt.Fprint(stderr, usage)
+		return "", cli.Usagef("unknown %s command %q", name, args[0])
+	}
+	return args[0], nil
+}
+
+// parseAnywhere parses fs's flags wherever they stand among args (before,
+// between or after the others) and returns the other arguments in order.
+func parseAnywhere(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+	var pos []string
+	for rest := args; ; {
+		if err := cli.Parse(fs, rest, stdout); err != nil {
+			return nil, err
+		}
+		if rest = fs.Args(); len(rest) == 0 {
+			return pos, nil
+		}
+		pos, rest = append(pos, rest[0]), rest[1:]
+	}
 }
