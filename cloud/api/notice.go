@@ -190,11 +190,24 @@ func (a *api) raiseObjection(w http.ResponseWriter, r *http.Request) {
 		a.failInternal(w, "cannot record the objection", err)
 		return
 	}
+	a.refreshNotice(r, rec.Station)
 	noteChange(r, "service record "+id, map[string]string{"status": rec.Status},
 		map[string]any{"status": after.Status, "objection": o.ID, "reason": reason})
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(map[string]any{"objection": localObjection(*o), "record": map[string]string{"id": id, "status": after.Status}})
+}
+
+// refreshNotice sends station its config again so that its kiosk's
+// notice shows the change (the roster refresh sends it later if this
+// fails, so a failure is logged, not answered).
+func (a *api) refreshNotice(r *http.Request, station string) {
+	if a.f.Service == nil || station == "" {
+		return
+	}
+	if err := a.f.Service.RefreshStation(r.Context(), station); err != nil {
+		a.log.Warn("cannot send the station its notice", "station", station, "err", err)
+	}
 }
 
 // statusZh names a service record's status.
@@ -295,6 +308,7 @@ func (a *api) resolveObjection(w http.ResponseWriter, r *http.Request) {
 		a.failInternal(w, "cannot resolve the objection", err)
 		return
 	}
+	a.refreshNotice(r, rec.Station)
 	noteChange(r, fmt.Sprintf("objection %d", id), map[string]string{"state": o.State},
 		map[string]string{"state": done.State, "reason": reason, "record": rec.ID, "record_status": rec.Status})
 	writeJSON(w, map[string]any{"objection": localObjection(*done), "record": map[string]string{"id": rec.ID, "status": rec.Status}})

@@ -205,6 +205,7 @@ func (c *Console) raiseObjection(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "objection", err)
 		return
 	}
+	c.refreshNotice(r, rec.Station)
 	c.audit(r, "hours.objection", "service record "+id, map[string]string{"status": rec.Status},
 		map[string]any{"status": store.StatusObjected, "objection": o.ID, "reason": reason})
 	c.renderObjections(w, r, http.StatusOK, fmt.Sprintf("已提出异议（第%d号），这条记录在处理完之前不计入时长。", o.ID), "")
@@ -253,6 +254,7 @@ func (c *Console) resolveObjection(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "objection", err)
 		return
 	}
+	c.refreshNotice(r, rec.Station)
 	c.audit(r, "hours.objection_resolve", fmt.Sprintf("objection %d", id), map[string]string{"state": store.ObjectionOpen},
 		map[string]string{"state": o.State, "reason": reason, "record": rec.ID, "record_status": rec.Status})
 	msg := "异议不成立：记录回到公示，公示期满后生效。"
@@ -263,6 +265,17 @@ func (c *Console) resolveObjection(w http.ResponseWriter, r *http.Request) {
 		msg = "异议不成立：公示期已满，记录已生效。"
 	}
 	c.renderObjections(w, r, http.StatusOK, msg, "")
+}
+
+// refreshNotice sends station its config again so that its kiosk's
+// notice shows the change; a failure is logged.
+func (c *Console) refreshNotice(r *http.Request, station string) {
+	if c.Fleet == nil || station == "" {
+		return
+	}
+	if err := c.Fleet.RefreshStation(r.Context(), station); err != nil {
+		c.Log.Warn("console: cannot send the station its notice", "station", station, "err", err)
+	}
 }
 
 func (c *Console) stars() *stars.Service { return &stars.Service{Store: c.Store, Now: c.now} }

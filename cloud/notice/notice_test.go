@@ -118,10 +118,15 @@ func finalCents(t *testing.T, s *store.Store, volunteer string) int64 {
 
 func pass(t *testing.T, s *store.Store, at time.Time) notice.Result {
 	t.Helper()
-	p := &notice.Pass{Store: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return at }}
+	var told []string
+	p := &notice.Pass{Store: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return at },
+		Changed: func(_ context.Context, stations []string) error { told = stations; return nil }}
 	res, err := p.Once(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Join(told, ",") != strings.Join(res.Stations, ",") {
+		t.Fatalf("told %v of the changed stations %v", told, res.Stations)
 	}
 	return res
 }
@@ -171,7 +176,7 @@ func TestNoticeSkipsHoliday(t *testing.T) {
 				t.Fatalf("at %s: %d counted before the notice ended", at, c)
 			}
 		}
-		if res := pass(t, s, cstAt("2026-10-11", 0, 0)); res.Final != 1 {
+		if res := pass(t, s, cstAt("2026-10-11", 0, 0)); res.Final != 1 || strings.Join(res.Stations, ",") != "pe-simao-001" {
 			t.Fatalf("at the end of the notice: %+v", res)
 		}
 		r := status(t, s, "tap:N1")
@@ -315,10 +320,10 @@ func TestKioskObjection(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if res := pass(t, s, put.Add(2*time.Hour)); res.Objections != 1 {
+		if res := pass(t, s, put.Add(2*time.Hour)); res.Objections != 1 || strings.Join(res.Stations, ",") != "pe-simao-001" {
 			t.Fatalf("first pass: %+v", res)
 		}
-		if res := pass(t, s, put.Add(3*time.Hour)); res.Objections != 0 {
+		if res := pass(t, s, put.Add(3*time.Hour)); res.Objections != 0 || len(res.Stations) != 0 {
 			t.Fatalf("second pass applied again: %+v", res)
 		}
 		list, err := s.Objections(ctx, store.ObjectionFilter{Record: "tap:K1"})

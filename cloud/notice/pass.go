@@ -29,6 +29,9 @@ type Pass struct {
 	Log   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Changed, if set, is told the stations whose notice the pass
+	// changed (serve sends them their config again, with the notice).
+	Changed func(ctx context.Context, stations []string) error
 }
 
 // Result is what one pass did.
@@ -36,6 +39,8 @@ type Result struct {
 	Objections int // kiosk objections applied
 	Final      int // records made final
 	Stars      int // stars awarded
+	// Stations are those whose notice changed.
+	Stations []string
 }
 
 // Once runs one pass at now.
@@ -48,6 +53,9 @@ func (p *Pass) Once(ctx context.Context) (Result, error) {
 	if p.Now != nil {
 		now = p.Now()
 	}
+	if res.Stations, err = p.Store.NoticeStations(ctx, now); err != nil {
+		return res, err
+	}
 	// Objections first: a record objected to in its last minutes is not
 	// made final under it.
 	if res.Objections, err = p.Store.ApplyKioskObjections(ctx, now); err != nil {
@@ -59,7 +67,10 @@ func (p *Pass) Once(ctx context.Context) (Result, error) {
 	if res.Stars, err = p.Store.AwardDueStars(ctx, now); err != nil {
 		return res, err
 	}
-	return res, nil
+	if p.Changed != nil && len(res.Stations) > 0 {
+		err = p.Changed(ctx, res.Stations)
+	}
+	return res, err
 }
 
 // Run runs a pass now and every every until ctx is done.
@@ -71,7 +82,7 @@ func (p *Pass) Run(ctx context.Context, every time.Duration) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			p.Log.Error("notice pass", "err", err)
-		case res != Result{}:
+		case res.Objections+res.Final+res.Stars > 0:
 			p.Log.Info("notice pass", "objections", res.Objections, "final", res.Final, "stars", res.Stars)
 		}
 		select {

@@ -445,6 +445,26 @@ func (s *Store) ApplyKioskObjections(ctx context.Context, now time.Time) (int, e
 	return n, nil
 }
 
+// NoticeStations are the stations whose public notice a notice pass at
+// now changes: those of records whose period is over, and those whose
+// kiosks sent objections not yet taken in.
+func (s *Store) NoticeStations(ctx context.Context, now time.Time) ([]string, error) {
+	var out []string
+	err := s.b.query(ctx, `SELECT station FROM service_records WHERE status = 'notice' AND notice_until_ns <= $1 AND station <> ''
+		UNION SELECT r.station FROM records r WHERE r.kind = 'objection'
+		AND NOT EXISTS (SELECT 1 FROM objection_intake i WHERE i.record_id = r.id)`, []any{nanos(now)}, func(r rows) error {
+		var st string
+		err := r.Scan(&st)
+		out = append(out, st)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: notice stations: %w", err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // KioskObjectionOutcome is what became of kiosk record id of kind
 // 'objection': the objection it made (0 none) and why not ("" applied);
 // ErrNotFound until the notice pass has taken it.

@@ -14,6 +14,8 @@ var noticeSchema = []string{
 		at_ns     BIGINT NOT NULL
 	)`,
 	`CREATE INDEX objections_open ON objections (state, record)`,
+	// The notice pass looks for kiosks' objection records every minute.
+	`CREATE INDEX records_objection ON records (time_ns) WHERE kind = 'objection'`,
 	// Who applied for a star (or proposed an organisation's): the approver
 	// must be someone else.
 	`ALTER TABLE star_awards ADD COLUMN applied_by TEXT NOT NULL DEFAULT ''`,

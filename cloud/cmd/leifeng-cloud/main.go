@@ -393,7 +393,13 @@ func serve(ctx context.Context, c *config) error {
 		log.Info("stored the shipped holiday calendar; check it against the State Council's notice (leifeng-cloud holidays list)", "years", years)
 	}
 	if c.noticeEvery > 0 {
-		p := &notice.Pass{Store: db, Log: log.With("part", "notice")}
+		p := &notice.Pass{Store: db, Log: log.With("part", "notice"), Changed: func(ctx context.Context, stations []string) error {
+			var errs []error
+			for _, st := range stations {
+				errs = append(errs, svc.RefreshStation(ctx, st))
+			}
+			return errors.Join(errs...)
+		}}
 		wg.Go(func() { p.Run(ctx, c.noticeEvery) })
 	}
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
