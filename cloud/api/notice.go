@@ -186,6 +186,9 @@ func (a *api) raiseObjection(w http.ResponseWriter, r *http.Request) {
 		a.failReview(w, http.StatusConflict, "the record is not in public notice",
 			"这条记录不在公示期（状态："+statusZh(rec.Status)+"），不能提出异议；如需更正，请联系站点管理员申请复核。", nil)
 		return
+	case errors.Is(err, store.ErrAlreadyObjected):
+		a.failReview(w, http.StatusConflict, "your objection to the record is still open", "您对这条记录的异议还在处理中，不必重复提出。", nil)
+		return
 	case err != nil:
 		a.failInternal(w, "cannot record the objection", err)
 		return

@@ -201,6 +201,9 @@ func (c *Console) raiseObjection(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrNotInNotice):
 		c.renderObjections(w, r, http.StatusConflict, "", "这条记录不在公示期，不能提出异议；如需更正，请联系站点管理员申请复核。")
 		return
+	case errors.Is(err, store.ErrAlreadyObjected):
+		c.renderObjections(w, r, http.StatusConflict, "", "您对这条记录的异议还在处理中，不必重复提出。")
+		return
 	case err != nil:
 		c.fault(w, r, "objection", err)
 		return

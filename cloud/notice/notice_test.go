@@ -216,6 +216,13 @@ func TestObjectionHoldsRecord(t *testing.T) {
 		if _, _, err := s.RaiseObjection(ctx, store.Objection{Record: "tap:C", Via: store.ViaConsole, RaisedBy: "manager", Reason: "x"}, put); !errors.Is(err, store.ErrNotInNotice) {
 			t.Fatalf("objection to a record in review: %v", err)
 		}
+		if _, _, err := s.RaiseObjection(ctx, store.Objection{Record: "tap:A", Via: store.ViaConsole, RaisedBy: "manager", Reason: "再说一次"}, put.Add(2*time.Hour)); !errors.Is(err, store.ErrAlreadyObjected) {
+			t.Fatalf("the same person's second objection: %v", err)
+		}
+		// B's period is over though the pass has not run: too late.
+		if _, _, err := s.RaiseObjection(ctx, store.Objection{Record: "tap:B", Via: store.ViaConsole, RaisedBy: "simao", Reason: "x"}, until); !errors.Is(err, store.ErrNotInNotice) {
+			t.Fatalf("objection after the period: %v", err)
+		}
 		// Past the notice period: B is final, A is held.
 		if res := pass(t, s, cstAt("2026-11-09", 9, 0)); res.Final != 1 {
 			t.Fatalf("pass: %+v", res)
@@ -288,8 +295,8 @@ func TestDismissWithinNotice(t *testing.T) {
 // A kiosk's objection record is applied once, even when the kiosk sends
 // it twice and the pass runs twice; any registered volunteer may object
 // to a record in that station's notice; an unregistered card, a record
-// of another station and a record no longer in notice are refused with
-// a Chinese reason kept for the record. The station's notice shows the
+// of another station, a second tap by the same volunteer and a record no
+// longer in notice are refused with a Chinese reason kept for the record. The station's notice shows the
 // objected record, masked.
 func TestKioskObjection(t *testing.T) {
 	each(t, func(t *testing.T, s *store.Store) {
@@ -307,8 +314,8 @@ func TestKioskObjection(t *testing.T) {
 			t.Fatalf("notice before: %+v %v", n, err)
 		}
 		tr := storetest.NewTraffic("pe-simao-001", put.Add(time.Hour))
-		es := tr.Entries(3)
-		by := []struct{ volunteer, ref string }{{"V2", "tap:K1"}, {"V9", "tap:K1"}, {"V2", "tap:K2"}}
+		es := tr.Entries(4)
+		by := []struct{ volunteer, ref string }{{"V2", "tap:K1"}, {"V9", "tap:K1"}, {"V2", "tap:K2"}, {"V2", "tap:K1"}}
 		for i := range es {
 			es[i].Kind, es[i].Volunteer, es[i].Ref, es[i].Note = wire.KindObjection, by[i].volunteer, by[i].ref, "时长不对"
 			if err := es[i].Validate(); err != nil {
@@ -330,7 +337,7 @@ func TestKioskObjection(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].RaisedBy != "V2" || list[0].Via != store.ViaKiosk || list[0].RecordID != es[0].ID || list[0].Reason != "时长不对" {
 			t.Fatalf("objections: %+v %v", list, err)
 		}
-		for i, want := range []string{"", "未注册", "本站公示栏中没有"} {
+		for i, want := range []string{"", "未注册", "本站公示栏中没有", "已在处理中"} {
 			_, outcome, err := s.KioskObjectionOutcome(ctx, es[i].ID)
 			if err != nil || (want == "" && outcome != "") || !strings.Contains(outcome, want) {
 				t.Errorf("record %d: outcome %q %v, want %q", i, outcome, err, want)

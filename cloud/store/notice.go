@@ -40,6 +40,9 @@ var (
 	// ErrNotInNotice refuses an objection to a record that is not in
 	// public notice (nor already under objection).
 	ErrNotInNotice = errors.New("store: the service record is not in public notice")
+	// ErrAlreadyObjected refuses a second open objection by the same
+	// person to the same record.
+	ErrAlreadyObjected = errors.New("store: this person's objection to the record is still open")
 	// ErrObjectionClosed refuses to resolve an objection already resolved.
 	ErrObjectionClosed = errors.New("store: the objection is already resolved")
 	// ErrOwnObjection refuses to let whoever raised an objection resolve it.
@@ -156,8 +159,9 @@ func objectionsWhere(ctx context.Context, q queryer, where string, args ...any) 
 // RaiseObjection records o (Record, Via, RaisedBy, Reason; RecordID for
 // a kiosk's) against a record in notice or already under objection: the
 // record becomes objected and stops counting until the objection is
-// resolved. A record in any other status is ErrNotInNotice; an unknown
-// one ErrNotFound.
+// resolved. A record in any other status, or whose notice period is
+// over, is ErrNotInNotice; an unknown one ErrNotFound; a second open
+// objection by the same person ErrAlreadyObjected.
 func (s *Store) RaiseObjection(ctx context.Context, o Objection, now time.Time) (*Objection, *ServiceRecord, error) {
 	var (
 		out *Objection
@@ -175,12 +179,22 @@ func (s *Store) RaiseObjection(ctx context.Context, o Objection, now time.Time) 
 }
 
 func (s *Store) raiseObjection(ctx context.Context, q querier, o Objection, now time.Time) (*Objection, *ServiceRecord, error) {
+	var open bool
+	if err := q.query(ctx, `SELECT TRUE FROM objections WHERE record = $1 AND raised_by = $2 AND via = $3 AND state = 'open'`,
+		[]any{o.Record, o.RaisedBy, o.Via}, func(r rows) error { return r.Scan(&open) }); err != nil {
+		return nil, nil, err
+	}
+	if open {
+		return nil, nil, ErrAlreadyObjected
+	}
 	if err := q.query(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM objections`, nil,
 		func(r rows) error { return r.Scan(&o.ID) }); err != nil {
 		return nil, nil, err
 	}
 	rec, err := s.changeServiceRecord(ctx, q, o.Record, now, func(r *ServiceRecord) (ServiceRecordEvent, error) {
-		if r.Status != StatusNotice && r.Status != StatusObjected {
+		// A record whose period is over is final at the next pass, even
+		// if the pass has not run yet.
+		if r.Status != StatusObjected && (r.Status != StatusNotice || !r.NoticeUntil.After(now)) {
 			return ServiceRecordEvent{}, ErrNotInNotice
 		}
 		r.Status = StatusObjected
@@ -425,6 +439,8 @@ func (s *Store) ApplyKioskObjections(ctx context.Context, now time.Time) (int, e
 				switch {
 				case errors.Is(err, ErrNotInNotice):
 					outcome = "这条记录已不在公示期，异议未受理；如有疑问请联系站点管理员。"
+				case errors.Is(err, ErrAlreadyObjected):
+					outcome = "您对这条记录的异议已在处理中，不必重复提出。"
 				case err != nil:
 					return err
 				default:
