@@ -30,6 +30,8 @@ func (c *Console) noticeRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"stars/{id}", c.change("stars", c.decideStar))
 	mux.HandleFunc("GET "+Prefix+"volunteers/{id}/stars", c.signedIn(c.volunteerStarsPage))
 	mux.HandleFunc("POST "+Prefix+"volunteers/{id}/stars/apply", c.signedIn(c.applyStar))
+	mux.HandleFunc("GET "+Prefix+"orgs/{id}/stars", c.signedIn(c.volunteerStarsPage))
+	mux.HandleFunc("POST "+Prefix+"orgs/{id}/stars/apply", c.signedIn(c.applyStar))
 }
 
 // holidaysView is the holidays page's data.
@@ -385,27 +387,41 @@ func (c *Console) decideStar(w http.ResponseWriter, r *http.Request) {
 	c.renderStars(w, r, http.StatusOK, msg, "")
 }
 
-// volunteerStarsView is a volunteer's stars page's data.
+// volunteerStarsView is a volunteer's (or an organisation's) stars
+// page's data: Kind "volunteers" or "orgs", as in the page's path.
 type volunteerStarsView struct {
-	ID, Name string
-	Standing *stars.Standing
+	Kind, ID, Name string
+	Standing       *stars.Standing
 }
 
-// starVolunteer reads volunteer id if the signed-in user sees them.
-func (c *Console) starVolunteer(r *http.Request) (*volunteerStarsView, error) {
+// starSubject reads the volunteer or organisation of r's path if the
+// signed-in user sees it, with its standing.
+func (c *Console) starSubject(r *http.Request) (*volunteerStarsView, error) {
 	id := r.PathValue("id")
-	v, err := c.Store.Volunteer(r.Context(), id)
+	v := &volunteerStarsView{Kind: "volunteers", ID: id}
+	if strings.HasPrefix(r.URL.Path, Prefix+"orgs/") {
+		v.Kind = "orgs"
+		o, err := c.Store.Organisation(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := c.orgVisible(r.Context(), user(r), o); err != nil || !ok {
+			return nil, errors.Join(store.ErrNotFound, err)
+		}
+		v.Name = o.Name
+		v.Standing, err = c.stars().Org(r.Context(), id)
+		return v, err
+	}
+	p, err := c.Store.Volunteer(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := c.volunteerVisible(r.Context(), user(r), v); err != nil || !ok {
+	if ok, err := c.volunteerVisible(r.Context(), user(r), p); err != nil || !ok {
 		return nil, errors.Join(store.ErrNotFound, err)
 	}
-	s, err := c.stars().Volunteer(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	return &volunteerStarsView{ID: id, Name: v.Name, Standing: s}, nil
+	v.Name = p.Name
+	v.Standing, err = c.stars().Volunteer(r.Context(), id)
+	return v, err
 }
 
 func (c *Console) volunteerStarsPage(w http.ResponseWriter, r *http.Request) {
@@ -413,16 +429,16 @@ func (c *Console) volunteerStarsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) renderVolunteerStars(w http.ResponseWriter, r *http.Request, code int, flash, msg string) {
-	v, err := c.starVolunteer(r)
+	v, err := c.starSubject(r)
 	if errors.Is(err, store.ErrNotFound) {
-		c.failPage(w, r, http.StatusNotFound, "找不到这位志愿者：编号可能写错了，或不在您的管理范围内。")
+		c.failPage(w, r, http.StatusNotFound, "找不到：编号可能写错了，或不在您的管理范围内。")
 		return
 	}
 	if err != nil {
-		c.fault(w, r, "volunteer stars", err)
+		c.fault(w, r, "stars", err)
 		return
 	}
-	c.render(w, r, code, "volstars", &page{Title: v.Name + " 的星级", Active: "volunteers", Flash: flash, Error: msg, Data: v})
+	c.render(w, r, code, "volstars", &page{Title: v.Name + " 的星级", Active: v.Kind, Flash: flash, Error: msg, Data: v})
 }
 
 func (c *Console) applyStar(w http.ResponseWriter, r *http.Request) {
@@ -430,11 +446,16 @@ func (c *Console) applyStar(w http.ResponseWriter, r *http.Request) {
 		c.failPage(w, r, http.StatusForbidden, "审计员只能查看，不能修改。如需修改，请联系市级管理员。")
 		return
 	}
-	if _, err := c.starVolunteer(r); err != nil {
+	v, err := c.starSubject(r)
+	if err != nil {
 		c.renderVolunteerStars(w, r, http.StatusNotFound, "", "")
 		return
 	}
-	a, err := c.stars().Apply(r.Context(), store.SubjectVolunteer, r.PathValue("id"), user(r).Name)
+	kind := store.SubjectVolunteer
+	if v.Kind == "orgs" {
+		kind = store.SubjectOrg
+	}
+	a, err := c.stars().Apply(r.Context(), kind, v.ID, user(r).Name)
 	var refusal *stars.Refusal
 	if errors.As(err, &refusal) {
 		c.renderVolunteerStars(w, r, http.StatusConflict, "", refusal.Zh)
@@ -444,7 +465,7 @@ func (c *Console) applyStar(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "star application", err)
 		return
 	}
-	c.audit(r, "stars.apply", "volunteer "+a.Subject, nil, a)
+	c.audit(r, "stars.apply", kind+" "+a.Subject, nil, a)
 	level := map[string]string{stars.ApproveCounty: "县级", stars.ApproveCity: "市级"}[a.Approver]
 	c.renderVolunteerStars(w, r, http.StatusOK, fmt.Sprintf("已提交%s申请，等待%s审批。", stars.Name(a.Level), level), "")
 }

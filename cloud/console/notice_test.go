@@ -108,6 +108,20 @@ func TestNoticeAndStarPages(t *testing.T) {
 		has(t, "approve", body, "已通过，公示至")
 		_, body = manager.get("/console/volunteers/V001/stars")
 		has(t, "after approval", body, "公示中")
+		// An organisation's stars: its administrator sees the criteria,
+		// another county does not see it at all.
+		code, body = c.login("orgadmin").get("/console/orgs/org-1/stars")
+		if code != 200 {
+			t.Fatalf("organisation stars: %d", code)
+		}
+		has(t, "organisation stars", body, "注册志愿者", "距一星组织还差", "尚无评价")
+		hasNot(t, "organisation stars", body, `id="applyBtn"`)
+		if code, _ := ninger.get("/console/orgs/org-1/stars"); code != 404 {
+			t.Errorf("another county sees the organisation's stars: %d", code)
+		}
+		if code, _ := c.login("orgadmin").post("/console/orgs/org-1/stars/apply", url.Values{}); code != 409 {
+			t.Errorf("an organisation short of the criteria applies: %d", code)
+		}
 		c.mu.Lock()
 		audited := strings.Join(c.audited, "\n")
 		c.mu.Unlock()
