@@ -195,10 +195,10 @@ func (v *Service) Volunteer(ctx context.Context, id string) (*Standing, error) {
 	return &s, nil
 }
 
-// Eligible is, for each of volunteers, the star they may apply for now
-// (0 none: not enough hours or tenure, an application open, at the top,
-// or not registered) — the kiosk's "可申请升级".
-func (v *Service) Eligible(ctx context.Context, volunteers []string) (map[string]int, error) {
+// Standings are the standings of those of volunteers who are registered
+// (without their awards), for a station's roster: the star held, the
+// hours, what is missing to the next ("距三星志愿者还差 42 小时").
+func (v *Service) Standings(ctx context.Context, volunteers []string) (map[string]Standing, error) {
 	r, err := v.Rules(ctx)
 	if err != nil {
 		return nil, err
@@ -208,13 +208,26 @@ func (v *Service) Eligible(ctx context.Context, volunteers []string) (map[string
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[string]Standing, len(facts))
+	for id, f := range facts {
+		out[id] = r.Judge(id, *f, now)
+	}
+	return out, nil
+}
+
+// Eligible is, for each of volunteers, the star they may apply for now
+// (0 none: not enough hours or tenure, an application open, at the top,
+// or not registered) — the kiosk's "可申请升级".
+func (v *Service) Eligible(ctx context.Context, volunteers []string) (map[string]int, error) {
+	st, err := v.Standings(ctx, volunteers)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]int, len(volunteers))
 	for _, id := range volunteers {
 		out[id] = 0
-		if f := facts[id]; f != nil {
-			if s := r.Judge(id, *f, now); s.Eligible {
-				out[id] = s.Next
-			}
+		if s, ok := st[id]; ok && s.Eligible {
+			out[id] = s.Next
 		}
 	}
 	return out, nil

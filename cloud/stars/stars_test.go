@@ -140,6 +140,10 @@ func TestStarFlow(t *testing.T) {
 			if err != nil || el["V1"] != 1 || el["V2"] != 1 || el["V9"] != 0 {
 				t.Fatalf("eligible: %v %v", el, err)
 			}
+			sts, err := svc.Standings(ctx, []string{"V1", "V2", "V9"})
+			if err != nil || len(sts) != 2 || sts["V2"].Hours != 110 || sts["V2"].Level != 0 {
+				t.Fatalf("standings: %+v %v", sts, err)
+			}
 			st, err := svc.Volunteer(ctx, "V1")
 			if err != nil || st.Hours != 105 || st.Level != 0 || !st.Eligible {
 				t.Fatalf("V1: %+v %v", st, err)
