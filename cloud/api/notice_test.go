@@ -81,7 +81,27 @@ func TestNoticeAndStarsAPI(t *testing.T) {
 				{user: "simao", method: "GET", path: "/api/v1/organisations/O2/stars", want: 200, has: []string{`"next":1`, `"eligible":false`}},
 				{user: "ninger", method: "GET", path: "/api/v1/organisations/O2/stars", want: 404},
 			})
-			for _, action := range []string{"hours.objection", "hours.objection_resolve", "holidays.set", "stars.apply", "stars.decide"} {
+			// A city's rule: 1★ from 50 h, approved by the city; the
+			// next application (V3 has 60 h) goes to the city's queue.
+			rules := `{"hours":[50,300,600,1000,1500],"annual":false,"tenure_months":[0,0,0,0,0],"tenure_from":"registration",` +
+				`"approvers":["city","county","city","city","city"],"notice_days":3,"org":{"levels":[` +
+				strings.Repeat(`{"members":1,"hours":1,"visit_months":0,"min_rating":0},`, 4) + `{"members":1,"hours":1,"visit_months":0,"min_rating":0}],` +
+				`"approvers":["county","county","city","city","city"]}}`
+			v3 := rec("imp:H3", "", "530802001002", store.StatusFinal, 6000)
+			v3.Volunteer = "V3"
+			if _, err := c.db.PutServiceRecords(ctx, []store.ServiceRecord{v3}, "test", now); err != nil {
+				t.Fatal(err)
+			}
+			runScope(t, base, []scopeHit{
+				{user: "city", method: "PUT", path: "/api/v1/star-rules", body: rules, want: 200, has: []string{`"hours":[50,`}},
+				{user: "simao", method: "GET", path: "/api/v1/star-rules", want: 200, has: []string{`"approvers":["city"`}},
+				{user: "simao", method: "POST", path: "/api/v1/volunteers/V3/stars/apply", want: 201, has: []string{`"approver":"city"`}},
+				{user: "simao", method: "GET", path: "/api/v1/stars/queue", want: 200, hasNot: []string{"V3"}},
+				{user: "city", method: "GET", path: "/api/v1/stars/queue", want: 200, has: []string{`"subject":"V3"`}},
+				{user: "simao", method: "POST", path: "/api/v1/stars/2/approve", body: `{}`, want: 403, has: []string{"市级"}},
+				{user: "city", method: "POST", path: "/api/v1/stars/2/reject", body: `{"reason":"材料不全"}`, want: 200, has: []string{`"state":"rejected"`}},
+			})
+			for _, action := range []string{"stars.rules", "hours.objection", "hours.objection_resolve", "holidays.set", "stars.apply", "stars.decide"} {
 				log, err := c.db.AuditLog(ctx, store.AuditFilter{Action: action, Limit: 10})
 				if err != nil || len(log) == 0 {
 					t.Errorf("audit of %s: %v %v", action, log, err)
