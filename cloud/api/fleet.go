@@ -72,6 +72,8 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.matchRoutes(mux)
 	a.activityRoutes(mux)
 	a.certificateRoutes(mux)
+	a.noticeRoutes(mux)
+	a.starRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}

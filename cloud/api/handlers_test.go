@@ -113,7 +113,7 @@ func guardedRequests(t *testing.T, patterns []string) []struct{ method, path, bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := map[string]string{"id": "pe-simao-001", "code": "530802", "nonce": "n1", "action": "pause", "check_in": checkIn, "serial": "C2026-0000000001", "number": "PE2026ABCDEFGHJK"}
+	values := map[string]string{"id": "pe-simao-001", "code": "530802", "nonce": "n1", "action": "pause", "check_in": checkIn, "serial": "C2026-0000000001", "number": "PE2026ABCDEFGHJK", "year": "2026"}
 	wild := regexp.MustCompile(`\{([a-z_$]*)(\.\.\.)?\}`)
 	var out []struct{ method, path, body string }
 	seen := map[string]bool{}

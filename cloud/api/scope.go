@@ -149,10 +149,13 @@ func (a *api) failInternal(w http.ResponseWriter, msg string, err error) {
 const zhCityOnly = "这项操作涉及全市所有站点（固件发布、全市默认配置、密钥等），只有市级管理员可以进行。如需要，请联系市级管理员。"
 
 // cityOnly lets only a city administrator through.
-func (a *api) cityOnly(h http.HandlerFunc) http.HandlerFunc {
+func (a *api) cityOnly(h http.HandlerFunc) http.HandlerFunc { return a.onlyCity(zhCityOnly, h) }
+
+// onlyCity lets only a city administrator through, telling others zh.
+func (a *api) onlyCity(zh string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if u := userOf(r); u == nil || u.Role != access.City {
-			a.failReview(w, http.StatusForbidden, "only a city administrator may do this", zhCityOnly, nil)
+			a.failReview(w, http.StatusForbidden, "only a city administrator may do this", zh, nil)
 			return
 		}
 		h(w, r)

@@ -116,6 +116,7 @@ func (c *Console) Handler() http.Handler {
 	c.auditRoutes(mux)
 	c.activityRoutes(mux)
 	c.certificateRoutes(mux)
+	c.noticeRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}
@@ -203,6 +204,8 @@ func (c *Console) nav(u *access.User) []navItem {
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
 	add("hours/review", "时长审核", city, county, station, org)
+	add("objections", "公示异议", city, county, station, org, auditor)
+	add("stars", "星级认定", city, county, auditor)
 	add("orders", "需求", city, county, station, org, auditor)
 	add("supply", "供需", city, county, station, auditor)
 	add("activities", "活动预告", city, county, station, org, auditor)
@@ -217,6 +220,7 @@ func (c *Console) nav(u *access.User) []navItem {
 		add("users", "用户", city, auditor)
 	}
 	add("audit", "审计日志", city, auditor)
+	add("holidays", "节假日", city, county, station, auditor)
 	add("settings", "设置", city)
 	return out
 }

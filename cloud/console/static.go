@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/people"
+	"leifeng/cloud/stars"
 	"leifeng/cloud/store"
 )
 
@@ -113,6 +115,14 @@ var funcs = template.FuncMap{
 			return n
 		}
 		return f
+	},
+	"cents":    func(c int64) string { return strconv.FormatFloat(float64(c)/100, 'f', -1, 64) },
+	"starName": stars.Name,
+	"starState": func(s string) string {
+		return map[string]string{store.StarApplied: "待审批", store.StarNotice: "公示中", store.StarAwarded: "已授予", store.StarRejected: "未通过"}[s]
+	},
+	"approverName": func(a string) string {
+		return map[string]string{stars.ApproveCounty: "县级", stars.ApproveCity: "市级"}[a]
 	},
 	"statusName": func(s string) string {
 		if n, ok := map[string]string{"ok": "成功", "pending": "等待回应", "failed": "失败", "unanswered": "无回应"}[s]; ok {

@@ -355,8 +355,23 @@ func (s *Store) ServiceRecords(ctx context.Context, f ServiceRecordFilter) ([]Se
 // record before and after. fn's error aborts the change and is returned
 // as it is; an unknown id is ErrNotFound.
 func (s *Store) ChangeServiceRecord(ctx context.Context, id string, now time.Time, fn func(r *ServiceRecord) (ServiceRecordEvent, error)) (*ServiceRecord, error) {
-	var after ServiceRecord
+	var after *ServiceRecord
 	err := s.b.inTx(ctx, func(q querier) error {
+		var err error
+		after, err = s.changeServiceRecord(ctx, q, id, now, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return after, nil
+}
+
+// changeServiceRecord is ChangeServiceRecord inside the transaction q,
+// for a change that writes other tables with it (an objection).
+func (s *Store) changeServiceRecord(ctx context.Context, q querier, id string, now time.Time, fn func(r *ServiceRecord) (ServiceRecordEvent, error)) (*ServiceRecord, error) {
+	var after ServiceRecord
+	err := func() error {
 		var (
 			before ServiceRecord
 			found  bool
@@ -394,7 +409,7 @@ func (s *Store) ChangeServiceRecord(ctx context.Context, id string, now time.Tim
 			return err
 		}
 		return s.runHooks(ctx, q, &before, &after)
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

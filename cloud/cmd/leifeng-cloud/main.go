@@ -48,6 +48,7 @@ import (
 	"leifeng/cloud/broker"
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/notice"
 	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
@@ -81,6 +82,8 @@ usage:
                                   API tokens for scripts, acting with a user's rights
   leifeng-cloud settings get [leading-office] | set leading-office NAME [--data DIR | --db DSN]
                                   the city's settings: the name of the leading office the console shows
+  leifeng-cloud holidays set --year Y FILE | list [--year Y] [--data DIR | --db DSN]
+                                  the public-holiday calendar (CSV day,kind,name) the notice period counts in
   leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
                                   the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
@@ -132,6 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "settings":
 		return settingsCmd(ctx, args[1:], stdout, stderr)
+	case "holidays":
+		return holidaysCmd(ctx, args[1:], stdout, stderr)
 	case "issuer-key":
 		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
@@ -158,6 +163,7 @@ type config struct {
 	outboxAlert      int
 	rosterRefresh    time.Duration
 	ordersEvery      time.Duration
+	noticeEvery      time.Duration
 	orderPolicy      orders.Policy
 	// rollout holds the firmware repository and rollout flags.
 	rollout rolloutFlags
@@ -219,6 +225,7 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
 		fs.DurationVar(&c.ordersEvery, "orders-every", 30*time.Second, "take residents' needs in as orders, apply kiosks' order records and the order time limits this often")
+		fs.DurationVar(&c.noticeEvery, "notice-every", time.Minute, "make service records final after their public notice (公示), take kiosks' objections in and award stars after their notice this often")
 		fs.DurationVar(&c.orderPolicy.AnswerWithin, "order-answer-within", orders.DefaultPolicy.AnswerWithin, "raise an unanswered order to the next level (station → county → city) after this long")
 		fs.DurationVar(&c.orderPolicy.AcceptWithin, "order-accept-within", orders.DefaultPolicy.AcceptWithin, "return a dispatched order nobody accepted to the queue after this long")
 		c.rollout.register(fs)
@@ -384,6 +391,23 @@ func serve(ctx context.Context, c *config) error {
 	}
 	if c.ordersEvery > 0 {
 		wg.Go(func() { svc.RunOrders(ctx, c.ordersEvery, c.orderPolicy) })
+	}
+	// The shipped holiday calendar for a year nobody entered, before the
+	// first notice period is counted.
+	if years, err := notice.EnsureHolidays(ctx, db); err != nil {
+		log.Error("cannot store the shipped holiday calendar", "err", err)
+	} else if len(years) > 0 {
+		log.Info("stored the shipped holiday calendar; check it against the State Council's notice (leifeng-cloud holidays list)", "years", years)
+	}
+	if c.noticeEvery > 0 {
+		p := &notice.Pass{Store: db, Log: log.With("part", "notice"), Changed: func(ctx context.Context, stations []string) error {
+			var errs []error
+			for _, st := range stations {
+				errs = append(errs, svc.RefreshStation(ctx, st))
+			}
+			return errors.Join(errs...)
+		}}
+		wg.Go(func() { p.Run(ctx, c.noticeEvery) })
 	}
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
 		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")

@@ -39,33 +39,18 @@ var settingKeys = []string{"leading-office", "public-url"}
 
 // settingsCmd is `leifeng-cloud settings get|set`.
 func settingsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) == 0 {
-			fmt.Fprint(stderr, settingsUsage)
-			return cli.Usagef("settings needs get or set")
-		}
-		fmt.Fprint(stdout, settingsUsage)
-		return nil
-	}
-	verb := args[0]
-	if verb != "get" && verb != "set" {
-		fmt.Fprint(stderr, settingsUsage)
-		return cli.Usagef("unknown settings command %q", verb)
+	verb, err := commandVerb("settings", settingsUsage, []string{"get", "set"}, args, stdout, stderr)
+	if err != nil || verb == "" {
+		return err
 	}
 	fs := flag.NewFlagSet("leifeng-cloud settings "+verb, flag.ContinueOnError)
 	var d dataFlags
 	d.register(fs)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), settingsUsage); fs.PrintDefaults() }
 	// Flags may come before, between or after the key and the value.
-	var pos []string
-	for rest := args[1:]; ; {
-		if err := cli.Parse(fs, rest, stdout); err != nil {
-			return err
-		}
-		if rest = fs.Args(); len(rest) == 0 {
-			break
-		}
-		pos, rest = append(pos, rest[0]), rest[1:]
+	pos, err := parseAnywhere(fs, args[1:], stdout)
+	if err != nil {
+		return err
 	}
 	if len(pos) > 0 && !slices.Contains(settingKeys, pos[0]) {
 		return cli.Usagef("settings: unknown setting %q (there are %s)", pos[0], strings.Join(settingKeys, ", "))
