@@ -132,12 +132,14 @@ func cents(h float64) int64 { return int64(math.Round(h * 100)) }
 // hours writes hundredths of hours as a number: 150 → "1.5".
 func hours(c int64) string { return num(float64(c) / 100) }
 
-func num(h float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", h), "0"), ".") }
+func num(h float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", h), "0"), ".")
+}
 
 func percent(x float64) string { return num(x*100) + "%" }
 
 // Level is the reviewer level of a record with reasons: the highest
-// level among them ('' for none). 'deadline' does not change the level.
+// level among them (” for none). 'deadline' does not change the level.
 func Level(reasons []string) string {
 	rank := map[string]int{ReviewStation: 1, ReviewOrg: 2, ReviewCounty: 3, ReviewCity: 4}
 	best := ""
