@@ -48,6 +48,7 @@ import (
 	"leifeng/cloud/broker"
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
+	"leifeng/cloud/hours"
 	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
@@ -81,6 +82,8 @@ usage:
                                   API tokens for scripts, acting with a user's rights
   leifeng-cloud settings get [leading-office] | set leading-office NAME [--data DIR | --db DSN]
                                   the city's settings: the name of the leading office the console shows
+  leifeng-cloud hours rules [show|set FILE] | recount --volunteer ID|--all [--data DIR | --db DSN]
+                                  the hour rules (versions) and counting a volunteer's records again
   leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
                                   the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
@@ -132,6 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "settings":
 		return settingsCmd(ctx, args[1:], stdout, stderr)
+	case "hours":
+		return hoursCmd(ctx, args[1:], stdout, stderr)
 	case "issuer-key":
 		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
@@ -158,6 +163,7 @@ type config struct {
 	outboxAlert      int
 	rosterRefresh    time.Duration
 	ordersEvery      time.Duration
+	hoursEvery       time.Duration
 	orderPolicy      orders.Policy
 	// rollout holds the firmware repository and rollout flags.
 	rollout rolloutFlags
@@ -217,6 +223,7 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 		fs.IntVar(&c.outboxAlert, "outbox-alert", fleet.DefaultThresholds.OutboxMax, "alert when a station's outbox holds this many records")
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
 		fs.DurationVar(&c.ordersEvery, "orders-every", 30*time.Second, "take residents' needs in as orders, apply kiosks' order records and the order time limits this often")
+		fs.DurationVar(&c.hoursEvery, "hours-every", 30*time.Second, "turn new tap sessions into service records under the hour rules this often (0: never)")
 		fs.DurationVar(&c.orderPolicy.AnswerWithin, "order-answer-within", orders.DefaultPolicy.AnswerWithin, "raise an unanswered order to the next level (station → county → city) after this long")
 		fs.DurationVar(&c.orderPolicy.AcceptWithin, "order-accept-within", orders.DefaultPolicy.AcceptWithin, "return a dispatched order nobody accepted to the queue after this long")
 		c.rollout.register(fs)
@@ -377,6 +384,9 @@ func serve(ctx context.Context, c *config) error {
 	}
 	if c.ordersEvery > 0 {
 		wg.Go(func() { svc.RunOrders(ctx, c.ordersEvery, c.orderPolicy) })
+	}
+	if c.hoursEvery > 0 {
+		wg.Go(func() { hours.Run(ctx, db, c.hoursEvery, time.Now, log.With("part", "hours")) })
 	}
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
 		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")
