@@ -120,6 +120,12 @@ bench:
 	# volunteers on PostgreSQL is BenchmarkSearchVolunteers in ./cloud/store/
 	# above (LEIFENG_BENCH_VOLUNTEERS to change).
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./cloud/people/
+	# Hours pass (issue 12): tap records into service records under the hour
+	# rules, taps/s and records/s, then the recount of one volunteer after a
+	# rule change (recount_ms); SQLite and PostgreSQL side by side.
+	# LEIFENG_BENCH_TAPS (default 20,000; the issue's figure is 1,000,000),
+	# LEIFENG_BENCH_HOURS_DB=sqlite|postgres for one of them.
+	$(GO) test -run '^$$' -bench 'BenchmarkHoursPass' -benchtime 1x -timeout 60m ./cloud/hours/
 
 demo: build
 	@bash deploy/demo.sh

@@ -294,17 +294,31 @@ func (s *Store) ApplyHours(ctx context.Context, days []HoursDay, who string, now
 	var out []HoursChange
 	err := s.b.inTx(ctx, func(q querier) error {
 		out = out[:0]
-		byVol := map[string][]string{}
+		// The stored records of the days: one query per chunk of
+		// volunteers (their days' span), kept if their day is one of
+		// theirs.
+		want := map[[2]string]bool{}
+		var vols []string
+		from, to := "9999", ""
 		for _, d := range days {
-			byVol[d.Volunteer] = append(byVol[d.Volunteer], d.Day)
+			from, to = min(from, d.Day), max(to, d.Day)
+			if !slices.ContainsFunc(vols[max(0, len(vols)-1):], func(v string) bool { return v == d.Volunteer }) {
+				vols = append(vols, d.Volunteer)
+			}
+			want[[2]string{d.Volunteer, d.Day}] = true
 		}
+		slices.Sort(vols)
+		vols = slices.Compact(vols)
 		existing := map[string]*ServiceRecord{}
-		for v, ds := range byVol {
+		for chunk := range slices.Chunk(vols, 1000) {
 			err := q.query(ctx, `SELECT `+serviceRecordCols+` FROM service_records
-				WHERE volunteer = $1 AND ledger = 'card' AND day IN (`+marks(2, len(ds))+`)`, append([]any{v}, anys(ds)...),
+				WHERE ledger = 'card' AND day >= $1 AND day <= $2 AND volunteer IN (`+marks(3, len(chunk))+`)`,
+				append([]any{from, to}, anys(chunk)...),
 				func(r rows) error {
 					x, err := scanServiceRecord(r)
-					existing[x.ID] = &x
+					if want[[2]string{x.Volunteer, x.Day}] {
+						existing[x.ID] = &x
+					}
 					return err
 				})
 			if err != nil {
@@ -312,6 +326,7 @@ func (s *Store) ApplyHours(ctx context.Context, days []HoursDay, who string, now
 			}
 		}
 		derived := map[string]bool{}
+		var creates []*ServiceRecord
 		for _, d := range days {
 			for i := range d.Records {
 				n := d.Records[i]
@@ -320,22 +335,7 @@ func (s *Store) ApplyHours(ctx context.Context, days []HoursDay, who string, now
 				old, ok := existing[n.ID]
 				switch {
 				case !ok:
-					added, err := q.exec(ctx, `INSERT INTO service_records (`+serviceRecordCols+`) VALUES (`+marks(1, 36)+`)
-						ON CONFLICT (id) DO NOTHING`, serviceRecordArgs(&n)...)
-					if err != nil {
-						return err
-					}
-					if added == 0 {
-						continue // stored under another day: left as it is
-					}
-					if err := addServiceEvent(ctx, q, ServiceRecordEvent{Record: n.ID, At: now, Who: who, Action: "create",
-						To: n.Status, Detail: n.RuleNote}); err != nil {
-						return err
-					}
-					if err := s.runHooks(ctx, q, nil, &n); err != nil {
-						return err
-					}
-					out = append(out, HoursChange{ID: n.ID, Action: "create", After: &n})
+					creates = append(creates, &n)
 				case !replaceable(old) || sameDerived(old, &n):
 				default:
 					n.Created = old.Created
@@ -359,6 +359,15 @@ func (s *Store) ApplyHours(ctx context.Context, days []HoursDay, who string, now
 					}
 					out = append(out, HoursChange{ID: n.ID, Action: "recount", Before: old, After: &n})
 				}
+			}
+		}
+		for chunk := range slices.Chunk(creates, createChunk) {
+			added, err := s.createRecords(ctx, q, chunk, who, now)
+			if err != nil {
+				return err
+			}
+			for _, n := range added {
+				out = append(out, HoursChange{ID: n.ID, Action: "create", After: n})
 			}
 		}
 		for id, old := range existing {
@@ -385,16 +394,108 @@ func (s *Store) ApplyHours(ctx context.Context, days []HoursDay, who string, now
 	return out, nil
 }
 
+// createChunk is how many new records one INSERT writes: 36 parameters
+// each, within either database's limit.
+const createChunk = 100
+
+// createRecords inserts recs, skipping IDs stored already, with their
+// 'create' events, and runs the rollup hooks of each record added. It
+// returns the records added. On PostgreSQL the records go in one
+// statement and the events in one more (round trips are its time); on
+// SQLite one prepared statement a row is faster (see insertEach).
+func (s *Store) createRecords(ctx context.Context, q querier, recs []*ServiceRecord, who string, now time.Time) ([]*ServiceRecord, error) {
+	if s.b.dialect() != "postgres" {
+		var out []*ServiceRecord
+		for _, r := range recs {
+			added, err := q.exec(ctx, `INSERT INTO service_records (`+serviceRecordCols+`) VALUES (`+marks(1, 36)+`)
+				ON CONFLICT (id) DO NOTHING`, serviceRecordArgs(r)...)
+			if err != nil {
+				return nil, err
+			}
+			if added == 0 {
+				continue // stored under another day: left as it is
+			}
+			if err := addServiceEvent(ctx, q, ServiceRecordEvent{Record: r.ID, At: now, Who: who, Action: "create",
+				To: r.Status, Detail: r.RuleNote}); err != nil {
+				return nil, err
+			}
+			if err := s.runHooks(ctx, q, nil, r); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	// Each column travels as one array: one statement, one plan,
+	// whatever the number of rows (as pgInsert does for records).
+	cols := strings.Split(strings.Join(strings.Fields(serviceRecordCols), ""), ",")
+	arrays := make([]any, len(cols))
+	casts := make([]string, len(cols))
+	for i, v := range serviceRecordArgs(recs[0]) {
+		switch v.(type) {
+		case int64:
+			arrays[i], casts[i] = make([]int64, 0, len(recs)), fmt.Sprintf("$%d::bigint[]", i+1)
+		default:
+			arrays[i], casts[i] = make([]string, 0, len(recs)), fmt.Sprintf("$%d::text[]", i+1)
+		}
+	}
+	for _, r := range recs {
+		for i, v := range serviceRecordArgs(r) {
+			switch a := arrays[i].(type) {
+			case []int64:
+				arrays[i] = append(a, v.(int64))
+			case []string:
+				arrays[i] = append(a, v.(string))
+			}
+		}
+	}
+	added := map[string]bool{}
+	err := q.query(ctx, `INSERT INTO service_records (`+serviceRecordCols+`) SELECT * FROM unnest(`+strings.Join(casts, ", ")+`)
+		ON CONFLICT (id) DO NOTHING RETURNING id`, arrays, func(r rows) error {
+		var id string
+		err := r.Scan(&id)
+		added[id] = true
+		return err
+	})
+	if err != nil || len(added) == 0 {
+		return nil, err
+	}
+	var (
+		out                 []*ServiceRecord
+		ids, status, detail []string
+	)
+	for _, r := range recs {
+		if !added[r.ID] {
+			continue // stored under another day: left as it is
+		}
+		out = append(out, r)
+		ids, status, detail = append(ids, r.ID), append(status, r.Status), append(detail, r.RuleNote)
+	}
+	if _, err := q.exec(ctx, `INSERT INTO service_record_events (record, seq, at_ns, who, action, from_status, to_status, reason, detail)
+		SELECT u.id, COALESCE((SELECT MAX(e.seq) FROM service_record_events e WHERE e.record = u.id), 0) + 1,
+			$4, $5, 'create', '', u.status, '', u.detail
+		FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, status, detail)`, ids, status, detail, nanos(now), who); err != nil {
+		return nil, err
+	}
+	for _, r := range out {
+		if err := s.runHooks(ctx, q, nil, r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func centsText(c int64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", float64(c)/100), "0"), ".")
 }
 
 // ReviewNearDeadline lists the records in review whose deadline is
-// before until, for the pass to mark those within the warning days.
+// before until and whose reasons do not say 'deadline' yet, for the pass
+// to mark.
 func (s *Store) ReviewNearDeadline(ctx context.Context, until time.Time) ([]ServiceRecord, error) {
 	var out []ServiceRecord
 	err := s.b.query(ctx, `SELECT `+serviceRecordCols+` FROM service_records
-		WHERE status = 'review' AND deadline_ns > 0 AND deadline_ns < $1 ORDER BY id`, []any{nanos(until)},
+		WHERE status = 'review' AND deadline_ns > 0 AND deadline_ns < $1 AND reasons NOT LIKE '%"deadline"%' ORDER BY id`, []any{nanos(until)},
 		func(r rows) error {
 			x, err := scanServiceRecord(r)
 			out = append(out, x)
