@@ -96,3 +96,37 @@ func TestHoursCommand(t *testing.T) {
 		})
 	}
 }
+
+// serve runs the hours pass every --hours-every: a session stored while
+// it runs becomes a service record, and the first pass stored the
+// default rules as version 1.
+func TestServeHoursPass(t *testing.T) {
+	data := t.TempDir()
+	ctx := context.Background()
+	startServe(t, "--data", data, "--hours-every", "50ms")
+	st, err := (&dataFlags{data: data}).open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	in := wire.Record{ID: "01a00000-0000-7000-8000-0000000000a1", Station: "s1", Kind: wire.KindCheckIn, Volunteer: "v9",
+		At: start, Boot: "b", ClockSynced: true, Seq: 1}
+	out := wire.Record{ID: "01a00000-0000-7000-8000-0000000000a2", Station: "s1", Kind: wire.KindCheckOut, Volunteer: "v9",
+		Ref: in.ID, At: start.Add(50 * time.Minute), Mono: int64(50 * time.Minute), Boot: "b", ClockSynced: true, Seq: 2}
+	if _, err := st.Ingest(ctx, []ingest.Entry{{Record: in, Time: in.At, Received: in.At}, {Record: out, Time: out.At, Received: out.At}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rec, err := st.ServiceRecord(ctx, "tap:"+in.ID)
+		if err == nil {
+			if rec.CountedCents != 100 || rec.RuleVersion != 1 || rec.Status != "notice" {
+				t.Fatalf("record: %+v", rec)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no service record from the serve's hours pass: %v", err)
+		}
+	}
+}
