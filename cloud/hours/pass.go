@@ -105,11 +105,10 @@ func Run(ctx context.Context, st *store.Store, every time.Duration, now func() t
 // rules in force, then marks the records in review that near their
 // deadline. A batch that fails is given back to hours_dirty.
 func Pass(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
-	var res Result
-	w, err := load(ctx, st, now)
-	if err != nil {
-		return res, err
-	}
+	var (
+		res Result
+		w   *world
+	)
 	for {
 		claim, err := st.ClaimDirty(ctx, PassBatch)
 		if err != nil {
@@ -117,6 +116,11 @@ func Pass(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 		}
 		if len(claim) == 0 {
 			break
+		}
+		if w == nil {
+			if w, err = load(ctx, st, now); err != nil {
+				return res, errors.Join(err, st.MarkDirty(context.WithoutCancel(ctx), claim))
+			}
 		}
 		dirty := map[string][]string{}
 		for _, d := range claim {
@@ -128,6 +132,17 @@ func Pass(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 		}
 		res.Days += n
 		res.add(ch)
+	}
+	if w == nil {
+		r, _, err := CurrentRules(ctx, st, now)
+		if err != nil {
+			return res, err
+		}
+		cal, err := calendar.Load(ctx, st)
+		if err != nil {
+			return res, err
+		}
+		w = &world{rules: r, cal: cal}
 	}
 	n, err := w.markDeadlines(ctx, st, now)
 	res.Deadline = n
@@ -182,12 +197,8 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 	if w.cal, err = calendar.Load(ctx, st); err != nil {
 		return nil, err
 	}
-	sts, err := st.Stations(ctx)
-	if err != nil {
+	if w.stations, err = st.HoursStations(ctx); err != nil {
 		return nil, err
-	}
-	for _, s := range sts {
-		w.stations[s.ID] = s
 	}
 	orgs, err := st.Organisations(ctx)
 	if err != nil {

@@ -181,6 +181,23 @@ func (s *Store) VolunteersWithSessions(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// HoursStations reads the registered stations' names, counties and
+// communities: what a service record takes from its station (Stations
+// also counts every station's records, too much for each pass).
+func (s *Store) HoursStations(ctx context.Context) (map[string]Station, error) {
+	out := map[string]Station{}
+	err := s.b.query(ctx, `SELECT id, name, county, community FROM stations`, nil, func(r rows) error {
+		st := Station{Registered: true}
+		err := r.Scan(&st.ID, &st.Name, &st.County, &st.Community)
+		out[st.ID] = st
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: hours stations: %w", err)
+	}
+	return out, nil
+}
+
 // HoursActivity is what a service record takes from its activity: the
 // national fields, the kind the rules may exclude, the planned length.
 type HoursActivity struct {
