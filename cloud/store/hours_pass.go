@@ -29,11 +29,14 @@ func dirtyKind(k wire.Kind) bool {
 	return k == wire.KindCheckIn || k == wire.KindCheckOut || k == wire.KindAutoCheckOut
 }
 
-// dirtyDays lists the volunteer-days entries change, once each: the day
-// (China Standard Time) of each check-in, check-out and automatic
-// check-out. A check-out marks its own day; the pass also counts again
-// the day its session started (ClaimDirty's caller expands it).
+// dirtyDays lists the volunteer-days entries change, once each, in order
+// (so concurrent batches take the keys in one order and cannot
+// deadlock): the day (China Standard Time) of each check-in, check-out
+// and automatic check-out. A check-out marks its own day; the pass also
+// counts again the day its session started (ClaimDirty's caller expands
+// it).
 func dirtyDays(entries []ingest.Entry) (vols, days []string) {
+	var keys [][2]string
 	seen := map[[2]string]bool{}
 	for i := range entries {
 		e := &entries[i]
@@ -45,6 +48,15 @@ func dirtyDays(entries []ingest.Entry) (vols, days []string) {
 			continue
 		}
 		seen[k] = true
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	for _, k := range keys {
 		vols, days = append(vols, k[0]), append(days, k[1])
 	}
 	return vols, days
