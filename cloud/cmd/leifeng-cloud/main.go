@@ -385,6 +385,10 @@ func serve(ctx context.Context, c *config) error {
 	if c.ordersEvery > 0 {
 		wg.Go(func() { svc.RunOrders(ctx, c.ordersEvery, c.orderPolicy) })
 	}
+	// The first start stores the default hour rules as version 1.
+	if _, _, err := hours.CurrentRules(ctx, db, time.Now()); err != nil {
+		log.Error("cannot read the hour rules", "err", err)
+	}
 	if c.hoursEvery > 0 {
 		wg.Go(func() { hours.Run(ctx, db, c.hoursEvery, time.Now, log.With("part", "hours")) })
 	}
