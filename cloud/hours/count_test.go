@@ -229,3 +229,19 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestParseOpening(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want []span
+	}{
+		{"周一至周五 8:30-12:00，14:30–17:30", []span{{510, 720}, {870, 1050}}},
+		{"每天 09：00 至 21：00", []span{{540, 1260}}},
+		{"工作日全天开放", nil},
+		{"25:00-26:00, 18:00-08:00", nil}, // out of range, or ending before it starts
+	} {
+		if got := parseOpening(c.text); !slices.Equal(got, c.want) {
+			t.Errorf("parseOpening(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
