@@ -132,6 +132,12 @@ bench:
 	# process (target 200 MB); RECORDS_ROWS= to change (the test's own default
 	# is 20,000).
 	LEIFENG_BENCH_RECORDS_ROWS=$(RECORDS_ROWS) $(GO) test -run '^$$' -bench 'BenchmarkImportRecords' -benchtime 1x -timeout 60m ./cloud/history/
+	# Hours pass (issue 12): tap records into service records under the hour
+	# rules, taps/s and records/s, then the recount of one volunteer after a
+	# rule change (recount_ms); SQLite and PostgreSQL side by side.
+	# LEIFENG_BENCH_TAPS (default 20,000; the issue's figure is 1,000,000),
+	# LEIFENG_BENCH_HOURS_DB=sqlite|postgres for one of them.
+	$(GO) test -run '^$$' -bench 'BenchmarkHoursPass' -benchtime 1x -timeout 60m ./cloud/hours/
 
 demo: build
 	@bash deploy/demo.sh

@@ -28,6 +28,7 @@ func (a *api) peopleRoutes(mux *router) {
 	mux.HandleFunc("PATCH /api/v1/stations/{id}", a.change("station.edit", a.patchStation))
 	mux.HandleFunc("GET /api/v1/audit", a.read("audit.read", auditWhat, a.auditLog))
 	a.placeRoutes(mux)
+	a.hourRuleRoutes(mux)
 }
 
 func areasWhat(r *http.Request) string {

@@ -325,6 +325,7 @@ type sessionRow struct {
 	durationNs       int64
 	closed, approved bool
 	reviewed         bool
+	activity         int64 // the check-in's chosen activity (0: none)
 }
 
 // readSessions reads the sessions of volunteers, each volunteer's oldest
@@ -349,7 +350,7 @@ func (s *Store) readSessions(ctx context.Context, volunteers []string) (map[stri
 	}
 	var ins []checkIn
 	err := s.b.query(ctx, `SELECT c.volunteer, c.id, c.station, c.service, c.time_ns, c.clock_flag, c.received_ns,
-			c.boot, c.mono,
+			c.boot, c.mono, c.activity,
 			(SELECT x.id FROM records x WHERE x.ref = c.id AND x.ref <> '' AND x.kind IN ('check_out', 'auto_check_out')
 				ORDER BY x.seq, x.id LIMIT 1),
 			(SELECT rv.approved FROM session_reviews rv WHERE rv.check_in = c.id)
@@ -358,7 +359,7 @@ func (s *Store) readSessions(ctx context.Context, volunteers []string) (map[stri
 		func(r rows) error {
 			var ci checkIn
 			err := r.Scan(&ci.volunteer, &ci.row.CheckIn, &ci.row.Station, &ci.row.Service, &ci.startNs,
-				&ci.row.InClock, &ci.row.inRecv, &ci.boot, &ci.mono, &ci.closedBy, &ci.reviewed)
+				&ci.row.InClock, &ci.row.inRecv, &ci.boot, &ci.mono, &ci.row.activity, &ci.closedBy, &ci.reviewed)
 			ins = append(ins, ci)
 			return err
 		})

@@ -240,11 +240,11 @@ func TestPartitionedDedup(t *testing.T) {
 // did: without the columns of orders (order_ref, rating), which that
 // schema lacks.
 func ingestAsOf(ctx context.Context, s *Store, entries []ingest.Entry) error {
-	cols := strings.TrimSuffix(recordCols, ", order_ref, rating")
+	cols := strings.TrimSuffix(recordCols, ", order_ref, rating, activity")
 	return s.b.inTx(ctx, func(q querier) error {
 		for i := range entries {
 			args := entryArgs(&entries[i])
-			if _, err := q.exec(ctx, `INSERT INTO records (`+cols+`) VALUES (`+marks(1, len(args)-2)+`)`, args[:len(args)-2]...); err != nil {
+			if _, err := q.exec(ctx, `INSERT INTO records (`+cols+`) VALUES (`+marks(1, len(args)-3)+`)`, args[:len(args)-3]...); err != nil {
 				return err
 			}
 		}

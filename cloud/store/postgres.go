@@ -42,8 +42,16 @@ const pgInsert = `INSERT INTO records (` + recordCols + `)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 	$8::bigint[], $9::bigint[], $10::text[], $11::boolean[], $12::bigint[], $13::boolean[],
 	$14::text[], $15::text[], $16::bigint[], $17::text[], $18::bigint[], $19::text[], $20::bigint[],
-	$21::text[], $22::integer[])
+	$21::text[], $22::integer[], $23::bigint[])
 ON CONFLICT (id) DO NOTHING`
+
+// pgIngest is pgInsert with the volunteer-days the hours pass must count
+// again ($24, $25: hours_dirty), in the same statement and so the same
+// transaction; it returns the number of records inserted.
+const pgIngest = `WITH ins AS (` + pgInsert + ` RETURNING 1),
+	dirty AS (INSERT INTO hours_dirty (volunteer, day) SELECT * FROM unnest($24::text[], $25::text[])
+		ON CONFLICT (volunteer, day) DO NOTHING)
+	SELECT COUNT(*) FROM ins`
 
 // pgLockMigrations is the advisory lock key that serialises inTx across
 // gateways sharing one database, so two starting at once do not both run a
@@ -235,7 +243,9 @@ func serverEnded(err error) bool {
 }
 
 func (b *pgBackend) ingest(ctx context.Context, entries []ingest.Entry) (int, error) {
-	n, err := b.exec(ctx, pgInsert, pgArrays(entries)...)
+	vols, days := dirtyDays(entries)
+	var n int64
+	err := b.query(ctx, pgIngest, append(pgArrays(entries), vols, days), func(r rows) error { return r.Scan(&n) })
 	return int(n), err
 }
 
@@ -261,6 +271,7 @@ func pgArrays(entries []ingest.Entry) []any {
 		service, ref, boot, phone, note    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		sun, flag, oref                    = make([]string, n), make([]string, n), make([]string, n)
 		rating                             = make([]int32, n)
+		activity                           = make([]int64, n)
 		at, mono, seq, counter, tm, recv   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		synced, review                     = make([]bool, n), make([]bool, n)
 	)
@@ -272,10 +283,10 @@ func pgArrays(entries []ingest.Entry) []any {
 		at[i], mono[i], seq[i], counter[i] = nanos(e.At), e.Mono, int64(e.Seq), int64(e.Counter)
 		tm[i], recv[i] = nanos(e.Time), nanos(e.Received)
 		synced[i], review[i] = e.ClockSynced, e.Review
-		oref[i], rating[i] = e.Order, int32(e.Rating)
+		oref[i], rating[i], activity[i] = e.Order, int32(e.Rating), e.Activity
 	}
 	return []any{id, station, kind, volunteer, card, service, ref, at, mono, boot,
-		synced, seq, review, phone, note, counter, sun, tm, flag, recv, oref, rating}
+		synced, seq, review, phone, note, counter, sun, tm, flag, recv, oref, rating, activity}
 }
 
 // errClosed is returned by calls on a closed Store.

@@ -211,6 +211,9 @@ func (b *sqliteBackend) ingest(ctx context.Context, entries []ingest.Entry) (int
 		return 0, err
 	}
 	inserted, err := insertEach(ctx, tx, entries)
+	if err == nil {
+		err = markDirty(ctx, tx, entries)
+	}
 	if err != nil {
 		return 0, errors.Join(err, rollback(tx))
 	}

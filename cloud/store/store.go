@@ -192,21 +192,21 @@ func (s *Store) Ingest(ctx context.Context, entries []ingest.Entry) (int, error)
 
 // recordCols is the column order of every insert and select of records.
 const recordCols = `id, station, kind, volunteer, card, service, ref, at_ns, mono, boot,
-	clock_synced, seq, review, phone, note, counter, sun, time_ns, clock_flag, received_ns, order_ref, rating`
+	clock_synced, seq, review, phone, note, counter, sun, time_ns, clock_flag, received_ns, order_ref, rating, activity`
 
 // insertOne stores one record unless its ID is stored already. It is ON
 // CONFLICT (id) DO NOTHING rather than SQLite's INSERT OR IGNORE because OR
 // IGNORE would also skip a row that breaks a CHECK constraint, silently
 // dropping a record instead of failing the batch.
 const insertOne = `INSERT INTO records (` + recordCols + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 ON CONFLICT (id) DO NOTHING`
 
 // entryArgs is an entry as arguments in recordCols order.
 func entryArgs(e *ingest.Entry) []any {
 	return []any{e.ID, e.Station, string(e.Kind), e.Volunteer, e.Card, e.Service, e.Ref,
 		nanos(e.At), e.Mono, e.Boot, e.ClockSynced, int64(e.Seq), e.Review, e.Phone, e.Note,
-		int64(e.Counter), e.SUN, nanos(e.Time), e.ClockFlag, nanos(e.Received), e.Order, e.Rating}
+		int64(e.Counter), e.SUN, nanos(e.Time), e.ClockFlag, nanos(e.Received), e.Order, e.Rating, e.Activity}
 }
 
 // scanEntry reads a row selected in recordCols order.
@@ -218,7 +218,7 @@ func scanEntry(r rows) (ingest.Entry, error) {
 	)
 	err := r.Scan(&e.ID, &e.Station, &kind, &e.Volunteer, &e.Card, &e.Service, &e.Ref,
 		&at, &e.Mono, &e.Boot, &e.ClockSynced, &seq, &e.Review, &e.Phone, &e.Note,
-		&counter, &e.SUN, &tm, &e.ClockFlag, &recv, &e.Order, &e.Rating)
+		&counter, &e.SUN, &tm, &e.ClockFlag, &recv, &e.Order, &e.Rating, &e.Activity)
 	if err != nil {
 		return e, err
 	}

@@ -49,6 +49,7 @@ import (
 	"leifeng/cloud/cards"
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/notice"
+	"leifeng/cloud/hours"
 	"leifeng/cloud/orders"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
@@ -84,6 +85,8 @@ usage:
                                   the city's settings: the name of the leading office the console shows
   leifeng-cloud holidays set --year Y FILE | list [--year Y] [--data DIR | --db DSN]
                                   the public-holiday calendar (CSV day,kind,name) the notice period counts in
+  leifeng-cloud hours rules [show|set FILE] | recount --volunteer ID|--all [--data DIR | --db DSN]
+                                  the hour rules (versions) and counting a volunteer's records again
   leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
                                   the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
@@ -137,6 +140,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return settingsCmd(ctx, args[1:], stdout, stderr)
 	case "holidays":
 		return holidaysCmd(ctx, args[1:], stdout, stderr)
+	case "hours":
+		return hoursCmd(ctx, args[1:], stdout, stderr)
 	case "issuer-key":
 		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
@@ -164,6 +169,7 @@ type config struct {
 	rosterRefresh    time.Duration
 	ordersEvery      time.Duration
 	noticeEvery      time.Duration
+	hoursEvery       time.Duration
 	orderPolicy      orders.Policy
 	// rollout holds the firmware repository and rollout flags.
 	rollout rolloutFlags
@@ -226,6 +232,7 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 		fs.DurationVar(&c.rosterRefresh, "roster-refresh", 10*time.Minute, "send each station its volunteers' hours again this often, when they changed")
 		fs.DurationVar(&c.ordersEvery, "orders-every", 30*time.Second, "take residents' needs in as orders, apply kiosks' order records and the order time limits this often")
 		fs.DurationVar(&c.noticeEvery, "notice-every", time.Minute, "make service records final after their public notice (公示), take kiosks' objections in and award stars after their notice this often")
+		fs.DurationVar(&c.hoursEvery, "hours-every", 30*time.Second, "turn new tap sessions into service records under the hour rules this often (0: never)")
 		fs.DurationVar(&c.orderPolicy.AnswerWithin, "order-answer-within", orders.DefaultPolicy.AnswerWithin, "raise an unanswered order to the next level (station → county → city) after this long")
 		fs.DurationVar(&c.orderPolicy.AcceptWithin, "order-accept-within", orders.DefaultPolicy.AcceptWithin, "return a dispatched order nobody accepted to the queue after this long")
 		c.rollout.register(fs)
@@ -408,6 +415,13 @@ func serve(ctx context.Context, c *config) error {
 			return errors.Join(errs...)
 		}}
 		wg.Go(func() { p.Run(ctx, c.noticeEvery) })
+	}
+	// The first start stores the default hour rules as version 1.
+	if _, _, err := hours.CurrentRules(ctx, db, time.Now()); err != nil {
+		log.Error("cannot read the hour rules", "err", err)
+	}
+	if c.hoursEvery > 0 {
+		wg.Go(func() { hours.Run(ctx, db, c.hoursEvery, time.Now, log.With("part", "hours")) })
 	}
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
 		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")

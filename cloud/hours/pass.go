@@ -1,0 +1,616 @@
+package hours
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"leifeng/cloud/calendar"
+	"leifeng/cloud/store"
+	"leifeng/gateway/wire"
+)
+
+// Who the pass writes in a record's events.
+const PassActor = "hours-pass"
+
+// CurrentRules is the rules in force (the highest stored version). On a
+// cloud that has none yet it stores Default() as version 1 first.
+func CurrentRules(ctx context.Context, st *store.Store, now time.Time) (Rules, int64, error) {
+	d, err := st.CurrentHourRules(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		doc, _ := json.Marshal(Default())
+		if _, err := st.AddHourRules(ctx, string(doc), "system", now, true); err != nil {
+			return Rules{}, 0, err
+		}
+		d, err = st.CurrentHourRules(ctx)
+	}
+	if err != nil {
+		return Rules{}, 0, err
+	}
+	var r Rules
+	if err := json.Unmarshal([]byte(d.Doc), &r); err != nil {
+		return Rules{}, 0, fmt.Errorf("hours: rules version %d: %w", d.Version, err)
+	}
+	return r, d.Version, nil
+}
+
+// SetRules validates r and stores it as a new version, which is in force
+// from then on; records already counted keep theirs.
+func SetRules(ctx context.Context, st *store.Store, r Rules, by string, now time.Time) (int64, error) {
+	if err := Validate(r); err != nil {
+		return 0, err
+	}
+	if _, _, err := CurrentRules(ctx, st, now); err != nil {
+		return 0, err
+	}
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return 0, err
+	}
+	return st.AddHourRules(ctx, string(doc), by, now, false)
+}
+
+// Result is what a pass or a recount did.
+type Result struct {
+	Days      int                 `json:"days"`
+	Created   int                 `json:"created"`
+	Recounted int                 `json:"recounted"`
+	Deleted   int                 `json:"deleted"`
+	Deadline  int                 `json:"deadline"`
+	Changes   []store.HoursChange `json:"-"`
+}
+
+func (r *Result) add(ch []store.HoursChange) {
+	for _, c := range ch {
+		switch c.Action {
+		case "create":
+			r.Created++
+		case "recount":
+			r.Recounted++
+		case "delete":
+			r.Deleted++
+		}
+	}
+	r.Changes = append(r.Changes, ch...)
+}
+
+// PassBatch is how many volunteers a pass counts per transaction.
+var PassBatch = 200
+
+// Run runs Pass every interval until ctx ends (the serve command's
+// --hours-every).
+func Run(ctx context.Context, st *store.Store, every time.Duration, now func() time.Time, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := Pass(ctx, st, now()); err != nil && ctx.Err() == nil {
+			log.Error("hours", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Pass turns the dirty volunteer-days into service records under the
+// rules in force, then marks the records in review that near their
+// deadline. A batch that fails is given back to hours_dirty.
+func Pass(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
+	var (
+		res Result
+		w   *world
+	)
+	for {
+		claim, err := st.ClaimDirty(ctx, PassBatch)
+		if err != nil {
+			return res, err
+		}
+		if len(claim) == 0 {
+			break
+		}
+		if w == nil {
+			if w, err = load(ctx, st, now); err != nil {
+				return res, errors.Join(err, st.MarkDirty(context.WithoutCancel(ctx), claim))
+			}
+		}
+		dirty := map[string][]string{}
+		for _, d := range claim {
+			dirty[d.Volunteer] = append(dirty[d.Volunteer], d.Day)
+		}
+		ch, n, err := w.count(ctx, st, dirty, now)
+		if err != nil {
+			return res, errors.Join(err, st.MarkDirty(context.WithoutCancel(ctx), claim))
+		}
+		res.Days += n
+		res.add(ch)
+	}
+	if w == nil {
+		r, _, err := CurrentRules(ctx, st, now)
+		if err != nil {
+			return res, err
+		}
+		cal, err := calendar.Load(ctx, st)
+		if err != nil {
+			return res, err
+		}
+		w = &world{rules: r, cal: cal}
+	}
+	n, err := w.markDeadlines(ctx, st, now)
+	res.Deadline = n
+	return res, err
+}
+
+// Recount re-derives the records of volunteers (every day they have
+// sessions) under the rules in force: records in review or notice on
+// which nobody has decided change; final, objected, rejected and decided
+// ones do not. It returns what changed.
+func Recount(ctx context.Context, st *store.Store, volunteers []string, now time.Time) (Result, error) {
+	var res Result
+	w, err := load(ctx, st, now)
+	if err != nil {
+		return res, err
+	}
+	for chunk := range slices.Chunk(volunteers, PassBatch) {
+		all := map[string][]string{}
+		for _, v := range chunk {
+			all[v] = nil // every day
+		}
+		ch, n, err := w.count(ctx, st, all, now)
+		if err != nil {
+			return res, err
+		}
+		res.Days += n
+		res.add(ch)
+	}
+	return res, nil
+}
+
+// world is what the pass reads once: rules, calendar, stations,
+// organisations, configs.
+type world struct {
+	rules    Rules
+	version  int64
+	cal      *calendar.Calendar
+	stations map[string]store.Station
+	orgs     map[string]string // id → name
+	orgOf    map[string]string // community → the organisation linked to it
+	open     map[string][]span // station → opening hours ("" key: the fleet's)
+	menu     map[string]map[string][2]string
+}
+
+func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
+	w := &world{stations: map[string]store.Station{}, orgs: map[string]string{}, orgOf: map[string]string{},
+		open: map[string][]span{}, menu: map[string]map[string][2]string{}}
+	var err error
+	if w.rules, w.version, err = CurrentRules(ctx, st, now); err != nil {
+		return nil, err
+	}
+	if w.cal, err = calendar.Load(ctx, st); err != nil {
+		return nil, err
+	}
+	if w.stations, err = st.HoursStations(ctx); err != nil {
+		return nil, err
+	}
+	orgs, err := st.Organisations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(orgs, func(i, j int) bool { return orgs[i].ID < orgs[j].ID })
+	for _, o := range orgs {
+		w.orgs[o.ID] = o.Name
+		if _, ok := w.orgOf[o.Community]; !ok && o.Community != "" {
+			w.orgOf[o.Community] = o.ID
+		}
+	}
+	cfgs, err := st.Configs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cfgs {
+		var doc wire.Config
+		if json.Unmarshal(c.Doc, &doc) != nil {
+			continue
+		}
+		key := ""
+		if c.Scope != "fleet" {
+			key = c.Scope[len("station:"):]
+		}
+		if doc.Board != nil {
+			if sp := parseOpening(doc.Board.OpeningHours); len(sp) > 0 {
+				w.open[key] = sp
+			}
+		}
+		if len(doc.Menu) > 0 {
+			m := map[string][2]string{}
+			for _, cat := range doc.Menu {
+				for _, it := range cat.Items {
+					m[it.ID] = [2]string{it.Name, cat.Name}
+				}
+			}
+			w.menu[key] = m
+		}
+	}
+	return w, nil
+}
+
+// count derives and writes the records of dirty (volunteer → days; nil:
+// every day with sessions) and returns the changes and the number of
+// days counted.
+func (w *world) count(ctx context.Context, st *store.Store, dirty map[string][]string, now time.Time) ([]store.HoursChange, int, error) {
+	vols := make([]string, 0, len(dirty))
+	for v := range dirty {
+		vols = append(vols, v)
+	}
+	sort.Strings(vols)
+	sessions, err := st.PassSessions(ctx, vols)
+	if err != nil {
+		return nil, 0, err
+	}
+	var ids []int64
+	for _, list := range sessions {
+		for _, s := range list {
+			if s.Activity != 0 {
+				ids = append(ids, s.Activity)
+			}
+		}
+	}
+	slices.Sort(ids)
+	acts, err := st.HoursActivities(ctx, slices.Compact(ids))
+	if err != nil {
+		return nil, 0, err
+	}
+	var days []store.HoursDay
+	for _, v := range vols {
+		list := sessions[v]
+		want := map[string]bool{}
+		if dirty[v] == nil {
+			for _, s := range list {
+				want[calendar.Day(s.Start)] = true
+			}
+		}
+		for _, d := range dirty[v] {
+			want[d] = true
+			// A check-out marks its own day: count the day its
+			// session started too.
+			for _, s := range list {
+				if s.Closed && calendar.Day(s.End) == d {
+					want[calendar.Day(s.Start)] = true
+				}
+			}
+		}
+		days = append(days, w.derive(v, list, want, acts, now)...)
+	}
+	ch, err := st.ApplyHours(ctx, days, PassActor, now)
+	return ch, len(days), err
+}
+
+// derive makes the records of volunteer v's days want from all of v's
+// sessions (the checks across sessions — travel, bursts — look at all).
+func (w *world) derive(v string, list []store.PassSession, want map[string]bool, acts map[int64]store.HoursActivity, now time.Time) []store.HoursDay {
+	travel := w.travel(list)
+	burst := w.bursts(list)
+	byDay := map[string][]int{}
+	for i, s := range list {
+		if d := calendar.Day(s.Start); want[d] && s.Closed {
+			byDay[d] = append(byDay[d], i)
+		}
+	}
+	var out []store.HoursDay
+	dayKeys := make([]string, 0, len(want))
+	for d := range want {
+		dayKeys = append(dayKeys, d)
+	}
+	sort.Strings(dayKeys)
+	for _, d := range dayKeys {
+		idx := byDay[d]
+		in := make([]Session, len(idx))
+		recs := make([]store.ServiceRecord, len(idx))
+		for k, i := range idx {
+			s := list[i]
+			a, chosen := w.activity(s, acts)
+			in[k] = Session{Start: s.Start, Seconds: s.RawSeconds, Kind: a.Kind}
+			if chosen && !a.Start.IsZero() && a.End.After(a.Start) {
+				in[k].Planned = a.End.Sub(a.Start)
+			}
+			recs[k] = w.record(v, s, a)
+		}
+		counted := Count(w.rules, w.version, in)
+		for k, i := range idx {
+			s, r := list[i], &recs[k]
+			c := counted[k]
+			r.CountedCents, r.RuleNote, r.RuleVersion = c.Cents, c.Note, w.version
+			var reasons []string
+			if s.Auto {
+				reasons = append(reasons, ReasonAutoCheckOut)
+			}
+			if len(s.Flags) > 0 && !s.Approved {
+				reasons = append(reasons, ReasonFlagged)
+			}
+			if travel[i] {
+				reasons = append(reasons, ReasonTravel)
+			}
+			if burst[i] {
+				reasons = append(reasons, ReasonBurst)
+			}
+			if w.outside(s) {
+				reasons = append(reasons, ReasonOutsideHours)
+			}
+			reasons = append(reasons, c.Reasons...)
+			r.Deadline = w.cal.After(s.Start, w.rules.DeadlineDays)
+			if len(reasons) > 0 {
+				r.Status = store.StatusReview
+				r.Reviewer = Level(reasons)
+				if r.Reviewer == ReviewOrg && r.Org == "" {
+					r.Reviewer = ReviewCounty // no organisation: the county decides
+				}
+				if w.nearDeadline(r.Deadline, now) {
+					reasons = append(reasons, ReasonDeadline)
+				}
+			} else {
+				r.Status = store.StatusNotice
+				r.NoticeUntil = w.cal.After(now, w.rules.NoticeDays)
+			}
+			r.Reasons = reasons
+		}
+		out = append(out, store.HoursDay{Volunteer: v, Day: d, Records: recs})
+	}
+	return out
+}
+
+// activity is the session's activity: the one chosen at check-in, else
+// the station's default activity (is_default: one listing the station,
+// else one listing its community or county, else one for the whole
+// city; the lowest ID first), else a synthetic default (chosen false for
+// the last two: no planned length).
+func (w *world) activity(s store.PassSession, acts map[int64]store.HoursActivity) (store.HoursActivity, bool) {
+	if a, ok := acts[s.Activity]; ok && s.Activity != 0 {
+		return a, true
+	}
+	st := w.stations[s.Station]
+	var best *store.HoursActivity
+	rank := 0
+	ids := make([]int64, 0, len(acts))
+	for id := range acts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		a := acts[id]
+		r := 0
+		switch {
+		case !a.IsDefault:
+		case slices.Contains(a.Stations, s.Station):
+			r = 3
+		case len(a.Stations) == 0 && st.Community != "" && slices.Contains(a.Areas, st.Community),
+			len(a.Stations) == 0 && st.County != "" && slices.Contains(a.Areas, st.County):
+			r = 2
+		case len(a.Stations) == 0 && len(a.Areas) == 0:
+			r = 1
+		}
+		if r > rank {
+			best, rank = &a, r
+		}
+	}
+	if best != nil {
+		return *best, false
+	}
+	name := st.Name
+	if name == "" {
+		name = s.Station
+	}
+	a := store.HoursActivity{Title: name + "志愿服务", Place: name, Kind: "service"}
+	a.Content, a.Category = s.Service, ""
+	if m, ok := w.menu[s.Station]; ok {
+		if it, ok := m[s.Service]; ok {
+			a.Content, a.Category = it[0], it[1]
+		}
+	} else if it, ok := w.menu[""][s.Service]; ok {
+		a.Content, a.Category = it[0], it[1]
+	}
+	return a, false
+}
+
+// record is the national fields of session s of volunteer v.
+func (w *world) record(v string, s store.PassSession, a store.HoursActivity) store.ServiceRecord {
+	st := w.stations[s.Station]
+	org := a.Org
+	if org == "" {
+		// The rule for a record without an organisation of its own:
+		// the organisation linked to the station's community (the
+		// lowest ID if several), else none (the county reviews).
+		org = w.orgOf[st.Community]
+	}
+	place := a.Place
+	if place == "" {
+		place = st.Name
+	}
+	if place == "" {
+		place = s.Station
+	}
+	content := a.Content
+	if content == "" {
+		content = s.Service
+	}
+	return store.ServiceRecord{
+		ID: "tap:" + s.CheckIn, Ledger: store.LedgerCard, Volunteer: v,
+		Org: org, OrgName: w.orgs[org], Community: st.Community, Station: s.Station,
+		Activity: a.ID, ActivityName: a.Title, Place: place, Content: content, Category: a.Category,
+		Lead: a.Lead, Recorder: a.Recorder, Day: calendar.Day(s.Start), Start: s.Start, End: s.End,
+		RawSeconds: s.RawSeconds, CheckIn: s.CheckIn, CheckOut: s.CheckOut,
+	}
+}
+
+// nearDeadline reports whether a record due at deadline is within the
+// warning days of it (or past it) at now.
+func (w *world) nearDeadline(deadline, now time.Time) bool {
+	return !deadline.After(w.cal.After(now, w.rules.WarnDays))
+}
+
+// markDeadlines adds 'deadline' to the records in review within the
+// warning days of their deadline (the level does not change).
+func (w *world) markDeadlines(ctx context.Context, st *store.Store, now time.Time) (int, error) {
+	recs, err := st.ReviewNearDeadline(ctx, w.cal.After(now, w.rules.WarnDays).Add(time.Nanosecond))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		if slices.Contains(r.Reasons, ReasonDeadline) {
+			continue
+		}
+		_, err := st.ChangeServiceRecord(ctx, r.ID, now, func(x *store.ServiceRecord) (store.ServiceRecordEvent, error) {
+			x.Reasons = append(x.Reasons, ReasonDeadline)
+			return store.ServiceRecordEvent{Who: PassActor, Action: "deadline",
+				Reason: fmt.Sprintf("将于%s到期（%d个工作日录入时限）", calendar.Day(x.Deadline.Add(-time.Nanosecond)), w.rules.DeadlineDays)}, nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Travel: stations have no coordinates, so the distance between two is
+// judged from where they are: the same station or community, no check;
+// different communities of one county (or an unknown county), at least
+// NearKm; different counties, at least FarKm. Two sessions of one card at
+// different stations closer in time than that distance at
+// Rules.TravelKmh raise 'travel' on the later one.
+const (
+	NearKm = 3.0
+	FarKm  = 30.0
+)
+
+// distanceKm is the least distance between stations a and b.
+func (w *world) distanceKm(a, b string) float64 {
+	if a == b {
+		return 0
+	}
+	sa, sb := w.stations[a], w.stations[b]
+	if sa.Community != "" && sa.Community == sb.Community {
+		return 0
+	}
+	if sa.County != "" && sb.County != "" && sa.County != sb.County {
+		return FarKm
+	}
+	return NearKm
+}
+
+func (w *world) travel(list []store.PassSession) map[int]bool {
+	out := map[int]bool{}
+	if w.rules.TravelKmh <= 0 {
+		return out
+	}
+	for i := 1; i < len(list); i++ {
+		prev, cur := list[i-1], list[i]
+		km := w.distanceKm(prev.Station, cur.Station)
+		if km == 0 {
+			continue
+		}
+		left := prev.Start
+		if prev.Closed {
+			left = prev.End
+		}
+		need := time.Duration(km / w.rules.TravelKmh * float64(time.Hour))
+		if cur.Start.Sub(left) < need {
+			out[i] = true
+		}
+	}
+	return out
+}
+
+// bursts marks the sessions with a tap (check-in, or a check-out the
+// volunteer made) among BurstTaps taps within BurstMinutes.
+func (w *world) bursts(list []store.PassSession) map[int]bool {
+	out := map[int]bool{}
+	if w.rules.BurstTaps < 2 || w.rules.BurstMinutes <= 0 {
+		return out
+	}
+	type tap struct {
+		at  time.Time
+		ses int
+	}
+	var taps []tap
+	for i, s := range list {
+		taps = append(taps, tap{s.Start, i})
+		if s.Closed && !s.Auto {
+			taps = append(taps, tap{s.End, i})
+		}
+	}
+	sort.SliceStable(taps, func(a, b int) bool { return taps[a].at.Before(taps[b].at) })
+	win := time.Duration(w.rules.BurstMinutes) * time.Minute
+	j := 0
+	for i := range taps {
+		if j < i {
+			j = i
+		}
+		for j < len(taps) && taps[j].at.Sub(taps[i].at) < win {
+			j++
+		}
+		if j-i >= w.rules.BurstTaps {
+			for k := i; k < j; k++ {
+				out[taps[k].ses] = true
+			}
+		}
+	}
+	return out
+}
+
+// span is an opening period within a day, minutes from midnight.
+type span struct{ from, to int }
+
+var openingRe = regexp.MustCompile(`(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})`)
+
+// parseOpening reads the time ranges of a board's opening hours text,
+// e.g. "周一至周五 8:30-12:00，14:30-17:30": each "H:MM-H:MM" is a period
+// the station is open on any day (the days named are not read). A text
+// without one sets no opening hours, and no tap is outside them.
+func parseOpening(text string) []span {
+	var out []span
+	for _, m := range openingRe.FindAllStringSubmatch(text, -1) {
+		n := make([]int, 4)
+		for i := range n {
+			n[i], _ = strconv.Atoi(m[i+1])
+		}
+		from, to := n[0]*60+n[1], n[2]*60+n[3]
+		if n[0] > 24 || n[2] > 24 || n[1] > 59 || n[3] > 59 || to <= from {
+			continue
+		}
+		out = append(out, span{from, to})
+	}
+	return out
+}
+
+// outside reports whether a tap of s (the check-in, or a check-out the
+// volunteer made) falls outside its station's opening hours (the
+// station's config, else the fleet's).
+func (w *world) outside(s store.PassSession) bool {
+	spans, ok := w.open[s.Station]
+	if !ok {
+		spans = w.open[""]
+	}
+	if len(spans) == 0 {
+		return false
+	}
+	in := func(t time.Time) bool {
+		c := t.In(calendar.CST)
+		m := c.Hour()*60 + c.Minute()
+		for _, sp := range spans {
+			if m >= sp.from && m <= sp.to {
+				return true
+			}
+		}
+		return false
+	}
+	return !in(s.Start) || (s.Closed && !s.Auto && !in(s.End))
+}
