@@ -24,21 +24,11 @@ import (
 	"leifeng/cloud/store"
 )
 
-// CurrentRules is the hour rules in force: the highest version in
-// hour_rules, or hours.Default() (version 0) while none is stored.
+// CurrentRules is the hour rules in force (hours.CurrentRules: the
+// highest stored version; the first call on a new cloud stores the
+// defaults as version 1).
 func CurrentRules(ctx context.Context, s *store.Store) (hours.Rules, int64, error) {
-	v, doc, err := s.HourRulesDoc(ctx)
-	if err != nil {
-		return hours.Rules{}, 0, err
-	}
-	if doc == "" {
-		return hours.Default(), 0, nil
-	}
-	var r hours.Rules
-	if err := json.Unmarshal([]byte(doc), &r); err != nil {
-		return hours.Rules{}, 0, fmt.Errorf("review: hour rules version %d: %w", v, err)
-	}
-	return r, v, nil
+	return hours.CurrentRules(ctx, s, time.Now())
 }
 
 // inForce is the rules in force, their version and the working-day

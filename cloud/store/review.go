@@ -300,14 +300,3 @@ func (s *Store) HoursSummary(ctx context.Context, f HoursSummaryFilter) (map[str
 	}
 	return out, nil
 }
-
-// HourRulesDoc is the hour rules in force: the highest version stored
-// and its JSON (hours.Rules); version 0 and "" when none is stored.
-func (s *Store) HourRulesDoc(ctx context.Context) (version int64, doc string, err error) {
-	err = s.b.query(ctx, `SELECT version, doc FROM hour_rules ORDER BY version DESC LIMIT 1`, nil,
-		func(r rows) error { return r.Scan(&version, &doc) })
-	if err != nil {
-		return 0, "", fmt.Errorf("store: hour rules: %w", err)
-	}
-	return version, doc, nil
-}
