@@ -1,6 +1,6 @@
 // Package review is the part of issue 12 that puts service records in
 // front of a person: the review queue of each reviewer (station,
-// organisation, county, city: cloud/notes HOURS.md's routing), the
+// organisation, county, city: the routing in the README, "Hours the city can trust"), the
 // decisions (approve, adjust, reject, each with the outcome the volunteer
 // is shown), and the manual ledger (补录, 民政部令第67号 Art. 13): a
 // manual entry with its evidence, capped per volunteer and period, that
