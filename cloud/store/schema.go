@@ -540,6 +540,7 @@ var migrations = []migration{
 		`CREATE INDEX orders_org ON orders (org, state, rating) WHERE org <> ''`,
 	}},
 	{15, "service records, hour rules, review, public notice, holidays, stars, certificates", serviceRecordsSchema},
+	{21, "when a station document first carried a review outcome", kioskSchema},
 }
 
 // latestMigration is the highest migration number this program knows.
