@@ -119,11 +119,18 @@ func (u *UI) activityLabel(a wire.StationActivity) string {
 // and the way back to none, or the way to choose one; nil when none is on.
 func (u *UI) homeActivity(width float32) []fyne.CanvasObject {
 	if u.activity != 0 {
-		return []fyne.CanvasObject{
-			u.textCol(u.t("activity_chosen", u.activityName(u.activity)), theme.Size(theme.SizeNameSubHeadingText), true, width),
-			u.textCol(u.t("activity_then_tap"), theme.TextSize(), false, width),
-			container.NewCenter(u.button(u.t("activity_none"), false, func() { u.activity = 0; u.refresh() })),
+		// One button, two lines at most: the prompt above must stay in
+		// view on a 7" screen in large text. It leads back to the choice,
+		// where 不选择 is.
+		size := theme.TextSize()
+		room := width - 2*theme.InnerPadding()
+		head := u.t("activity_chosen", u.activityName(u.activity))
+		for n := len([]rune(head)); n > 4 && measure(head, size, false) > room; n-- {
+			head = ellipsize(u.t("activity_chosen", u.activityName(u.activity)), n)
 		}
+		b := u.button(head+"\n"+u.t("activity_change"), true, func() { u.showActivities() })
+		b.Name = u.t("activity_chosen", u.activityName(u.activity))
+		return []fyne.CanvasObject{container.NewCenter(b)}
 	}
 	if len(u.currentActivities()) == 0 {
 		return nil

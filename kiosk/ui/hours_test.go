@@ -68,7 +68,6 @@ func (k *kiosk) pressPrefix(prefix string) {
 	k.t.Fatalf("no button starting %q on screen %s; texts:\n%s", prefix, k.ui.Screen(), k.texts())
 }
 
-
 // walkHours visits the screens of issue 12, checking each (checkStep):
 // the activity choice, home with a long activity chosen, the check-in
 // that carries it, the notice list's pages and an objection waiting for
@@ -81,7 +80,11 @@ func (k *kiosk) walkHours(lang Lang) {
 	k.checkStep()
 	k.pressPrefix(longActivity)
 	k.wait(ScreenHome)
-	k.shows(T("activity_then_tap"))
+	k.pressPrefix(T("activity_chosen", longActivity)) // back to the choice
+	k.wait(ScreenActivity)
+	k.checkStep()
+	k.pressPrefix("✓ " + longActivity)
+	k.wait(ScreenHome)
 	k.checkStep()
 	k.cardTap("V0003")
 	k.wait(ScreenResult)
@@ -122,7 +125,7 @@ func TestActivityAtCheckIn(t *testing.T) {
 	}
 	k.pressPrefix(longActivity)
 	k.wait(ScreenHome)
-	k.shows("请刷卡签到")
+	k.shows("请刷卡签到（点此更改）")
 	if got := k.ui.Activity(); got != 42 {
 		t.Fatalf("chosen %d", got)
 	}
@@ -137,7 +140,7 @@ func TestActivityAtCheckIn(t *testing.T) {
 	if k.ui.Activity() != 0 {
 		t.Fatal("the choice outlived the check-in")
 	}
-	if strings.Contains(k.texts(), "请刷卡签到\n") {
+	if strings.Contains(k.texts(), "请刷卡签到（点此更改）") {
 		t.Fatal("home still shows the chosen activity")
 	}
 	k.cardTap("V0003")
@@ -149,7 +152,11 @@ func TestActivityAtCheckIn(t *testing.T) {
 	k.press("参加活动签到")
 	k.pressPrefix("义务理发")
 	k.wait(ScreenHome)
+	k.pressPrefix("本次活动：义务理发")
+	k.wait(ScreenActivity)
+	k.shows("✓ 义务理发")
 	k.press("不选择（站点日常服务）")
+	k.wait(ScreenHome)
 	k.cardTap("V0004")
 	k.wait(ScreenResult)
 	recs, err := k.st.Oldest(10)

@@ -211,7 +211,7 @@ var catalogue = map[Key]map[Lang]string{
 	"activity_step":          {Zh: "请点选您参加的活动，然后刷卡签到", En: "Tap the activity you came for, then tap your card"},
 	"activity_none":          {Zh: "不选择（站点日常服务）", En: "None (the station's daily service)"},
 	"activity_chosen":        {Zh: "本次活动：%s", En: "Activity: %s"},
-	"activity_then_tap":      {Zh: "请刷卡签到", En: "Now tap your card to check in"},
+	"activity_change":        {Zh: "请刷卡签到（点此更改）", En: "Now tap your card (tap here to change)"},
 	"activity_default_line":  {Zh: "本次活动：站点日常服务", En: "Activity: the station's daily service"},
 	"btn_notice":             {Zh: "服务时长公示", En: "Hours on public notice"},
 	"notice_title":           {Zh: "服务时长公示", En: "Hours on public notice"},
