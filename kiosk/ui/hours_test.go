@@ -97,10 +97,12 @@ func (k *kiosk) walkHours(lang Lang) {
 	k.pressPrefix(T("btn_notice"))
 	k.wait(ScreenNotice)
 	k.checkStep()
-	k.press(T("btn_next_page"))
-	k.wait(ScreenNotice)
-	k.checkStep()
-	k.pressPrefix("张*三")
+	for strings.Contains(k.texts(), T("btn_next_page")) { // to the last page
+		k.press(T("btn_next_page"))
+		k.wait(ScreenNotice)
+		k.checkStep()
+	}
+	k.pressPrefix("杨*华")
 	k.wait(ScreenObjection)
 	k.checkStep()
 	k.press(T("objection_hours"))
