@@ -123,12 +123,11 @@ func (s *Service) addNotes(ctx context.Context, roster []wire.VolunteerSummary) 
 	return nil
 }
 
-// markNotesSeen marks seen the outcomes station's document carries to
-// volunteers who checked in there since (see above).
-func (s *Service) markNotesSeen(ctx context.Context, station string) error {
-	cur, err := s.stored(ctx, StationScope(station))
-	if err != nil || cur == nil {
-		return err
+// markNotesSeen marks seen the outcomes station's document cur (nil:
+// none yet) carries to volunteers who checked in there since (see above).
+func (s *Service) markNotesSeen(ctx context.Context, station string, cur *wire.Config) error {
+	if cur == nil {
+		return nil
 	}
 	ids := noteIDs(cur)
 	if len(ids) == 0 {

@@ -85,11 +85,11 @@ func (s *Service) refreshRosters(ctx context.Context) error {
 }
 
 func (s *Service) refreshRoster(ctx context.Context, station string) error {
-	if err := s.markNotesSeen(ctx, station); err != nil {
-		return err
-	}
 	cur, err := s.stored(ctx, StationScope(station))
 	if err != nil {
+		return err
+	}
+	if err := s.markNotesSeen(ctx, station, cur); err != nil {
 		return err
 	}
 	roster, err := s.Roster(ctx, station)
