@@ -181,7 +181,12 @@ func (s *Service) commit(ctx context.Context, p *prepared) (uint64, error) {
 // in the fleet defaults, which every station receives.
 func sanitize(c *wire.Config, station string) {
 	if station == "" {
-		c.Volunteers = nil
+		// A station's own: its roster, its check-in activities, its
+		// notice list.
+		c.Volunteers, c.Activities, c.Notice = nil, nil, nil
+	}
+	for i := range c.Notice {
+		c.Notice[i].Name = wire.MaskName(c.Notice[i].Name)
 	}
 	for i := range c.Volunteers {
 		c.Volunteers[i].Name = wire.MaskName(c.Volunteers[i].Name)

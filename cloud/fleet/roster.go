@@ -51,6 +51,9 @@ func (s *Service) Roster(ctx context.Context, station string) ([]wire.VolunteerS
 		}
 		out = append(out, v)
 	}
+	if err := s.addNotes(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -86,6 +89,9 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.markNotesSeen(ctx, station, cur); err != nil {
+		return err
+	}
 	roster, err := s.Roster(ctx, station)
 	if err != nil {
 		return err
@@ -106,8 +112,16 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	if err != nil {
 		return err
 	}
+	acts, err := s.stationActivities(ctx, station)
+	if err != nil {
+		return err
+	}
+	notice, err := s.stationNotice(ctx, station)
+	if err != nil {
+		return err
+	}
 	if cur == nil {
-		if len(roster) == 0 && len(ords) == 0 && len(served.Counts) == 0 && len(honor) == 0 && len(ann) == 0 {
+		if len(roster) == 0 && len(ords) == 0 && len(served.Counts) == 0 && len(honor) == 0 && len(ann) == 0 && len(acts) == 0 && len(notice) == 0 {
 			return nil
 		}
 		cur = &wire.Config{V: wire.Version}
@@ -116,10 +130,14 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	sameServed := sameJSON(cur.Served, served) || (cur.Served == nil && len(served.Counts) == 0)
 	sameHonor := (sameJSON(cur.HonorRoll, honor) || (len(cur.HonorRoll) == 0 && len(honor) == 0)) && cur.HonorRollPeriod == period
 	sameAnn := sameJSON(cur.Announcements, ann) || (len(cur.Announcements) == 0 && len(ann) == 0)
-	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) && sameOrders && sameServed && sameHonor && sameAnn {
+	sameActs := sameJSON(cur.Activities, acts) || (len(cur.Activities) == 0 && len(acts) == 0)
+	sameNotice := sameJSON(cur.Notice, notice) || (len(cur.Notice) == 0 && len(notice) == 0)
+	if sameRoster(cur.Volunteers, roster) && !s.rosterOld(cur.Volunteers) && namesMasked(cur) && sameOrders && sameServed && sameHonor && sameAnn &&
+		sameActs && sameNotice {
 		return nil
 	}
 	cur.Volunteers, cur.Orders, cur.HonorRoll, cur.HonorRollPeriod, cur.Announcements = roster, ords, honor, period, ann
+	cur.Activities, cur.Notice = acts, notice
 	if !sameServed {
 		cur.Served = served
 	}
@@ -221,6 +239,11 @@ func namesMasked(c *wire.Config) bool {
 			return false
 		}
 	}
+	for _, n := range c.Notice {
+		if !wire.NameMasked(n.Name) {
+			return false
+		}
+	}
 	return true
 }
 
@@ -229,7 +252,8 @@ func sameRoster(a, b []wire.VolunteerSummary) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].ID != b[i].ID || a[i].Name != b[i].Name || a[i].Hours != b[i].Hours || !slices.Equal(a[i].Tasks, b[i].Tasks) {
+		if a[i].ID != b[i].ID || a[i].Name != b[i].Name || a[i].Hours != b[i].Hours || !slices.Equal(a[i].Tasks, b[i].Tasks) ||
+			!slices.Equal(a[i].Notes, b[i].Notes) || a[i].StarEligible != b[i].StarEligible {
 			return false
 		}
 	}

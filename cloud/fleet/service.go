@@ -38,6 +38,11 @@ type Service struct {
 	log  *slog.Logger
 	// Now is the clock; tests may set it.
 	Now func() time.Time
+	// StarEligible, if set, is the star level (1–5) each of volunteers
+	// may apply for now, for "可申请升级" at their tap; a volunteer
+	// missing from the map may apply for none. Nil: no eligibility is
+	// shown. Set it before the first refresh.
+	StarEligible func(ctx context.Context, volunteers []string) (map[string]int, error)
 }
 
 // NewService returns a Service. pub may be nil for a process that only
@@ -98,6 +103,7 @@ func (s *Service) Push(ctx context.Context, station string, doc *wire.Config) (u
 	if err := s.st.SaveConfig(ctx, store.ConfigDoc{Scope: scope, Version: c.Version, Doc: payload, Sealed: sealed, Pushed: now}); err != nil {
 		return 0, err
 	}
+	s.carried(ctx, &c, now)
 	if err := s.pub.PublishRetained(ctx, topic, sealed); err != nil {
 		// Stored: Republish at the next start, or the next push, sends it.
 		return c.Version, fmt.Errorf("fleet: config %s version %d stored but not published: %w", scope, c.Version, err)

@@ -542,6 +542,7 @@ var migrations = []migration{
 	{15, "service records, hour rules, review, public notice, holidays, stars, certificates", serviceRecordsSchema},
 	{17, "manual hours' evidence, the review queue", reviewSchema},
 	{18, "objection intake, open objections and the star queue", noticeSchema},
+	{21, "when a station document first carried a review outcome", kioskSchema},
 }
 
 // latestMigration is the highest migration number this program knows.

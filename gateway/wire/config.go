@@ -62,6 +62,64 @@ type Config struct {
 	// Served is the contact board's count of this month's served orders
 	// per category: counts, no names.
 	Served *Served `json:"served,omitempty"`
+	// Activities are the station's activities on now or soon (issue 12),
+	// which a volunteer may choose at check-in (wire.Record.Activity); a
+	// kiosk offers those whose window, widened by ActivityMargin, holds
+	// its clock, so that offline it still offers the right ones from its
+	// last document. None chosen means the station's default activity.
+	Activities []StationActivity `json:"activities,omitempty"`
+	// Notice is the station's service records in public notice (公示) or
+	// under objection, newest first: what its kiosk's 公示 screen shows
+	// and a volunteer may object to by card tap (KindObjection).
+	Notice []NoticeRecord `json:"notice,omitempty"`
+}
+
+// ActivityMargin widens an activity's window at the kiosk: a volunteer
+// who arrives early or checks in late still finds it.
+const ActivityMargin = time.Hour
+
+// StationActivity is an activity a volunteer may choose at check-in.
+type StationActivity struct {
+	ID int64 `json:"id"`
+	// Name is 活动名称, Category 服务类别.
+	Name     string    `json:"name"`
+	Category string    `json:"category,omitempty"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	// Default marks the station's default activity, the one a check-in
+	// with none chosen belongs to: the kiosk does not list it as a choice.
+	Default bool `json:"default,omitempty"`
+}
+
+// Current reports whether a volunteer checking in at now may choose a:
+// its window widened by ActivityMargin holds now.
+func (a StationActivity) Current(now time.Time) bool {
+	return !now.Before(a.Start.Add(-ActivityMargin)) && !now.After(a.End.Add(ActivityMargin))
+}
+
+// NoticeRecord is a service record in public notice as a kiosk shows it:
+// the volunteer's name masked.
+type NoticeRecord struct {
+	// ID is the service record's ID, which an objection's Ref names.
+	ID   string `json:"id"`
+	Name string `json:"name"` // masked
+	// Day is the service day, YYYY-MM-DD (China Standard Time).
+	Day      string  `json:"day"`
+	Activity string  `json:"activity,omitempty"`
+	Hours    float64 `json:"hours"`
+	// Until is when the notice period ends (zero: not known).
+	Until time.Time `json:"until,omitzero"`
+	// Objected: an objection is open, the record does not count until it
+	// is resolved.
+	Objected bool `json:"objected,omitempty"`
+}
+
+// VolunteerNote is something the kiosk tells a volunteer at their next
+// tap: a review's outcome they have not seen yet.
+type VolunteerNote struct {
+	// ID names what it is about: the service record's ID.
+	ID   string `json:"id"`
+	Text string `json:"text"`
 }
 
 // OrderStatus is a resident's order as the kiosk may show it.
@@ -242,6 +300,12 @@ type VolunteerSummary struct {
 	HoursAsOf time.Time `json:"hours_as_of,omitzero"`
 	// Tasks are the open orders the volunteer is assigned to.
 	Tasks []Task `json:"tasks,omitempty"`
+	// Notes are review outcomes the volunteer has not seen yet, shown at
+	// their next tap.
+	Notes []VolunteerNote `json:"notes,omitempty"`
+	// StarEligible is the star level the volunteer may apply for now
+	// ("可申请升级"); 0: none.
+	StarEligible int `json:"star_eligible,omitempty"`
 }
 
 // DefaultStars are the national star thresholds in hours: 一星 to 五星.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 	"unicode/utf8"
 )
 
@@ -180,6 +181,12 @@ func ValidateConfig(c *Config) error {
 		v.str(at+".name", p.Name, 0, 64)
 		v.masked(at+".name", p.Name)
 		v.num(at+".hours", p.Hours, 0, -1)
+		v.count(at+".notes", len(p.Notes), 10)
+		for j, n := range p.Notes {
+			v.str(fmt.Sprintf("%s.notes[%d].id", at, j), n.ID, 1, 128)
+			v.str(fmt.Sprintf("%s.notes[%d].text", at, j), n.Text, 1, 200)
+		}
+		v.num(at+".star_eligible", float64(p.StarEligible), 0, 5)
 		v.count(at+".tasks", len(p.Tasks), 20)
 		for j, t := range p.Tasks {
 			v.str(fmt.Sprintf("%s.tasks[%d].ref", at, j), t.Ref, 1, 32)
@@ -204,6 +211,28 @@ func ValidateConfig(c *Config) error {
 			v.str(fmt.Sprintf("served.counts[%d].category", i), n.Category, 1, 64)
 			v.num(fmt.Sprintf("served.counts[%d].count", i), float64(n.Count), 0, -1)
 		}
+	}
+	v.count("activities", len(c.Activities), 50)
+	for i, a := range c.Activities {
+		at := fmt.Sprintf("activities[%d]", i)
+		v.num(at+".id", float64(a.ID), 1, -1)
+		v.str(at+".name", a.Name, 1, 200)
+		v.str(at+".category", a.Category, 0, 64)
+		if a.End.Before(a.Start) {
+			v.fail("%s ends before it starts", at)
+		}
+	}
+	v.count("notice", len(c.Notice), 500)
+	for i, n := range c.Notice {
+		at := fmt.Sprintf("notice[%d]", i)
+		v.str(at+".id", n.ID, 1, 128)
+		v.str(at+".name", n.Name, 0, 64)
+		v.masked(at+".name", n.Name)
+		if _, err := time.Parse(time.DateOnly, n.Day); err != nil || len(n.Day) != 10 {
+			v.fail("%s.day %q is not a day (YYYY-MM-DD)", at, n.Day)
+		}
+		v.str(at+".activity", n.Activity, 0, 200)
+		v.num(at+".hours", n.Hours, 0, -1)
 	}
 	return v.err
 }
@@ -335,6 +364,12 @@ func MergeConfig(base, fleet, station *Config) *Config {
 		}
 		if c.Served != nil {
 			out.Served = c.Served
+		}
+		if c.Activities != nil {
+			out.Activities = c.Activities
+		}
+		if c.Notice != nil {
+			out.Notice = c.Notice
 		}
 		if u := c.UI; u != nil {
 			m := UISettings{}

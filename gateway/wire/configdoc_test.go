@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -57,6 +59,21 @@ var schemaCases = []schemaCase{
 	{"order unknown state", `{"v":1,"version":2,"orders":[{"ref":"XQ-0042","state":"lost","check":"0123456789abcdef"}]}`, false},
 	{"served empty category", `{"v":1,"version":2,"served":{"counts":[{"category":"","count":1}]}}`, false},
 	{"unknown field ignored", `{"v":1,"version":2,"future":{"x":1}}`, true},
+	{"activities, notice and notes", `{"v":1,"version":2,
+		"activities":[{"id":7,"name":"社区助老：为独居老人上门送餐","category":"关爱老人","start":"2026-11-29T01:00:00Z","end":"2026-11-29T04:00:00Z"},
+			{"id":8,"name":"站点日常服务","start":"2026-01-01T00:00:00Z","end":"2026-12-31T00:00:00Z","default":true}],
+		"notice":[{"id":"tap:0192d3c4-0000-7000-8000-000000000001","name":"王*明","day":"2026-11-02","activity":"社区助老","hours":1.5,"until":"2026-11-06T16:00:00Z"},
+			{"id":"man:x","name":"李*","day":"2026-11-03","hours":0,"objected":true}],
+		"volunteers":[{"id":"V1","name":"王*明","hours":1,"star_eligible":3,"notes":[{"id":"tap:x","text":"11月2日 社区助老：1.5小时，审核通过，公示至11月6日"}]}]}`, true},
+	{"activity id zero", `{"v":1,"version":2,"activities":[{"id":0,"name":"a","start":"2026-11-29T01:00:00Z","end":"2026-11-29T04:00:00Z"}]}`, false},
+	{"activity without name", `{"v":1,"version":2,"activities":[{"id":1,"name":"","start":"2026-11-29T01:00:00Z","end":"2026-11-29T04:00:00Z"}]}`, false},
+	{"activity name too long", `{"v":1,"version":2,"activities":[{"id":1,"name":"` + strings.Repeat("长", 201) + `","start":"2026-11-29T01:00:00Z","end":"2026-11-29T04:00:00Z"}]}`, false},
+	{"notice unmasked", `{"v":1,"version":2,"notice":[{"id":"tap:x","name":"王小明","day":"2026-11-02","hours":1}]}`, false},
+	{"notice bad day", `{"v":1,"version":2,"notice":[{"id":"tap:x","name":"王*明","day":"11月2日","hours":1}]}`, false},
+	{"notice negative hours", `{"v":1,"version":2,"notice":[{"id":"tap:x","name":"王*明","day":"2026-11-02","hours":-1}]}`, false},
+	{"notice without id", `{"v":1,"version":2,"notice":[{"id":"","name":"王*明","day":"2026-11-02","hours":1}]}`, false},
+	{"note empty", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"notes":[{"id":"tap:x","text":""}]}]}`, false},
+	{"star eligible 6", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"star_eligible":6}]}`, false},
 }
 
 // TestSchemaAgreesWithGo runs every example through the committed JSON
@@ -94,6 +111,68 @@ func TestGoOnlyConstraints(t *testing.T) {
 	}
 	if _, err := DecodeConfig([]byte(`{"v":2,"version":2}`)); !errors.Is(err, ErrVersion) {
 		t.Errorf("v=2: %v", err)
+	}
+}
+
+// An activity that ends before it starts is refused by Go alone (a
+// schema cannot compare two fields).
+func TestActivityWindow(t *testing.T) {
+	if _, err := DecodeConfig([]byte(`{"v":1,"version":2,"activities":[{"id":1,"name":"a","start":"2026-11-29T04:00:00Z","end":"2026-11-29T01:00:00Z"}]}`)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("backwards window: %v", err)
+	}
+	a := StationActivity{ID: 1, Name: "a", Start: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)}
+	for _, c := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{a.Start.Add(-ActivityMargin - time.Second), false}, {a.Start.Add(-ActivityMargin), true}, {a.Start, true},
+		{a.End.Add(ActivityMargin), true}, {a.End.Add(ActivityMargin + time.Second), false},
+	} {
+		if got := a.Current(c.at); got != c.want {
+			t.Errorf("Current(%s) = %v", c.at, got)
+		}
+	}
+}
+
+// Old and new kiosks and clouds understand each other: a document with
+// this version's activities, notice and notes decodes for a kiosk that
+// knows none of them (an unknown field is ignored), and a document
+// without them decodes here with the lists empty.
+func TestActivitiesNoticeCompatible(t *testing.T) {
+	c := &Config{Version: 5, Station: "st-a",
+		Activities: []StationActivity{{ID: 7, Name: "社区助老", Category: "关爱老人", Start: time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)}},
+		Notice:     []NoticeRecord{{ID: "tap:1", Name: "王*明", Day: "2026-11-02", Activity: "社区助老", Hours: 1.5, Objected: true}},
+		Volunteers: []VolunteerSummary{{ID: "V1", Name: "王*明", Hours: 3, StarEligible: 2, Notes: []VolunteerNote{{ID: "tap:1", Text: "审核通过"}}}}}
+	data, err := EncodeConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Activities, c.Activities) || !reflect.DeepEqual(back.Notice, c.Notice) || !reflect.DeepEqual(back.Volunteers, c.Volunteers) {
+		t.Fatalf("round trip:\n%+v\n%+v", back, c)
+	}
+	// An older kiosk's view of the document: its Config without the new
+	// fields, decoded the way decode does (unknown fields ignored).
+	type oldVolunteer struct {
+		ID    string  `json:"id"`
+		Name  string  `json:"name"`
+		Hours float64 `json:"hours"`
+	}
+	var old struct {
+		V          int            `json:"v"`
+		Version    uint64         `json:"version"`
+		Volunteers []oldVolunteer `json:"volunteers"`
+	}
+	if err := decode(data, &old, &old.V); err != nil || old.Version != 5 || len(old.Volunteers) != 1 {
+		t.Fatalf("old kiosk: %v %+v", err, old)
+	}
+	// And a document of an older cloud decodes here.
+	prev, err := DecodeConfig([]byte(`{"v":1,"version":4,"station":"st-a","volunteers":[{"id":"V1","name":"王*明","hours":3}]}`))
+	if err != nil || prev.Activities != nil || prev.Notice != nil || prev.Volunteers[0].Notes != nil {
+		t.Fatalf("older document: %v %+v", err, prev)
 	}
 }
 

@@ -82,6 +82,18 @@ type Result struct {
 	// first, because the volunteer's previous session had run past the
 	// maximum; the tap itself is then a fresh check-in.
 	AutoCheckOut string
+	// Activity is, for a check-in, the activity chosen (0: none, the
+	// station's default activity).
+	Activity int64
+}
+
+// Choice is what a volunteer chose on screen before tapping their card:
+// a menu item (Service) and an activity of the station's (Activity, 0
+// for none: the station's default activity). A check-out ignores both;
+// the session's check-out carries the check-in's service.
+type Choice struct {
+	Service  string
+	Activity int64
 }
 
 // Book applies the rules and writes the records. Its methods are safe for
@@ -183,6 +195,16 @@ func (b *Book) Tap(ctx context.Context, t reader.Tap) (Result, error) {
 // check-in; the session's check-out carries the same service. A check-out
 // ignores service.
 func (b *Book) TapService(ctx context.Context, t reader.Tap, service string) (Result, error) {
+	return b.TapChoice(ctx, t, Choice{Service: service})
+}
+
+// TapChoice is Tap for a volunteer who chose on screen: a check-in
+// carries c's service and activity (wire.Record.Activity).
+func (b *Book) TapChoice(ctx context.Context, t reader.Tap, c Choice) (Result, error) {
+	service := c.Service
+	if c.Activity < 0 {
+		return Result{}, fmt.Errorf("%w: activity %d", ErrInvalidTap, c.Activity)
+	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
@@ -224,6 +246,7 @@ func (b *Book) TapService(ctx context.Context, t reader.Tap, service string) (Re
 		if err != nil {
 			return Result{}, err
 		}
+		in.Activity = c.Activity
 		addCard(in, t)
 		change = store.Change{Records: []*wire.Record{auto, in}, Close: []string{ses.Volunteer}, Open: sessionOf(in)}
 		res = Result{AutoCheckOut: auto.ID}
@@ -241,6 +264,7 @@ func (b *Book) TapService(ctx context.Context, t reader.Tap, service string) (Re
 		if err != nil {
 			return Result{}, err
 		}
+		in.Activity = c.Activity
 		addCard(in, t)
 		change = store.Change{Records: []*wire.Record{in}, Open: sessionOf(in)}
 	}
@@ -250,6 +274,7 @@ func (b *Book) TapService(ctx context.Context, t reader.Tap, service string) (Re
 	last := change.Records[len(change.Records)-1]
 	res.Kind, res.ID, res.Seq = last.Kind, last.ID, last.Seq
 	res.Volunteer, res.Card, res.Service, res.At = last.Volunteer, last.Card, last.Service, last.At
+	res.Activity = last.Activity
 	b.seen[card] = sighting{mono: now.Mono, boot: now.Boot, result: res}
 	for _, r := range change.Records {
 		b.log.Info("tap recorded", "record", r.ID, "kind", r.Kind, "volunteer_ref", b.VolunteerRef(r.Volunteer), "seq", r.Seq, "ref", r.Ref, "review", r.Review)
@@ -454,6 +479,40 @@ func (b *Book) Order(ctx context.Context, a OrderAction) (Result, error) {
 	}
 	b.log.Info("order action recorded", "record", r.ID, "kind", r.Kind, "order", r.Order, "seq", r.Seq)
 	return Result{Kind: r.Kind, ID: r.ID, Seq: r.Seq, Volunteer: r.Volunteer, At: r.At}, nil
+}
+
+// Objection is a volunteer's objection (异议) to a service record in the
+// station's public notice (公示), raised by tapping their card.
+type Objection struct {
+	// Volunteer and Card are the tapped card's.
+	Volunteer, Card string
+	// Record is the service record's ID as the notice list gave it.
+	Record string
+	// Reason is the reason chosen (a preset sentence, in Chinese).
+	Reason string
+}
+
+// Object records an objection. Like Tap, a nil error means it is durable:
+// the outbox sends it exactly once.
+func (b *Book) Object(ctx context.Context, o Objection) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if o.Volunteer == "" || o.Record == "" {
+		return Result{}, fmt.Errorf("%w: an objection needs the volunteer and the record", ErrInvalidTap)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, err := b.newRecord(wire.KindObjection, o.Volunteer, o.Card, "", b.cfg.Clock.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	r.Ref, r.Note = o.Record, o.Reason
+	if err := b.st.Commit(store.Change{Records: []*wire.Record{r}}); err != nil {
+		return Result{}, b.commitError(err)
+	}
+	b.log.Info("objection recorded", "record", r.ID, "ref", r.Ref, "volunteer_ref", b.VolunteerRef(r.Volunteer), "seq", r.Seq)
+	return Result{Kind: r.Kind, ID: r.ID, Seq: r.Seq, Volunteer: r.Volunteer, Card: r.Card, At: r.At}, nil
 }
 
 // SetRules changes the debounce window and the maximum session while the

@@ -330,3 +330,47 @@ func TestSetRulesLive(t *testing.T) {
 		t.Fatalf("after a shorter maximum session: %+v", r)
 	}
 }
+
+// An objection is one record of kind objection in the outbox (Ref the
+// service record, Note the reason, the card's volunteer and serial), and
+// it opens or closes no session; one without a record or volunteer is
+// refused and nothing is written. A check-in carries its activity, an
+// automatic check-out's fresh check-in too.
+func TestObjectionAndActivity(t *testing.T) {
+	f := newFixture(t, Config{MaxSession: time.Hour})
+	ctx := context.Background()
+	if _, err := f.book.Object(ctx, Objection{Volunteer: "V0001", Reason: "时长不对"}); !errors.Is(err, ErrInvalidTap) {
+		t.Fatalf("objection without a record: %v", err)
+	}
+	if _, err := f.book.TapChoice(ctx, tap("V0002"), Choice{Activity: -1}); !errors.Is(err, ErrInvalidTap) {
+		t.Fatalf("negative activity: %v", err)
+	}
+	o, err := f.book.Object(ctx, Objection{Volunteer: "V0001", Card: "C-V0001", Record: "tap:0192", Reason: "时长不对"})
+	if err != nil || o.Kind != wire.KindObjection {
+		t.Fatalf("objection %+v %v", o, err)
+	}
+	in, err := f.book.TapChoice(ctx, tap("V0001"), Choice{Activity: 7})
+	if err != nil || in.Kind != wire.KindCheckIn || in.Activity != 7 {
+		t.Fatalf("check-in after the objection %+v %v", in, err)
+	}
+	f.clock.advance(2 * time.Hour) // past the maximum: closed, then a fresh check-in
+	again, err := f.book.TapChoice(ctx, tap("V0001"), Choice{Activity: 8})
+	if err != nil || again.AutoCheckOut == "" || again.Activity != 8 {
+		t.Fatalf("fresh check-in %+v %v", again, err)
+	}
+	recs := f.outbox(t)
+	if len(recs) != 4 {
+		t.Fatalf("outbox %+v", recs)
+	}
+	if r := recs[0]; r.Kind != wire.KindObjection || r.Ref != "tap:0192" || r.Note != "时长不对" || r.Volunteer != "V0001" || r.Card != "C-V0001" {
+		t.Fatalf("objection record %+v", r)
+	}
+	for i, want := range []int64{0, 7, 0, 8} {
+		if recs[i].Activity != want {
+			t.Fatalf("record %d (%s) activity %d, want %d", i, recs[i].Kind, recs[i].Activity, want)
+		}
+		if err := recs[i].Validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -19,14 +19,26 @@ type Observed struct {
 	// Choose returns the service chosen on screen for the next check-in,
 	// or ""; nil means none.
 	Choose func() string
+	// ChooseActivity returns the activity chosen on screen for the next
+	// check-in, or 0 (the station's default); nil means none.
+	ChooseActivity func() int64
 }
 
 // TapService implements Book.
 func (o Observed) TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error) {
-	if service == "" && o.Choose != nil {
-		service = o.Choose()
+	return o.TapChoice(ctx, t, attendance.Choice{Service: service})
+}
+
+// TapChoice implements Book: what the request leaves unchosen is taken
+// from the screen.
+func (o Observed) TapChoice(ctx context.Context, t reader.Tap, c attendance.Choice) (attendance.Result, error) {
+	if c.Service == "" && o.Choose != nil {
+		c.Service = o.Choose()
 	}
-	res, err := o.Book.TapService(ctx, t, service)
+	if c.Activity == 0 && o.ChooseActivity != nil {
+		c.Activity = o.ChooseActivity()
+	}
+	res, err := o.Book.TapChoice(ctx, t, c)
 	if o.Observe != nil {
 		o.Observe(t, res, err)
 	}

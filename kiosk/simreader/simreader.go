@@ -9,6 +9,7 @@
 //
 //	{"volunteer":"V0001"}                                  a tap; card "SIM-V0001" (see CardsOnly)
 //	{"volunteer":"V0001","card":"C123","service":"家政"}   with card serial and menu item
+//	{"volunteer":"V0001","activity":7}                     a check-in for activity 7 of the station's document
 //	{"kind":"service_request","service":"家政","phone":"138…","note":"…"}
 //	{"kind":"order_start","order":"XQ-0042","volunteer":"V0001","check_in":"<record id>"}
 //	{"kind":"order_rating","order":"XQ-0042","phone":"5678","rating":5,"note":"准时到达"}
@@ -58,6 +59,7 @@ const maxLine = 1 << 20
 // Book is what the simulated reader needs of the attendance rules.
 type Book interface {
 	TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error)
+	TapChoice(ctx context.Context, t reader.Tap, c attendance.Choice) (attendance.Result, error)
 	Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error)
 	Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error)
 }
@@ -75,8 +77,10 @@ type Request struct {
 	Volunteer string `json:"volunteer,omitempty"`
 	Card      string `json:"card,omitempty"`
 	Service   string `json:"service,omitempty"`
-	Phone     string `json:"phone,omitempty"`
-	Note      string `json:"note,omitempty"`
+	// Activity is the activity chosen for a check-in (0: none).
+	Activity int64  `json:"activity,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Note     string `json:"note,omitempty"`
 	// Order, CheckIn and Rating belong to order_start and order_rating
 	// (Phone holds the last four digits of the resident's phone there).
 	Order   string `json:"order,omitempty"`
@@ -258,7 +262,7 @@ func (s *Server) handle(ctx context.Context, line []byte) Reply {
 			t.Card = "SIM-" + t.Volunteer
 		}
 	}
-	res, err := s.book.TapService(ctx, t, req.Service)
+	res, err := s.book.TapChoice(ctx, t, attendance.Choice{Service: req.Service, Activity: req.Activity})
 	rep := reply(res, err)
 	if rep.OK {
 		rep.Name = t.Name

@@ -187,3 +187,24 @@ func TestCardsOnly(t *testing.T) {
 		t.Fatalf("service request: %+v", rep)
 	}
 }
+
+// A check-in names the activity chosen ("activity"), its check-out none;
+// a negative activity is refused as invalid, nothing stored.
+func TestTapActivity(t *testing.T) {
+	c, st := serve(t, nil)
+	if rep := c.send(`{"volunteer":"V0001","activity":-3}`); rep.OK || rep.Error != "invalid" {
+		t.Fatalf("negative activity: %+v", rep)
+	}
+	in := c.send(`{"volunteer":"V0001","activity":42}`)
+	if !in.OK || in.Kind != "check_in" {
+		t.Fatalf("check-in %+v", in)
+	}
+	time.Sleep(testDebounce + 100*time.Millisecond)
+	if out := c.send(`{"volunteer":"V0001","activity":43}`); !out.OK || out.Kind != "check_out" {
+		t.Fatalf("check-out %+v", out)
+	}
+	recs, err := st.Oldest(10)
+	if err != nil || len(recs) != 2 || recs[0].Activity != 42 || recs[1].Activity != 0 {
+		t.Fatalf("outbox %v %+v", err, recs)
+	}
+}

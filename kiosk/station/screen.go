@@ -150,7 +150,7 @@ func (s *screen) observe(book simreader.Book, images simreader.ImageDecoder) (si
 	}
 	// A card tapped for the admin's reader test is shown, not recorded.
 	gate := ui.ReaderTestGate{Recorder: book, UI: s.screenUI}
-	obs := simreader.Observed{Book: gate, Choose: s.service, Observe: s.notify}
+	obs := simreader.Observed{Book: gate, Choose: s.service, ChooseActivity: s.activity, Observe: s.notify}
 	return obs, obs.Images(images)
 }
 
@@ -174,6 +174,17 @@ func (s *screen) service() string {
 		return u.Service()
 	}
 	return ""
+}
+
+// activity is the activity chosen on screen for the next check-in, or 0.
+func (s *screen) activity() int64 {
+	if s == nil {
+		return 0
+	}
+	if u := s.screenUI(); u != nil {
+		return u.Activity()
+	}
+	return 0
 }
 
 // showing reports whether the touchscreen is up: always for a headless
@@ -215,6 +226,11 @@ func (s *screen) Request(ctx context.Context, req attendance.ServiceRequest) (at
 // Order implements ui.Core.
 func (s *screen) Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error) {
 	return s.book.Order(ctx, a)
+}
+
+// Object implements ui.Core.
+func (s *screen) Object(ctx context.Context, o attendance.Objection) (attendance.Result, error) {
+	return s.book.Object(ctx, o)
 }
 
 // Status implements ui.Core.

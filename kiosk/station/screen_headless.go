@@ -36,6 +36,7 @@ func (*screen) observe(book simreader.Book, images simreader.ImageDecoder) (simr
 }
 func (*screen) readerTest(reader.Tap, error) bool              { return false }
 func (*screen) service() string                                { return "" }
+func (*screen) activity() int64                                { return 0 }
 func (*screen) notify(reader.Tap, attendance.Result, error)    {}
 func (*screen) setReader(string)                               {}
 func (*screen) showing() bool                                  { return true }

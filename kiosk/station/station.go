@@ -504,7 +504,7 @@ func (k *kiosk) readCards(ctx context.Context, r *reader.Reader) error {
 				k.scr.notify(ev.Tap, attendance.Result{}, ev.Err)
 				continue
 			}
-			res, err := k.book.TapService(ctx, ev.Tap, k.scr.service())
+			res, err := k.book.TapChoice(ctx, ev.Tap, attendance.Choice{Service: k.scr.service(), Activity: k.scr.activity()})
 			k.scr.notify(ev.Tap, res, err)
 			if err != nil {
 				k.log.Error("tap not recorded", "volunteer_ref", k.book.VolunteerRef(ev.Tap.Volunteer), "err", err, "code", attendance.Code(err))

@@ -17,7 +17,11 @@ func (u *UI) showBoard() {
 		if b == nil {
 			b = &wire.Board{}
 		}
-		var objs []fyne.CanvasObject
+		notice := u.t("btn_notice")
+		if n := len(u.cfg.Notice); n > 0 {
+			notice = fmt.Sprintf("%s（%d）", notice, n)
+		}
+		objs := []fyne.CanvasObject{container.NewCenter(u.button(notice, true, func() { u.notice = noticeDraft{}; u.showNotice() }))}
 		if served := u.servedLines(); served != nil {
 			objs = append(objs, u.sub(served[0]), u.label(served[1]))
 		}
@@ -62,7 +66,7 @@ func (u *UI) showBoard() {
 			}
 			objs = append(objs, container.NewGridWithColumns(cols, items...))
 		}
-		if len(objs) == 0 {
+		if len(objs) == 1 {
 			objs = append(objs, u.label(u.t("board_empty")))
 		}
 		return u.page(u.t("board_title"), nil, container.NewVBox(objs...))

@@ -154,6 +154,11 @@ func longConfig() *wire.Config {
 		c.Served = &wire.Served{Period: "2026年11月"}
 		c.Served.Counts = append(c.Served.Counts, wire.ServedCount{Category: m.Name, Count: 12})
 	}
+	// Activities with long names on now, the notice list over pages, and
+	// notes for the volunteer at their tap (issue 12).
+	c.Activities, c.Notice = hoursActivities(), hoursNotice()
+	c.Volunteers[0].Notes = []wire.VolunteerNote{{ID: "tap:1", Text: longOutcome}}
+	c.Volunteers[0].StarEligible = 1
 	return c
 }
 
@@ -250,6 +255,9 @@ func (k *kiosk) walkAll(lang Lang) {
 		k.shows(T("tap_failed"), T(e.key), T("btn_ok"))
 		k.checkStep()
 	}
+	k.press(T("btn_ok"))
+	k.wait(ScreenHome)
+	k.walkHours(lang)
 }
 
 // TestScrollCue: long content shows the cue; short content does not.

@@ -31,6 +31,8 @@ type homeKey struct {
 	lang            Lang
 	large, contrast bool
 	service         string
+	activity        int64
+	acts            string // the activities on (activitiesKey)
 	size            fyne.Size
 	link            Link // shown in words on an unconfigured kiosk
 }
@@ -43,7 +45,8 @@ func (u *UI) configured() bool {
 
 func (u *UI) showHome() {
 	u.show(ScreenHome, func() fyne.CanvasObject {
-		key := homeKey{cfg: u.cfg, lang: u.lang, large: u.large, contrast: u.contrast, service: u.service, size: u.canvasSize()}
+		key := homeKey{cfg: u.cfg, lang: u.lang, large: u.large, contrast: u.contrast, service: u.service, size: u.canvasSize(),
+			activity: u.activity, acts: u.activitiesKey()}
 		if !u.configured() {
 			key.link = u.core.Status().Link
 		}
@@ -133,6 +136,7 @@ func (u *UI) buildHome(key homeKey) *homeView {
 			center = append(center, chosen, container.NewCenter(
 				u.button(u.t("btn_no_service"), false, func() { u.service = ""; u.refresh() })))
 		}
+		center = append(center, u.homeActivity(width-2*theme.InnerPadding())...)
 	}
 	textSize := u.t("btn_large")
 	if u.large {

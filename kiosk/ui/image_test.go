@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,11 @@ func TestImages(t *testing.T) {
 		{name: "order_rate_large", cfg: orderConfig(), before: []string{"大字模式", "需求登记", "查询或评价已登记的需求", "0", "0", "4", "2", "下一步", "5", "6", "7", "8", "查询", "评价服务", "4分\n满意"}},
 		{name: "result_task_large", cfg: orderConfig(), before: []string{"大字模式"}, tap: &checkIn},
 		{name: "board_served_large", cfg: orderConfig(), before: []string{"大字模式", "公示栏"}},
+		{name: "activity_large_long", cfg: longConfig(), before: []string{"大字模式", "参加活动签到"}},
+		{name: "activity_chosen_large_long", cfg: longConfig(), before: []string{"大字模式", "参加活动签到", "^" + longActivity}},
+		{name: "notice_large", cfg: hoursConfig(), before: []string{"大字模式", "公示栏", "服务时长公示（7）"}},
+		{name: "objection_large", cfg: hoursConfig(), before: []string{"大字模式", "公示栏", "服务时长公示（7）", "^李*芳", "不是本人参加"}},
+		{name: "result_notes_large", cfg: hoursConfig(), before: []string{"大字模式"}, tap: &checkIn},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -54,6 +60,10 @@ func TestImages(t *testing.T) {
 			}
 			k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, cfg)
 			for _, b := range tc.before {
+				if p, ok := strings.CutPrefix(b, "^"); ok {
+					k.pressPrefix(p)
+					continue
+				}
 				k.press(b)
 			}
 			if tc.tap != nil {

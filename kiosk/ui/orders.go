@@ -403,7 +403,7 @@ func (u *UI) stepWords(screen string) string {
 		}
 		return u.t("rate_done")
 	}
-	return ""
+	return u.hoursStepWords(screen)
 }
 
 // sayStep reads the step of the screen just shown aloud when voice is on

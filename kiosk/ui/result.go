@@ -29,6 +29,9 @@ func (u *UI) serviceName(id string) string {
 // a card tapped for the test is read and verified by the reader, and the
 // reader loop hands it here without recording anything.
 func (u *UI) showTap(ev TapEvent) {
+	if ev.Err != nil && u.takeObjectionTap(ev) {
+		return // a refused card while an objection waits: said there
+	}
 	if u.readerTest && u.screen == ScreenAdmin {
 		u.readerTest = false
 		if ev.Err != nil {
@@ -47,6 +50,7 @@ func (u *UI) showTap(ev TapEvent) {
 	var lines []string
 	var words string
 	var task func()
+	var notes []string
 	switch {
 	case !ok:
 		title = u.t("tap_failed")
@@ -63,6 +67,10 @@ func (u *UI) showTap(ev TapEvent) {
 		if r.Service != "" {
 			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
 		}
+		if !r.Repeat {
+			notes = u.noteLines(r.Volunteer)
+			lines = append(lines, notes...)
+		}
 		lines = append(lines, u.t("today_duration", formatDuration(u.lang, r.Duration)))
 		lines = append(lines, u.hoursLines(r.Volunteer, true)...)
 	default:
@@ -72,6 +80,16 @@ func (u *UI) showTap(ev TapEvent) {
 		lines = append(lines, maskName(u.volunteerName(r.Volunteer, ev.Tap.Name)))
 		if r.Service != "" {
 			lines = append(lines, u.t("service_line", u.serviceName(r.Service)))
+		}
+		switch {
+		case r.Activity != 0:
+			lines = append(lines, u.t("activity_chosen", u.activityName(r.Activity)))
+		case len(u.currentActivities()) > 0:
+			lines = append(lines, u.t("activity_default_line"))
+		}
+		if !r.Repeat {
+			notes = u.noteLines(r.Volunteer)
+			lines = append(lines, notes...)
 		}
 		if r.AutoCheckOut != "" {
 			lines = append(lines, u.t("auto_closed"))
@@ -85,14 +103,23 @@ func (u *UI) showTap(ev TapEvent) {
 		}
 		lines = append(lines, u.hoursLines(r.Volunteer, false)...)
 		u.service = ""
+		u.activity = 0
 	}
 	if ok && ev.Result.Repeat {
 		lines = append([]string{u.t("repeat_tap")}, lines...)
+	}
+	if len(notes) > 0 {
+		// Read aloud with the result when voice is on, and left up long
+		// enough to read; 确定 dismisses it.
+		words += "。" + strings.Join(notes, "。")
 	}
 	if u.opt.Sound != nil {
 		u.opt.Sound.Feedback(ok, words, string(u.lang))
 	}
 	u.resultEnd = time.Now().Add(u.opt.ResultFor)
+	if len(notes) > 0 {
+		u.resultEnd = time.Now().Add(3 * u.opt.ResultFor)
+	}
 	u.show(ScreenResult, func() fyne.CanvasObject {
 		key := resultKey{lang: u.lang, large: u.large, contrast: u.contrast, size: u.canvasSize()}
 		if u.result == nil || u.result.key != key {

@@ -22,6 +22,9 @@ type Core interface {
 	// Order records an action on a resident's order (a volunteer starting
 	// it, a resident's rating); off the Fyne thread like Request.
 	Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error)
+	// Object records a volunteer's objection to a service record in
+	// public notice; off the Fyne thread like Request.
+	Object(ctx context.Context, o attendance.Objection) (attendance.Result, error)
 	// Status is a snapshot for the admin screen and the online mark; it
 	// must return quickly.
 	Status() Status
@@ -200,6 +203,9 @@ type UI struct {
 	order      orderDraft
 	orderTries orderTries
 	pin        string
+	activity   int64 // chosen for the next check-in
+	notice     noticeDraft
+	shownNotes map[string]bool // notes told at a tap since start
 }
 
 type needDraft struct {
@@ -264,13 +270,18 @@ func (u *UI) Notify(ev TapEvent) {
 	}
 }
 
-// ReaderTest hands the UI a card read while the admin's reader test waits
-// for one, and reports whether it took it: the caller must then record
-// nothing, since the test only reads and verifies the card. A reader error
-// (err) is taken the same way. It never blocks on the UI thread.
+// ReaderTest hands the UI a card read while the admin's reader test, or
+// an objection to a record in public notice, waits for one, and reports
+// whether it took it: the caller must then record nothing (the test only
+// reads and verifies the card; the objection writes its own record). A
+// reader error (err) is taken the same way. It never blocks on the UI
+// thread.
 func (u *UI) ReaderTest(t reader.Tap, err error) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.takeObjectionTap(TapEvent{Tap: t, Err: err}) {
+		return true
+	}
 	if !u.readerTest || u.screen != ScreenAdmin {
 		return false
 	}
@@ -291,6 +302,7 @@ func (u *UI) ReaderTest(t reader.Tap, err error) bool {
 // Recorder records taps and needs: attendance.Book, or a wrapper of it.
 type Recorder interface {
 	TapService(ctx context.Context, t reader.Tap, service string) (attendance.Result, error)
+	TapChoice(ctx context.Context, t reader.Tap, c attendance.Choice) (attendance.Result, error)
 	Request(ctx context.Context, req attendance.ServiceRequest) (attendance.Result, error)
 	Order(ctx context.Context, a attendance.OrderAction) (attendance.Result, error)
 }
@@ -309,6 +321,14 @@ func (g ReaderTestGate) TapService(ctx context.Context, t reader.Tap, service st
 		return attendance.Result{}, nil
 	}
 	return g.Recorder.TapService(ctx, t, service)
+}
+
+// TapChoice implements Recorder.
+func (g ReaderTestGate) TapChoice(ctx context.Context, t reader.Tap, c attendance.Choice) (attendance.Result, error) {
+	if u := g.UI(); u != nil && u.ReaderTest(t, nil) {
+		return attendance.Result{}, nil
+	}
+	return g.Recorder.TapChoice(ctx, t, c)
 }
 
 // LinkChanged tells the UI that Core.Status().Link may have changed; the
@@ -409,12 +429,20 @@ func (u *UI) tick() {
 	switch {
 	case u.screen == ScreenResult && now.After(u.resultEnd):
 		u.showHome()
+	case u.screen == ScreenHome && u.activity != 0 && now.Sub(u.lastTouch) > u.idleTimeout():
+		// A choice nobody tapped a card for is not the next volunteer's.
+		u.activity = 0
+		u.showHome()
+	case u.screen == ScreenHome && u.home != nil && u.home.key.acts != u.activitiesKey():
+		u.showHome() // an activity came on or went off
 	case u.screen != ScreenHome && u.screen != ScreenResult && now.Sub(u.lastTouch) > u.idleTimeout():
 		if u.need.saving {
 			return // the confirmation must be seen
 		}
 		u.resetPreferences()
 		u.service = ""
+		u.activity = 0
+		u.notice = noticeDraft{}
 		u.showHome()
 	}
 }

@@ -94,6 +94,10 @@ func (c core) Order(ctx context.Context, a attendance.OrderAction) (attendance.R
 	return c.book.Order(ctx, a)
 }
 
+func (c core) Object(ctx context.Context, o attendance.Objection) (attendance.Result, error) {
+	return c.book.Object(ctx, o)
+}
+
 func (c core) Status() Status {
 	st := Status{Station: "pe-simao-001", Link: Link(c.link.Load()), Outbox: c.st.Depth(), Reader: "sim", Software: "test", Acked: int(c.acked.Load()),
 		ReaderRecoveries: int(c.recovered.Load())}
@@ -164,7 +168,7 @@ func newKioskWith(t testing.TB, size fyne.Size, opt Options, cfg *wire.Config) *
 	t.Cleanup(func() { cancel(); <-done; win.Close() })
 	k := &kiosk{ui: u, win: win, st: st, src: src, clock: clk, link: link, acked: acked, recovered: recovered, size: size}
 	gate := ReaderTestGate{Recorder: book, UI: func() *UI { return u }}
-	k.tap = simreader.Observed{Book: gate, Choose: u.Service, Observe: func(tp reader.Tap, res attendance.Result, err error) {
+	k.tap = simreader.Observed{Book: gate, Choose: u.Service, ChooseActivity: u.Activity, Observe: func(tp reader.Tap, res attendance.Result, err error) {
 		u.Notify(TapEvent{Tap: tp, Result: res, Err: err})
 	}}
 	if tt, ok := t.(*testing.T); ok {
