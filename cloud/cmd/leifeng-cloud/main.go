@@ -51,6 +51,7 @@ import (
 	"leifeng/cloud/hours"
 	"leifeng/cloud/notice"
 	"leifeng/cloud/orders"
+	"leifeng/cloud/stars"
 	"leifeng/cloud/store"
 	"leifeng/gateway/ingest"
 	"leifeng/internal/buildinfo"
@@ -390,6 +391,8 @@ func serve(ctx context.Context, c *config) error {
 		return nil
 	}
 	svc := fleet.NewService(db, keys, client, log.With("part", "fleet"))
+	// 可申请升级 at the tap: the star each roster volunteer may apply for.
+	svc.StarEligible = (&stars.Service{Store: db}).Eligible
 	if err := svc.Republish(ctx); err != nil {
 		log.Error("cannot republish the stored configs", "err", err)
 	}
