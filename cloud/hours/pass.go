@@ -126,7 +126,7 @@ func Pass(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 		for _, d := range claim {
 			dirty[d.Volunteer] = append(dirty[d.Volunteer], d.Day)
 		}
-		ch, n, err := w.count(ctx, st, dirty, now)
+		ch, n, err := w.count(ctx, st, dirty, true, now)
 		if err != nil {
 			return res, errors.Join(err, st.MarkDirty(context.WithoutCancel(ctx), claim))
 		}
@@ -151,8 +151,10 @@ func Pass(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 
 // Recount re-derives the records of volunteers (every day they have
 // sessions) under the rules in force: records in review or notice on
-// which nobody has decided change; final, objected, rejected and decided
-// ones do not. It returns what changed.
+// which nobody has decided change, and move to the version in force;
+// final, objected, rejected and decided ones do not. It is the only way a
+// record moves to another rule version (`leifeng-cloud hours recount`);
+// Pass keeps each stored record's version. It returns what changed.
 func Recount(ctx context.Context, st *store.Store, volunteers []string, now time.Time) (Result, error) {
 	var res Result
 	w, err := load(ctx, st, now)
@@ -164,7 +166,7 @@ func Recount(ctx context.Context, st *store.Store, volunteers []string, now time
 		for _, v := range chunk {
 			all[v] = nil // every day
 		}
-		ch, n, err := w.count(ctx, st, all, now)
+		ch, n, err := w.count(ctx, st, all, false, now)
 		if err != nil {
 			return res, err
 		}
@@ -177,8 +179,11 @@ func Recount(ctx context.Context, st *store.Store, volunteers []string, now time
 // world is what the pass reads once: rules, calendar, stations,
 // organisations, configs.
 type world struct {
-	rules    Rules
-	version  int64
+	rules   Rules
+	version int64
+	// versions is every stored version of the rules (a record counted
+	// under an older one is counted again under it).
+	versions map[int64]Rules
 	cal      *calendar.Calendar
 	stations map[string]store.Station
 	orgs     map[string]string // id → name
@@ -196,6 +201,17 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 	}
 	if w.cal, err = calendar.Load(ctx, st); err != nil {
 		return nil, err
+	}
+	docs, err := st.HourRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.versions = map[int64]Rules{w.version: w.rules}
+	for _, d := range docs {
+		var r Rules
+		if json.Unmarshal([]byte(d.Doc), &r) == nil {
+			w.versions[d.Version] = r
+		}
 	}
 	if w.stations, err = st.HoursStations(ctx); err != nil {
 		return nil, err
@@ -244,8 +260,10 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 
 // count derives and writes the records of dirty (volunteer → days; nil:
 // every day with sessions) and returns the changes and the number of
-// days counted.
-func (w *world) count(ctx context.Context, st *store.Store, dirty map[string][]string, now time.Time) ([]store.HoursChange, int, error) {
+// days counted. With keep, a session whose record is stored is counted
+// under that record's rule version (the pass); without, every session
+// under the version in force (a recount).
+func (w *world) count(ctx context.Context, st *store.Store, dirty map[string][]string, keep bool, now time.Time) ([]store.HoursChange, int, error) {
 	vols := make([]string, 0, len(dirty))
 	for v := range dirty {
 		vols = append(vols, v)
@@ -254,6 +272,12 @@ func (w *world) count(ctx context.Context, st *store.Store, dirty map[string][]s
 	sessions, err := st.PassSessions(ctx, vols)
 	if err != nil {
 		return nil, 0, err
+	}
+	var kept map[string]int64
+	if keep {
+		if kept, err = st.CardRuleVersions(ctx, vols); err != nil {
+			return nil, 0, err
+		}
 	}
 	var ids []int64
 	for _, list := range sessions {
@@ -287,17 +311,54 @@ func (w *world) count(ctx context.Context, st *store.Store, dirty map[string][]s
 				}
 			}
 		}
-		days = append(days, w.derive(v, list, want, acts, now)...)
+		days = append(days, w.derive(v, list, want, acts, kept, now)...)
 	}
 	ch, err := st.ApplyHours(ctx, days, PassActor, now)
 	return ch, len(days), err
 }
 
+// at is w under rule version v (w itself for the version in force, or
+// for a version no longer readable).
+func (w *world) at(v int64) *world {
+	r, ok := w.versions[v]
+	if v == w.version || !ok {
+		return w
+	}
+	x := *w
+	x.rules, x.version = r, v
+	return &x
+}
+
 // derive makes the records of volunteer v's days want from all of v's
 // sessions (the checks across sessions — travel, bursts — look at all).
-func (w *world) derive(v string, list []store.PassSession, want map[string]bool, acts map[int64]store.HoursActivity, now time.Time) []store.HoursDay {
-	travel := w.travel(list)
-	burst := w.bursts(list)
+//
+// Rule versions: a session whose record is stored (kept: record id →
+// version) is counted under that record's version; a new one under the
+// version in force. Each session is counted within its whole day under
+// its own version: its hours, and the session limit and daily caps it
+// meets, are what its version makes of all the day's sessions (Count of
+// the day under that version). So a later tap never recounts a record
+// under a newer version, and on a day of two versions each record's caps
+// are its own version's caps against the day's total as that version
+// counts it. The checks the rules set (travel, bursts, deadline, notice
+// days) are each version's too.
+func (w *world) derive(v string, list []store.PassSession, want map[string]bool, acts map[int64]store.HoursActivity,
+	kept map[string]int64, now time.Time) []store.HoursDay {
+	worlds := map[int64]*world{}
+	travels, bursts := map[int64]map[int]bool{}, map[int64]map[int]bool{}
+	ruled := func(s store.PassSession) *world {
+		ver := w.version
+		if k, ok := kept["tap:"+s.CheckIn]; ok && k > 0 {
+			ver = k
+		}
+		x, ok := worlds[ver]
+		if !ok {
+			x = w.at(ver)
+			worlds[ver] = x
+			travels[ver], bursts[ver] = x.travel(list), x.bursts(list)
+		}
+		return x
+	}
 	byDay := map[string][]int{}
 	for i, s := range list {
 		if d := calendar.Day(s.Start); want[d] && s.Closed {
@@ -323,10 +384,15 @@ func (w *world) derive(v string, list []store.PassSession, want map[string]bool,
 			}
 			recs[k] = w.record(v, s, a)
 		}
-		counted := Count(w.rules, w.version, in)
+		counted := map[int64][]Counted{}
 		for k, i := range idx {
 			s, r := list[i], &recs[k]
-			c := counted[k]
+			w := ruled(s)
+			travel, burst := travels[w.version], bursts[w.version]
+			if counted[w.version] == nil {
+				counted[w.version] = Count(w.rules, w.version, in)
+			}
+			c := counted[w.version][k]
 			r.CountedCents, r.RuleNote, r.RuleVersion = c.Cents, c.Note, w.version
 			var reasons []string
 			if s.Auto {

@@ -323,12 +323,27 @@ func TestPassActivitiesAndRecount(t *testing.T) {
 		if v, err := SetRules(ctx, st, r3, "city-admin", now); err != nil || v != 3 {
 			t.Fatalf("set rules: %d %v", v, err)
 		}
-		ingestAll(t, st, s1.session("v-other", cst(d, "09:00"), cst(d, "10:00"), false, 0))
+		// v-act2 taps again the same day: the new session is counted
+		// under version 3 (40 minutes: 30–60 → 1 h; version 2 would give
+		// 0.5 h), the day's first stays as version 2 counted it.
+		ingestAll(t, st, s1.session("v-other", cst(d, "09:00"), cst(d, "10:00"), false, 0),
+			s1.session("v-act2", cst(d, "14:00"), cst(d, "14:40"), false, 0))
 		if _, err := Pass(ctx, st, now); err != nil {
 			t.Fatal(err)
 		}
-		if after := records(t, st, "v-act2")[0]; after.CountedCents != before.CountedCents || after.RuleVersion != 2 || after.RuleNote != before.RuleNote {
+		day := records(t, st, "v-act2")
+		if len(day) != 2 {
+			t.Fatalf("v-act2: %+v", day)
+		}
+		if after := day[0]; after.CountedCents != 100 || after.RuleVersion != 2 || after.RuleNote != before.RuleNote ||
+			!after.Updated.Equal(before.Updated) {
 			t.Errorf("a rule change altered a counted record: %+v", after)
+		}
+		if r := day[1]; r.CountedCents != 100 || r.RuleVersion != 3 || r.RuleNote != "规则第3版：30–60分钟计1小时" {
+			t.Errorf("the day's new session: %+v", r)
+		}
+		if evs, _ := st.ServiceRecordEvents(ctx, before.ID); len(evs) != 1 {
+			t.Errorf("the kept record has events %+v", evs)
 		}
 		if r := records(t, st, "v-other")[0]; r.RuleVersion != 3 {
 			t.Errorf("new record under version %d", r.RuleVersion)
