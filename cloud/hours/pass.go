@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"leifeng/cloud/calendar"
@@ -189,12 +190,15 @@ type world struct {
 	orgs     map[string]string // id → name
 	orgOf    map[string]string // community → the organisation linked to it
 	open     map[string][]span // station → opening hours ("" key: the fleet's)
+	contact  map[string]string // station → its board's contact person (its own config)
+	manager  map[string]string // station → the first enabled station manager's user name
 	menu     map[string]map[string][2]string
 }
 
 func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 	w := &world{stations: map[string]store.Station{}, orgs: map[string]string{}, orgOf: map[string]string{},
-		open: map[string][]span{}, menu: map[string]map[string][2]string{}}
+		open: map[string][]span{}, menu: map[string]map[string][2]string{},
+		contact: map[string]string{}, manager: map[string]string{}}
 	var err error
 	if w.rules, w.version, err = CurrentRules(ctx, st, now); err != nil {
 		return nil, err
@@ -227,6 +231,20 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 			w.orgOf[o.Community] = o.ID
 		}
 	}
+	users, err := st.Users(ctx) // by name
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if !u.Disabled.IsZero() {
+			continue
+		}
+		for _, id := range u.Stations() {
+			if _, ok := w.manager[id]; !ok {
+				w.manager[id] = u.Name
+			}
+		}
+	}
 	cfgs, err := st.Configs(ctx)
 	if err != nil {
 		return nil, err
@@ -239,6 +257,9 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 		key := ""
 		if c.Scope != "fleet" {
 			key = c.Scope[len("station:"):]
+		}
+		if doc.Board != nil && key != "" && strings.TrimSpace(doc.Board.ContactPerson) != "" {
+			w.contact[key] = strings.TrimSpace(doc.Board.ContactPerson)
 		}
 		if doc.Board != nil {
 			if sp := parseOpening(doc.Board.OpeningHours); len(sp) > 0 {
@@ -486,8 +507,26 @@ func (w *world) activity(s store.PassSession, acts map[int64]store.HoursActivity
 }
 
 // record is the national fields of session s of volunteer v.
+//
+// Every national field is filled, from the activity when it says, else
+// truthfully from the station (a card tap at a bare station):
+//   - 活动组织单位: the activity's organisation, else the one linked to
+//     the station's community, else the station itself as organiser (its
+//     name; the record has no organisation ID and the county reviews);
+//   - 活动负责人: the activity's lead, else the contact person of the
+//     station's board (its own config), else the station manager (the
+//     first enabled station user, by name, whose scope lists it: the
+//     user name), else the station's name;
+//   - 记录人: the activity's recorder, else the kiosk that recorded the
+//     taps: "‹站点名›刷卡终端";
+//   - 服务内容: the activity's, else the tap's service, else the
+//     activity's name.
 func (w *world) record(v string, s store.PassSession, a store.HoursActivity) store.ServiceRecord {
 	st := w.stations[s.Station]
+	name := st.Name
+	if name == "" {
+		name = s.Station
+	}
 	org := a.Org
 	if org == "" {
 		// The rule for a record without an organisation of its own:
@@ -495,22 +534,40 @@ func (w *world) record(v string, s store.PassSession, a store.HoursActivity) sto
 		// lowest ID if several), else none (the county reviews).
 		org = w.orgOf[st.Community]
 	}
+	orgName := w.orgs[org]
+	if orgName == "" {
+		orgName = name
+	}
 	place := a.Place
 	if place == "" {
-		place = st.Name
-	}
-	if place == "" {
-		place = s.Station
+		place = name
 	}
 	content := a.Content
 	if content == "" {
 		content = s.Service
 	}
+	if content == "" {
+		content = a.Title
+	}
+	lead := a.Lead
+	if lead == "" {
+		lead = w.contact[s.Station]
+	}
+	if lead == "" {
+		lead = w.manager[s.Station]
+	}
+	if lead == "" {
+		lead = name
+	}
+	recorder := a.Recorder
+	if recorder == "" {
+		recorder = name + "刷卡终端"
+	}
 	return store.ServiceRecord{
 		ID: "tap:" + s.CheckIn, Ledger: store.LedgerCard, Volunteer: v,
-		Org: org, OrgName: w.orgs[org], Community: st.Community, Station: s.Station,
+		Org: org, OrgName: orgName, Community: st.Community, Station: s.Station,
 		Activity: a.ID, ActivityName: a.Title, Place: place, Content: content, Category: a.Category,
-		Lead: a.Lead, Recorder: a.Recorder, Day: calendar.Day(s.Start), Start: s.Start, End: s.End,
+		Lead: lead, Recorder: recorder, Day: calendar.Day(s.Start), Start: s.Start, End: s.End,
 		RawSeconds: s.RawSeconds, CheckIn: s.CheckIn, CheckOut: s.CheckOut,
 	}
 }

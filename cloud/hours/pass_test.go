@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"leifeng/cloud/access"
 	"leifeng/cloud/calendar"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
@@ -373,5 +374,66 @@ func TestPassActivitiesAndRecount(t *testing.T) {
 		if len(evs) != 2 || evs[1].Action != "recount" {
 			t.Errorf("events: %+v", evs)
 		}
+	})
+}
+
+// A card tap at a bare station (no activity, no organisation linked to
+// its community, no contact person, no manager) still fills all eight
+// national fields truthfully from the station; a manager, then the
+// board's contact person, become the lead.
+func TestPassNationalFieldsBareStation(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		setup(t, st)
+		d := "2026-11-03"
+		now := cst(d, "20:00")
+		s2 := &kiosk{station: "s2"}
+		ingestAll(t, st, s2.session("v-bare", cst(d, "09:00"), cst(d, "09:50"), false, 0))
+		if _, err := Pass(ctx, st, now); err != nil {
+			t.Fatal(err)
+		}
+		const name = "红旗社区学雷锋志愿服务站"
+		check := func(lead string) {
+			t.Helper()
+			rs := records(t, st, "v-bare")
+			if len(rs) != 1 {
+				t.Fatalf("records: %+v", rs)
+			}
+			r := rs[0]
+			fields := map[string]string{"活动名称": r.ActivityName, "日期": r.Day, "地点": r.Place, "服务内容": r.Content,
+				"活动组织单位": r.OrgName, "活动负责人": r.Lead, "记录人": r.Recorder}
+			for k, v := range fields {
+				if v == "" {
+					t.Errorf("%s empty: %+v", k, r)
+				}
+			}
+			if r.Start.IsZero() || !r.End.After(r.Start) {
+				t.Errorf("服务时间 %v–%v", r.Start, r.End)
+			}
+			if r.ActivityName != name+"志愿服务" || r.Day != d || r.Place != name || r.Content != "量血压" ||
+				r.OrgName != name || r.Org != "" || r.Lead != lead || r.Recorder != name+"刷卡终端" {
+				t.Errorf("fields: %+v", fields)
+			}
+		}
+		check(name)
+		// A station manager for s2.
+		if _, err := st.AddUser(ctx, store.User{User: access.User{Name: "city-admin", Role: access.City}, PasswordHash: "$argon2id$x", Created: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AddUser(ctx, store.User{User: access.User{Name: "hq-manager", Role: access.Station, Scope: "s1,s2"}, PasswordHash: "$argon2id$x", Created: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Recount(ctx, st, []string{"v-bare"}, now); err != nil {
+			t.Fatal(err)
+		}
+		check("hq-manager")
+		doc, _ := json.Marshal(wire.Config{V: 1, Version: 1, Station: "s2", Board: &wire.Board{ContactPerson: "杨站长"}})
+		if err := st.SaveConfig(ctx, store.ConfigDoc{Scope: "station:s2", Version: 1, Doc: doc, Pushed: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Recount(ctx, st, []string{"v-bare"}, now); err != nil {
+			t.Fatal(err)
+		}
+		check("杨站长")
 	})
 }
