@@ -214,6 +214,9 @@ func (a *api) decideRecord(action string) http.HandlerFunc {
 			b = recordNote(before)
 		}
 		noteChange(r, "service_record "+id, b, map[string]any{"record": recordNote(rec), "reason": d.Reason})
+		// The station's kiosk shows the outcome at the volunteer's next
+		// tap and the record in its notice list: send it its document.
+		a.refreshNotice(r, rec.Station)
 		writeJSON(w, recordView(rec, nil))
 	}
 }

@@ -208,7 +208,7 @@ func (a *api) refreshNotice(r *http.Request, station string) {
 	if a.f.Service == nil || station == "" {
 		return
 	}
-	if err := a.f.Service.RefreshStation(r.Context(), station); err != nil {
+	if err := a.f.Service.RefreshStations(r.Context(), []string{station}); err != nil {
 		a.log.Warn("cannot send the station its notice", "station", station, "err", err)
 	}
 }

@@ -193,6 +193,9 @@ func (c *Console) decideHours(w http.ResponseWriter, r *http.Request) {
 			}
 			c.audit(r, "hours."+d.Action, "service_record "+id, b, map[string]any{"status": rec.Status,
 				"counted_cents": rec.CountedCents, "reason": d.Reason, "outcome": rec.Outcome})
+			// The kiosk shows the outcome at the next tap: send the
+			// station its document (a failure is logged).
+			c.refreshNotice(r, rec.Station)
 		}
 	}
 	if err != nil {

@@ -278,7 +278,7 @@ func (c *Console) refreshNotice(r *http.Request, station string) {
 	if c.Fleet == nil || station == "" {
 		return
 	}
-	if err := c.Fleet.RefreshStation(r.Context(), station); err != nil {
+	if err := c.Fleet.RefreshStations(r.Context(), []string{station}); err != nil {
 		c.Log.Warn("console: cannot send the station its notice", "station", station, "err", err)
 	}
 }

@@ -85,14 +85,40 @@ func (r *Result) add(ch []store.HoursChange) {
 // PassBatch is how many volunteers a pass counts per transaction.
 var PassBatch = 200
 
+// Stations lists the stations of the records a pass or recount created,
+// changed or deleted, once each, in order: those whose kiosks' documents
+// (notice list, notes, roster hours) may have changed.
+func (r *Result) Stations() []string {
+	var out []string
+	for _, c := range r.Changes {
+		for _, x := range []*store.ServiceRecord{c.Before, c.After} {
+			if x != nil && x.Station != "" {
+				out = append(out, x.Station)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // Run runs Pass every interval until ctx ends (the serve command's
-// --hours-every).
-func Run(ctx context.Context, st *store.Store, every time.Duration, now func() time.Time, log *slog.Logger) {
+// --hours-every). After each pass that changed records, changed (if not
+// nil) is called with their stations (Result.Stations) — serve sends
+// them their documents again (fleet's RefreshStations); its error is
+// logged.
+func Run(ctx context.Context, st *store.Store, every time.Duration, now func() time.Time, log *slog.Logger,
+	changed func(ctx context.Context, stations []string) error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := Pass(ctx, st, now()); err != nil && ctx.Err() == nil {
+		res, err := Pass(ctx, st, now())
+		if err != nil && ctx.Err() == nil {
 			log.Error("hours", "err", err)
+		}
+		if ids := res.Stations(); changed != nil && len(ids) > 0 && ctx.Err() == nil {
+			if err := changed(ctx, ids); err != nil {
+				log.Error("hours: cannot send the stations their documents", "stations", ids, "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -410,13 +410,7 @@ func serve(ctx context.Context, c *config) error {
 		log.Info("stored the shipped holiday calendar; check it against the State Council's notice (leifeng-cloud holidays list)", "years", years)
 	}
 	if c.noticeEvery > 0 {
-		p := &notice.Pass{Store: db, Log: log.With("part", "notice"), Changed: func(ctx context.Context, stations []string) error {
-			var errs []error
-			for _, st := range stations {
-				errs = append(errs, svc.RefreshStation(ctx, st))
-			}
-			return errors.Join(errs...)
-		}}
+		p := &notice.Pass{Store: db, Log: log.With("part", "notice"), Changed: svc.RefreshStations}
 		wg.Go(func() { p.Run(ctx, c.noticeEvery) })
 	}
 	// The first start stores the default hour rules as version 1.
@@ -424,7 +418,7 @@ func serve(ctx context.Context, c *config) error {
 		log.Error("cannot read the hour rules", "err", err)
 	}
 	if c.hoursEvery > 0 {
-		wg.Go(func() { hours.Run(ctx, db, c.hoursEvery, time.Now, log.With("part", "hours")) })
+		wg.Go(func() { hours.Run(ctx, db, c.hoursEvery, time.Now, log.With("part", "hours"), svc.RefreshStations) })
 	}
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
 		log.Warn("no users yet: create the first city administrator with `leifeng-cloud admin add --user NAME --role city`")
