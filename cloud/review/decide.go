@@ -2,11 +2,13 @@ package review
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"leifeng/cloud/access"
+	"leifeng/cloud/hours"
 	"leifeng/cloud/store"
 )
 
@@ -45,7 +47,17 @@ func Decide(ctx context.Context, s *store.Store, u *access.User, sc *access.Scop
 	if err != nil {
 		return nil, err
 	}
-	return s.ChangeServiceRecord(ctx, id, now, func(r *store.ServiceRecord) (store.ServiceRecordEvent, error) {
+	// A card record held as flagged is the old review queue's flagged
+	// session too: the decision is written there as well (session_reviews),
+	// in the same transaction, so the two queues agree.
+	flagged := ""
+	also := func(ctx context.Context, q store.Querier, r *store.ServiceRecord) error {
+		if flagged == "" {
+			return nil
+		}
+		return store.SessionReviewIn(ctx, q, flagged, d.Action != ActionReject, u.Name, d.Reason, now)
+	}
+	return s.ChangeServiceRecordAnd(ctx, id, now, func(r *store.ServiceRecord) (store.ServiceRecordEvent, error) {
 		// Checked on the record as stored, inside the transaction.
 		if !Routed(u, sc, r) {
 			return store.ServiceRecordEvent{}, store.ErrNotFound
@@ -58,6 +70,9 @@ func Decide(ctx context.Context, s *store.Store, u *access.User, sc *access.Scop
 		}
 		if err := d.check(); err != nil {
 			return store.ServiceRecordEvent{}, err
+		}
+		if r.Ledger == store.LedgerCard && r.CheckIn != "" && slices.Contains(r.Reasons, hours.ReasonFlagged) {
+			flagged = r.CheckIn
 		}
 		old := r.CountedCents
 		e := store.ServiceRecordEvent{Who: u.Name, Action: d.Action, Reason: d.Reason}
@@ -74,7 +89,7 @@ func Decide(ctx context.Context, s *store.Store, u *access.User, sc *access.Scop
 		}
 		r.Outcome, r.Seen = Outcome(r, d.Action, old, d.Reason), time.Time{}
 		return e, nil
-	})
+	}, also)
 }
 
 // check refuses a decision that is not whole: an unknown action, an

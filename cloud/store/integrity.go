@@ -574,10 +574,17 @@ func (s *Store) ReviewSession(ctx context.Context, checkIn string, approved bool
 	if i < 0 || len(h.List[i].Flags) == 0 {
 		return fmt.Errorf("%w: session %s", ErrNotFlagged, checkIn)
 	}
-	_, err = s.b.exec(ctx, `INSERT INTO session_reviews (check_in, approved, reviewer, note, at_ns)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (check_in) DO UPDATE SET approved = excluded.approved, reviewer = excluded.reviewer,
-			note = excluded.note, at_ns = excluded.at_ns`, checkIn, approved, reviewer, note, nanos(at))
+	// The decision and its volunteer-day for the hours pass, in one
+	// transaction: the pass counts the day again, so the session's
+	// service record leaves review (approved) as the decision says.
+	err = s.b.inTx(ctx, func(q querier) error {
+		if err := SessionReviewIn(ctx, exported{q, s.b.dialect()}, checkIn, approved, reviewer, note, at); err != nil {
+			return err
+		}
+		_, err := q.exec(ctx, `INSERT INTO hours_dirty (volunteer, day) VALUES ($1, $2)
+			ON CONFLICT (volunteer, day) DO NOTHING`, volunteer, h.List[i].Start.In(cst).Format(time.DateOnly))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: %s %s: %w", verb, checkIn, err)
 	}
