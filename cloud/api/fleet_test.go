@@ -382,16 +382,31 @@ func (c *testCloud) session(station, volunteer string, seq uint64, d time.Durati
 	}
 }
 
+// finalRecord stores a final card record of cents counted hours for
+// volunteer at station: what the hours pass and the public notice make of
+// a session, and what a kiosk's roster shows.
+func (c *testCloud) finalRecord(id, volunteer, station string, cents int64) {
+	c.t.Helper()
+	at := time.Now().Add(-2 * time.Hour)
+	if _, err := c.db.PutServiceRecords(context.Background(), []store.ServiceRecord{{ID: id, Ledger: store.LedgerCard,
+		Volunteer: volunteer, Station: station, ActivityName: "社区助老", Day: at.Format(time.DateOnly), Start: at, End: at.Add(time.Hour),
+		CountedCents: cents, Status: store.StatusFinal}}, "test", time.Now()); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 // The unmasked-name attack and the whole roster on fleet/config: names
 // pushed in full (王小明) leave the cloud masked, the fleet defaults carry
 // no roster, and each station receives only its own volunteers, with the
-// cloud's hours and when they were counted.
+// cloud's hours (their final service records' counted hours) and when
+// they were counted.
 func TestRosterMaskedAndPerStation(t *testing.T) {
 	c := newTestCloud(t)
 	c.addStation("pe-simao-001", "思茅区")
 	c.addStation("pe-ninger-001", "宁洱县")
 	simao, ninger := c.listen("pe-simao-001"), c.listen("pe-ninger-001")
 	c.session("pe-simao-001", "V1", 1, 90*time.Minute)
+	c.finalRecord("tap:v1", "V1", "pe-simao-001", 150)
 
 	c.mustPush("station", "pe-simao-001", `{"volunteers":[{"id":"V1","name":"王小明"},{"id":"V2","name":"欧阳娜娜"}]}`)
 	c.mustPush("all", "", `{"volunteers":[{"id":"V3","name":"张三"}],"board":{"contact_person":"王丽（站长）"}}`)
@@ -424,6 +439,7 @@ func TestRosterMaskedAndPerStation(t *testing.T) {
 
 	// V3 serves at 宁洱: the next refresh gives 宁洱 V3 and nothing of 思茅's.
 	c.session("pe-ninger-001", "V3", 1, 30*time.Minute)
+	c.finalRecord("tap:v3", "V3", "pe-ninger-001", 50)
 	if err := c.svc.RefreshRosters(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +465,16 @@ func TestRosterMaskedAndPerStation(t *testing.T) {
 	if nv := c.version(fleet.StationScope("pe-simao-001")); nv != v {
 		t.Fatalf("a refresh without changes pushed version %d", nv)
 	}
+	// A session alone changes nothing the kiosk shows: not counted until
+	// its record is final.
 	c.session("pe-simao-001", "V2", 10, time.Hour)
+	if err := c.svc.RefreshRosters(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if nv := c.version(fleet.StationScope("pe-simao-001")); nv != v {
+		t.Fatalf("a session not yet final pushed version %d", nv)
+	}
+	c.finalRecord("tap:v2", "V2", "pe-simao-001", 100)
 	if err := c.svc.RefreshRosters(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -198,11 +199,12 @@ func session(t *testing.T, st *store.Store, station, volunteer string, seq uint6
 
 // The honor roll flows into a station's document from the month's
 // records, on SQLite and PostgreSQL: the station's volunteers ranked by
-// the hours counted at this station this month (China time), at most ten,
-// names masked, stars from their total counted hours, the period as the
-// kiosk shows it; last month's sessions, sessions at another station and
-// a session overlapping one counted elsewhere do not count; the next month
-// starts a new roll.
+// the counted hours of their final service records made at this station
+// on this month's days (China time), at most ten, names masked, each with
+// the highest star awarded (not the star their hours would reach), the
+// period as the kiosk shows it; last month's records, records at another
+// station and records not final (in review, in notice) do not count; the
+// next month starts a new roll.
 func TestHonorRollFromRecords(t *testing.T) {
 	for _, be := range dbBackends {
 		t.Run(be.name, func(t *testing.T) {
@@ -227,30 +229,54 @@ func testHonorRoll(t *testing.T, s *Service, st *store.Store, now *time.Time) {
 		t.Fatal(err)
 	}
 	month := time.Date(2026, 11, 1, 0, 0, 0, 0, CST) // 2026-10-31 16:00 UTC
-	seq := uint64(1)
-	add := func(station, v string, start time.Time, d time.Duration) {
-		session(t, st, station, v, seq, start, d)
-		seq += 2
+	seq := 1
+	var recs []store.ServiceRecord
+	// add is a card record of d counted hours (the raw time longer: the
+	// roll shows counted hours).
+	add := func(station, v string, start time.Time, d time.Duration, status string) {
+		recs = append(recs, store.ServiceRecord{ID: fmt.Sprintf("tap:%d", seq), Ledger: store.LedgerCard, Volunteer: v,
+			Station: station, Community: "530802001001", ActivityName: "社区助老", Day: start.In(CST).Format(time.DateOnly),
+			Start: start, End: start.Add(d + 10*time.Minute), RawSeconds: int64((d + 10*time.Minute) / time.Second),
+			CountedCents: int64(d / (36 * time.Second)), Status: status})
+		seq++
 	}
-	// VA: 3 h this month here, 200 h last month here (one star: 203 h).
-	add("st-a", "VA", month.Add(24*time.Hour), 3*time.Hour)
+	final := store.StatusFinal
+	// VA: 3 h this month here, 200 h last month here; awarded one star.
+	add("st-a", "VA", month.Add(24*time.Hour), 3*time.Hour, final)
 	for i := range 20 {
-		add("st-a", "VA", month.Add(-time.Duration(i+1)*24*time.Hour), 10*time.Hour)
+		add("st-a", "VA", month.Add(-time.Duration(i+1)*24*time.Hour), 10*time.Hour, final)
 	}
-	// VB: 2 h here, 5 h at st-b this month.
-	add("st-a", "VB", month.Add(48*time.Hour), 2*time.Hour)
-	add("st-b", "VB", month.Add(72*time.Hour), 5*time.Hour)
-	// VC: 4 h at st-b, and a 1 h session here inside it: an overlap
-	// with the earlier, counted session, so it does not count.
-	add("st-b", "VC", month.Add(96*time.Hour), 4*time.Hour)
-	add("st-a", "VC", month.Add(97*time.Hour), time.Hour)
-	// VD: a session just before the month began (China time).
-	add("st-a", "VD", month.Add(-2*time.Hour), time.Hour)
+	// VB: 2 h here, 5 h at st-b this month; 400 h before (no star
+	// awarded: none shown, whatever the hours reach).
+	add("st-a", "VB", month.Add(48*time.Hour), 2*time.Hour, final)
+	add("st-b", "VB", month.Add(72*time.Hour), 5*time.Hour, final)
+	add("st-b", "VB", month.Add(-40*24*time.Hour), 400*time.Hour, final)
+	// VC: 4 h at st-b, and 1 h here still in review, 6 h here in notice:
+	// neither final, so neither counts.
+	add("st-b", "VC", month.Add(96*time.Hour), 4*time.Hour, final)
+	add("st-a", "VC", month.Add(97*time.Hour), time.Hour, store.StatusReview)
+	add("st-a", "VC", month.Add(99*time.Hour), 6*time.Hour, store.StatusNotice)
+	// VD: a record just before the month began (China time).
+	add("st-a", "VD", month.Add(-2*time.Hour), time.Hour, final)
 	// VE … VM: half an hour to 4.5 h here: with VA and VB, ten of the
 	// eleven volunteers with hours here make the roll (VE does not).
 	for i := range 9 {
-		add("st-a", "V"+string(rune('E'+i)), month.Add(time.Duration(120+i)*time.Hour), time.Duration(i+1)*30*time.Minute)
+		add("st-a", "V"+string(rune('E'+i)), month.Add(time.Duration(120+i)*time.Hour), time.Duration(i+1)*30*time.Minute, final)
 	}
+	if _, err := st.PutServiceRecords(ctx, recs, "test", *now); err != nil {
+		t.Fatal(err)
+	}
+	award := func(v string, level int, state string) {
+		a, err := st.ApplyStar(ctx, store.StarAward{SubjectKind: store.SubjectVolunteer, Subject: v, Level: level, Approver: "county", AppliedBy: "test"}, *now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DecideStar(ctx, a.ID, func(a *store.StarAward) error { a.State = state; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	award("VA", 1, store.StarAwarded)
+	award("VM", 2, store.StarRejected) // not awarded: no star
 
 	if err := s.RefreshStation(ctx, "st-a"); err != nil {
 		t.Fatal(err)
@@ -274,10 +300,21 @@ func testHonorRoll(t *testing.T, s *Service, st *store.Store, now *time.Time) {
 		t.Fatalf("honor roll %v, want %v (%+v)", got, want, cur.HonorRoll)
 	}
 	if m, a := cur.HonorRoll[0], cur.HonorRoll[3]; m.Hours != 4.5 || m.Stars != 0 || a.Hours != 3 || a.Stars != 1 {
-		t.Fatalf("VM %+v, VA %+v: want 4.5 h and no star, 3 h this month and one star (203 h in all)", m, a)
+		t.Fatalf("VM %+v, VA %+v: want 4.5 h and no star (rejected), 3 h this month and the one star awarded", m, a)
 	}
 	if b := cur.HonorRoll[6]; b.Hours != 2 || b.Stars != 0 {
-		t.Fatalf("VB %+v: want the 2 h here only", b)
+		t.Fatalf("VB %+v: want the 2 h here only and no star (none awarded)", b)
+	}
+	// The roster's hours are the final counted hours, every station: not
+	// the raw time, not a record in review or notice.
+	rosterHours := map[string]float64{}
+	for _, v := range cur.Volunteers {
+		rosterHours[v.ID] = v.Hours
+	}
+	for id, h := range map[string]float64{"VA": 203, "VB": 407, "VC": 4, "VD": 1, "VM": 4.5} {
+		if rosterHours[id] != h {
+			t.Errorf("roster hours of %s: %v, want %v", id, rosterHours[id], h)
+		}
 	}
 
 	// Nothing changed: no new version.
@@ -300,9 +337,10 @@ func testHonorRoll(t *testing.T, s *Service, st *store.Store, now *time.Time) {
 }
 
 // BenchmarkRosterAndHonor is what a station's refresh reads: the roster
-// (each volunteer's counted hours) and the honor roll (the month's hours
-// at the station), for a station with 100000 records of 5000 volunteers
-// over about a year, on SQLite.
+// (each volunteer's final counted hours) and the honor roll (the month's
+// final hours at the station, the awarded stars), for a station with
+// 100000 tap records of 5000 volunteers over about a year and a final
+// service record for each of their sessions, on SQLite.
 func BenchmarkRosterAndHonor(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -327,6 +365,34 @@ func BenchmarkRosterAndHonor(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// A final record for each session (what the hours pass and the notice
+	// make of them), the last on the day of the last tap.
+	sessions, err := st.PassSessions(ctx, func() []string {
+		var ids []string
+		for _, v := range roster {
+			ids = append(ids, v.ID)
+		}
+		return ids
+	}())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs []store.ServiceRecord
+	for v, list := range sessions {
+		for _, ss := range list {
+			if !ss.Closed {
+				continue
+			}
+			recs = append(recs, store.ServiceRecord{ID: "tap:" + ss.CheckIn, Ledger: store.LedgerCard, Volunteer: v, Station: "st-a",
+				Day: ss.Start.In(CST).Format(time.DateOnly), Start: ss.Start, End: ss.End, RawSeconds: ss.RawSeconds,
+				CountedCents: ss.RawSeconds / 36, Status: store.StatusFinal})
+		}
+	}
+	for chunk := range slices.Chunk(recs, 5000) {
+		if _, err := st.PutServiceRecords(ctx, chunk, "bench", last); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.Run("roster", func(b *testing.B) {
 		for range b.N {
 			if _, err := s.Roster(ctx, "st-a"); err != nil {
@@ -336,7 +402,7 @@ func BenchmarkRosterAndHonor(b *testing.B) {
 	})
 	b.Run("honor", func(b *testing.B) {
 		for range b.N {
-			h, _, err := s.honorRoll(ctx, "st-a", roster, nil)
+			h, _, err := s.honorRoll(ctx, "st-a", roster)
 			if err != nil || len(h) == 0 {
 				b.Fatal(len(h), err)
 			}

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +25,10 @@ const RosterMaxAge = 12 * time.Hour
 
 // Roster is station's own volunteers as its kiosk may show them: those
 // listed for it and those who checked in there, names masked, each with
-// the hours the cloud counts for them (all stations) as of now.
+// the hours the cloud counts for them as of now: the counted hours of
+// their final service records (all stations, every ledger — what the
+// hour rules, review and public notice made of their sessions, not raw
+// session time; a session still in review or notice is not in them).
 func (s *Service) Roster(ctx context.Context, station string) ([]wire.VolunteerSummary, error) {
 	entries, err := s.st.StationRoster(ctx, station)
 	if err != nil {
@@ -37,14 +39,18 @@ func (s *Service) Roster(ctx context.Context, station string) ([]wire.VolunteerS
 		return nil, err
 	}
 	now := s.Now().UTC()
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	final, err := s.st.FinalCents(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	var out []wire.VolunteerSummary
 	for _, e := range entries {
-		h, err := s.st.VolunteerHours(ctx, e.ID)
-		if err != nil {
-			return nil, err
-		}
 		v := wire.VolunteerSummary{
-			ID: e.ID, Name: wire.MaskName(e.Name), Hours: math.Round(h.Hours*100) / 100, HoursAsOf: now,
+			ID: e.ID, Name: wire.MaskName(e.Name), Hours: float64(final[e.ID]) / 100, HoursAsOf: now,
 		}
 		for _, o := range tasks[e.ID] {
 			v.Tasks = append(v.Tasks, wire.Task{Ref: o.Ref, Category: o.Category})
@@ -100,11 +106,7 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 	if err != nil {
 		return err
 	}
-	var stars []float64
-	if cur != nil {
-		stars = cur.Stars
-	}
-	honor, period, err := s.honorRoll(ctx, station, roster, stars)
+	honor, period, err := s.honorRoll(ctx, station, roster)
 	if err != nil {
 		return err
 	}
@@ -152,45 +154,42 @@ func (s *Service) refreshRoster(ctx context.Context, station string) error {
 const HonorRollSize = 10
 
 // honorRoll is station's honor roll for this month (China time): its
-// volunteers with the most hours counted for sessions at this station
-// this month (store.StationHours), at most HonorRollSize, names masked,
-// each with the star level their total counted hours reach on stars (the
-// station's thresholds, or the national ones), and the period as the kiosk
-// shows it ("2026年11月"). The roll is the cloud's to keep: it is made
+// volunteers with the most counted hours of final service records made at
+// this station on this month's days (store.StationFinalCents), at most
+// HonorRollSize, names masked, each with the highest star awarded to them
+// (store.AwardedStars; none: 0), and the period as the kiosk shows it
+// ("2026年11月"). The roll is the cloud's to keep: it is made
 // again from the month's records at every refresh, so a roll pushed by
 // hand is replaced. A month with no hours yet has no roll and no period.
-func (s *Service) honorRoll(ctx context.Context, station string, roster []wire.VolunteerSummary, stars []float64) ([]wire.Honor, string, error) {
+func (s *Service) honorRoll(ctx context.Context, station string, roster []wire.VolunteerSummary) ([]wire.Honor, string, error) {
 	local := s.Now().In(CST)
 	from := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, CST)
-	hours, err := s.st.StationHours(ctx, station, from, from.AddDate(0, 1, 0))
-	if err != nil || len(hours) == 0 {
+	known := make(map[string]wire.VolunteerSummary, len(roster))
+	ids := make([]string, len(roster))
+	for i, v := range roster {
+		known[v.ID], ids[i] = v, v.ID
+	}
+	cents, err := s.st.StationFinalCents(ctx, station, ids, from.Format(time.DateOnly), from.AddDate(0, 1, 0).Format(time.DateOnly))
+	if err != nil || len(cents) == 0 {
 		return nil, "", err
 	}
-	if len(stars) == 0 {
-		stars = wire.DefaultStars
-	}
-	known := make(map[string]wire.VolunteerSummary, len(roster))
-	for _, v := range roster {
-		known[v.ID] = v
+	awarded, err := s.st.AwardedStars(ctx, ids)
+	if err != nil {
+		return nil, "", err
 	}
 	var out []wire.Honor
-	for id, h := range hours {
-		if h = math.Round(h*100) / 100; h <= 0 {
+	for id, c := range cents {
+		if c <= 0 {
 			continue
 		}
+		h := float64(c) / 100
 		v, ok := known[id]
 		if !ok {
 			// Not in the roster (it lists everyone who checked in here,
 			// so only a race with a new check-in lands here): no name.
 			v = wire.VolunteerSummary{ID: id}
 		}
-		level := 0
-		for _, t := range stars {
-			if v.Hours >= t {
-				level++
-			}
-		}
-		out = append(out, wire.Honor{Volunteer: id, Name: v.Name, Hours: h, Stars: min(level, 5)})
+		out = append(out, wire.Honor{Volunteer: id, Name: v.Name, Hours: h, Stars: min(awarded[id], 5)})
 	}
 	slices.SortFunc(out, func(a, b wire.Honor) int {
 		if a.Hours != b.Hours {
