@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"leifeng/cloud/calendar"
+	"leifeng/cloud/store"
 )
 
 var day = time.Date(2026, 11, 2, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
@@ -231,17 +234,64 @@ func TestValidate(t *testing.T) {
 }
 
 func TestParseOpening(t *testing.T) {
+	wk := func(ds ...int) days {
+		var d days
+		for _, x := range ds {
+			d.week |= 1 << uint(x)
+		}
+		return d
+	}
+	weekdays := wk(1, 2, 3, 4, 5)
 	for _, c := range []struct {
 		text string
 		want []span
 	}{
-		{"周一至周五 8:30-12:00，14:30–17:30", []span{{510, 720}, {870, 1050}}},
-		{"每天 09：00 至 21：00", []span{{540, 1260}}},
+		{"周一至周五 8:30-12:00，14:30–17:30", []span{{510, 720, weekdays}, {870, 1050, weekdays}}},
+		{"每天 09：00 至 21：00", []span{{540, 1260, everyDay}}},
+		{"8:00-18:00", []span{{480, 1080, everyDay}}},
 		{"工作日全天开放", nil},
 		{"25:00-26:00, 18:00-08:00", nil}, // out of range, or ending before it starts
+		{"周一至周五 9:00-17:00；周六、周日 10:00-12:00", []span{{540, 1020, weekdays}, {600, 720, wk(6, 0)}}},
+		{"星期五到星期一 9:00-11:00", []span{{540, 660, wk(5, 6, 0, 1)}}},
+		{"周一、周三和周五 14:00-16:00", []span{{840, 960, wk(1, 3, 5)}}},
+		{"周末 9:00-12:00", []span{{540, 720, wk(6, 0)}}},
+		{"工作日 8:30-17:30，节假日 9:00-12:00", []span{{510, 1050, days{working: true}}, {540, 720, days{off: true}}}},
+		{"周二闭馆，周一、周三至周日 9:00-17:00", []span{{540, 1020, wk(1, 3, 4, 5, 6, 0)}}},
+		{"周一至周五 9:00-17:00，周六、周日休息", []span{{540, 1020, weekdays}}},
 	} {
 		if got := parseOpening(c.text); !slices.Equal(got, c.want) {
 			t.Errorf("parseOpening(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
+
+// A tap is outside opening hours on a day the text does not name, and the
+// calendar's working days follow the holidays (a weekday off, a weekend
+// worked).
+func TestOutsideDays(t *testing.T) {
+	cal := calendar.New([]store.Holiday{{Day: "2026-10-01", Kind: store.HolidayOff}, {Day: "2026-09-20", Kind: store.HolidayWorkday}})
+	w := &world{cal: cal, open: map[string][]span{
+		"wk":   parseOpening("周一至周五 9:00-17:00"),
+		"work": parseOpening("工作日 9:00-17:00"),
+	}}
+	tap := func(station, day, hhmm string) bool {
+		at, _ := time.ParseInLocation("2006-01-02 15:04", day+" "+hhmm, calendar.CST)
+		return w.outside(store.PassSession{Session: store.Session{Station: station, Start: at}})
+	}
+	for _, c := range []struct {
+		station, day, at string
+		outside          bool
+	}{
+		{"wk", "2026-11-02", "10:00", false}, // Monday
+		{"wk", "2026-11-02", "18:00", true},
+		{"wk", "2026-11-01", "10:00", true},     // Sunday
+		{"work", "2026-10-01", "10:00", true},   // Thursday, National Day off
+		{"work", "2026-09-20", "10:00", false},  // Sunday worked
+		{"work", "2026-11-01", "10:00", true},   // Sunday
+		{"other", "2026-11-01", "03:00", false}, // no opening hours: no check
+	} {
+		if got := tap(c.station, c.day, c.at); got != c.outside {
+			t.Errorf("%s %s %s: outside %v, want %v", c.station, c.day, c.at, got, c.outside)
 		}
 	}
 }

@@ -604,10 +604,18 @@ func (w *world) nearDeadline(deadline, now time.Time) bool {
 	return !deadline.After(w.cal.After(now, w.rules.WarnDays))
 }
 
+// errMarked says a record needs no deadline mark any more (decided or
+// marked since it was listed): markDeadlines leaves it.
+var errMarked = errors.New("hours: no deadline mark needed")
+
 // markDeadlines adds 'deadline' to the records in review within the
-// warning days of their deadline (the level does not change).
+// warning days of their deadline (the level does not change). Each record
+// is checked again inside its transaction, as stored then: one a person
+// decided, or a concurrent pass marked, since the listing is left as it
+// is (no second mark, no event).
 func (w *world) markDeadlines(ctx context.Context, st *store.Store, now time.Time) (int, error) {
-	recs, err := st.ReviewNearDeadline(ctx, w.cal.After(now, w.rules.WarnDays).Add(time.Nanosecond))
+	until := w.cal.After(now, w.rules.WarnDays).Add(time.Nanosecond)
+	recs, err := st.ReviewNearDeadline(ctx, until)
 	if err != nil {
 		return 0, err
 	}
@@ -617,10 +625,17 @@ func (w *world) markDeadlines(ctx context.Context, st *store.Store, now time.Tim
 			continue
 		}
 		_, err := st.ChangeServiceRecord(ctx, r.ID, now, func(x *store.ServiceRecord) (store.ServiceRecordEvent, error) {
+			if x.Status != store.StatusReview || slices.Contains(x.Reasons, ReasonDeadline) ||
+				x.Deadline.IsZero() || !x.Deadline.Before(until) {
+				return store.ServiceRecordEvent{}, errMarked
+			}
 			x.Reasons = append(x.Reasons, ReasonDeadline)
 			return store.ServiceRecordEvent{Who: PassActor, Action: "deadline",
 				Reason: fmt.Sprintf("将于%s到期（%d个工作日录入时限）", calendar.Day(x.Deadline.Add(-time.Nanosecond)), w.rules.DeadlineDays)}, nil
 		})
+		if errors.Is(err, errMarked) || errors.Is(err, store.ErrNotFound) {
+			continue // decided, marked or recounted away meanwhile
+		}
 		if err != nil {
 			return n, err
 		}
@@ -715,27 +730,125 @@ func (w *world) bursts(list []store.PassSession) map[int]bool {
 	return out
 }
 
-// span is an opening period within a day, minutes from midnight.
-type span struct{ from, to int }
+// span is an opening period within a day, minutes from midnight, on the
+// days it names.
+type span struct {
+	from, to int
+	days     days
+}
 
-var openingRe = regexp.MustCompile(`(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})`)
+// days is the days an opening period holds on: weekdays (bit 0 Sunday …
+// bit 6 Saturday), or the calendar's working days (工作日) or days off
+// (节假日, 休息日) — those follow the public-holiday calendar, adjusted
+// working weekends included.
+type days struct {
+	week    uint8
+	working bool
+	off     bool
+}
 
-// parseOpening reads the time ranges of a board's opening hours text,
-// e.g. "周一至周五 8:30-12:00，14:30-17:30": each "H:MM-H:MM" is a period
-// the station is open on any day (the days named are not read). A text
-// without one sets no opening hours, and no tap is outside them.
+var everyDay = days{week: 0x7f}
+
+// on reports whether t's day (China Standard Time) is one of d's.
+func (d days) on(t time.Time, cal *calendar.Calendar) bool {
+	c := t.In(calendar.CST)
+	if d.week&(1<<uint(c.Weekday())) != 0 {
+		return true
+	}
+	if cal != nil && (d.working || d.off) {
+		w := cal.Working(c)
+		return (d.working && w) || (d.off && !w)
+	}
+	return false
+}
+
+var (
+	openingTimeRe = `(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})`
+	openingDay    = `(?:周|星期|礼拜)[一二三四五六日天]`
+	// A token: a time range, a range of weekdays, one weekday, or a
+	// named set of days.
+	openingRe = regexp.MustCompile(openingTimeRe + `|(` + openingDay + `)\s*[-–—~～至到]\s*(` + openingDay + `)|(` + openingDay +
+		`)|(每天|每日|天天|全周|全年|周末|双休日|工作日|节假日|法定节假日|休息日)|(休息|闭馆|闭站|不开放|关闭)`)
+)
+
+// weekday is the weekday a day name ends in (周一 … 周日/天).
+func weekday(name string) int {
+	r := []rune(name)
+	return map[rune]int{'日': 0, '天': 0, '一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6}[r[len(r)-1]]
+}
+
+// parseOpening reads a board's opening hours text into the periods the
+// station is open. The forms read (any punctuation between them):
+//
+//   - time ranges "8:30-12:00", "09：00 至 21：00" (–, —, ~, 至, 到);
+//   - days before their times: a weekday range "周一至周五" (also 星期,
+//     礼拜; 至, 到, -; "周五至周一" wraps), single days "周六、周日"
+//     (listed with 、，和 及 or nothing), and 每天/每日/天天/全周/全年
+//     (every day), 周末/双休日 (Saturday and Sunday), 工作日 (the
+//     calendar's working days), 节假日/法定节假日/休息日 (its days off);
+//   - days named together share the times that follow them, up to the
+//     next days named: "周一至周五 8:30-12:00，14:30-17:30；周六、周日
+//     9:00-12:00";
+//   - days followed by 休息/闭馆/闭站/不开放/关闭 are closed ("周二休息"),
+//     and times after them with no days named hold on no day.
+//
+// Times before any day is named hold on every day ("8:00-18:00" alone is
+// every day, as before). Once days are named, a day no group names, or
+// named without times ("周日休息"), is closed. A text with no time range
+// sets no opening hours, and no tap is outside them.
 func parseOpening(text string) []span {
-	var out []span
+	var (
+		out   []span
+		cur   = everyDay
+		named bool // the days of cur are being named (no times yet)
+	)
+	add := func(d days) {
+		if !named {
+			cur, named = days{}, true
+		}
+		cur.week |= d.week
+		cur.working = cur.working || d.working
+		cur.off = cur.off || d.off
+	}
 	for _, m := range openingRe.FindAllStringSubmatch(text, -1) {
-		n := make([]int, 4)
-		for i := range n {
-			n[i], _ = strconv.Atoi(m[i+1])
+		switch {
+		case m[1] != "":
+			n := make([]int, 4)
+			for i := range n {
+				n[i], _ = strconv.Atoi(m[i+1])
+			}
+			named = false
+			from, to := n[0]*60+n[1], n[2]*60+n[3]
+			if n[0] > 24 || n[2] > 24 || n[1] > 59 || n[3] > 59 || to <= from {
+				continue
+			}
+			out = append(out, span{from, to, cur})
+		case m[5] != "":
+			a, b := weekday(m[5]), weekday(m[6])
+			var w uint8
+			for d := a; ; d = (d + 1) % 7 {
+				w |= 1 << uint(d)
+				if d == b {
+					break
+				}
+			}
+			add(days{week: w})
+		case m[7] != "":
+			add(days{week: 1 << uint(weekday(m[7]))})
+		case m[8] != "":
+			switch m[8] {
+			case "周末", "双休日":
+				add(days{week: 1<<0 | 1<<6})
+			case "工作日":
+				add(days{working: true})
+			case "节假日", "法定节假日", "休息日":
+				add(days{off: true})
+			default:
+				add(everyDay)
+			}
+		case m[9] != "":
+			cur, named = days{}, false
 		}
-		from, to := n[0]*60+n[1], n[2]*60+n[3]
-		if n[0] > 24 || n[2] > 24 || n[1] > 59 || n[3] > 59 || to <= from {
-			continue
-		}
-		out = append(out, span{from, to})
 	}
 	return out
 }
@@ -755,7 +868,7 @@ func (w *world) outside(s store.PassSession) bool {
 		c := t.In(calendar.CST)
 		m := c.Hour()*60 + c.Minute()
 		for _, sp := range spans {
-			if m >= sp.from && m <= sp.to {
+			if m >= sp.from && m <= sp.to && sp.days.on(t, w.cal) {
 				return true
 			}
 		}

@@ -437,3 +437,70 @@ func TestPassNationalFieldsBareStation(t *testing.T) {
 		check("杨站长")
 	})
 }
+
+// Passes marking deadlines at once mark each record once: the mark is
+// checked again inside each record's transaction (one event, one
+// 'deadline' reason); a record decided before is not marked.
+func TestMarkDeadlinesOnce(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := cst("2026-11-03", "20:00")
+		var recs []store.ServiceRecord
+		for i := range 12 {
+			recs = append(recs, store.ServiceRecord{ID: "tap:d" + string(rune('a'+i)), Ledger: store.LedgerCard, Volunteer: "v-d",
+				Station: "s1", Day: "2026-10-23", Start: cst("2026-10-23", "09:00"), End: cst("2026-10-23", "10:00"),
+				CountedCents: 100, Status: store.StatusReview, Reasons: []string{ReasonAutoCheckOut}, Reviewer: ReviewStation,
+				Deadline: cst("2026-11-06", "00:00")})
+		}
+		if _, err := st.PutServiceRecords(ctx, recs, "test", now); err != nil {
+			t.Fatal(err)
+		}
+		w, err := load(ctx, st, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A record decided: no longer in review, not marked.
+		if _, err := st.ChangeServiceRecord(ctx, "tap:da", now, func(r *store.ServiceRecord) (store.ServiceRecordEvent, error) {
+			r.Status = store.StatusRejected
+			return store.ServiceRecordEvent{Who: "manager", Action: "reject"}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		const passes = 4
+		counts := make(chan int, passes)
+		errs := make(chan error, passes)
+		for range passes {
+			go func() {
+				n, err := w.markDeadlines(ctx, st, now)
+				counts <- n
+				errs <- err
+			}()
+		}
+		total := 0
+		for range passes {
+			total += <-counts
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if total != 11 {
+			t.Errorf("marked %d times, want 11 (each record in review once)", total)
+		}
+		for _, r := range records(t, st, "v-d") {
+			evs, _ := st.ServiceRecordEvents(ctx, r.ID)
+			marks := 0
+			for _, e := range evs {
+				if e.Action == "deadline" {
+					marks++
+				}
+			}
+			want := 1
+			if r.ID == "tap:da" {
+				want = 0
+			}
+			if n := strings.Count(strings.Join(r.Reasons, ","), ReasonDeadline); n != want || marks != want {
+				t.Errorf("%s: %d deadline reasons, %d events, want %d (%v)", r.ID, n, marks, want, r.Reasons)
+			}
+		}
+	})
+}

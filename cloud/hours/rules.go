@@ -6,6 +6,8 @@
 // (review reasons) and which level of person.
 package hours
 
+import "leifeng/cloud/store"
+
 // Rules are one version of the hour rules. A version, once stored
 // (store hour_rules), never changes: a change is a new version, and a
 // record keeps the version that counted it.
@@ -84,16 +86,17 @@ func Default() Rules {
 // Review reasons: why a record waits for a person (store
 // ServiceRecord.Reasons).
 const (
-	ReasonAutoCheckOut   = "auto_check_out"    // the kiosk closed the session, not the volunteer
-	ReasonOverOrgCap     = "over_org_cap"      // the day's hours exceed OrgCap
-	ReasonOverCountyCap  = "over_county_cap"   // the day's hours exceed CountyCap
-	ReasonTooManySession = "too_many_sessions" // beyond MaxSessions that day
-	ReasonTravel         = "travel"            // the card at two stations closer in time than travel allows
-	ReasonBurst          = "burst"             // a burst of taps of one card
-	ReasonOutsideHours   = "outside_hours"     // a tap outside the station's opening hours
-	ReasonDeadline       = "deadline"          // still in review close to the 10-working-day deadline
-	ReasonManual         = "manual"            // a manual entry (补录)
-	ReasonFlagged        = "flagged"           // the session's own flags: too long, overlapping, dated ahead
+	ReasonAutoCheckOut   = "auto_check_out"      // the kiosk closed the session, not the volunteer
+	ReasonOverOrgCap     = "over_org_cap"        // the day's hours exceed OrgCap
+	ReasonOverCountyCap  = "over_county_cap"     // the day's hours exceed CountyCap
+	ReasonTooManySession = "too_many_sessions"   // beyond MaxSessions that day
+	ReasonTravel         = "travel"              // the card at two stations closer in time than travel allows
+	ReasonBurst          = "burst"               // a burst of taps of one card
+	ReasonOutsideHours   = "outside_hours"       // a tap outside the station's opening hours
+	ReasonDeadline       = "deadline"            // still in review close to the 10-working-day deadline
+	ReasonManual         = "manual"              // a manual entry (补录)
+	ReasonFlagged        = "flagged"             // the session's own flags: too long, overlapping, dated ahead
+	ReasonObjection      = store.ReasonObjection // an objection during 公示 was upheld (cloud/notice, store.ResolveObjection)
 )
 
 // Reviewer levels (store ServiceRecord.Reviewer).

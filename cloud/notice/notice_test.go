@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"leifeng/cloud/calendar"
+	"leifeng/cloud/hours"
 	"leifeng/cloud/notice"
 	"leifeng/cloud/people"
 	"leifeng/cloud/store"
@@ -254,7 +255,7 @@ func TestObjectionHoldsRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, rec, err = s.ResolveObjection(ctx, d1.ID, true, "zhanzhang", "监控显示当天未到站", cstAt("2026-11-11", 10, 0))
-		if err != nil || rec.Status != store.StatusReview || rec.Reviewer != "station" || rec.Reasons[len(rec.Reasons)-1] != "objection" ||
+		if err != nil || rec.Status != store.StatusReview || rec.Reviewer != "station" || rec.Reasons[len(rec.Reasons)-1] != hours.ReasonObjection ||
 			rec.Outcome != "11月10日 社区助老：1.5小时，异议成立，待重新审核" {
 			t.Fatalf("upheld: %+v %v", rec, err)
 		}

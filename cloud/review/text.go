@@ -27,7 +27,7 @@ var reasonZh = map[string]string{
 	hours.ReasonDeadline:       "临近10个工作日的录入期限",
 	hours.ReasonManual:         "补录，需核对证明材料",
 	hours.ReasonFlagged:        "时间异常（过长、重叠或在未来）",
-	"objection":                "公示期间有人提出异议",
+	hours.ReasonObjection:      "公示期间有人提出异议",
 }
 
 // ReasonZh is a review reason (hours.Reason*) in Chinese.

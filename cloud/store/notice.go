@@ -32,9 +32,10 @@ const (
 	ViaConsole = "console"
 )
 
-// reasonObjection is hours.ReasonObjection: an upheld objection sends its
-// record to review with it (the store does not import hours).
-const reasonObjection = "objection"
+// ReasonObjection is the review reason of a record whose objection was
+// upheld (hours.ReasonObjection is this constant: the store cannot import
+// hours, which imports it).
+const ReasonObjection = "objection"
 
 var (
 	// ErrNotInNotice refuses an objection to a record that is not in
@@ -275,8 +276,8 @@ func (s *Store) ResolveObjection(ctx context.Context, id int64, uphold bool, who
 			if uphold {
 				e.Action = "objection_upheld"
 				r.Status = StatusReview
-				if !slices.Contains(r.Reasons, reasonObjection) {
-					r.Reasons = append(r.Reasons, reasonObjection)
+				if !slices.Contains(r.Reasons, ReasonObjection) {
+					r.Reasons = append(r.Reasons, ReasonObjection)
 				}
 				r.Reviewer = "station"
 				if r.Station == "" {
