@@ -316,6 +316,14 @@ func testHonorRoll(t *testing.T, s *Service, st *store.Store, now *time.Time) {
 			t.Errorf("roster hours of %s: %v, want %v", id, rosterHours[id], h)
 		}
 	}
+	// The star shown at the tap is the awarded one: VA's one star; none
+	// for VB (407 h, never awarded) or VM (rejected).
+	for _, v := range cur.Volunteers {
+		want := map[string]int{"VA": 1}[v.ID]
+		if v.Star == nil || *v.Star != want {
+			t.Errorf("roster star of %s: %v, want %d", v.ID, v.Star, want)
+		}
+	}
 
 	// Nothing changed: no new version.
 	v := cur.Version

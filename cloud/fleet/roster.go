@@ -28,7 +28,8 @@ const RosterMaxAge = 12 * time.Hour
 // the hours the cloud counts for them as of now: the counted hours of
 // their final service records (all stations, every ledger — what the
 // hour rules, review and public notice made of their sessions, not raw
-// session time; a session still in review or notice is not in them).
+// session time; a session still in review or notice is not in them), and
+// the highest star awarded to them (the star the kiosk shows at the tap).
 func (s *Service) Roster(ctx context.Context, station string) ([]wire.VolunteerSummary, error) {
 	entries, err := s.st.StationRoster(ctx, station)
 	if err != nil {
@@ -47,10 +48,15 @@ func (s *Service) Roster(ctx context.Context, station string) ([]wire.VolunteerS
 	if err != nil {
 		return nil, err
 	}
+	awarded, err := s.st.AwardedStars(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	var out []wire.VolunteerSummary
 	for _, e := range entries {
 		v := wire.VolunteerSummary{
 			ID: e.ID, Name: wire.MaskName(e.Name), Hours: float64(final[e.ID]) / 100, HoursAsOf: now,
+			Star: ptr(awarded[e.ID]),
 		}
 		for _, o := range tasks[e.ID] {
 			v.Tasks = append(v.Tasks, wire.Task{Ref: o.Ref, Category: o.Category})
@@ -252,11 +258,21 @@ func sameRoster(a, b []wire.VolunteerSummary) bool {
 	}
 	for i := range a {
 		if a[i].ID != b[i].ID || a[i].Name != b[i].Name || a[i].Hours != b[i].Hours || !slices.Equal(a[i].Tasks, b[i].Tasks) ||
-			!slices.Equal(a[i].Notes, b[i].Notes) || a[i].StarEligible != b[i].StarEligible {
+			!slices.Equal(a[i].Notes, b[i].Notes) || a[i].StarEligible != b[i].StarEligible || starOf(a[i]) != starOf(b[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// starOf is v's awarded star, -1 when the document does not say.
+func starOf(v wire.VolunteerSummary) int {
+	if v.Star == nil {
+		return -1
+	}
+	return *v.Star
 }
 
 func (s *Service) rosterOld(vs []wire.VolunteerSummary) bool {

@@ -306,6 +306,11 @@ type VolunteerSummary struct {
 	// StarEligible is the star level the volunteer may apply for now
 	// ("可申请升级"); 0: none.
 	StarEligible int `json:"star_eligible,omitempty"`
+	// Star is the highest star awarded to the volunteer (0: none), the
+	// star the kiosk shows at the tap. Nil (a cloud that does not send
+	// it): the kiosk shows the level Hours reaches on the config's stars
+	// thresholds, as before.
+	Star *int `json:"star,omitempty"`
 }
 
 // DefaultStars are the national star thresholds in hours: 一星 to 五星.

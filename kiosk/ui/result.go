@@ -282,14 +282,25 @@ func (u *UI) hoursLines(volunteer string, checkout bool) []string {
 		lines = append(lines, u.t("hours_pending"))
 	}
 	level, next := starLevel(u.stars(), total)
+	if star, ok := u.awardedStar(volunteer); ok {
+		// The star awarded, not the one the hours reach: the next is
+		// the next level's threshold (reached already: the note 可申请升级
+		// says so, no hours to go).
+		level, next = star, 0
+		if st := u.stars(); star < len(st) {
+			next = st[star]
+		}
+	}
 	if level > 0 {
 		lines = append(lines, u.t("star_level", u.starName(level)))
 	} else {
 		lines = append(lines, u.t("no_star"))
 	}
-	if next > 0 {
+	switch {
+	case next > total:
 		lines = append(lines, u.t("to_next_star", u.starName(level+1), catalog.HoursToGo(next-total)))
-	} else {
+	case next > 0:
+	default:
 		lines = append(lines, u.t("top_star"))
 	}
 	return lines

@@ -562,6 +562,21 @@ func (c configHours) Hours(id string) (float64, time.Time, bool) {
 	return 0, time.Time{}, false
 }
 
+// awardedStar is the star the cloud says volunteer was awarded (the
+// roster's star), and whether it says one; the UI calls it with its lock
+// held.
+func (u *UI) awardedStar(volunteer string) (int, bool) {
+	if u.cfg == nil {
+		return 0, false
+	}
+	for _, v := range u.cfg.Volunteers {
+		if v.ID == volunteer && v.Star != nil {
+			return *v.Star, true
+		}
+	}
+	return 0, false
+}
+
 func (u *UI) stars() []float64 {
 	if len(u.cfg.Stars) > 0 {
 		return u.cfg.Stars

@@ -327,6 +327,26 @@ func TestCheckInOut(t *testing.T) {
 	}
 }
 
+// TestAwardedStarAtTap: the star shown at the tap is the one the cloud
+// awarded (the roster's star), not the one the hours reach on the
+// thresholds; hours past the next threshold show no hours to go.
+func TestAwardedStarAtTap(t *testing.T) {
+	cfg := testConfig()
+	for i, v := range cfg.Volunteers {
+		if v.ID == "V0001" {
+			one := 1
+			cfg.Volunteers[i].Star = &one
+		}
+	}
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, cfg)
+	k.cardTap("V0001")
+	k.wait(ScreenResult)
+	k.shows("签到成功", "张*三", "累计服务 558.0 小时", "一星志愿者")
+	if txt := k.texts(); strings.Contains(txt, "二星志愿者") || strings.Contains(txt, "距") {
+		t.Fatalf("the star the hours reach, or hours to go past the threshold: %s", txt)
+	}
+}
+
 // TestCardNameGreets: a volunteer the roster does not list (issued a card
 // while the kiosk was offline) is greeted by the masked name their card
 // carries; one the roster lists, by the roster's name; a card without a
