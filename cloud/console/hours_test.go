@@ -2,12 +2,15 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
+	"leifeng/gateway/wire"
 )
 
 // The hours' pages: a manual entry without evidence is refused; with a
@@ -117,6 +120,19 @@ func TestHoursPages(t *testing.T) {
 		code, body = manager.post("/console/hours/records/tap:0001", url.Values{"action": {"adjust"}, "hours": {"1.5"}, "reason": {"中途离开半小时"}})
 		if code != 200 {
 			t.Fatalf("manager adjusts: %d %s", code, body)
+		}
+		// The decision sent the station its document: the record is in
+		// its kiosk's notice list at once.
+		d, err := c.db.Config(ctx, fleet.StationScope("pe-simao-001"))
+		if err != nil {
+			t.Fatalf("no document pushed to the station after the decision: %v", err)
+		}
+		var doc wire.Config
+		if err := json.Unmarshal(d.Doc, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Notice) != 1 || doc.Notice[0].ID != "tap:0001" || doc.Notice[0].Hours != 1.5 {
+			t.Errorf("the station's notice list after the decision: %+v", doc.Notice)
 		}
 		_, body = manager.get("/console/volunteers/V1/hours")
 		has(t, "manager reads the volunteer's records", body, "由2小时调整为1.5小时（中途离开半小时）")
