@@ -187,6 +187,9 @@ func ValidateConfig(c *Config) error {
 			v.str(fmt.Sprintf("%s.notes[%d].text", at, j), n.Text, 1, 200)
 		}
 		v.num(at+".star_eligible", float64(p.StarEligible), 0, 5)
+		if p.Star != nil {
+			v.num(at+".star", float64(*p.Star), 0, 5)
+		}
 		v.count(at+".tasks", len(p.Tasks), 20)
 		for j, t := range p.Tasks {
 			v.str(fmt.Sprintf("%s.tasks[%d].ref", at, j), t.Ref, 1, 32)

@@ -74,6 +74,8 @@ var schemaCases = []schemaCase{
 	{"notice without id", `{"v":1,"version":2,"notice":[{"id":"","name":"王*明","day":"2026-11-02","hours":1}]}`, false},
 	{"note empty", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"notes":[{"id":"tap:x","text":""}]}]}`, false},
 	{"star eligible 6", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"star_eligible":6}]}`, false},
+	{"star awarded", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"star":0},{"id":"V2","name":"李*","hours":1,"star":3}]}`, true},
+	{"star 6", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"star":6}]}`, false},
 }
 
 // TestSchemaAgreesWithGo runs every example through the committed JSON
