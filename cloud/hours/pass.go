@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"leifeng/cloud/calendar"
+	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -200,6 +201,27 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 	if w.stations, err = st.HoursStations(ctx); err != nil {
 		return nil, err
 	}
+	// A station's county is its community's when it has one: the
+	// stations table's county may be empty (a station registered with
+	// its community only) or a name, and the travel check compares
+	// counties.
+	counties := map[string]string{}
+	for id, s := range w.stations {
+		if s.Community == "" {
+			continue
+		}
+		c, ok := counties[s.Community]
+		if !ok {
+			if c, err = countyOf(ctx, st, s.Community); err != nil {
+				return nil, err
+			}
+			counties[s.Community] = c
+		}
+		if c != "" {
+			s.County = c
+			w.stations[id] = s
+		}
+	}
 	orgs, err := st.Organisations(ctx)
 	if err != nil {
 		return nil, err
@@ -240,6 +262,27 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 		}
 	}
 	return w, nil
+}
+
+// countyOf is the county-level area above (or at) code, "" if none.
+func countyOf(ctx context.Context, st *store.Store, code string) (string, error) {
+	path, err := st.AreaPath(ctx, code)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range path {
+		a, err := st.Area(ctx, c)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if a.Level == people.LevelCounty {
+			return c, nil
+		}
+	}
+	return "", nil
 }
 
 // count derives and writes the records of dirty (volunteer → days; nil:
