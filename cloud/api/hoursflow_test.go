@@ -336,6 +336,21 @@ func testHoursFlow(t *testing.T, dsn string) {
 	if r := volunteerRecords(t, base, "V3")[objected]; r.Status != store.StatusObjected {
 		t.Errorf("objected record: %+v", r)
 	}
+	// 南屏's public notice shows it under objection, the name masked.
+	var board struct {
+		Notice []store.NoticeEntry `json:"notice"`
+	}
+	getJSON(t, base, "manager2", "/api/v1/stations/pe-simao-002/notice", &board)
+	shown := map[string]store.NoticeEntry{}
+	for _, e := range board.Notice {
+		shown[e.Record] = e
+	}
+	if e, ok := shown[objected]; !ok || !e.Objected || e.Name != "张*" || e.Cents != 100 {
+		t.Errorf("南屏's notice: %+v, want %s objected, 张*, 1 h", board.Notice, objected)
+	}
+	if _, ok := shown[v3day]; !ok || len(shown) != 2 {
+		t.Errorf("南屏's notice: %+v, want the two records of V3 in notice or objected", board.Notice)
+	}
 
 	// Saturday 7 November: without the holiday the notice would be over;
 	// with it, nothing is final yet.
@@ -418,6 +433,9 @@ func testHoursFlow(t *testing.T, dsn string) {
 	entries = nil
 	k1.entries = &entries
 	fresh := k1.session("V1", "2026-11-10", "09:00", "10:50", false)
+	// A kiosk that was offline syncs a session of 2 November late: the
+	// day is counted again, its final records stay as they were.
+	lateSync := k1.session("V1", "2026-11-02", "16:30", "17:50", false)
 	if _, err := c.db.Ingest(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
@@ -432,6 +450,12 @@ func testHoursFlow(t *testing.T, dsn string) {
 	if r := recs[fresh]; r.CountedCents != 175 || r.RuleVersion != 2 || !strings.Contains(r.RuleNote, "规则第2版") ||
 		r.Status != store.StatusNotice {
 		t.Errorf("110 minutes under rules 2: %+v, want 1.75 h in notice", r)
+	}
+	if r := recs[auto]; r.CountedCents != 200 || r.RuleVersion != 1 || r.Status != store.StatusFinal || r.Outcome == "" {
+		t.Errorf("approved under rules 1, after the change and a recount of its day: %+v", r)
+	}
+	if r := recs[lateSync]; r.CountedCents != 125 || r.RuleVersion != 2 || r.Status != store.StatusNotice {
+		t.Errorf("80 minutes synced late, under rules 2: %+v, want 1.25 h in notice", r)
 	}
 	if s := summaryOf(t, base, "V1"); s.Card != 9.5 {
 		t.Errorf("V1's final hours changed with the rules: %+v", s)
