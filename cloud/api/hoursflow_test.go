@@ -262,12 +262,8 @@ func testHoursFlow(t *testing.T, dsn string) {
 		reasons[b] = []string{hours.ReasonBurst}
 	}
 	for user, w := range want {
-		var q struct {
-			Records []flowRecord `json:"records"`
-		}
-		getJSON(t, base, user, "/api/v1/hours/review", &q)
 		got := []string{}
-		for _, r := range q.Records {
+		for _, r := range reviewQueue(t, base, user) {
 			got = append(got, r.ID)
 			if !slices.Equal(r.Reasons, reasons[r.ID]) || r.Status != store.StatusReview || len(r.ReasonsZh) != len(r.Reasons) {
 				t.Errorf("%s: %s: status %s, reasons %v (%v), want review for %v", user, r.ID, r.Status, r.Reasons, r.ReasonsZh, reasons[r.ID])
@@ -315,7 +311,7 @@ func testHoursFlow(t *testing.T, dsn string) {
 		!strings.HasPrefix(r.Outcome, "11月2日 ") || !strings.Contains(r.Outcome, "：2小时，审核通过，公示至11月9日") {
 		t.Errorf("approved %s: %+v", auto, r)
 	}
-	if got := queueIDsOf(t, base, "manager"); len(got) != 0 {
+	if got := reviewQueue(t, base, "manager"); len(got) != 0 {
 		t.Errorf("manager's queue after the approval: %v", got)
 	}
 
@@ -462,15 +458,12 @@ func testHoursFlow(t *testing.T, dsn string) {
 	}
 }
 
-func queueIDsOf(t *testing.T, base, user string) []string {
+// reviewQueue is user's GET /api/v1/hours/review.
+func reviewQueue(t *testing.T, base, user string) []flowRecord {
 	t.Helper()
 	var q struct {
 		Records []flowRecord `json:"records"`
 	}
 	getJSON(t, base, user, "/api/v1/hours/review", &q)
-	out := []string{}
-	for _, r := range q.Records {
-		out = append(out, r.ID)
-	}
-	return out
+	return q.Records
 }
