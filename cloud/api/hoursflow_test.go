@@ -190,7 +190,7 @@ func testHoursFlow(t *testing.T, dsn string) {
 	late := k2.session("V3", "2026-10-23", "09:00", "11:00", true)
 	// Sunday 1 November: 6 h + 3 h = 9 h over the organisation's cap at
 	// O3's station, and the same at the station without organisation.
-	k3.session("V2", "2026-11-01", "08:00", "14:00", false)
+	v2day := k3.session("V2", "2026-11-01", "08:00", "14:00", false)
 	capO3 := k3.session("V2", "2026-11-01", "14:30", "17:30", false)
 	v3day := k2.session("V3", "2026-11-01", "08:00", "14:00", false)
 	capNone := k2.session("V3", "2026-11-01", "14:30", "17:30", false)
@@ -350,6 +350,43 @@ func testHoursFlow(t *testing.T, dsn string) {
 
 	// Saturday 7 November: without the holiday the notice would be over;
 	// with it, nothing is final yet.
+	// The same day, 宁洱县's administrator objects in the console to V2's
+	// record of 1 November; not theirs to resolve, the station's manager
+	// upholds it: the record goes back to review, in the station's queue
+	// only, and is adjusted to 5 h, in notice again from now.
+	code, body = as(t, base, "ninger", "POST", "/api/v1/hours/records/"+v2day+"/objection", `{"reason":"签到表显示当天下午才到站"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("objection in the console: %d %s", code, body)
+	}
+	var oc struct {
+		Objection store.Objection `json:"objection"`
+	}
+	json.Unmarshal([]byte(body), &oc)
+	oid := strconv.FormatInt(oc.Objection.ID, 10)
+	if code, body := as(t, base, "ninger", "POST", "/api/v1/hours/objections/"+oid+"/uphold", `{"reason":"自己提出的"}`); code != http.StatusForbidden {
+		t.Errorf("the county resolves an objection of a station's record: %d %s", code, body)
+	}
+	if code, body := as(t, base, "manager3", "POST", "/api/v1/hours/objections/"+oid+"/uphold", `{"reason":"核对签到表，上午未到"}`); code != http.StatusOK ||
+		!strings.Contains(body, `"status":"review"`) {
+		t.Fatalf("uphold: %d %s", code, body)
+	}
+	for user := range tokens {
+		in := slices.ContainsFunc(reviewQueue(t, base, user), func(r flowRecord) bool {
+			return r.ID == v2day && r.Reviewer == hours.ReviewStation && slices.Equal(r.Reasons, []string{"objection"})
+		})
+		if in != (user == "manager3") {
+			t.Errorf("%s's queue has the upheld record: %v", user, in)
+		}
+	}
+	if code, body := as(t, base, "manager3", "POST", "/api/v1/hours/records/"+v2day+"/adjust", `{"reason":"上午未到站","hours":"5"}`); code != http.StatusOK {
+		t.Fatalf("adjust: %d %s", code, body)
+	}
+	adjustedEnd := cstAt("2026-11-12", "00:00") // Monday 9, Tuesday 10, Wednesday 11
+	if r := volunteerRecords(t, base, "V2")[v2day]; r.Status != store.StatusNotice || r.CountedCents != 500 ||
+		!r.NoticeUntil.Equal(adjustedEnd) || !strings.Contains(r.Outcome, "由6小时调整为5小时（上午未到站），公示至11月11日") {
+		t.Errorf("adjusted %s: %+v", v2day, r)
+	}
+
 	clock.set(cstAt("2026-11-07", "10:00"))
 	if r, err := notices.Once(ctx); err != nil || r.Final != 0 {
 		t.Fatalf("notice pass of 7 November: %+v %v", r, err)
@@ -455,6 +492,19 @@ func testHoursFlow(t *testing.T, dsn string) {
 	}
 	if s := summaryOf(t, base, "V1"); s.Card != 9.5 {
 		t.Errorf("V1's final hours changed with the rules: %+v", s)
+	}
+
+	// Thursday 12 November: the adjusted record's new notice is over.
+	// V2 counts 6.5 h (3 November) and 5 h (1 November, adjusted).
+	clock.set(cstAt("2026-11-12", "08:00"))
+	if _, err := notices.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := volunteerRecords(t, base, "V2")[v2day]; r.Status != store.StatusFinal || r.CountedCents != 500 {
+		t.Errorf("adjusted record after its notice: %+v", r)
+	}
+	if s := summaryOf(t, base, "V2"); s.Card != 11.5 {
+		t.Errorf("V2's summary: %+v, want 11.5 h", s)
 	}
 }
 
