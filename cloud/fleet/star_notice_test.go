@@ -85,7 +85,7 @@ func testStationDocumentStarNotice(t *testing.T, s *Service, st *store.Store, no
 	v1 := award(store.SubjectVolunteer, "V1", 3, store.StarNotice, until)
 	v2 := award(store.SubjectVolunteer, "V2", 1, store.StarNotice, until)
 	o1 := award(store.SubjectOrg, "O1", 2, store.StarNotice, until.Add(time.Hour))
-	award(store.SubjectVolunteer, "V3", 1, store.StarApplied, time.Time{})        // not approved yet
+	award(store.SubjectVolunteer, "V3", 1, store.StarApplied, time.Time{})          // not approved yet
 	award(store.SubjectVolunteer, "V4", 2, store.StarNotice, now.Add(-time.Minute)) // notice over
 	if err := s.RefreshStations(ctx, []string{"st-a", "st-b"}); err != nil {
 		t.Fatal(err)
