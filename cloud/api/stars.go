@@ -280,6 +280,9 @@ func (a *api) decideStar(w http.ResponseWriter, r *http.Request) {
 		a.failStars(w, "star application "+r.PathValue("id"), err)
 		return
 	}
+	if after.State == store.StarNotice {
+		a.refreshStarNotice(r, after) // its stations' kiosks show it now
+	}
 	noteChange(r, fmt.Sprintf("star application %d", id), map[string]string{"state": x.State},
 		map[string]string{"state": after.State, "reason": reason})
 	localAward(after)

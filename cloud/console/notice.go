@@ -395,6 +395,9 @@ func (c *Console) decideStar(w http.ResponseWriter, r *http.Request) {
 		c.fault(w, r, "star decision", err)
 		return
 	}
+	if after.State == store.StarNotice {
+		c.refreshStarNotice(r, after) // its stations' kiosks show it now
+	}
 	c.audit(r, "stars.decide", fmt.Sprintf("star application %d", id), map[string]string{"state": store.StarApplied},
 		map[string]string{"state": after.State, "reason": reason})
 	msg := "已不予通过，申请人会看到原因。"
