@@ -57,6 +57,8 @@ func TestStarNoticePage(t *testing.T) {
 		if x, _ := c.db.StarAward(ctx, 1); x.State != store.StarApplied || x.Objections != 1 {
 			t.Fatalf("held award %+v", x)
 		}
+		_, body = manager.get("/console/volunteers/V002/stars")
+		has(t, "V002's stars", body, "公示期间收到异议，待审批人处理")
 		_, body = simao.get("/console/stars")
 		has(t, "simao's queue", body, "公示期间收到异议", "服务时长有重复登记", "异议不成立")
 		if code, _ := simao.post("/console/stars/1", url.Values{"action": {"approve"}, "reason": {"x"}}); code != 409 {

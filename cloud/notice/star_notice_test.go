@@ -208,3 +208,51 @@ func isConflict(err error) bool {
 	var r *stars.Refusal
 	return errors.As(err, &r) && r.Conflict
 }
+
+// Kiosk objections to stars that the station does not show are refused
+// with a reason (an unknown award, a bad ref, an unregistered card); an
+// organisation's star is objected to at a station of its linked
+// community.
+func TestKioskStarObjectionRefs(t *testing.T) {
+	each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		put := cstAt("2026-11-02", 10, 0)
+		register(t, s, put)
+		addStations(t, s, put)
+		a, err := s.ApplyStar(ctx, store.StarAward{SubjectKind: store.SubjectOrg, Subject: "O1", Level: 1, Basis: "测试",
+			Approver: stars.ApproveCounty, AppliedBy: "alice"}, put.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &stars.Service{Store: s, Now: func() time.Time { return put }}
+		if _, err := svc.Approve(ctx, a.ID, "bob", ""); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.StationStarNotice(ctx, "pe-simao-001", put); err != nil || len(n) != 1 || n[0].Name != "茶源社区志愿服务队" || n[0].Kind != store.SubjectOrg {
+			t.Fatalf("org star notice: %+v %v", n, err)
+		}
+		es := storetest.NewTraffic("pe-simao-001", put.Add(time.Hour)).Entries(4)
+		by := []struct{ volunteer, ref, want string }{
+			{"V1", "star:999", "本站公示栏中没有"}, {"V1", "star:x", "本站公示栏中没有"},
+			{"V9", store.StarRef(a.ID), "未注册"}, {"V1", store.StarRef(a.ID), ""},
+		}
+		for i := range es {
+			es[i].Kind, es[i].Volunteer, es[i].Ref = wire.KindObjection, by[i].volunteer, by[i].ref
+		}
+		if _, err := s.Ingest(ctx, es); err != nil {
+			t.Fatal(err)
+		}
+		if res := pass(t, s, put.Add(2*time.Hour)); res.Objections != 1 {
+			t.Fatalf("pass: %+v", res)
+		}
+		for i, b := range by {
+			_, outcome, err := s.KioskObjectionOutcome(ctx, es[i].ID)
+			if err != nil || (b.want == "" && outcome != "") || !strings.Contains(outcome, b.want) {
+				t.Errorf("tap %d: outcome %q %v, want %q", i, outcome, err, b.want)
+			}
+		}
+		if objs, _ := s.StarObjections(ctx, a.ID); len(objs) != 1 || objs[0].Reason != "在站点公示栏刷卡提出异议" {
+			t.Fatalf("objections %+v", objs)
+		}
+	})
+}
