@@ -69,18 +69,28 @@ curl -sf "http://$HTTP/healthz" >/dev/null || { echo "demo: the cloud did not st
 
 # Each kiosk joins as deployed: registered with the cloud, which writes its
 # bundle (station ID, broker credentials, the cloud's config key).
-register() { # station county
-  bin/leifeng-cloud station add --data "$DIR/cloud" --id "$1" --county "$2" \
+# The city's places and people as an administrator imports them (deploy/demo/
+# areas.csv, orgs.csv, volunteers.csv: invented names, illustrative figures).
+for kind in areas orgs volunteers; do
+  bin/leifeng-cloud import "$kind" --data "$DIR/cloud" "deploy/demo/$kind.csv" >>"$DIR/logs/import.log" 2>&1 ||
+    { echo "demo: importing deploy/demo/$kind.csv failed; see $DIR/logs/import.log"; tail -5 "$DIR/logs/import.log"; exit 1; }
+done
+register() { # station county community name
+  bin/leifeng-cloud station add --data "$DIR/cloud" --id "$1" --county "$2" --community "$3" --name "$4" \
     --broker "tcp://$MQTT" --out "$DIR/$1.bundle.json" >/dev/null
 }
-register pe-simao-001 思茅区
-register pe-ninger-001 宁洱县
+register pe-simao-001 思茅区 530802001001 茶源社区学雷锋志愿服务站
+register pe-ninger-001 宁洱县 530821101001 西门社区学雷锋志愿服务站
 # The first user: a city administrator, with a password printed below that
 # must be changed at the first sign-in on the console, and an API token of
 # theirs for the pushes and the curl calls (only its hash is stored).
 ADMIN_PW="demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$ADMIN_PW" | bin/leifeng-cloud admin add --data "$DIR/cloud" --user admin --role city >/dev/null
 (umask 077; bin/leifeng-cloud token create --data "$DIR/cloud" --user admin --name demo >"$DIR/admin.token" 2>/dev/null)
+# The station manager of 茶源社区: the hours' review queue of the station is theirs.
+MANAGER_PW="demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$MANAGER_PW" | bin/leifeng-cloud admin add --data "$DIR/cloud" --user simao --role station --scope pe-simao-001 >/dev/null
+(umask 077; bin/leifeng-cloud token create --data "$DIR/cloud" --user simao --name demo >"$DIR/simao.token" 2>/dev/null)
 # The stations' content is a config an administrator pushes (deploy/demo/),
 # not something built into the kiosk.
 LEIFENG_TOKEN=$(cat "$DIR/admin.token") deploy/demo/push.sh bin/leifeng-cloud "http://$HTTP" "$DIR/cloud" >"$DIR/logs/push.log" 2>&1 ||
@@ -106,6 +116,7 @@ cat <<TXT
  Leifeng Station demo — 普洱市学雷锋志愿服务站
  console       http://$HTTP/console
                user: admin   password: $ADMIN_PW   (change it at the first sign-in)
+               user: simao   password: $MANAGER_PW   (茶源社区's station manager: 时长审核)
  cloud API     http://$HTTP/api/v1/stations
                http://$HTTP/api/v1/records?station=pe-simao-001
                http://$HTTP/api/v1/volunteers/V1001/hours
@@ -134,6 +145,16 @@ curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/api/v1/stations" | sed '
 echo
 echo "Hours of volunteer V1001:"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/api/v1/volunteers/V1001/hours" | head -c 600
+echo
+# The hours pass (every 30 s) makes each session a service record under the
+# hour rules; the demo's sessions last seconds, so they count 0 h, and taps
+# outside the station's opening hours wait for the station manager.
+sleep 35
+echo "Service records of V1001 (the national form, the rule that counted them, the review):"
+curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/api/v1/volunteers/V1001/service-records" | head -c 900
+echo
+echo "The review queue of 茶源社区's station manager (console: sign in as simao, 时长审核):"
+curl -s -H "Authorization: Bearer $(cat "$DIR/simao.token")" "http://$HTTP/api/v1/hours/review" | head -c 600
 echo
 echo "The system keeps running; tap more cards as shown above. Ctrl-C stops it."
 while true; do sleep 3600; done

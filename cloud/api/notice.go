@@ -135,7 +135,15 @@ func (a *api) stationNotice(w http.ResponseWriter, r *http.Request) {
 	for i := range list {
 		list[i].Until = local(list[i].Until)
 	}
-	writeJSON(w, map[string]any{"station": id, "notice": orEmptyList(list)})
+	starList, err := a.f.Store.StationStarNotice(r.Context(), id, a.now())
+	if err != nil {
+		a.failInternal(w, "cannot read the star notice of "+id, err)
+		return
+	}
+	for i := range starList {
+		starList[i].Until = local(starList[i].Until)
+	}
+	writeJSON(w, map[string]any{"station": id, "notice": orEmptyList(list), "stars": orEmptyList(starList)})
 }
 
 // reasonBody reads {"reason": "..."}: required, at most 500 characters.

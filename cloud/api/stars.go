@@ -33,6 +33,7 @@ func (a *api) starRoutes(mux *router) {
 	mux.HandleFunc("POST /api/v1/organisations/{id}/stars/apply", a.change("stars.apply", a.applyOrgStar))
 	mux.HandleFunc("GET /api/v1/stars/queue", a.read("stars.read", starQueueWhat, a.starQueue))
 	mux.HandleFunc("POST /api/v1/stars/{id}/{action}", a.change("stars.decide", a.decideStar))
+	mux.HandleFunc("POST /api/v1/stars/{id}/objection", a.change("stars.objection", a.raiseStarObjection))
 }
 
 func starRulesWhat(*http.Request) string { return "star rules" }
@@ -186,6 +187,9 @@ type StarQueueItem struct {
 	store.StarAward
 	Name  string `json:"name"`
 	Stars string `json:"stars"`
+	// OpenObjections are the objections raised during its notice that
+	// sent it back here (resolve them: dismiss or uphold).
+	OpenObjections []store.StarObjection `json:"open_objections,omitempty"`
 }
 
 // starQueue is the applications waiting for the user's decision, oldest
@@ -204,6 +208,19 @@ func (a *api) starQueue(w http.ResponseWriter, r *http.Request) {
 		}
 		item := StarQueueItem{StarAward: x, Stars: stars.Name(x.Level)}
 		localAward(&item.StarAward)
+		if x.Objections > 0 {
+			objs, err := a.f.Store.StarObjections(r.Context(), x.ID)
+			if err != nil {
+				a.failInternal(w, "cannot list objections to star applications", err)
+				return
+			}
+			for _, o := range objs {
+				if o.State == store.ObjectionOpen {
+					o.Raised = local(o.Raised)
+					item.OpenObjections = append(item.OpenObjections, o)
+				}
+			}
+		}
 		if x.SubjectKind == store.SubjectOrg {
 			if o, err := a.f.Store.Organisation(r.Context(), x.Subject); err == nil {
 				item.Name = o.Name
@@ -218,8 +235,13 @@ func (a *api) starQueue(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) decideStar(w http.ResponseWriter, r *http.Request) {
 	action := r.PathValue("action")
+	if action == "dismiss" || action == "uphold" {
+		a.resolveStarObjection(w, r, action == "uphold") // star_notice.go
+		return
+	}
 	if action != "approve" && action != "reject" {
-		a.failReview(w, http.StatusNotFound, "action: approve or reject", "操作只能是 approve（通过）或 reject（不通过）。", nil)
+		a.failReview(w, http.StatusNotFound, "action: approve, reject, dismiss or uphold",
+			"操作只能是 approve（通过）、reject（不通过）、dismiss（异议不成立）或 uphold（异议成立）。", nil)
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -257,6 +279,9 @@ func (a *api) decideStar(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.failStars(w, "star application "+r.PathValue("id"), err)
 		return
+	}
+	if after.State == store.StarNotice {
+		a.refreshStarNotice(r, after) // its stations' kiosks show it now
 	}
 	noteChange(r, fmt.Sprintf("star application %d", id), map[string]string{"state": x.State},
 		map[string]string{"state": after.State, "reason": reason})

@@ -204,6 +204,7 @@ func (c *Console) nav(u *access.User) []navItem {
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
 	add("hours/review", "时长审核", city, county, station, org)
+	add("notice", "公示", city, county, station, org, auditor)
 	add("objections", "公示异议", city, county, station, org, auditor)
 	add("stars", "星级认定", city, county, auditor)
 	add("orders", "需求", city, county, station, org, auditor)

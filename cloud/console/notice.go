@@ -28,6 +28,7 @@ func (c *Console) noticeRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Prefix+"objections/{id}", c.change("objections", c.resolveObjection))
 	mux.HandleFunc("GET "+Prefix+"stars", c.page("stars", c.starsPage))
 	mux.HandleFunc("POST "+Prefix+"stars/{id}", c.change("stars", c.decideStar))
+	c.starNoticeRoutes(mux) // star_notice.go
 	mux.HandleFunc("GET "+Prefix+"volunteers/{id}/stars", c.signedIn(c.volunteerStarsPage))
 	mux.HandleFunc("POST "+Prefix+"volunteers/{id}/stars/apply", c.signedIn(c.applyStar))
 	mux.HandleFunc("GET "+Prefix+"orgs/{id}/stars", c.signedIn(c.volunteerStarsPage))
@@ -289,6 +290,8 @@ func (c *Console) stars() *stars.Service { return &stars.Service{Store: c.Store,
 type starRow struct {
 	store.StarAward
 	Name string
+	// Open are the open objections raised during its notice.
+	Open []store.StarObjection
 }
 
 // starsView is the star queue page's data.
@@ -316,6 +319,17 @@ func (c *Console) starQueue(r *http.Request) ([]starRow, error) {
 			continue
 		}
 		row := starRow{StarAward: x}
+		if x.Objections > 0 {
+			objs, err := c.Store.StarObjections(r.Context(), x.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range objs {
+				if o.State == store.ObjectionOpen {
+					row.Open = append(row.Open, o)
+				}
+			}
+		}
 		if x.SubjectKind == store.SubjectOrg {
 			if o, err := c.Store.Organisation(r.Context(), x.Subject); err == nil {
 				row.Name = o.Name
@@ -358,6 +372,9 @@ func (c *Console) decideStar(w http.ResponseWriter, r *http.Request) {
 	case !found:
 		c.renderStars(w, r, http.StatusNotFound, "", "找不到这份申请，或它不归您审批、已经审批过了。请刷新列表。")
 		return
+	case action == "dismiss" || action == "uphold":
+		c.resolveStar(w, r, id, action == "uphold") // star_notice.go
+		return
 	case action != "approve" && action != "reject":
 		c.renderStars(w, r, http.StatusBadRequest, "", "请选择“通过”或“不通过”。")
 		return
@@ -377,6 +394,9 @@ func (c *Console) decideStar(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.fault(w, r, "star decision", err)
 		return
+	}
+	if after.State == store.StarNotice {
+		c.refreshStarNotice(r, after) // its stations' kiosks show it now
 	}
 	c.audit(r, "stars.decide", fmt.Sprintf("star application %d", id), map[string]string{"state": store.StarApplied},
 		map[string]string{"state": after.State, "reason": reason})

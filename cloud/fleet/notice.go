@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
 
@@ -73,14 +74,31 @@ func (s *Service) stationActivities(ctx context.Context, station string) ([]wire
 	return out, nil
 }
 
-// stationNotice is the document's notice list.
+// stationNotice is the document's notice list: the star awards in notice
+// of the station's community (volunteers living there, organisations
+// linked to it: store.StationStarNotice) first, then its service records.
 func (s *Service) stationNotice(ctx context.Context, station string) ([]wire.NoticeRecord, error) {
-	list, err := s.st.StationNotice(ctx, station, s.Now())
+	now := s.Now()
+	starList, err := s.st.StationStarNotice(ctx, station, now)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.st.StationNotice(ctx, station, now)
 	if err != nil {
 		return nil, err
 	}
 	var out []wire.NoticeRecord
-	for _, e := range list[:min(len(list), NoticeMax)] {
+	for _, e := range starList[:min(len(starList), NoticeMax)] {
+		n := wire.NoticeRecord{ID: e.Ref, Kind: wire.NoticeStar, Level: e.Level, Day: e.Day, Until: e.Until.UTC(),
+			Objected: e.Objected, Activity: "星级认定公示：拟认定为" + starName(e.Level) + "志愿者"}
+		if e.Kind == store.SubjectOrg {
+			n.Org, n.Activity = clip(e.Name, 200), "星级认定公示：拟认定为"+starName(e.Level)+"志愿服务组织"
+		} else {
+			n.Name = e.Name // masked by the store
+		}
+		out = append(out, n)
+	}
+	for _, e := range list[:min(len(list), NoticeMax-len(out))] {
 		// The store masks the name already.
 		out = append(out, wire.NoticeRecord{ID: e.Record, Name: e.Name, Day: e.Day, Activity: clip(e.Activity, 200),
 			Hours: float64(e.Cents) / 100, Until: e.Until.UTC(), Objected: e.Objected})
@@ -187,6 +205,11 @@ func (s *Service) RefreshStations(ctx context.Context, stations []string) error 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// starName is "三星级" for 3.
+func starName(level int) string {
+	return []string{"", "一星级", "二星级", "三星级", "四星级", "五星级"}[max(0, min(level, 5))]
 }
 
 // clip cuts s to at most n characters.

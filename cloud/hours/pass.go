@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"leifeng/cloud/calendar"
+	"leifeng/cloud/people"
 	"leifeng/cloud/store"
 	"leifeng/gateway/wire"
 )
@@ -213,6 +214,7 @@ type world struct {
 	versions map[int64]Rules
 	cal      *calendar.Calendar
 	stations map[string]store.Station
+	county   map[string]string // station → its community's county code (none without a community)
 	orgs     map[string]string // id → name
 	orgOf    map[string]string // community → the organisation linked to it
 	open     map[string][]span // station → opening hours ("" key: the fleet's)
@@ -222,7 +224,7 @@ type world struct {
 }
 
 func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
-	w := &world{stations: map[string]store.Station{}, orgs: map[string]string{}, orgOf: map[string]string{},
+	w := &world{stations: map[string]store.Station{}, county: map[string]string{}, orgs: map[string]string{}, orgOf: map[string]string{},
 		open: map[string][]span{}, menu: map[string]map[string][2]string{},
 		contact: map[string]string{}, manager: map[string]string{}}
 	var err error
@@ -245,6 +247,25 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 	}
 	if w.stations, err = st.HoursStations(ctx); err != nil {
 		return nil, err
+	}
+	// A station's county code, from its community's areas: the stations
+	// table's county may be empty (a station registered with its
+	// community only) or a name, and the travel check compares counties.
+	codes := map[string]string{}
+	for id, s := range w.stations {
+		if s.Community == "" {
+			continue
+		}
+		c, ok := codes[s.Community]
+		if !ok {
+			if c, err = countyOf(ctx, st, s.Community); err != nil {
+				return nil, err
+			}
+			codes[s.Community] = c
+		}
+		if c != "" {
+			w.county[id] = c
+		}
 	}
 	orgs, err := st.Organisations(ctx)
 	if err != nil {
@@ -303,6 +324,27 @@ func load(ctx context.Context, st *store.Store, now time.Time) (*world, error) {
 		}
 	}
 	return w, nil
+}
+
+// countyOf is the county-level area above (or at) code, "" if none.
+func countyOf(ctx context.Context, st *store.Store, code string) (string, error) {
+	path, err := st.AreaPath(ctx, code)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range path {
+		a, err := st.Area(ctx, c)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if a.Level == people.LevelCounty {
+			return c, nil
+		}
+	}
+	return "", nil
 }
 
 // count derives and writes the records of dirty (volunteer → days; nil:
@@ -664,7 +706,13 @@ func (w *world) distanceKm(a, b string) float64 {
 	if sa.Community != "" && sa.Community == sb.Community {
 		return 0
 	}
-	if sa.County != "" && sb.County != "" && sa.County != sb.County {
+	// Counties by their codes when both stations have a community, else
+	// by the stations' own county fields.
+	ca, cb := w.county[a], w.county[b]
+	if ca == "" || cb == "" {
+		ca, cb = sa.County, sb.County
+	}
+	if ca != "" && cb != "" && ca != cb {
 		return FarKm
 	}
 	return NearKm

@@ -156,9 +156,14 @@ func item(ctx context.Context, s *store.Store, cal *calendar.Calendar, rules hou
 		if now.Before(r.Deadline) {
 			it.DaysLeft = cal.WorkingDaysBetween(now, r.Deadline.Add(-time.Nanosecond))
 		}
-		if it.DaysLeft <= rules.WarnDays && !slices.Contains(r.Reasons, hours.ReasonDeadline) {
+		// The pass marks such records 'deadline' (its reason is read
+		// above); either way the reviewer is warned.
+		marked := slices.Contains(r.Reasons, hours.ReasonDeadline)
+		if it.DaysLeft <= rules.WarnDays || marked {
 			it.NearDeadline = true
-			it.ReasonsZh = append(it.ReasonsZh, ReasonZh(hours.ReasonDeadline))
+			if !marked {
+				it.ReasonsZh = append(it.ReasonsZh, ReasonZh(hours.ReasonDeadline))
+			}
 		}
 	}
 	if r.Evidence != "" {

@@ -334,6 +334,8 @@ func (v *Service) Reject(ctx context.Context, id int64, who, reason string) (*st
 
 func decidable(a *store.StarAward, who string) error {
 	switch {
+	case a.State == store.StarApplied && a.Objections > 0:
+		return &Refusal{Zh: "这项星级认定在公示期间收到异议，请先处理异议：异议不成立则恢复公示，异议成立则不予认定。", Conflict: true}
 	case a.State != store.StarApplied:
 		return &Refusal{Zh: "这份申请已经审批过了，请刷新列表。", Conflict: true}
 	case a.AppliedBy == who:
@@ -345,4 +347,40 @@ func decidable(a *store.StarAward, who string) error {
 // AwardDue awards the stars whose notice ended, returning how many.
 func (v *Service) AwardDue(ctx context.Context) (int, error) {
 	return v.Store.AwardDueStars(ctx, v.now())
+}
+
+// Object records an objection by who (a console user) to award id in
+// public notice, with reason (required): the award goes back to its
+// approver's queue and is not awarded until the objection is resolved.
+func (v *Service) Object(ctx context.Context, id int64, who, reason string) (*store.StarObjection, *store.StarAward, error) {
+	if strings.TrimSpace(reason) == "" {
+		return nil, nil, &Refusal{Zh: "请写明异议的理由，审批人会据此核实。"}
+	}
+	o, a, err := v.Store.RaiseStarObjection(ctx, store.StarObjection{Award: id, Via: store.ViaConsole, RaisedBy: who,
+		Reason: strings.TrimSpace(reason)}, v.now())
+	switch {
+	case errors.Is(err, store.ErrStarNotInNotice):
+		return nil, nil, &Refusal{Zh: "这项星级认定不在公示期，不能提出异议；如有疑问，请联系审批的管理员。", Conflict: true}
+	case errors.Is(err, store.ErrAlreadyObjected):
+		return nil, nil, &Refusal{Zh: "您对这项星级认定的异议还在处理中，不必重复提出。", Conflict: true}
+	}
+	return o, a, err
+}
+
+// Resolve decides the open objections to award id by who, its approver,
+// with reason (required). Dismissed (uphold false): the notice resumes,
+// or the star is awarded if the notice period is over. Upheld: the
+// award is rejected with the reason.
+func (v *Service) Resolve(ctx context.Context, id int64, uphold bool, who, reason string) (*store.StarAward, []store.StarObjection, error) {
+	if strings.TrimSpace(reason) == "" {
+		return nil, nil, &Refusal{Zh: "处理异议时请写明理由，提出异议的人和申请人会看到。"}
+	}
+	a, done, err := v.Store.ResolveStarObjections(ctx, id, uphold, who, strings.TrimSpace(reason), v.now())
+	switch {
+	case errors.Is(err, store.ErrNoOpenObjection):
+		return nil, nil, &Refusal{Zh: "这项星级认定没有待处理的异议，请刷新列表。", Conflict: true}
+	case errors.Is(err, store.ErrOwnObjection):
+		return nil, nil, &Refusal{Zh: "您提出的异议需由另一位管理员处理。"}
+	}
+	return a, done, err
 }

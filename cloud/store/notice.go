@@ -428,6 +428,13 @@ func (s *Store) ApplyKioskObjections(ctx context.Context, now time.Time) (int, e
 			switch {
 			case !registered:
 				outcome = "刷卡的志愿者未注册或已注销，不能提出异议。"
+			case strings.HasPrefix(x.ref, StarRefPrefix):
+				// An objection to a star award in notice (star_notice.go).
+				var err error
+				if objection, outcome, err = kioskStarObjection(ctx, q, x.id, x.station, x.volunteer, x.ref, x.note, now); err != nil {
+					return err
+				}
+				applied = objection != 0
 			case station == "" || station != x.station:
 				outcome = "本站公示栏中没有这条记录，异议未受理。"
 			default:
@@ -463,13 +470,13 @@ func (s *Store) ApplyKioskObjections(ctx context.Context, now time.Time) (int, e
 }
 
 // NoticeStations are the stations whose public notice a notice pass at
-// now changes: those of records whose period is over, and those whose
-// kiosks sent objections not yet taken in.
+// now changes: those of records and star awards whose period is over,
+// and those whose kiosks sent objections not yet taken in.
 func (s *Store) NoticeStations(ctx context.Context, now time.Time) ([]string, error) {
 	var out []string
 	err := s.b.query(ctx, `SELECT station FROM service_records WHERE status = 'notice' AND notice_until_ns <= $1 AND station <> ''
 		UNION SELECT r.station FROM records r WHERE r.kind = 'objection'
-		AND NOT EXISTS (SELECT 1 FROM objection_intake i WHERE i.record_id = r.id)`, []any{nanos(now)}, func(r rows) error {
+		AND NOT EXISTS (SELECT 1 FROM objection_intake i WHERE i.record_id = r.id)`+starNoticeStationsDue, []any{nanos(now)}, func(r rows) error {
 		var st string
 		err := r.Scan(&st)
 		out = append(out, st)

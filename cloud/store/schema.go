@@ -543,6 +543,7 @@ var migrations = []migration{
 	{17, "manual hours' evidence, the review queue", reviewSchema},
 	{18, "objection intake, open objections and the star queue", noticeSchema},
 	{21, "when a station document first carried a review outcome", kioskSchema},
+	{25, "objections to star awards in public notice", starNoticeSchema},
 }
 
 // latestMigration is the highest migration number this program knows.

@@ -54,12 +54,17 @@ type StarAward struct {
 	NoticeUntil time.Time `json:"notice_until,omitzero"`
 	Decided     time.Time `json:"decided,omitzero"`
 	Reason      string    `json:"reason,omitempty"`
-	Areas       []string  `json:"-"`
+	// Objections is how many objections to the award raised during its
+	// notice are open (star_notice.go): while any is, the award is back
+	// in its approver's queue (state applied) and is not awarded.
+	Objections int      `json:"objections,omitempty"`
+	Areas      []string `json:"-"`
 }
 
 const starCols = `a.id, a.subject_kind, a.subject, a.level, a.state, a.basis, a.approver, a.applied_by, a.applied_ns,
 	a.approved_by, a.notice_until_ns, a.decided_ns, a.reason,
-	COALESCE(v.community, ''), COALESCE(g.county, ''), COALESCE(g.community, '')`
+	COALESCE(v.community, ''), COALESCE(g.county, ''), COALESCE(g.community, ''),
+	(SELECT COUNT(*) FROM star_objections so WHERE so.award = a.id AND so.state = 'open')`
 
 const starFrom = ` FROM star_awards a
 	LEFT JOIN volunteers v ON a.subject_kind = 'volunteer' AND v.id = a.subject
@@ -72,7 +77,7 @@ func scanStar(r rows) (StarAward, error) {
 		vCommunity, gCounty, gCommunity string
 	)
 	err := r.Scan(&a.ID, &a.SubjectKind, &a.Subject, &a.Level, &a.State, &a.Basis, &a.Approver, &a.AppliedBy, &applied,
-		&a.ApprovedBy, &until, &decided, &a.Reason, &vCommunity, &gCounty, &gCommunity)
+		&a.ApprovedBy, &until, &decided, &a.Reason, &vCommunity, &gCounty, &gCommunity, &a.Objections)
 	a.Applied, a.NoticeUntil, a.Decided = fromNanos(applied), fromNanos(until), fromNanos(decided)
 	for _, c := range []string{vCommunity, gCounty, gCommunity} {
 		if c != "" {

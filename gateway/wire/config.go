@@ -112,7 +112,25 @@ type NoticeRecord struct {
 	// Objected: an objection is open, the record does not count until it
 	// is resolved.
 	Objected bool `json:"objected,omitempty"`
+	// Kind is NoticeStar for a star award in notice (星级认定公示); empty
+	// (or NoticeRecordKind) for a service record. An older kiosk ignores
+	// Kind, Level and Org and lists a star's line like a record's: Activity
+	// then says what it is ("星级认定公示：拟认定为三星级志愿者"), Hours is 0,
+	// Day the application's day. ID is "star:<award id>", which an
+	// objection's Ref names like a record's.
+	Kind string `json:"kind,omitempty"`
+	// Level is the star proposed (1–5), for Kind NoticeStar.
+	Level int `json:"level,omitempty"`
+	// Org is the organisation's name when the star is an organisation's
+	// (Name is then empty: only people's names are masked).
+	Org string `json:"org,omitempty"`
 }
+
+// Kinds of a notice list's entry.
+const (
+	NoticeRecordKind = "record"
+	NoticeStar       = "star"
+)
 
 // VolunteerNote is something the kiosk tells a volunteer at their next
 // tap: a review's outcome they have not seen yet.

@@ -236,6 +236,16 @@ func ValidateConfig(c *Config) error {
 		}
 		v.str(at+".activity", n.Activity, 0, 200)
 		v.num(at+".hours", n.Hours, 0, -1)
+		v.num(at+".level", float64(n.Level), 0, 5)
+		switch n.Kind {
+		case "", NoticeRecordKind:
+		case NoticeStar:
+			// A star names its level (the schema cannot say "if").
+			v.num(at+".level", float64(n.Level), 1, 5)
+		default:
+			v.fail("%s.kind %q is not record or star", at, n.Kind)
+		}
+		v.str(at+".org", n.Org, 0, 200)
 	}
 	return v.err
 }

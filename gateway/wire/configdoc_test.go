@@ -72,6 +72,13 @@ var schemaCases = []schemaCase{
 	{"notice bad day", `{"v":1,"version":2,"notice":[{"id":"tap:x","name":"王*明","day":"11月2日","hours":1}]}`, false},
 	{"notice negative hours", `{"v":1,"version":2,"notice":[{"id":"tap:x","name":"王*明","day":"2026-11-02","hours":-1}]}`, false},
 	{"notice without id", `{"v":1,"version":2,"notice":[{"id":"","name":"王*明","day":"2026-11-02","hours":1}]}`, false},
+	{"notice with star awards", `{"v":1,"version":2,"notice":[{"id":"star:12","kind":"star","level":3,"name":"陈*红","day":"2026-11-20","activity":"星级认定公示：拟认定为三星级志愿者","hours":0,"until":"2026-11-25T16:00:00Z"},
+			{"id":"star:13","kind":"star","level":2,"name":"","org":"茶源社区志愿服务队","day":"2026-11-20","hours":0,"objected":true},
+			{"id":"tap:x","kind":"record","name":"王*明","day":"2026-11-02","hours":1}]}`, true},
+	{"notice unknown kind", `{"v":1,"version":2,"notice":[{"id":"x:1","kind":"medal","name":"王*明","day":"2026-11-02","hours":0}]}`, false},
+	{"notice star level 6", `{"v":1,"version":2,"notice":[{"id":"star:1","kind":"star","level":6,"name":"王*明","day":"2026-11-02","hours":0}]}`, false},
+	{"notice star unmasked", `{"v":1,"version":2,"notice":[{"id":"star:1","kind":"star","level":1,"name":"王小明","day":"2026-11-02","hours":0}]}`, false},
+	{"notice org too long", `{"v":1,"version":2,"notice":[{"id":"star:1","kind":"star","level":1,"org":"` + strings.Repeat("长", 201) + `","day":"2026-11-02","hours":0}]}`, false},
 	{"note empty", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"notes":[{"id":"tap:x","text":""}]}]}`, false},
 	{"star eligible 6", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"star_eligible":6}]}`, false},
 	{"star awarded", `{"v":1,"version":2,"volunteers":[{"id":"V1","name":"王*明","hours":1,"star":0},{"id":"V2","name":"李*","hours":1,"star":3}]}`, true},
@@ -105,6 +112,7 @@ func TestSchemaAgreesWithGo(t *testing.T) {
 func TestGoOnlyConstraints(t *testing.T) {
 	for _, doc := range []string{
 		`{"v":1,"version":2,"stars":[300,100]}`,
+		`{"v":1,"version":2,"notice":[{"id":"star:1","kind":"star","name":"王*明","day":"2026-11-02","hours":0}]}`,
 		`{"v":1,"version":2,"menu":[{"id":"c","name":"n","items":[{"id":"x","name":"a"},{"id":"x","name":"b"}]}]}`,
 	} {
 		if _, err := DecodeConfig([]byte(doc)); !errors.Is(err, ErrInvalid) {
@@ -143,7 +151,8 @@ func TestActivityWindow(t *testing.T) {
 func TestActivitiesNoticeCompatible(t *testing.T) {
 	c := &Config{Version: 5, Station: "st-a",
 		Activities: []StationActivity{{ID: 7, Name: "社区助老", Category: "关爱老人", Start: time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)}},
-		Notice:     []NoticeRecord{{ID: "tap:1", Name: "王*明", Day: "2026-11-02", Activity: "社区助老", Hours: 1.5, Objected: true}},
+		Notice: []NoticeRecord{{ID: "tap:1", Name: "王*明", Day: "2026-11-02", Activity: "社区助老", Hours: 1.5, Objected: true},
+			{ID: "star:3", Kind: NoticeStar, Level: 3, Name: "陈*红", Day: "2026-11-20", Activity: "星级认定公示：拟认定为三星级志愿者"}},
 		Volunteers: []VolunteerSummary{{ID: "V1", Name: "王*明", Hours: 3, StarEligible: 2, Notes: []VolunteerNote{{ID: "tap:1", Text: "审核通过"}}}}}
 	data, err := EncodeConfig(c)
 	if err != nil {

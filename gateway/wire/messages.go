@@ -43,8 +43,9 @@ const (
 	// last four digits of their phone in Phone.
 	KindOrderRating Kind = "order_rating"
 	// KindObjection is a volunteer's objection (异议), by card tap, to a
-	// service record in public notice (公示): Ref is the service record's
-	// ID as the station's notice list gave it, Note the reason chosen.
+	// service record or a star award in public notice (公示): Ref is the
+	// entry's ID as the station's notice list gave it (a record's ID, or
+	// "star:<award id>"), Note the reason chosen.
 	KindObjection Kind = "objection"
 )
 

@@ -156,7 +156,7 @@ func longConfig() *wire.Config {
 	}
 	// Activities with long names on now, the notice list over pages, and
 	// notes for the volunteer at their tap (issue 12).
-	c.Activities, c.Notice = hoursActivities(), hoursNotice()
+	c.Activities, c.Notice = hoursActivities(), append(starNotice(), hoursNotice()...)
 	c.Volunteers[0].Notes = []wire.VolunteerNote{{ID: "tap:1", Text: longOutcome}}
 	c.Volunteers[0].StarEligible = 1
 	return c

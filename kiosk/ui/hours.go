@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +48,12 @@ const (
 	ScreenObjectionDone = "objection_done"
 )
 
-// objectionKeys are the preset reasons of an objection.
-var objectionKeys = []Key{"objection_hours", "objection_not_me", "objection_wrong", "objection_other"}
+// objectionKeys are the preset reasons of an objection to a record,
+// starObjectionKeys to a star award in notice.
+var (
+	objectionKeys     = []Key{"objection_hours", "objection_not_me", "objection_wrong", "objection_other"}
+	starObjectionKeys = []Key{"objection_star_hours", "objection_star_rules", "objection_other"}
+)
 
 // noticeDraft is an objection in progress.
 type noticeDraft struct {
@@ -165,8 +170,12 @@ func (u *UI) noticePageSize() int {
 	return 5
 }
 
-// noticeLabel is a record of the notice list as its button says it.
+// noticeLabel is a record of the notice list as its button says it; a
+// star award in notice says so first ("星级认定公示：陈*红 拟认定为三星级志愿者").
 func (u *UI) noticeLabel(n wire.NoticeRecord) string {
+	if n.Kind == wire.NoticeStar {
+		return u.starNoticeLabel(n)
+	}
 	day := n.Day
 	if t, err := time.ParseInLocation(time.DateOnly, n.Day, ChinaTime); err == nil {
 		day = u.date(t)
@@ -188,6 +197,23 @@ func (u *UI) noticeLabel(n wire.NoticeRecord) string {
 	return head + "\n" + strings.Join(tail, " · ")
 }
 
+// starNoticeLabel is a star award of the notice list as its button says
+// it: who, the star proposed, until when (or that an objection holds it).
+func (u *UI) starNoticeLabel(n wire.NoticeRecord) string {
+	level := u.t(Key(fmt.Sprintf("star%d", max(1, min(n.Level, 5)))))
+	head := u.t("notice_star", n.Name, level)
+	if n.Org != "" {
+		head = u.t("notice_star_org", n.Org, level)
+	}
+	switch {
+	case n.Objected:
+		return head + "\n" + u.t("notice_star_objected")
+	case !n.Until.IsZero():
+		return head + "\n" + u.t("notice_until", u.date(n.Until))
+	}
+	return head
+}
+
 func (u *UI) showNotice() {
 	u.show(ScreenNotice, func() fyne.CanvasObject {
 		width := u.bodyWidth()
@@ -206,8 +232,12 @@ func (u *UI) showNotice() {
 				u.showObjection()
 			}})
 		}
+		intro := u.t("notice_intro")
+		if slices.ContainsFunc(list, func(n wire.NoticeRecord) bool { return n.Kind == wire.NoticeStar }) {
+			intro = u.t("notice_intro_stars")
+		}
 		objs := []fyne.CanvasObject{
-			u.textCol(u.t("notice_intro"), theme.TextSize(), false, width-2*theme.InnerPadding()),
+			u.textCol(intro, theme.TextSize(), false, width-2*theme.InnerPadding()),
 			u.choices(1, width, cs...),
 		}
 		if pages > 1 {
@@ -234,7 +264,11 @@ func (u *UI) showObjection() {
 		objs := []fyne.CanvasObject{u.textCol(u.noticeLabel(u.notice.rec), theme.TextSize(), false, text),
 			u.textCol(u.t("objection_step_reason"), theme.Size(theme.SizeNameSubHeadingText), true, text)}
 		var cs []choice
-		for _, k := range objectionKeys {
+		keys := objectionKeys
+		if u.notice.rec.Kind == wire.NoticeStar {
+			keys = starObjectionKeys
+		}
+		for _, k := range keys {
 			zh := tr(Zh, k) // stored in Chinese for the station
 			label := u.t(k)
 			if u.notice.reason == zh {
@@ -305,7 +339,11 @@ func (u *UI) showObjectionDone() {
 		case u.notice.failed != "":
 			objs = append(objs, u.textCol(u.notice.failed, theme.Size(theme.SizeNameSubHeadingText), true, text))
 		default:
-			objs = append(objs, u.heading(u.t("objection_done")), u.textCol(u.t("objection_done_how"), theme.TextSize(), false, text))
+			how := u.t("objection_done_how")
+			if u.notice.rec.Kind == wire.NoticeStar {
+				how = u.t("objection_star_how")
+			}
+			objs = append(objs, u.heading(u.t("objection_done")), u.textCol(how, theme.TextSize(), false, text))
 		}
 		objs = append(objs, u.button(u.t("btn_home"), true, func() { u.showHome() }))
 		return u.page(u.t("objection_title"), nil, container.NewVBox(objs...))

@@ -48,6 +48,18 @@ func hoursNotice() []wire.NoticeRecord {
 	return out
 }
 
+// starNotice are star awards in notice as the cloud lists them first: a
+// volunteer's (masked) and, held by an objection, an organisation's with
+// a long name.
+func starNotice() []wire.NoticeRecord {
+	return []wire.NoticeRecord{
+		{ID: "star:12", Kind: wire.NoticeStar, Level: 3, Name: "陈*红", Day: "2027-03-01", Activity: "星级认定公示：拟认定为三星级志愿者",
+			Until: at(18, 0).AddDate(0, 0, 3)},
+		{ID: "star:13", Kind: wire.NoticeStar, Level: 5, Org: "思茅区南屏街道茶源社区关爱空巢老人志愿服务队", Day: "2027-03-01",
+			Activity: "星级认定公示：拟认定为五星级志愿服务组织", Objected: true},
+	}
+}
+
 func hoursConfig() *wire.Config {
 	c := testConfig()
 	c.Activities, c.Notice = hoursActivities(), hoursNotice()
@@ -106,6 +118,19 @@ func (k *kiosk) walkHours(lang Lang) {
 	k.wait(ScreenObjection)
 	k.checkStep()
 	k.press(T("objection_hours"))
+	k.shows(T("objection_step_tap"))
+	k.checkStep()
+	k.press(T("btn_home"))
+	k.wait(ScreenHome)
+	// A star award in notice: its line, its objection screen.
+	k.press(T("btn_board"))
+	k.wait(ScreenBoard)
+	k.pressPrefix(T("btn_notice"))
+	k.wait(ScreenNotice)
+	k.pressPrefix(T("notice_star_org", starNotice()[1].Org, T("star5")))
+	k.wait(ScreenObjection)
+	k.checkStep()
+	k.press(T("objection_star_rules"))
 	k.shows(T("objection_step_tap"))
 	k.checkStep()
 	k.press(T("btn_home"))
@@ -260,6 +285,43 @@ func TestObjectionByTap(t *testing.T) {
 	k.wait(ScreenResult)
 	if recs, _ := k.st.Oldest(10); len(recs) != 2 || recs[1].Kind != wire.KindCheckIn {
 		t.Fatalf("outbox after the objection %+v", recs)
+	}
+}
+
+// A star award in notice (星级认定公示) is on the 公示 screen with its
+// label, before the records; a volunteer objects to it as to a record:
+// the line, a star's reason, a card tap — the objection in the outbox
+// names "star:<id>", and the done screen says the star waits.
+func TestStarObjectionByTap(t *testing.T) {
+	c := hoursConfig()
+	c.Notice = append(starNotice(), c.Notice...)
+	k := newKioskWith(t, fyne.NewSize(800, 480), Options{}, c)
+	k.press("公示栏")
+	k.wait(ScreenBoard)
+	k.press("服务时长公示（9）")
+	k.wait(ScreenNotice)
+	k.shows("以下服务记录和星级认定正在公示", "星级认定公示：陈*红 拟认定为三星级志愿者", "星级认定公示：思茅区南屏街道茶源社区",
+		"拟认定为五星级志愿服务", "已有异议，审批人核实中", "公示至3月8日")
+	k.pressPrefix("星级认定公示：陈*红")
+	k.wait(ScreenObjection)
+	k.shows("星级认定公示：陈*红 拟认定为三星级志愿者", "服务时长不实", "不符合认定条件")
+	if strings.Contains(k.texts(), "不是本人参加") {
+		t.Fatal("a star's objection offers a record's reasons")
+	}
+	k.press("不符合认定条件")
+	k.shows("✓ 不符合认定条件", "请刷志愿服务证提交异议")
+	k.cardTap("V0002")
+	k.wait(ScreenObjectionDone)
+	k.eventually("核实期间暂不认定星级")
+	recs, err := k.st.Oldest(10)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("outbox %v %+v", err, recs)
+	}
+	if r := recs[0]; r.Kind != wire.KindObjection || r.Ref != "star:12" || r.Note != "不符合认定条件" || r.Volunteer != "V0002" {
+		t.Fatalf("objection %+v", r)
+	}
+	if err := recs[0].Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -123,11 +123,14 @@ func TestImportRecordsCommand(t *testing.T) {
 				code := cli.Report("leifeng-cloud", run(ctx, args, &out, &errOut), &errOut)
 				return out.String(), errOut.String(), code
 			}
-			for kind, body := range map[string]string{
-				"areas": "代码,名称,上级,层级\n5308,普洱市,,市\n530802,思茅区,5308,县\n530802001,思茅街道,530802,街道\n530802001001,茶源社区,530802001,社区\n",
-				"orgs":  "编号,名称,县区\nO1,思茅区青年志愿者协会,530802\n",
+			// Areas before the organisations that name them (a map would
+			// import them in random order).
+			for _, f := range []struct{ kind, body string }{
+				{"areas", "代码,名称,上级,层级\n5308,普洱市,,市\n530802,思茅区,5308,县\n530802001,思茅街道,530802,街道\n530802001001,茶源社区,530802001,社区\n"},
+				{"orgs", "编号,名称,县区\nO1,思茅区青年志愿者协会,530802\n"},
 			} {
-				if out, errOut, code := importFile(kind, file(kind+".csv", body)); code != 0 {
+				kind := f.kind
+				if out, errOut, code := importFile(kind, file(kind+".csv", f.body)); code != 0 {
 					t.Fatalf("%s: exit %d\n%s%s", kind, code, out, errOut)
 				}
 			}
