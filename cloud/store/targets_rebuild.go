@@ -147,6 +147,11 @@ func (s *Store) RebuildTargets(ctx context.Context, check bool) ([]TargetDiff, e
 					return err
 				}
 			}
+			for _, g := range []string{genRegistered, genOrgMonths} {
+				if err := bumpGeneration(ctx, q, g); err != nil {
+					return err
+				}
+			}
 			if _, err := q.exec(ctx, `INSERT INTO target_state (key, value) SELECT 'volunteers_ns', COALESCE(MAX(updated_ns), 0) FROM volunteers WHERE 1 = 1
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value`); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -99,6 +100,23 @@ func testTargetRollups(t *testing.T, s *Store) {
 				t.Fatalf("%s: %s differs from a recount: %d missing, %d extra: %v", when, d.Table, d.Missing, d.Extra, d.Examples)
 			}
 		}
+		// What TargetFigures kept from earlier calls is what it reads anew.
+		for _, year := range []int{2025, 2026} {
+			for _, areas := range [][]string{nil, {"C0", "C00", "C000", "C001", "C01", "C010", "C011"}} {
+				cached, cachedOrgs, err := s.TargetFigures(ctx, areas, year, 11)
+				if err != nil {
+					t.Fatal(err)
+				}
+				targetCaches.Delete(s)
+				fresh, freshOrgs, err := s.TargetFigures(ctx, areas, year, 11)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(cached, fresh) || !reflect.DeepEqual(cachedOrgs, freshOrgs) {
+					t.Fatalf("%s: %d %v: cached figures %v %v, read anew %v %v", when, year, areas, cached, cachedOrgs, fresh, freshOrgs)
+				}
+			}
+		}
 	}
 	n := 0
 	for op := range 900 {
@@ -183,7 +201,7 @@ func testTargetRollups(t *testing.T, s *Store) {
 				t.Fatal(err)
 			}
 		}
-		if op%150 == 149 {
+		if op%50 == 49 {
 			verify(fmt.Sprintf("after %d changes", op+1))
 		}
 	}
