@@ -120,6 +120,12 @@ bench:
 	# volunteers on PostgreSQL is BenchmarkSearchVolunteers in ./cloud/store/
 	# above (LEIFENG_BENCH_VOLUNTEERS to change).
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./cloud/people/
+	# The plan's figures (issue 14): GET /api/v1/targets for the city and a
+	# county on PostgreSQL, cold and warm, over generated records
+	# (LEIFENG_BENCH_TARGET_RECORDS=1000000,10000000 for the full run, side
+	# by side; LEIFENG_BENCH_DROP_CACHES=1, as root, drops the page cache
+	# before each cold request).
+	$(GO) test -run '^$$' -bench 'BenchmarkTargetsAPI' -benchtime 20x -timeout 100m ./cloud/api/
 
 demo: build
 	@bash deploy/demo.sh

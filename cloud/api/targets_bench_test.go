@@ -198,15 +198,15 @@ func generateTargetsCity(b *testing.B, dsn string, records int) (gen, rebuild ti
 		fmt.Sprintf(`INSERT INTO volunteers (id, name, updated_ns, community, grp, registered_on, registered_ns, deregistered_ns)
 			SELECT 'V' || i, '某某', (1546300800 + (i * 31 %% 2850) * 86400 + i %% 86400)::bigint * 1000000000,
 				%s, CASE WHEN i %% 10 = 0 THEN 'college_student' ELSE 'other' END,
-				to_char(DATE '2019-01-01' + (i * 31 %% 2850), 'YYYY-MM-DD'), (1546300800 + (i * 31 %% 2850) * 86400)::bigint * 1000000000,
+				to_char(DATE '2019-01-01' + (i * 31 %% 2850)::int, 'YYYY-MM-DD'), (1546300800 + (i * 31 %% 2850) * 86400)::bigint * 1000000000,
 				CASE WHEN i %% 50 = 0 THEN 1790000000000000000 ELSE 0 END
-			FROM generate_series(0, %d) i`, community("i % 1000"), vols-1),
+			FROM generate_series(0::bigint, %d) i`, community("i % 1000"), vols-1),
 		// Days from 1 January 2025 to 18 November 2026; nine in ten final.
 		fmt.Sprintf(`INSERT INTO service_records (%s)
 			SELECT 'imp:' || i, 'imported', 'V' || i %% %d, 'O' || i %% 5000, '队', %s, '', 0, '活动', '', '', '', '', '',
-				to_char(DATE '2025-01-01' + (i * 7919 %% 687), 'YYYY-MM-DD'), 0, 0, 3600, 50 * (1 + i %% 8), 0, '',
+				to_char(DATE '2025-01-01' + (i * 7919 %% 687)::int, 'YYYY-MM-DD'), 0, 0, 3600, 50 * (1 + i %% 8), 0, '',
 				CASE WHEN i %% 10 = 0 THEN 'review' ELSE 'final' END, '[]', '', 0, 0, 0, '', '', '', '', 0, '', '', 1, 1
-			FROM generate_series(0, %d) i`, strings.Join(strings.Fields(store.ServiceRecordCols), " "), vols, community("i % 1000"), records-1),
+			FROM generate_series(0::bigint, %d) i`, strings.Join(strings.Fields(store.ServiceRecordCols), " "), vols, community("i % 1000"), records-1),
 		`ANALYZE`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {

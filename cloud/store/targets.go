@@ -504,6 +504,15 @@ func syncMember(ctx context.Context, q querier, volunteer string, old targetMemb
 // rollups (see the top of this file). It writes only when something
 // changed, so a read of the figures costs one indexed query otherwise.
 func (s *Store) SyncTargets(ctx context.Context) error {
+	var pending bool
+	if err := s.b.query(ctx, `SELECT 1 FROM target_state WHERE key = 'needs_rebuild'`, nil,
+		func(rows) error { pending = true; return nil }); err != nil {
+		return fmt.Errorf("store: sync targets: %w", err)
+	}
+	if pending {
+		_, err := s.rebuildTargets(ctx, false)
+		return err
+	}
 	type change struct {
 		id        string
 		old, now  targetMember

@@ -32,13 +32,19 @@ var targetTables = []struct{ name, cols, keep string }{
 // volunteers and the stations (in one transaction, serialised against
 // every service-record change) and reports how the stored rollups differ
 // from the recount; unless check, it then replaces them with it. Pending
-// volunteer changes are applied first (SyncTargets), as every read does.
+// volunteer changes are applied first (SyncTargets), as every read does
+// (and on a database migrated with volunteers in it, not yet built, that
+// builds them, check or not).
 // A deregistered volunteer's community is known only from the rollups
 // (deregistration empties it): the recount keeps the one stored.
 func (s *Store) RebuildTargets(ctx context.Context, check bool) ([]TargetDiff, error) {
 	if err := s.SyncTargets(ctx); err != nil {
 		return nil, err
 	}
+	return s.rebuildTargets(ctx, check)
+}
+
+func (s *Store) rebuildTargets(ctx context.Context, check bool) ([]TargetDiff, error) {
 	pg := s.b.dialect() == "postgres"
 	monthNs := func(col string) string {
 		if pg {
@@ -151,6 +157,9 @@ func (s *Store) RebuildTargets(ctx context.Context, check bool) ([]TargetDiff, e
 				if err := bumpGeneration(ctx, q, g); err != nil {
 					return err
 				}
+			}
+			if _, err := q.exec(ctx, `DELETE FROM target_state WHERE key = 'needs_rebuild'`); err != nil {
+				return err
 			}
 			if _, err := q.exec(ctx, `INSERT INTO target_state (key, value) SELECT 'volunteers_ns', COALESCE(MAX(updated_ns), 0) FROM volunteers WHERE 1 = 1
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value`); err != nil {

@@ -235,3 +235,65 @@ func testTargetRollups(t *testing.T, s *Store) {
 	}
 	verify("after repairing")
 }
+
+// TestTargetsUpgrade: a database that held volunteers and final records
+// before migration 16 gets its rollups built by the first read.
+func TestTargetsUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/old.db"
+	b, err := openSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{b: b}
+	var v15 []migration
+	for _, m := range migrations {
+		if m.version <= 15 {
+			v15 = append(v15, m)
+		}
+	}
+	if err := old.migrate(ctx, v15); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := old.SaveAreas(ctx, []people.Area{{Code: "C", Name: "市", Level: people.LevelCity},
+		{Code: "K", Name: "县", Parent: "C", Level: people.LevelCounty}, {Code: "T", Name: "镇", Parent: "K", Level: people.LevelTownship},
+		{Code: "M", Name: "社区", Parent: "T", Level: people.LevelCommunity, Population: 10}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := old.RegisterVolunteers(ctx, []people.Volunteer{{ID: "V1", Name: "某", Gender: people.Female,
+		BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Sealed: people.Sealed{Cipher: "c", Hash: "h", Masked: "m"},
+		Community: "M", RegisteredOn: now}}, now); err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	r := ServiceRecord{ID: "imp:1", Ledger: LedgerImported, Volunteer: "V1", Community: "M", Day: "2026-04-02", CountedCents: 250,
+		Status: StatusFinal, Reasons: []string{}}
+	if _, err := b.exec(ctx, `INSERT INTO service_records (`+serviceRecordCols+`) VALUES (`+marks(1, 36)+`)`, serviceRecordArgs(&r)...); err != nil {
+		t.Fatal(err)
+	}
+	b.close()
+	s := open(t, "sqlite:"+path)
+	cs, _, err := s.TargetFigures(ctx, nil, 2026, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs["M"] != nil && cs["M"].Cents != 0 {
+		t.Fatalf("figures before the first sync: %+v", cs["M"])
+	}
+	if err := s.SyncTargets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err = s.TargetFigures(ctx, nil, 2026, 5)
+	if err != nil || cs["M"] == nil || *cs["M"] != (TargetCommunity{Registered: 1, Active: 1, Records: 1, Cents: 250}) {
+		t.Fatalf("after the first read: %+v, %v", cs["M"], err)
+	}
+	diffs, err := s.RebuildTargets(ctx, true)
+	for _, d := range diffs {
+		if d.Missing+d.Extra != 0 {
+			t.Fatalf("%+v", d)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
