@@ -383,7 +383,11 @@ func applyVolunteerMonths(ctx context.Context, q querier, volunteer string, delt
 		v.cents += d.cents
 		v.records += d.records
 		if v.records < 0 || v.cents < 0 {
-			return fmt.Errorf("targets rollup: volunteer %s month %d would fall below zero: run leifeng-cloud targets rebuild", volunteer, mo)
+			// The rollups were off before this change (a database not
+			// built yet, or edited by hand): the change goes through, and
+			// the rebuild (or the first read, for a database not built
+			// yet) puts them right; `targets rebuild --check` says so.
+			v = vmonth{max(v.cents, 0), max(v.records, 0)}
 		}
 		if v.records == 0 {
 			delete(months, mo)
