@@ -60,6 +60,8 @@ func testTargetsFixture(t *testing.T, dsn string) {
 	city := api.SeedUser(t, db, "admin", access.City, "", "pw-目标-1234567", false)
 	county := api.SeedUser(t, db, "simao", access.County, targetstest.County, "pw-目标-1234567", false)
 	other := api.SeedUser(t, db, "ninger", access.County, targetstest.County2, "pw-目标-1234567", false)
+	station := api.SeedUser(t, db, "zhenxing", access.Station, "pe-st-b", "pw-目标-1234567", false)
+	org := api.SeedUser(t, db, "nanping", access.Org, "O1", "pw-目标-1234567", false)
 	srv := httptest.NewServer(api.New(db, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)),
 		&api.Fleet{Store: db, Now: func() time.Time { return targetstest.Now }}))
 	defer srv.Close()
@@ -237,6 +239,13 @@ func testTargetsFixture(t *testing.T, dsn string) {
 		{city, "/api/v1/targets?year=2026", 400},
 		{"", "/api/v1/targets?area=" + targetstest.City + "&year=2026", 401},
 		{county, "/api/v1/target-settings", 200},
+		// A station manager sees their station's community, an
+		// organisation administrator its linked community.
+		{station, "/api/v1/targets?area=" + targetstest.CommunityB + "&year=2026", 200},
+		{station, "/api/v1/targets?area=" + targetstest.Community + "&year=2026", 404},
+		{station, "/api/v1/targets?area=" + targetstest.County + "&year=2026", 404},
+		{org, "/api/v1/targets/trend?area=" + targetstest.Community + "&year=2026", 200},
+		{org, "/api/v1/targets?area=" + targetstest.CommunityB + "&year=2026", 404},
 	} {
 		code, body := call(c.token, "GET", c.path, "")
 		if code != c.code {
