@@ -96,6 +96,13 @@ func (s *Store) rebuildTargets(ctx context.Context, check bool) ([]TargetDiff, e
 	}
 	var diffs []TargetDiff
 	err := s.b.inTx(ctx, func(q querier) error {
+		if pg {
+			// The recount groups tens of millions of rows: sorts and
+			// hashes in memory rather than in temporary files.
+			if _, err := q.exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+				return err
+			}
+		}
 		for _, t := range targetTables {
 			if _, err := q.exec(ctx, `DROP TABLE IF EXISTS x_`+strings.TrimPrefix(t.name, "target_")); err != nil {
 				return err
@@ -113,12 +120,27 @@ func (s *Store) rebuildTargets(ctx context.Context, check bool) ([]TargetDiff, e
 		for _, t := range targetTables {
 			x := "x_" + strings.TrimPrefix(t.name, "target_")
 			d := TargetDiff{Table: t.name}
+			// An empty side (a first build) needs no comparison.
+			empty := map[string]bool{}
+			for _, tb := range []string{x, t.name} {
+				n := 0
+				if err := q.query(ctx, `SELECT 1 FROM `+tb+` WHERE `+t.keep+` LIMIT 1`, nil, func(rows) error { n++; return nil }); err != nil {
+					return err
+				}
+				empty[tb] = n == 0
+			}
 			for _, dir := range []struct {
 				from, to string
 				n        *int64
 				label    string
 			}{{x, t.name, &d.Missing, "缺少"}, {t.name, x, &d.Extra, "多出"}} {
 				sel := `SELECT ` + t.cols + ` FROM ` + dir.from + ` WHERE ` + t.keep + ` EXCEPT SELECT ` + t.cols + ` FROM ` + dir.to + ` WHERE ` + t.keep
+				switch {
+				case empty[dir.from]:
+					continue
+				case empty[dir.to]:
+					sel = `SELECT ` + t.cols + ` FROM ` + dir.from + ` WHERE ` + t.keep
+				}
 				if err := q.query(ctx, `SELECT COUNT(*) FROM (`+sel+`) d`, nil, func(r rows) error { return r.Scan(dir.n) }); err != nil {
 					return err
 				}
