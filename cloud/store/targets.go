@@ -34,6 +34,10 @@ import (
 // cst is China Standard Time (the calendar package imports the store).
 var cst = time.FixedZone("CST", 8*3600)
 
+// targetSyncMax is how many volunteer changes SyncTargets applies one by
+// one; more, and it recounts everything (RebuildTargets).
+const targetSyncMax = 5000
+
 // targetSyncSlack is how far back SyncTargets looks before the last
 // updated_ns it applied, for changes stamped earlier but committed later.
 const targetSyncSlack = int64(10 * time.Minute)
@@ -576,6 +580,12 @@ func (s *Store) SyncTargets(ctx context.Context) error {
 	}
 	if len(changes) == 0 && last == mark {
 		return nil
+	}
+	if len(changes) > targetSyncMax {
+		// Many volunteers at once (a bulk import, volunteers written by
+		// hand): a recount is quicker than moving them one at a time.
+		_, err := s.rebuildTargets(ctx, false)
+		return err
 	}
 	err = s.b.inTx(ctx, func(q querier) error {
 		changes, _, last, err := scan(q)
