@@ -297,3 +297,50 @@ func TestTargetsUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTargetsBulkVolunteers: more volunteers changed at once than
+// SyncTargets moves one by one are recounted, with the same result.
+func TestTargetsBulkVolunteers(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "sqlite:"+t.TempDir()+"/bulk.db")
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.SaveAreas(ctx, []people.Area{{Code: "C", Name: "市", Level: people.LevelCity},
+		{Code: "K", Name: "县", Parent: "C", Level: people.LevelCounty}, {Code: "T", Name: "镇", Parent: "K", Level: people.LevelTownship},
+		{Code: "M", Name: "社区", Parent: "T", Level: people.LevelCommunity, Population: 10}}, now); err != nil {
+		t.Fatal(err)
+	}
+	var vs []people.Volunteer
+	for i := range targetSyncMax + 10 {
+		id := fmt.Sprintf("V%d", i)
+		vs = append(vs, people.Volunteer{ID: id, Name: "某", Gender: people.Female, BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
+			Sealed: people.Sealed{Cipher: "c", Hash: "h" + id, Masked: "m"}, Community: "M", RegisteredOn: now})
+	}
+	if _, err := s.RegisterVolunteers(ctx, vs, now); err != nil {
+		t.Fatal(err)
+	}
+	r := ServiceRecord{ID: "imp:1", Ledger: LedgerImported, Volunteer: "V7", Community: "M", Day: "2026-04-02", CountedCents: 250,
+		Status: StatusFinal, Reasons: []string{}}
+	if _, err := s.PutServiceRecords(ctx, []ServiceRecord{r}, "test", now); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := s.TargetFigures(ctx, nil, 2026, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncTargets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err = s.TargetFigures(ctx, nil, 2026, 5)
+	if err != nil || cs["M"] == nil || *cs["M"] != (TargetCommunity{Registered: int64(targetSyncMax + 10), Active: 1, Records: 1, Cents: 250}) {
+		t.Fatalf("after the sync: %+v, %v", cs["M"], err)
+	}
+	diffs, err := s.RebuildTargets(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		if d.Missing+d.Extra != 0 {
+			t.Fatalf("%+v", d)
+		}
+	}
+}
