@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"leifeng/cloud/people"
+	"leifeng/internal/pgtest"
 )
 
 // TestTargetRollups: after random inserts, approvals (review → notice →
@@ -341,6 +342,55 @@ func TestTargetsBulkVolunteers(t *testing.T) {
 	for _, d := range diffs {
 		if d.Missing+d.Extra != 0 {
 			t.Fatalf("%+v", d)
+		}
+	}
+}
+
+// BenchmarkRollupHook: what the targets' rollups add to writing service
+// records: 1,000 records a batch, final (the hook counts each) against in
+// review (the hook has nothing to do), on SQLite and PostgreSQL.
+func BenchmarkRollupHook(b *testing.B) {
+	for _, be := range []struct {
+		name string
+		dsn  func(b *testing.B) string
+	}{
+		{"sqlite", func(b *testing.B) string { return "sqlite:" + b.TempDir() + "/h.db" }},
+		{"postgres", func(b *testing.B) string { return pgtest.NewDatabase(b, pgtest.Start(b)) }},
+	} {
+		for _, status := range []string{StatusReview, StatusFinal} {
+			b.Run(be.name+"/"+status, func(b *testing.B) {
+				ctx := context.Background()
+				s := openBench(b, be.dsn(b))
+				now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+				if _, err := s.SaveAreas(ctx, []people.Area{{Code: "C", Name: "市", Level: people.LevelCity},
+					{Code: "K", Name: "县", Parent: "C", Level: people.LevelCounty}, {Code: "T", Name: "镇", Parent: "K", Level: people.LevelTownship},
+					{Code: "M", Name: "社区", Parent: "T", Level: people.LevelCommunity, Population: 10}}, now); err != nil {
+					b.Fatal(err)
+				}
+				var vs []people.Volunteer
+				for i := range 200 {
+					id := fmt.Sprintf("V%d", i)
+					vs = append(vs, people.Volunteer{ID: id, Name: "某", Gender: people.Female, BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
+						Sealed: people.Sealed{Cipher: "c", Hash: "h" + id, Masked: "m"}, Community: "M", RegisteredOn: now})
+				}
+				if _, err := s.RegisterVolunteers(ctx, vs, now); err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				b.ResetTimer()
+				for range b.N {
+					recs := make([]ServiceRecord, 1000)
+					for i := range recs {
+						n++
+						recs[i] = ServiceRecord{ID: fmt.Sprintf("imp:%d", n), Ledger: LedgerImported, Volunteer: fmt.Sprintf("V%d", n%200),
+							Org: "O1", Community: "M", Day: fmt.Sprintf("2026-%02d-01", 1+n%11), CountedCents: 100, Status: status, Reasons: []string{}}
+					}
+					if _, err := s.PutServiceRecords(ctx, recs, "bench", now); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "records/s")
+			})
 		}
 	}
 }
