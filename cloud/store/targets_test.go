@@ -257,9 +257,7 @@ func TestTargetsUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := old.SaveAreas(ctx, []people.Area{{Code: "C", Name: "市", Level: people.LevelCity},
-		{Code: "K", Name: "县", Parent: "C", Level: people.LevelCounty}, {Code: "T", Name: "镇", Parent: "K", Level: people.LevelTownship},
-		{Code: "M", Name: "社区", Parent: "T", Level: people.LevelCommunity, Population: 10}}, now); err != nil {
+	if _, err := old.SaveAreas(ctx, oneCommunity, now); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := old.RegisterVolunteers(ctx, []people.Volunteer{{ID: "V1", Name: "某", Gender: people.Female,
@@ -305,16 +303,13 @@ func TestTargetsBulkVolunteers(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, "sqlite:"+t.TempDir()+"/bulk.db")
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := s.SaveAreas(ctx, []people.Area{{Code: "C", Name: "市", Level: people.LevelCity},
-		{Code: "K", Name: "县", Parent: "C", Level: people.LevelCounty}, {Code: "T", Name: "镇", Parent: "K", Level: people.LevelTownship},
-		{Code: "M", Name: "社区", Parent: "T", Level: people.LevelCommunity, Population: 10}}, now); err != nil {
+	if _, err := s.SaveAreas(ctx, oneCommunity, now); err != nil {
 		t.Fatal(err)
 	}
 	var vs []people.Volunteer
 	for i := range targetSyncMax + 10 {
 		id := fmt.Sprintf("V%d", i)
-		vs = append(vs, people.Volunteer{ID: id, Name: "某", Gender: people.Female, BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
-			Sealed: people.Sealed{Cipher: "c", Hash: "h" + id, Masked: "m"}, Community: "M", RegisteredOn: now})
+		vs = append(vs, memberOf(id, now))
 	}
 	if _, err := s.RegisterVolunteers(ctx, vs, now); err != nil {
 		t.Fatal(err)
@@ -362,16 +357,13 @@ func BenchmarkRollupHook(b *testing.B) {
 				ctx := context.Background()
 				s := openBench(b, be.dsn(b))
 				now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-				if _, err := s.SaveAreas(ctx, []people.Area{{Code: "C", Name: "市", Level: people.LevelCity},
-					{Code: "K", Name: "县", Parent: "C", Level: people.LevelCounty}, {Code: "T", Name: "镇", Parent: "K", Level: people.LevelTownship},
-					{Code: "M", Name: "社区", Parent: "T", Level: people.LevelCommunity, Population: 10}}, now); err != nil {
+				if _, err := s.SaveAreas(ctx, oneCommunity, now); err != nil {
 					b.Fatal(err)
 				}
 				var vs []people.Volunteer
 				for i := range 200 {
 					id := fmt.Sprintf("V%d", i)
-					vs = append(vs, people.Volunteer{ID: id, Name: "某", Gender: people.Female, BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
-						Sealed: people.Sealed{Cipher: "c", Hash: "h" + id, Masked: "m"}, Community: "M", RegisteredOn: now})
+					vs = append(vs, memberOf(id, now))
 				}
 				if _, err := s.RegisterVolunteers(ctx, vs, now); err != nil {
 					b.Fatal(err)
@@ -393,4 +385,15 @@ func BenchmarkRollupHook(b *testing.B) {
 			})
 		}
 	}
+}
+
+// oneCommunity is a city with one community, M.
+var oneCommunity = []people.Area{{Code: "C", Name: "市", Level: people.LevelCity},
+	{Code: "K", Name: "县", Parent: "C", Level: people.LevelCounty}, {Code: "T", Name: "镇", Parent: "K", Level: people.LevelTownship},
+	{Code: "M", Name: "社区", Parent: "T", Level: people.LevelCommunity, Population: 10}}
+
+// memberOf is a volunteer of M registered on day.
+func memberOf(id string, day time.Time) people.Volunteer {
+	return people.Volunteer{ID: id, Name: "某", Gender: people.Female, BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
+		Sealed: people.Sealed{Cipher: "c", Hash: "h" + id, Masked: "m"}, Community: "M", RegisteredOn: day}
 }

@@ -242,13 +242,19 @@ func (s *Service) load(ctx context.Context, area string, year int) (*tree, *data
 	return t, &data{communities: cs, orgs: orgs, needMonths: last}, nil
 }
 
-// Figures are area's figures for year.
-func (s *Service) Figures(ctx context.Context, area string, year int) (*Report, error) {
+// read is load with the targets in force.
+func (s *Service) read(ctx context.Context, area string, year int) (*tree, *data, Settings, error) {
 	t, d, err := s.load(ctx, area, year)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	set, err := s.Settings(ctx)
+	return t, d, set, err
+}
+
+// Figures are area's figures for year.
+func (s *Service) Figures(ctx context.Context, area string, year int) (*Report, error) {
+	t, d, set, err := s.read(ctx, area, year)
 	if err != nil {
 		return nil, err
 	}
@@ -258,11 +264,7 @@ func (s *Service) Figures(ctx context.Context, area string, year int) (*Report, 
 // Children are the areas directly below area, each with its figures for
 // year, by code (the caller ranks them by the figure it shows).
 func (s *Service) Children(ctx context.Context, area string, year int) ([]Child, error) {
-	t, d, err := s.load(ctx, area, year)
-	if err != nil {
-		return nil, err
-	}
-	set, err := s.Settings(ctx)
+	t, d, set, err := s.read(ctx, area, year)
 	if err != nil {
 		return nil, err
 	}
