@@ -138,6 +138,12 @@ bench:
 	# LEIFENG_BENCH_TAPS (default 20,000; the issue's figure is 1,000,000),
 	# LEIFENG_BENCH_HOURS_DB=sqlite|postgres for one of them.
 	$(GO) test -run '^$$' -bench 'BenchmarkHoursPass' -benchtime 1x -timeout 60m ./cloud/hours/
+	# The plan's figures (issue 14): GET /api/v1/targets for the city and a
+	# county on PostgreSQL, cold and warm, over generated records
+	# (LEIFENG_BENCH_TARGET_RECORDS=1000000,10000000 for the full run, side
+	# by side; LEIFENG_BENCH_DROP_CACHES=1, as root, drops the page cache
+	# before each cold request).
+	$(GO) test -run '^$$' -bench 'BenchmarkTargetsAPI' -benchtime 20x -timeout 100m ./cloud/api/
 
 demo: build
 	@bash deploy/demo.sh

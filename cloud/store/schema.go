@@ -540,6 +540,7 @@ var migrations = []migration{
 		`CREATE INDEX orders_org ON orders (org, state, rating) WHERE org <> ''`,
 	}},
 	{15, "service records, hour rules, review, public notice, holidays, stars, certificates", serviceRecordsSchema},
+	{16, "targets: rollups of the plan's figures", targetsSchema},
 	{17, "manual hours' evidence, the review queue", reviewSchema},
 	{18, "objection intake, open objections and the star queue", noticeSchema},
 	{21, "when a station document first carried a review outcome", kioskSchema},

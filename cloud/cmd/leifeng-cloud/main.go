@@ -88,6 +88,8 @@ usage:
                                   the public-holiday calendar (CSV day,kind,name) the notice period counts in
   leifeng-cloud hours rules [show|set FILE] | recount --volunteer ID|--all [--data DIR | --db DSN]
                                   the hour rules (versions) and counting a volunteer's records again
+  leifeng-cloud targets rebuild [--check] [--data DIR | --db DSN]
+                                  recount the rollups of the plan's figures and report differences
   leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
                                   the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
@@ -143,6 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return holidaysCmd(ctx, args[1:], stdout, stderr)
 	case "hours":
 		return hoursCmd(ctx, args[1:], stdout, stderr)
+	case "targets":
+		return targetsCmd(ctx, args[1:], stdout, stderr)
 	case "issuer-key":
 		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
