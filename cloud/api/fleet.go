@@ -61,6 +61,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.orderRoutes(mux)
 	a.matchRoutes(mux)
 	a.activityRoutes(mux)
+	a.exportRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}
