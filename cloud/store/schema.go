@@ -540,6 +540,7 @@ var migrations = []migration{
 		`CREATE INDEX orders_org ON orders (org, state, rating) WHERE org <> ''`,
 	}},
 	{15, "service records, hour rules, review, public notice, holidays, stars, certificates", serviceRecordsSchema},
+	{16, "targets: rollups of the plan's figures", targetsSchema},
 }
 
 // latestMigration is the highest migration number this program knows.
