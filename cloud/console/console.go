@@ -114,6 +114,7 @@ func (c *Console) Handler() http.Handler {
 	c.userRoutes(mux)
 	c.auditRoutes(mux)
 	c.activityRoutes(mux)
+	c.targetRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}
@@ -198,6 +199,7 @@ func (c *Console) nav(u *access.User) []navItem {
 	}
 	const city, county, station, org, auditor = access.City, access.County, access.Station, access.Org, access.Auditor
 	add("stations", "站点", city, county, station, auditor)
+	add("targets", "目标看板", city, county, auditor)
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
 	add("orders", "需求", city, county, station, org, auditor)
