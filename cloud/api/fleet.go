@@ -62,6 +62,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.matchRoutes(mux)
 	a.activityRoutes(mux)
 	a.exportRoutes(mux)
+	a.targetRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)
 	}
