@@ -183,6 +183,19 @@ func TestConsoleTargetsInChromium(t *testing.T) {
 		page.waitTrue(t, fmt.Sprintf(`(async () => { const r = await fetch(document.getElementById(%q).href); const b = await r.blob();
 			return r.ok && b.size > 0 && r.headers.get('Content-Disposition').startsWith('attachment'); })()`, id))
 	}
+	// The statistics county offices file, counted as the figures are:
+	// 思茅区 has A's 6 and B's 4 and C's VC2 registered, 6 of them active
+	// with 8 final records of 2026 (VA1 2, VA2, VA4, VA5, VB1, VB2 2)
+	// and 360 h; 宁洱县 VD1 (2 records, 21.5 h) and VC1 (4 h, made in C
+	// before the move); organisations by linked community, O4 by county;
+	// the one station in B.
+	page.waitTrue(t, fmt.Sprintf(`(async () => {
+		const r = await fetch('/api/v1/exports/statistics.csv?area=%s&year=2026'); return (await r.text()).trim() === %q; })()`,
+		targetstest.City, strings.Join([]string{
+			"区域代码,区域,注册志愿者,活跃志愿者,服务人次,服务时长（小时）,志愿服务组织,服务站点",
+			"530802,思茅区,11,6,8,360,3,1",
+			"530821,宁洱县,2,2,3,25.5,2,0",
+			"合计,普洱市,13,8,11,385.5,5,1"}, "\r\n")))
 	page.eval(t, `(() => { document.getElementById('export-stats-csv').click(); return true; })()`)
 	page.waitTrue(t, `document.getElementById('exportStatus').textContent.includes('已生成 statistics-530802001001-2026.csv')`)
 
