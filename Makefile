@@ -120,6 +120,9 @@ bench:
 	# volunteers on PostgreSQL is BenchmarkSearchVolunteers in ./cloud/store/
 	# above (LEIFENG_BENCH_VOLUNTEERS to change).
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./cloud/people/
+	# Service-record export, XLSX (stream writer) beside CSV: records/s and
+	# heap (LEIFENG_BENCH_EXPORT_ROWS, default 20,000).
+	$(GO) test -run '^$$' -bench 'BenchmarkExportRecords' -benchtime 1x ./cloud/export/
 
 demo: build
 	@bash deploy/demo.sh
