@@ -123,6 +123,12 @@ bench:
 	# Service-record export, XLSX (stream writer) beside CSV: records/s and
 	# heap (LEIFENG_BENCH_EXPORT_ROWS, default 20,000).
 	$(GO) test -run '^$$' -bench 'BenchmarkExportRecords' -benchtime 1x ./cloud/export/
+	# The plan's figures (issue 14): GET /api/v1/targets for the city and a
+	# county on PostgreSQL, cold and warm, over generated records
+	# (LEIFENG_BENCH_TARGET_RECORDS=1000000,10000000 for the full run, side
+	# by side; LEIFENG_BENCH_DROP_CACHES=1, as root, drops the page cache
+	# before each cold request).
+	$(GO) test -run '^$$' -bench 'BenchmarkTargetsAPI' -benchtime 20x -timeout 100m ./cloud/api/
 
 demo: build
 	@bash deploy/demo.sh

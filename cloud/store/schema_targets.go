@@ -81,4 +81,8 @@ var targetsSchema = []string{
 		value BIGINT NOT NULL
 	)`,
 	`CREATE INDEX volunteers_updated ON volunteers (updated_ns)`,
+	// A database that had volunteers before this migration has rollups to
+	// build from them: the first read does it (RebuildTargets), unless
+	// `leifeng-cloud targets rebuild` did already.
+	`INSERT INTO target_state (key, value) SELECT 'needs_rebuild', 1 WHERE EXISTS (SELECT 1 FROM volunteers)`,
 }

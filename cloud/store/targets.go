@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -184,11 +185,13 @@ func applyContrib(ctx context.Context, q querier, c contrib) error {
 		}
 		return x.c - y.c
 	})
+	bumpReg, bumpOrg := false, false
 	for _, k := range keys {
 		v := c[k]
 		var err error
 		switch k.kind {
 		case 'r':
+			bumpReg = true
 			_, err = q.exec(ctx, `INSERT INTO target_registered (community, college, reg_month, dereg_month, n) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (community, college, reg_month, dereg_month) DO UPDATE SET n = target_registered.n + excluded.n`,
 				k.community, k.a, k.b, k.c, v.n)
@@ -215,19 +218,49 @@ func applyContrib(ctx context.Context, q querier, c contrib) error {
 					k.community, k.a)
 			}
 		case 'o':
-			_, err = q.exec(ctx, `INSERT INTO target_org_months (org, community, month, records) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (org, community, month) DO UPDATE SET records = target_org_months.records + excluded.records`,
+			// Only a row coming or going changes the visits' months.
+			var changed int64
+			changed, err = q.exec(ctx, `UPDATE target_org_months SET records = records + $4 WHERE org = $1 AND community = $2 AND month = $3`,
 				k.org, k.community, k.a, v.records)
+			if err == nil && changed == 0 {
+				_, err = q.exec(ctx, `INSERT INTO target_org_months (org, community, month, records) VALUES ($1, $2, $3, $4)`,
+					k.org, k.community, k.a, v.records)
+				bumpOrg = true
+			}
 			if err == nil && v.records < 0 {
-				_, err = q.exec(ctx, `DELETE FROM target_org_months WHERE org = $1 AND community = $2 AND month = $3 AND records = 0`,
+				changed, err = q.exec(ctx, `DELETE FROM target_org_months WHERE org = $1 AND community = $2 AND month = $3 AND records = 0`,
 					k.org, k.community, k.a)
+				bumpOrg = bumpOrg || changed > 0
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("targets rollup %c: %w", k.kind, err)
 		}
 	}
+	if bumpReg {
+		if err := bumpGeneration(ctx, q, genRegistered); err != nil {
+			return err
+		}
+	}
+	if bumpOrg {
+		return bumpGeneration(ctx, q, genOrgMonths)
+	}
 	return nil
+}
+
+// Generations: target_state counters that rise, in the transaction of the
+// change, whenever target_registered changes or a row of
+// target_org_months comes or goes, so that a process may keep what it
+// read of those tables until the counter moves (targetCache).
+const (
+	genRegistered = "registered_gen"
+	genOrgMonths  = "org_gen"
+)
+
+func bumpGeneration(ctx context.Context, q querier, key string) error {
+	_, err := q.exec(ctx, `INSERT INTO target_state (key, value) VALUES ($1, 1)
+		ON CONFLICT (key) DO UPDATE SET value = target_state.value + 1`, key)
+	return err
 }
 
 // targetsHook is the rollups' RegisterRollupHook.
@@ -350,7 +383,11 @@ func applyVolunteerMonths(ctx context.Context, q querier, volunteer string, delt
 		v.cents += d.cents
 		v.records += d.records
 		if v.records < 0 || v.cents < 0 {
-			return fmt.Errorf("targets rollup: volunteer %s month %d would fall below zero: run leifeng-cloud targets rebuild", volunteer, mo)
+			// The rollups were off before this change (a database not
+			// built yet, or edited by hand): the change goes through, and
+			// the rebuild (or the first read, for a database not built
+			// yet) puts them right; `targets rebuild --check` says so.
+			v = vmonth{max(v.cents, 0), max(v.records, 0)}
 		}
 		if v.records == 0 {
 			delete(months, mo)
@@ -471,6 +508,15 @@ func syncMember(ctx context.Context, q querier, volunteer string, old targetMemb
 // rollups (see the top of this file). It writes only when something
 // changed, so a read of the figures costs one indexed query otherwise.
 func (s *Store) SyncTargets(ctx context.Context) error {
+	var pending bool
+	if err := s.b.query(ctx, `SELECT 1 FROM target_state WHERE key = 'needs_rebuild'`, nil,
+		func(rows) error { pending = true; return nil }); err != nil {
+		return fmt.Errorf("store: sync targets: %w", err)
+	}
+	if pending {
+		_, err := s.rebuildTargets(ctx, false)
+		return err
+	}
 	type change struct {
 		id        string
 		old, now  targetMember
@@ -571,15 +617,25 @@ type TargetOrg struct {
 	Months                int
 }
 
-const targetSub = `WITH RECURSIVE sub(code) AS (
-	SELECT code FROM areas WHERE code = $1
-	UNION SELECT a.code FROM areas a JOIN sub ON a.parent = sub.code) `
+// inAreas is the condition "col is one of areas" (true when areas is
+// nil: the whole city) with its arguments, numbered from first.
+func inAreas(col string, areas []string, first int) (string, []any) {
+	if areas == nil {
+		return "1 = 1", nil
+	}
+	if len(areas) == 0 {
+		return "1 = 0", nil
+	}
+	list, args := inList(areas, first)
+	return col + " IN (" + list + ")", args
+}
 
-// TargetFigures reads the rollups of year for the home communities under
-// area (any level), and the organisations whose county or linked
-// community is under it with the months from January to lastMonth (1–12)
-// in which they have a final record in their linked community.
-func (s *Store) TargetFigures(ctx context.Context, area string, year, lastMonth int) (map[string]*TargetCommunity, []TargetOrg, error) {
+// TargetFigures reads the rollups of year for the home communities among
+// areas (the codes of an area's subtree, nil for the whole city), and
+// the organisations whose county or linked community is among them, with
+// the months from January to lastMonth (1–12) in which they have a final
+// record in their linked community.
+func (s *Store) TargetFigures(ctx context.Context, areas []string, year, lastMonth int) (map[string]*TargetCommunity, []TargetOrg, error) {
 	out := map[string]*TargetCommunity{}
 	get := func(c string) *TargetCommunity {
 		if out[c] == nil {
@@ -588,26 +644,60 @@ func (s *Store) TargetFigures(ctx context.Context, area string, year, lastMonth 
 		return out[c]
 	}
 	end, school := year*100+12, year*100+8
-	err := s.b.query(ctx, targetSub+`SELECT t.community,
-			CAST(SUM(CASE WHEN t.reg_month <= $2 AND (t.dereg_month = 0 OR t.dereg_month > $2) THEN t.n ELSE 0 END) AS BIGINT),
-			CAST(SUM(CASE WHEN t.college = 1 AND t.reg_month <= $3 AND (t.dereg_month = 0 OR t.dereg_month > $3) THEN t.n ELSE 0 END) AS BIGINT)
-		FROM target_registered t JOIN sub ON sub.code = t.community
-		WHERE t.reg_month <= $2 GROUP BY t.community`, []any{area, end, school},
+	in, inArgs := inAreas("t.community", areas, 3)
+	var inSet map[string]bool
+	if areas != nil {
+		inSet = map[string]bool{}
+		for _, a := range areas {
+			inSet[a] = true
+		}
+	}
+	gens := map[string]int64{}
+	err := s.b.query(ctx, `SELECT key, value FROM target_state WHERE key IN ($1, $2)`, []any{genRegistered, genOrgMonths},
 		func(r rows) error {
-			var c string
-			var reg, col int64
-			if err := r.Scan(&c, &reg, &col); err != nil {
-				return err
-			}
-			x := get(c)
-			x.Registered, x.CollegeRegistered = reg, col
-			return nil
+			var k string
+			var v int64
+			err := r.Scan(&k, &v)
+			gens[k] = v
+			return err
 		})
+	c := s.targetCache(year)
+	c.mu.Lock()
+	reg, regOK := c.reg, c.regOK && c.regGen == gens[genRegistered]
+	months, orgOK := c.orgMonths, c.orgOK && c.orgGen == gens[genOrgMonths] && c.orgLast == lastMonth
+	c.mu.Unlock()
+	if err == nil && !regOK {
+		// The whole city's, kept until target_registered changes.
+		reg = map[string][2]int64{}
+		err = s.b.query(ctx, `SELECT t.community,
+				CAST(SUM(CASE WHEN t.dereg_month = 0 OR t.dereg_month > $1 THEN t.n ELSE 0 END) AS BIGINT),
+				CAST(SUM(CASE WHEN t.college = 1 AND t.reg_month <= $2 AND (t.dereg_month = 0 OR t.dereg_month > $2) THEN t.n ELSE 0 END) AS BIGINT)
+			FROM target_registered t
+			WHERE t.reg_month <= $1 GROUP BY t.community`, []any{end, school},
+			func(r rows) error {
+				var c string
+				var x [2]int64
+				err := r.Scan(&c, &x[0], &x[1])
+				reg[c] = x
+				return err
+			})
+		if err == nil {
+			c.mu.Lock()
+			c.reg, c.regGen, c.regOK = reg, gens[genRegistered], true
+			c.mu.Unlock()
+		}
+	}
+	for cm, x := range reg {
+		if inSet == nil || inSet[cm] {
+			t := get(cm)
+			t.Registered, t.CollegeRegistered = x[0], x[1]
+		}
+	}
 	if err == nil {
-		err = s.b.query(ctx, targetSub+`SELECT t.community, CAST(SUM(t.cents) AS BIGINT), CAST(SUM(t.records) AS BIGINT),
+		err = s.b.query(ctx, `SELECT t.community, CAST(SUM(t.cents) AS BIGINT), CAST(SUM(t.records) AS BIGINT),
 				CAST(SUM(t.first_active) AS BIGINT)
-			FROM target_cells t JOIN sub ON sub.code = t.community
-			WHERE t.month BETWEEN $2 AND $3 GROUP BY t.community`, []any{area, year*100 + 1, end},
+			FROM target_cells t
+			WHERE t.month BETWEEN $1 AND $2 AND `+in+` GROUP BY t.community`, append([]any{year*100 + 1, end}, inArgs...),
 			func(r rows) error {
 				var c string
 				var cents, recs, act int64
@@ -620,8 +710,9 @@ func (s *Store) TargetFigures(ctx context.Context, area string, year, lastMonth 
 			})
 	}
 	if err == nil {
-		err = s.b.query(ctx, targetSub+`SELECT t.community, t.n FROM target_college_done t JOIN sub ON sub.code = t.community
-			WHERE t.school_year = $2`, []any{area, year},
+		in2, args2 := inAreas("t.community", areas, 2)
+		err = s.b.query(ctx, `SELECT t.community, t.n FROM target_college_done t
+			WHERE t.school_year = $1 AND `+in2, append([]any{year}, args2...),
 			func(r rows) error {
 				var c string
 				var n int64
@@ -634,23 +725,48 @@ func (s *Store) TargetFigures(ctx context.Context, area string, year, lastMonth 
 	}
 	var orgs []TargetOrg
 	if err == nil {
-		err = s.b.query(ctx, targetSub+`SELECT o.id, o.county, o.community,
-				(SELECT COUNT(*) FROM target_org_months t WHERE t.org = o.id AND t.community = o.community
-					AND t.month BETWEEN $2 AND $3 AND t.records > 0)
-			FROM organisations o
-			WHERE o.county IN (SELECT code FROM sub) OR o.community IN (SELECT code FROM sub)
-			ORDER BY o.id`, []any{area, year*100 + 1, year*100 + lastMonth},
+		cond := "1 = 1"
+		var args []any
+		if areas != nil {
+			c1, a1 := inAreas("county", areas, 1)
+			c2, a2 := inAreas("community", areas, 1+len(a1))
+			cond, args = "("+c1+" OR "+c2+")", append(a1, a2...)
+		}
+		err = s.b.query(ctx, `SELECT id, county, community FROM organisations WHERE `+cond+` ORDER BY id`, args,
 			func(r rows) error {
 				var o TargetOrg
-				var n int64
-				err := r.Scan(&o.ID, &o.County, &o.Community, &n)
-				o.Months = int(n)
+				err := r.Scan(&o.ID, &o.County, &o.Community)
 				orgs = append(orgs, o)
 				return err
 			})
+		if err == nil && !orgOK {
+			// The whole city's, kept until a row of target_org_months
+			// comes or goes.
+			months = map[[2]string]int{}
+			err = s.b.query(ctx, `SELECT t.org, t.community, COUNT(*) FROM target_org_months t
+				WHERE t.month BETWEEN $1 AND $2 AND t.records > 0 GROUP BY t.org, t.community`,
+				[]any{year*100 + 1, year*100 + lastMonth},
+				func(r rows) error {
+					var o, cm string
+					var n int64
+					err := r.Scan(&o, &cm, &n)
+					months[[2]string{o, cm}] = int(n)
+					return err
+				})
+			if err == nil {
+				c.mu.Lock()
+				c.orgMonths, c.orgGen, c.orgLast, c.orgOK = months, gens[genOrgMonths], lastMonth, true
+				c.mu.Unlock()
+			}
+		}
+		for i, o := range orgs {
+			if o.Community != "" {
+				orgs[i].Months = months[[2]string{o.ID, o.Community}]
+			}
+		}
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: target figures of %s %d: %w", area, year, err)
+		return nil, nil, fmt.Errorf("store: target figures of %d: %w", year, err)
 	}
 	return out, orgs, nil
 }
@@ -667,8 +783,9 @@ type TargetMonth struct {
 	Registered int64
 }
 
-// TargetTrend reads year's twelve months under area.
-func (s *Store) TargetTrend(ctx context.Context, area string, year int) ([]TargetMonth, error) {
+// TargetTrend reads year's twelve months for the home communities among
+// areas (nil: the whole city).
+func (s *Store) TargetTrend(ctx context.Context, areas []string, year int) ([]TargetMonth, error) {
 	out := make([]TargetMonth, 12)
 	for i := range out {
 		out[i].Month = i + 1
@@ -678,9 +795,10 @@ func (s *Store) TargetTrend(ctx context.Context, area string, year int) ([]Targe
 		n          int64
 	}
 	var regs []regRow
-	err := s.b.query(ctx, targetSub+`SELECT t.reg_month, t.dereg_month, CAST(SUM(t.n) AS BIGINT)
-		FROM target_registered t JOIN sub ON sub.code = t.community
-		WHERE t.reg_month <= $2 GROUP BY t.reg_month, t.dereg_month`, []any{area, year*100 + 12},
+	in, inArgs := inAreas("t.community", areas, 2)
+	err := s.b.query(ctx, `SELECT t.reg_month, t.dereg_month, CAST(SUM(t.n) AS BIGINT)
+		FROM target_registered t
+		WHERE t.reg_month <= $1 AND `+in+` GROUP BY t.reg_month, t.dereg_month`, append([]any{year*100 + 12}, inArgs...),
 		func(r rows) error {
 			var x regRow
 			err := r.Scan(&x.reg, &x.dereg, &x.n)
@@ -688,10 +806,11 @@ func (s *Store) TargetTrend(ctx context.Context, area string, year int) ([]Targe
 			return err
 		})
 	if err == nil {
-		err = s.b.query(ctx, targetSub+`SELECT t.month, CAST(SUM(t.cents) AS BIGINT), CAST(SUM(t.records) AS BIGINT),
+		in3, args3 := inAreas("t.community", areas, 3)
+		err = s.b.query(ctx, `SELECT t.month, CAST(SUM(t.cents) AS BIGINT), CAST(SUM(t.records) AS BIGINT),
 				CAST(SUM(t.first_active) AS BIGINT)
-			FROM target_cells t JOIN sub ON sub.code = t.community
-			WHERE t.month BETWEEN $2 AND $3 GROUP BY t.month`, []any{area, year*100 + 1, year*100 + 12},
+			FROM target_cells t
+			WHERE t.month BETWEEN $1 AND $2 AND `+in3+` GROUP BY t.month`, append([]any{year*100 + 1, year*100 + 12}, args3...),
 			func(r rows) error {
 				var mo int
 				var cents, recs, act int64
@@ -705,7 +824,7 @@ func (s *Store) TargetTrend(ctx context.Context, area string, year int) ([]Targe
 			})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: target trend of %s %d: %w", area, year, err)
+		return nil, fmt.Errorf("store: target trend of %d: %w", year, err)
 	}
 	for i := range out {
 		m := year*100 + i + 1
@@ -736,4 +855,25 @@ func (s *Store) SetTargetSettings(ctx context.Context, doc string, now time.Time
 		return fmt.Errorf("store: set targets: %w", err)
 	}
 	return nil
+}
+
+// targetYearCache is what TargetFigures keeps of one year between calls,
+// with the generations it was read at.
+type targetYearCache struct {
+	mu        sync.Mutex
+	regOK     bool
+	regGen    int64
+	reg       map[string][2]int64
+	orgOK     bool
+	orgGen    int64
+	orgLast   int
+	orgMonths map[[2]string]int
+}
+
+var targetCaches sync.Map // *Store → *sync.Map of year → *targetYearCache
+
+func (s *Store) targetCache(year int) *targetYearCache {
+	m, _ := targetCaches.LoadOrStore(s, &sync.Map{})
+	c, _ := m.(*sync.Map).LoadOrStore(year, &targetYearCache{})
+	return c.(*targetYearCache)
 }

@@ -32,13 +32,19 @@ var targetTables = []struct{ name, cols, keep string }{
 // volunteers and the stations (in one transaction, serialised against
 // every service-record change) and reports how the stored rollups differ
 // from the recount; unless check, it then replaces them with it. Pending
-// volunteer changes are applied first (SyncTargets), as every read does.
+// volunteer changes are applied first (SyncTargets), as every read does
+// (and on a database migrated with volunteers in it, not yet built, that
+// builds them, check or not).
 // A deregistered volunteer's community is known only from the rollups
 // (deregistration empties it): the recount keeps the one stored.
 func (s *Store) RebuildTargets(ctx context.Context, check bool) ([]TargetDiff, error) {
 	if err := s.SyncTargets(ctx); err != nil {
 		return nil, err
 	}
+	return s.rebuildTargets(ctx, check)
+}
+
+func (s *Store) rebuildTargets(ctx context.Context, check bool) ([]TargetDiff, error) {
 	pg := s.b.dialect() == "postgres"
 	monthNs := func(col string) string {
 		if pg {
@@ -90,6 +96,13 @@ func (s *Store) RebuildTargets(ctx context.Context, check bool) ([]TargetDiff, e
 	}
 	var diffs []TargetDiff
 	err := s.b.inTx(ctx, func(q querier) error {
+		if pg {
+			// The recount groups tens of millions of rows: sorts and
+			// hashes in memory rather than in temporary files.
+			if _, err := q.exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+				return err
+			}
+		}
 		for _, t := range targetTables {
 			if _, err := q.exec(ctx, `DROP TABLE IF EXISTS x_`+strings.TrimPrefix(t.name, "target_")); err != nil {
 				return err
@@ -107,12 +120,27 @@ func (s *Store) RebuildTargets(ctx context.Context, check bool) ([]TargetDiff, e
 		for _, t := range targetTables {
 			x := "x_" + strings.TrimPrefix(t.name, "target_")
 			d := TargetDiff{Table: t.name}
+			// An empty side (a first build) needs no comparison.
+			empty := map[string]bool{}
+			for _, tb := range []string{x, t.name} {
+				n := 0
+				if err := q.query(ctx, `SELECT 1 FROM `+tb+` WHERE `+t.keep+` LIMIT 1`, nil, func(rows) error { n++; return nil }); err != nil {
+					return err
+				}
+				empty[tb] = n == 0
+			}
 			for _, dir := range []struct {
 				from, to string
 				n        *int64
 				label    string
 			}{{x, t.name, &d.Missing, "缺少"}, {t.name, x, &d.Extra, "多出"}} {
 				sel := `SELECT ` + t.cols + ` FROM ` + dir.from + ` WHERE ` + t.keep + ` EXCEPT SELECT ` + t.cols + ` FROM ` + dir.to + ` WHERE ` + t.keep
+				switch {
+				case empty[dir.from]:
+					continue
+				case empty[dir.to]:
+					sel = `SELECT ` + t.cols + ` FROM ` + dir.from + ` WHERE ` + t.keep
+				}
 				if err := q.query(ctx, `SELECT COUNT(*) FROM (`+sel+`) d`, nil, func(r rows) error { return r.Scan(dir.n) }); err != nil {
 					return err
 				}
@@ -146,6 +174,14 @@ func (s *Store) RebuildTargets(ctx context.Context, check bool) ([]TargetDiff, e
 				if _, err := q.exec(ctx, `INSERT INTO `+t.name+` (`+t.cols+`) SELECT `+t.cols+` FROM `+x+` WHERE `+t.keep); err != nil {
 					return err
 				}
+			}
+			for _, g := range []string{genRegistered, genOrgMonths} {
+				if err := bumpGeneration(ctx, q, g); err != nil {
+					return err
+				}
+			}
+			if _, err := q.exec(ctx, `DELETE FROM target_state WHERE key = 'needs_rebuild'`); err != nil {
+				return err
 			}
 			if _, err := q.exec(ctx, `INSERT INTO target_state (key, value) SELECT 'volunteers_ns', COALESCE(MAX(updated_ns), 0) FROM volunteers WHERE 1 = 1
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value`); err != nil {

@@ -44,6 +44,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -203,6 +204,15 @@ func (t *tree) under(code string) map[string]bool {
 	return out
 }
 
+// codes are the codes of area's subtree for the store's queries: nil
+// (no condition) for the city, the top of the tree.
+func (t *tree) codes(area string) []string {
+	if t.byCode[area].Parent == "" {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(t.under(area)))
+}
+
 // data is what the store read for an area's subtree.
 type data struct {
 	communities map[string]*store.TargetCommunity
@@ -225,7 +235,7 @@ func (s *Service) load(ctx context.Context, area string, year int) (*tree, *data
 	if _, ok := t.byCode[area]; !ok {
 		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownArea, area)
 	}
-	cs, orgs, err := s.Store.TargetFigures(ctx, area, year, last)
+	cs, orgs, err := s.Store.TargetFigures(ctx, t.codes(area), year, last)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -273,12 +283,14 @@ func (s *Service) Trend(ctx context.Context, area string, year int) (*Trend, err
 	if err := s.Store.SyncTargets(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := s.Store.Area(ctx, area); errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownArea, area)
-	} else if err != nil {
+	t, err := s.tree(ctx)
+	if err != nil {
 		return nil, err
 	}
-	ms, err := s.Store.TargetTrend(ctx, area, year)
+	if _, ok := t.byCode[area]; !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownArea, area)
+	}
+	ms, err := s.Store.TargetTrend(ctx, t.codes(area), year)
 	if err != nil {
 		return nil, err
 	}

@@ -81,6 +81,8 @@ usage:
                                   API tokens for scripts, acting with a user's rights
   leifeng-cloud settings get [leading-office] | set leading-office NAME [--data DIR | --db DSN]
                                   the city's settings: the name of the leading office the console shows
+  leifeng-cloud targets rebuild [--check] [--data DIR | --db DSN]
+                                  recount the rollups of the plan's figures and report differences
   leifeng-cloud issuer-key [--data DIR] [--id N] [--out FILE]
                                   the cloud's card issuer public key, for leifeng-card keyset sign
   leifeng-cloud mosquitto-config --out DIR [--tls]
@@ -132,6 +134,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "settings":
 		return settingsCmd(ctx, args[1:], stdout, stderr)
+	case "targets":
+		return targetsCmd(ctx, args[1:], stdout, stderr)
 	case "issuer-key":
 		return issuerKeyCmd(args[1:], stdout)
 	case "version", "--version":
