@@ -18,6 +18,7 @@ import (
 	"leifeng/cloud/fleet"
 	"leifeng/cloud/store"
 	"leifeng/cloud/targets/targetstest"
+	"leifeng/internal/pgtest"
 )
 
 // figureAnswer is one figure as the page must show it: status ("" for
@@ -68,12 +69,22 @@ var targetAnswers = map[string]map[string]figureAnswer{
 // registered volunteers, and by the active share, which turns the city's
 // order round), both ECharts charts drawn with the months' data, the
 // export links answering files; a county administrator lands on its
-// county and does not see the city; at 375 px nothing sticks out sideways.
+// county and does not see the city; at 375 px nothing sticks out
+// sideways. On SQLite and on PostgreSQL.
 func TestConsoleTargetsInChromium(t *testing.T) {
 	browser := findChromium(t)
+	t.Run("sqlite", func(t *testing.T) {
+		testConsoleTargets(t, browser, "sqlite:"+filepath.Join(t.TempDir(), "leifeng.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		testConsoleTargets(t, browser, pgtest.NewDatabase(t, pgtest.Start(t)))
+	})
+}
+
+func testConsoleTargets(t *testing.T, browser, dsn string) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "leifeng.db"))
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
