@@ -209,6 +209,14 @@ func testConsoleTargets(t *testing.T, browser, dsn string) {
 			"合计,普洱市,13,8,11,385.5,5,1"}, "\r\n")))
 	page.eval(t, `(() => { document.getElementById('export-stats-csv').click(); return true; })()`)
 	page.waitTrue(t, `document.getElementById('exportStatus').textContent.includes('已生成 statistics-530802001001-2026.csv')`)
+	// The form: one organisation's records of a period, and a period
+	// the wrong way round refused with the API's reason.
+	page.eval(t, `(() => { document.getElementById('exOrg').value = 'O1'; document.getElementById('exFrom').value = '2026-03-01';
+		document.getElementById('exportCsv').click(); return true; })()`)
+	page.waitTrue(t, `document.getElementById('exportStatus').textContent.includes('已生成 service-records-530802001001-O1-2026-03-01-2026-12-31.csv')`)
+	page.eval(t, `(() => { document.getElementById('exFrom').value = '2026-12-31'; document.getElementById('exTo').value = '2026-01-01';
+		document.getElementById('exportXlsx').click(); return true; })()`)
+	page.waitTrue(t, `document.getElementById('exportStatus').textContent.includes('开始日期晚于结束日期')`)
 
 	// A county administrator lands on its county; the city is not there.
 	login("simao")

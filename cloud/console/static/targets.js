@@ -48,37 +48,51 @@
   // made, then handed to the browser as a download.
   function exports() {
     var status = document.getElementById("exportStatus");
+    if (!status || !window.fetch || !window.URL || !URL.createObjectURL) return;
+    var busy = false;
+    function download(url, label) {
+      if (busy) return;
+      busy = true;
+      status.textContent = "正在生成“" + label + "”，请稍候……";
+      var started = Date.now();
+      fetch(url, { credentials: "same-origin" }).then(function (resp) {
+        if (!resp.ok) {
+          return resp.json().then(function (e) { throw new Error(e.message_zh || "导出失败，请稍后重试。"); },
+            function () { throw new Error("导出失败（" + resp.status + "），请稍后重试。"); });
+        }
+        var name = (resp.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
+        return resp.blob().then(function (b) { return { blob: b, name: name ? name[1] : "export" }; });
+      }).then(function (f) {
+        var href = URL.createObjectURL(f.blob);
+        var link = document.createElement("a");
+        link.href = href;
+        link.download = f.name;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(href); }, 60000);
+        status.textContent = "已生成 " + f.name + "（" + Math.max(1, Math.round(f.blob.size / 1024)) + " KB，用时 " +
+          Math.round((Date.now() - started) / 100) / 10 + " 秒），浏览器已开始下载。";
+      }).catch(function (e) {
+        status.textContent = e.message;
+      }).then(function () { busy = false; });
+    }
     document.querySelectorAll("a.export").forEach(function (a) {
       a.addEventListener("click", function (ev) {
-        if (!window.fetch || !window.URL || !URL.createObjectURL) return;
         ev.preventDefault();
-        if (a.getAttribute("aria-busy") === "true") return;
-        a.setAttribute("aria-busy", "true");
-        status.textContent = "正在生成“" + a.textContent + "”，请稍候……";
-        var started = Date.now();
-        fetch(a.href, { credentials: "same-origin" }).then(function (resp) {
-          if (!resp.ok) {
-            return resp.json().then(function (e) { throw new Error(e.message_zh || "导出失败，请稍后重试。"); },
-              function () { throw new Error("导出失败（" + resp.status + "），请稍后重试。"); });
-          }
-          var name = (resp.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
-          return resp.blob().then(function (b) { return { blob: b, name: name ? name[1] : "export" }; });
-        }).then(function (f) {
-          var url = URL.createObjectURL(f.blob);
-          var link = document.createElement("a");
-          link.href = url;
-          link.download = f.name;
-          document.body.appendChild(link);
-          link.click();
-          link.remove();
-          setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
-          status.textContent = "已生成 " + f.name + "（" + Math.max(1, Math.round(f.blob.size / 1024)) + " KB，用时 " +
-            Math.round((Date.now() - started) / 100) / 10 + " 秒），浏览器已开始下载。";
-        }).catch(function (e) {
-          status.textContent = e.message;
-        }).then(function () { a.removeAttribute("aria-busy"); });
+        download(a.href, a.textContent);
       });
     });
+    var form = document.getElementById("exportForm");
+    if (form) {
+      form.addEventListener("submit", function (ev) {
+        var button = ev.submitter || form.querySelector("button");
+        var params = new URLSearchParams();
+        new FormData(form).forEach(function (v, k) { if (v !== "") params.append(k, v); });
+        ev.preventDefault();
+        download(button.formAction + "?" + params.toString(), button.textContent);
+      });
+    }
   }
 
   function start() { charts(); exports(); }
