@@ -4,7 +4,9 @@
 // shape county offices file upward. Both come as XLSX (excelize, its
 // stream writer, so a large export does not sit in memory) or CSV (UTF-8
 // with a byte-order mark so that Excel reads the Chinese, or GB18030 for
-// the older tools some offices use).
+// the older tools some offices use). A CSV field that begins with = + - @
+// gets a leading apostrophe so that a spreadsheet shows it as text rather
+// than running it as a formula.
 //
 // # Service records
 //

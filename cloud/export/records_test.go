@@ -1,7 +1,9 @@
 package export
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"testing"
 	"time"
 
@@ -75,5 +77,28 @@ func TestHours(t *testing.T) {
 		if got := Hours(cents); got != want {
 			t.Errorf("Hours(%d) = %q, want %q", cents, got, want)
 		}
+	}
+}
+
+// A CSV field a spreadsheet would run as a formula is written as text.
+func TestCSVFormulas(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewCSV(&buf, UTF8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Row(&Row{ID: "tap:1", Activity: `=HYPERLINK("http://x","点我")`, Place: "+86", Content: "@a", Org: "-1", Lead: "刘队长", Cents: 150}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), []byte("\uFEFF")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rows[1]
+	if got[0] != "tap:1" || got[4] != `'=HYPERLINK("http://x","点我")` || got[6] != "'+86" || got[7] != "'@a" || got[9] != "1.5" || got[10] != "'-1" || got[11] != "刘队长" {
+		t.Errorf("row %q", got)
 	}
 }

@@ -154,7 +154,7 @@ func WriteStatsCSV(w io.Writer, encoding string, rows []StatRow) error {
 	}
 	cw.Write(StatColumns)
 	for i := range rows {
-		cw.Write(rows[i].Strings())
+		cw.Write(defuse(rows[i].Strings()))
 	}
 	cw.Flush()
 	return cw.Error()

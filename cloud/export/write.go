@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -135,7 +136,21 @@ func csvWriter(w io.Writer, encoding string) (*csv.Writer, error) {
 }
 
 // Row implements Sink.
-func (c *CSV) Row(r *Row) error { return c.w.Write(r.Strings()) }
+func (c *CSV) Row(r *Row) error { return c.w.Write(defuse(r.Strings())) }
+
+// defuse keeps a spreadsheet opening the CSV from reading a field as a
+// formula (=HYPERLINK(…) typed as an activity's name by whoever may name
+// one): such a field gets a leading apostrophe, which Excel and WPS show
+// as text and do not display. The XLSX exports need none: their cells
+// are typed as text.
+func defuse(fields []string) []string {
+	for i, f := range fields {
+		if f != "" && strings.ContainsRune("=+-@\t\r", rune(f[0])) {
+			fields[i] = "'" + f
+		}
+	}
+	return fields
+}
 
 // LeftOut implements Sink.
 func (c *CSV) LeftOut(*LeftOut) error { return nil }
