@@ -138,6 +138,9 @@ bench:
 	# LEIFENG_BENCH_TAPS (default 20,000; the issue's figure is 1,000,000),
 	# LEIFENG_BENCH_HOURS_DB=sqlite|postgres for one of them.
 	$(GO) test -run '^$$' -bench 'BenchmarkHoursPass' -benchtime 1x -timeout 60m ./cloud/hours/
+	# Service-record export, XLSX (stream writer) beside CSV: records/s and
+	# heap (LEIFENG_BENCH_EXPORT_ROWS, default 20,000).
+	$(GO) test -run '^$$' -bench 'BenchmarkExportRecords' -benchtime 1x ./cloud/export/
 	# The plan's figures (issue 14): GET /api/v1/targets for the city and a
 	# county on PostgreSQL, cold and warm, over generated records
 	# (LEIFENG_BENCH_TARGET_RECORDS=1000000,10000000 for the full run, side

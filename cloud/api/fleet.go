@@ -74,6 +74,7 @@ func (f *Fleet) routes(mux *router, a *api) {
 	a.certificateRoutes(mux)
 	a.noticeRoutes(mux)
 	a.starRoutes(mux)
+	a.exportRoutes(mux)
 	a.targetRoutes(mux)
 	if f.Rollouts != nil {
 		a.rolloutRoutes(mux, f.Rollouts)

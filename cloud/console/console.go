@@ -117,6 +117,7 @@ func (c *Console) Handler() http.Handler {
 	c.activityRoutes(mux)
 	c.certificateRoutes(mux)
 	c.noticeRoutes(mux)
+	c.targetRoutes(mux)
 	if c.Cards != nil {
 		c.cardRoutes(mux)
 	}
@@ -201,6 +202,7 @@ func (c *Console) nav(u *access.User) []navItem {
 	}
 	const city, county, station, org, auditor = access.City, access.County, access.Station, access.Org, access.Auditor
 	add("stations", "站点", city, county, station, auditor)
+	add("targets", "目标看板", city, county, auditor)
 	add("config", "配置推送", city, county, station)
 	add("review", "待审核", city, county, station, auditor)
 	add("hours/review", "时长审核", city, county, station, org)

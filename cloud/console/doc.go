@@ -10,13 +10,17 @@
 // organisations (each added and edited within the user's scope, package
 // places), volunteer registration and a volunteer's page (ID number always
 // masked), the import of areas, organisations or volunteers with the
-// per-row report, and the settings (the leading office's name, shown at
+// per-row report, the city's targets (目标看板: each figure against its
+// target, the areas below ranked, the months' trend in ECharts charts,
+// links to the exports), and the settings (the leading office's name, shown at
 // the foot of every page).
 //
 // The one script is htmx (npm htmx.org, pinned, vendored under static/,
 // served from the binary with a versioned name and a year-long cache): it
 // refreshes the station table and posts the small forms in place. Every
-// page works without it, as plain links and forms.
+// page works without it, as plain links and forms. The targets page adds
+// Apache ECharts (npm echarts, vendored the same way) and targets.js for
+// its charts, which alone need the scripts.
 //
 // Who is signed in comes from the request's context (access.UserFrom),
 // put there by whoever mounts the console; signing in and out and the

@@ -29,13 +29,21 @@ var staticFS embed.FS
 // htmxFile is the vendored htmx; its version is in the name.
 const htmxFile = "htmx-2.0.11.min.js"
 
+// echartsFile is Apache ECharts (npm echarts, dist/echarts.min.js as
+// published; Apache-2.0 in echarts-LICENSE with the d3 part's BSD
+// licence, echarts-NOTICE), for the targets page's charts only.
+const echartsFile = "echarts-6.1.0.min.js"
+
 // staticURLs are the URLs the layout links: each carries the file's
 // version or content hash, so a browser may cache it for a year.
-type staticURLs struct{ HTMX, CSS string }
+type staticURLs struct{ HTMX, CSS, ECharts, TargetsJS, TargetsCSS string }
 
 var static = staticURLs{
-	HTMX: Prefix + "static/" + htmxFile,
-	CSS:  Prefix + "static/console.css?v=" + hashOf("static/console.css"),
+	HTMX:       Prefix + "static/" + htmxFile,
+	CSS:        Prefix + "static/console.css?v=" + hashOf("static/console.css"),
+	ECharts:    Prefix + "static/" + echartsFile,
+	TargetsJS:  Prefix + "static/targets.js?v=" + hashOf("static/targets.js"),
+	TargetsCSS: Prefix + "static/targets.css?v=" + hashOf("static/targets.css"),
 }
 
 func hashOf(name string) string {
