@@ -22,7 +22,9 @@ func TestKillRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A loaded machine (CI runs every package at once) may take long to
+	// elect a leader: two minutes overall, two seconds per attempt.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "t", Subjects: []string{"t.>"}, Replicas: 3}); err != nil {
 		t.Fatal(err)
@@ -34,14 +36,21 @@ func TestKillRestart(t *testing.T) {
 	for i := range 10 {
 		// The killed node may have led the stream: the others elect a
 		// new leader within seconds, and until then a publish times out.
+		// A publish sent while no node leads the stream gets no answer:
+		// each attempt waits two seconds, not the whole deadline. The
+		// message ID makes a retry of one that did land a duplicate the
+		// stream drops.
 		for {
-			_, err := js.Publish(ctx, "t.x", []byte{byte(i)}, jetstream.WithMsgID(string(rune('a'+i))))
+			actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err := js.Publish(actx, "t.x", []byte{byte(i)}, jetstream.WithMsgID(string(rune('a'+i))))
+			acancel()
 			if err == nil {
 				break
 			}
 			if ctx.Err() != nil {
 				t.Fatalf("publish %d with a node down: %v", i, err)
 			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	c.Nodes[1].Restart()
