@@ -501,6 +501,16 @@ func (w *world) derive(v string, list []store.PassSession, want map[string]bool,
 			}
 			reasons = append(reasons, c.Reasons...)
 			r.Deadline = w.cal.After(s.Start, w.rules.DeadlineDays)
+			if s.Rejected {
+				// A person rejected the flagged session in the older
+				// queue (store.ReviewSession): the record is rejected
+				// too, with the outcome the volunteer is shown, and being
+				// decided, no later pass rewrites it.
+				r.Status, r.Reviewer, r.Reasons = store.StatusRejected, ReviewStation, reasons
+				r.Outcome = fmt.Sprintf("%d月%d日 %s：未通过审核（异常记录审核不予认定）",
+					s.Start.In(calendar.CST).Month(), s.Start.In(calendar.CST).Day(), r.ActivityName)
+				continue
+			}
 			if len(reasons) > 0 {
 				r.Status = store.StatusReview
 				r.Reviewer = Level(reasons)

@@ -58,7 +58,7 @@ func testFlaggedQueuesAgree(t *testing.T, st *store.Store) {
 	}
 	// Each volunteer's second session overlaps the first: flagged.
 	var all []ingest.Entry
-	for _, v := range []string{"V1", "V2", "V3"} {
+	for _, v := range []string{"V1", "V2", "V3", "V4"} {
 		for _, s := range [][2]string{{"09:00", "11:00"}, {"10:00", "10:30"}} {
 			in := tap(wire.KindCheckIn, v, "", at(s[0]))
 			all = append(all, in, tap(wire.KindCheckOut, v, in.ID, at(s[1])))
@@ -91,12 +91,12 @@ func testFlaggedQueuesAgree(t *testing.T, st *store.Store) {
 		}
 		return out
 	}
-	for _, v := range []string{"V1", "V2", "V3"} {
+	for _, v := range []string{"V1", "V2", "V3", "V4"} {
 		if r := flaggedRec(v); r.Status != store.StatusReview || !slices.Equal(r.Reasons, []string{hours.ReasonFlagged}) {
 			t.Fatalf("%s: %+v", v, r)
 		}
 	}
-	if q := queued(); !slices.Equal(q, []string{"V1", "V2", "V3"}) {
+	if q := queued(); !slices.Equal(q, []string{"V1", "V2", "V3", "V4"}) {
 		t.Fatalf("old queue %v", q)
 	}
 
@@ -126,8 +126,8 @@ func testFlaggedQueuesAgree(t *testing.T, st *store.Store) {
 	if _, err := review.Decide(ctx, st, u, sc, flaggedRec("V3").ID, review.Decision{Action: review.ActionReject, Reason: "重复签到"}, now); err != nil {
 		t.Fatal(err)
 	}
-	if q := queued(); len(q) != 0 {
-		t.Errorf("old queue after the hours decisions: %v", q)
+	if q := queued(); !slices.Equal(q, []string{"V4"}) {
+		t.Errorf("old queue after the hours decisions: %v, want V4's only", q)
 	}
 	for v, approved := range map[string]bool{"V2": true, "V3": false} {
 		h, err := st.VolunteerHours(ctx, v)
@@ -148,5 +148,24 @@ func testFlaggedQueuesAgree(t *testing.T, st *store.Store) {
 	}
 	if r := flaggedRec("V3"); r.Status != store.StatusRejected {
 		t.Errorf("V3: %+v", r)
+	}
+
+	// The old queue rejects V4's session: the next pass rejects the
+	// record, with an outcome for the volunteer, and later passes leave
+	// it so.
+	r4 := flaggedRec("V4")
+	if err := st.ReviewSession(ctx, r4.CheckIn, false, "manager", "重复签到", now); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := hours.Pass(ctx, st, now); err != nil {
+			t.Fatal(err)
+		}
+		if r := flaggedRec("V4"); r.Status != store.StatusRejected || r.Outcome != "11月3日 "+r.ActivityName+"：未通过审核（异常记录审核不予认定）" {
+			t.Errorf("V4 after the old queue's rejection: %+v", r)
+		}
+		if err := st.MarkDirty(ctx, []store.DirtyDay{{Volunteer: "V4", Day: "2026-11-03"}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
