@@ -572,7 +572,7 @@ func (w *world) activity(s store.PassSession, acts map[int64]store.HoursActivity
 	if name == "" {
 		name = s.Station
 	}
-	a := store.HoursActivity{Title: name + "志愿服务", Place: name, Kind: "service"}
+	a := store.HoursActivity{Title: name + "日常服务", Place: name, Kind: "service"}
 	a.Content, a.Category = s.Service, ""
 	if m, ok := w.menu[s.Station]; ok {
 		if it, ok := m[s.Service]; ok {

@@ -208,7 +208,7 @@ func TestPassAnomalies(t *testing.T) {
 		r := records(t, st, "v-ok")
 		want(t, r[0], 150, store.StatusNotice, []string{}, "", "s1", orgA, comm1)
 		if !r[0].NoticeUntil.Equal(cst("2026-11-07", "00:00")) || !r[0].Deadline.Equal(cal.After(cst(d, "09:00"), 10)) ||
-			r[0].ActivityName != "振兴社区学雷锋志愿服务站志愿服务" || r[0].Place != "振兴社区学雷锋志愿服务站" ||
+			r[0].ActivityName != "振兴社区学雷锋志愿服务站日常服务" || r[0].Place != "振兴社区学雷锋志愿服务站" ||
 			r[0].OrgName != "振兴社区志愿者协会" || r[0].RawSeconds != 5400 || r[0].RuleVersion != 1 || r[0].Day != d ||
 			r[0].RuleNote != "规则第1版：60分钟以上按0.5小时向下取整：90分钟计1.5小时" || r[0].Content != "量血压" {
 			t.Errorf("v-ok: %+v", r[0])
@@ -410,7 +410,7 @@ func TestPassNationalFieldsBareStation(t *testing.T) {
 			if r.Start.IsZero() || !r.End.After(r.Start) {
 				t.Errorf("服务时间 %v–%v", r.Start, r.End)
 			}
-			if r.ActivityName != name+"志愿服务" || r.Day != d || r.Place != name || r.Content != "量血压" ||
+			if r.ActivityName != name+"日常服务" || r.Day != d || r.Place != name || r.Content != "量血压" ||
 				r.OrgName != name || r.Org != "" || r.Lead != lead || r.Recorder != name+"刷卡终端" {
 				t.Errorf("fields: %+v", fields)
 			}
