@@ -13,22 +13,9 @@ import (
 // FinalCents sums the counted hours (hundredths) of the final service
 // records of volunteers, by volunteer (absent: none).
 func (s *Store) FinalCents(ctx context.Context, volunteers []string) (map[string]int64, error) {
-	out := map[string]int64{}
-	for chunk := range slices.Chunk(volunteers, 500) {
-		err := s.b.query(ctx, `SELECT volunteer, SUM(counted_cents) FROM service_records
-			WHERE status = 'final' AND volunteer IN (`+marks(1, len(chunk))+`) GROUP BY volunteer`, anys(chunk),
-			func(r rows) error {
-				var (
-					v string
-					c int64
-				)
-				err := r.Scan(&v, &c)
-				out[v] = c
-				return err
-			})
-		if err != nil {
-			return nil, fmt.Errorf("store: final hours: %w", err)
-		}
+	out, err := s.sumFinalCents(ctx, "", nil, volunteers)
+	if err != nil {
+		return nil, fmt.Errorf("store: final hours: %w", err)
 	}
 	return out, nil
 }
@@ -39,11 +26,22 @@ func (s *Store) FinalCents(ctx context.Context, volunteers []string) (map[string
 // (its roster names everyone who checked in there; the volunteers' index
 // finds their records).
 func (s *Store) StationFinalCents(ctx context.Context, station string, volunteers []string, from, to string) (map[string]int64, error) {
+	out, err := s.sumFinalCents(ctx, "station = $1 AND day >= $2 AND day < $3 AND ", []any{station, from, to}, volunteers)
+	if err != nil {
+		return nil, fmt.Errorf("store: station's final hours: %w", err)
+	}
+	return out, nil
+}
+
+// sumFinalCents sums counted_cents of final records by volunteer, for
+// volunteers, with the condition cond (its parameters args, numbered
+// from $1; "" or ending in AND) in front of the volunteers' list.
+func (s *Store) sumFinalCents(ctx context.Context, cond string, args []any, volunteers []string) (map[string]int64, error) {
 	out := map[string]int64{}
 	for chunk := range slices.Chunk(volunteers, 500) {
 		err := s.b.query(ctx, `SELECT volunteer, SUM(counted_cents) FROM service_records
-			WHERE status = 'final' AND station = $1 AND day >= $2 AND day < $3 AND volunteer IN (`+marks(4, len(chunk))+`)
-			GROUP BY volunteer`, append([]any{station, from, to}, anys(chunk)...),
+			WHERE status = 'final' AND `+cond+`volunteer IN (`+marks(len(args)+1, len(chunk))+`) GROUP BY volunteer`,
+			append(slices.Clip(args), anys(chunk)...),
 			func(r rows) error {
 				var (
 					v string
@@ -54,7 +52,7 @@ func (s *Store) StationFinalCents(ctx context.Context, station string, volunteer
 				return err
 			})
 		if err != nil {
-			return nil, fmt.Errorf("store: station's final hours: %w", err)
+			return nil, err
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -238,23 +239,33 @@ func addServiceEvent(ctx context.Context, q querier, e ServiceRecordEvent) error
 
 // ServiceRecord reads record id, or ErrNotFound.
 func (s *Store) ServiceRecord(ctx context.Context, id string) (*ServiceRecord, error) {
+	x, err := readServiceRecord(ctx, s.b, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: service record: %w", err)
+	}
+	return &x, nil
+}
+
+// readServiceRecord reads record id through q (inside a transaction or
+// not), or ErrNotFound.
+func readServiceRecord(ctx context.Context, q querier, id string) (ServiceRecord, error) {
 	var (
 		x     ServiceRecord
 		found bool
 	)
-	err := s.b.query(ctx, `SELECT `+serviceRecordCols+` FROM service_records WHERE id = $1`, []any{id}, func(r rows) error {
+	err := q.query(ctx, `SELECT `+serviceRecordCols+` FROM service_records WHERE id = $1`, []any{id}, func(r rows) error {
 		var err error
 		x, err = scanServiceRecord(r)
 		found = true
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: service record: %w", err)
+	if err == nil && !found {
+		err = ErrNotFound
 	}
-	if !found {
-		return nil, ErrNotFound
-	}
-	return &x, nil
+	return x, err
 }
 
 // ServiceRecordEvents is record id's history, oldest first.
@@ -372,21 +383,9 @@ func (s *Store) ChangeServiceRecord(ctx context.Context, id string, now time.Tim
 func (s *Store) changeServiceRecord(ctx context.Context, q querier, id string, now time.Time, fn func(r *ServiceRecord) (ServiceRecordEvent, error)) (*ServiceRecord, error) {
 	var after ServiceRecord
 	err := func() error {
-		var (
-			before ServiceRecord
-			found  bool
-		)
-		err := q.query(ctx, `SELECT `+serviceRecordCols+` FROM service_records WHERE id = $1`, []any{id}, func(r rows) error {
-			var err error
-			before, err = scanServiceRecord(r)
-			found = true
-			return err
-		})
+		before, err := readServiceRecord(ctx, q, id)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return ErrNotFound
 		}
 		after = before
 		after.Reasons = append([]string(nil), before.Reasons...)
@@ -422,21 +421,9 @@ func (s *Store) changeServiceRecord(ctx context.Context, q querier, id string, n
 // corrected with an event instead.
 func (s *Store) DeleteServiceRecord(ctx context.Context, id string) error {
 	return s.b.inTx(ctx, func(q querier) error {
-		var (
-			before ServiceRecord
-			found  bool
-		)
-		err := q.query(ctx, `SELECT `+serviceRecordCols+` FROM service_records WHERE id = $1`, []any{id}, func(r rows) error {
-			var err error
-			before, err = scanServiceRecord(r)
-			found = true
-			return err
-		})
+		before, err := readServiceRecord(ctx, q, id)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return ErrNotFound
 		}
 		if before.Status == StatusFinal {
 			return fmt.Errorf("store: service record %s is final and is never deleted", id)
