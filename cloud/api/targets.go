@@ -19,7 +19,7 @@ import (
 // (PUT /api/v1/target-settings); everyone signed in may read them.
 
 func (a *api) targetRoutes(mux *router) {
-	svc := &targets.Service{Store: a.f.Store, Now: a.now}
+	svc := &targets.Service{Store: a.f.Store, Now: a.now, Log: a.log}
 	mux.HandleFunc("GET /api/v1/targets", a.view(targetsWhat, a.targetsOf(svc, func(r *http.Request, area string, year int) (any, error) {
 		return svc.Figures(r.Context(), area, year)
 	})))

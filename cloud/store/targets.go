@@ -509,16 +509,36 @@ func syncMember(ctx context.Context, q querier, volunteer string, old targetMemb
 
 // SyncTargets applies the changes of volunteers since it last did to the
 // rollups (see the top of this file). It writes only when something
-// changed, so a read of the figures costs one indexed query otherwise.
+// changed. Many changes at once (a bulk import), or a database migrated
+// with volunteers already in it, are a full recount (rebuildTargets):
+// the background pass (serve's --targets-every) and `leifeng-cloud
+// targets rebuild` call this; a read of the figures calls
+// SyncTargetsQuick, which never recounts.
 func (s *Store) SyncTargets(ctx context.Context) error {
+	_, err := s.syncTargets(ctx, true)
+	return err
+}
+
+// SyncTargetsQuick is SyncTargets for a read of the figures: it applies
+// a few volunteers' changes (at most targetSyncMax) and otherwise leaves
+// the rollups as they are for the background pass, reporting stale; a
+// read never waits on a recount of every record.
+func (s *Store) SyncTargetsQuick(ctx context.Context) (stale bool, err error) {
+	return s.syncTargets(ctx, false)
+}
+
+func (s *Store) syncTargets(ctx context.Context, full bool) (stale bool, err error) {
 	var pending bool
 	if err := s.b.query(ctx, `SELECT 1 FROM target_state WHERE key = 'needs_rebuild'`, nil,
 		func(rows) error { pending = true; return nil }); err != nil {
-		return fmt.Errorf("store: sync targets: %w", err)
+		return false, fmt.Errorf("store: sync targets: %w", err)
 	}
 	if pending {
+		if !full {
+			return true, nil
+		}
 		_, err := s.rebuildTargets(ctx, false)
-		return err
+		return false, err
 	}
 	type change struct {
 		id        string
@@ -575,16 +595,20 @@ func (s *Store) SyncTargets(ctx context.Context) error {
 	}
 	changes, mark, last, err := scan(s.b)
 	if err != nil {
-		return fmt.Errorf("store: sync targets: %w", err)
+		return false, fmt.Errorf("store: sync targets: %w", err)
 	}
 	if len(changes) == 0 && last == mark {
-		return nil
+		return false, nil
 	}
 	if len(changes) > targetSyncMax {
 		// Many volunteers at once (a bulk import, volunteers written by
-		// hand): a recount is quicker than moving them one at a time.
+		// hand): a recount is quicker than moving them one at a time,
+		// and is the background pass's to make.
+		if !full {
+			return true, nil
+		}
 		_, err := s.rebuildTargets(ctx, false)
-		return err
+		return false, err
 	}
 	err = s.b.inTx(ctx, func(q querier) error {
 		changes, _, last, err := scan(q)
@@ -601,9 +625,9 @@ func (s *Store) SyncTargets(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: sync targets: %w", err)
+		return false, fmt.Errorf("store: sync targets: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 // TargetCommunity is one home community's part of a year's figures.

@@ -44,6 +44,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"slices"
@@ -141,6 +142,8 @@ type Service struct {
 	// Now is the clock (the current year and month, China Standard
 	// Time); nil is time.Now.
 	Now func() time.Time
+	// Log, when set, hears that the figures wait for a recount.
+	Log *slog.Logger
 }
 
 // New is a Service on s.
@@ -220,12 +223,40 @@ type data struct {
 	needMonths  int
 }
 
+// sync brings the rollups up to date with a few volunteers' changes;
+// more (a bulk import, a fresh migration) wait for the background pass
+// (RunSync), and the figures are read as the rollups stand.
+func (s *Service) sync(ctx context.Context) error {
+	stale, err := s.Store.SyncTargetsQuick(ctx)
+	if stale && s.Log != nil {
+		s.Log.Info("the plan's figures wait for the targets pass to recount the rollups (serve --targets-every, or leifeng-cloud targets rebuild)")
+	}
+	return err
+}
+
+// RunSync applies volunteers' changes to the rollups every interval,
+// recounting them all when many changed at once, until ctx ends.
+func RunSync(ctx context.Context, st *store.Store, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := st.SyncTargets(ctx); err != nil && ctx.Err() == nil && log != nil {
+			log.Error("targets pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (s *Service) load(ctx context.Context, area string, year int) (*tree, *data, error) {
 	last, err := s.lastMonth(year)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.Store.SyncTargets(ctx); err != nil {
+	if err := s.sync(ctx); err != nil {
 		return nil, nil, err
 	}
 	t, err := s.tree(ctx)
@@ -282,7 +313,7 @@ func (s *Service) Trend(ctx context.Context, area string, year int) (*Trend, err
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.SyncTargets(ctx); err != nil {
+	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
 	t, err := s.tree(ctx)

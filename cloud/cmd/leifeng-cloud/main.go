@@ -53,6 +53,7 @@ import (
 	"leifeng/cloud/orders"
 	"leifeng/cloud/stars"
 	"leifeng/cloud/store"
+	"leifeng/cloud/targets"
 	"leifeng/gateway/ingest"
 	"leifeng/internal/buildinfo"
 	"leifeng/internal/cli"
@@ -175,6 +176,7 @@ type config struct {
 	ordersEvery      time.Duration
 	noticeEvery      time.Duration
 	hoursEvery       time.Duration
+	targetsEvery     time.Duration
 	orderPolicy      orders.Policy
 	// rollout holds the firmware repository and rollout flags.
 	rollout rolloutFlags
@@ -238,6 +240,7 @@ func parseServe(args []string, gatewayOnly bool, stdout io.Writer) (*config, err
 		fs.DurationVar(&c.ordersEvery, "orders-every", 30*time.Second, "take residents' needs in as orders, apply kiosks' order records and the order time limits this often")
 		fs.DurationVar(&c.noticeEvery, "notice-every", time.Minute, "make service records final after their public notice (公示), take kiosks' objections in and award stars after their notice this often")
 		fs.DurationVar(&c.hoursEvery, "hours-every", 30*time.Second, "turn new tap sessions into service records under the hour rules this often (0: never)")
+		fs.DurationVar(&c.targetsEvery, "targets-every", time.Minute, "apply volunteers' changes to the plan's figures' rollups this often, recounting them when many changed at once (0: never)")
 		fs.DurationVar(&c.orderPolicy.AnswerWithin, "order-answer-within", orders.DefaultPolicy.AnswerWithin, "raise an unanswered order to the next level (station → county → city) after this long")
 		fs.DurationVar(&c.orderPolicy.AcceptWithin, "order-accept-within", orders.DefaultPolicy.AcceptWithin, "return a dispatched order nobody accepted to the queue after this long")
 		c.rollout.register(fs)
@@ -420,6 +423,9 @@ func serve(ctx context.Context, c *config) error {
 	// The first start stores the default hour rules as version 1.
 	if _, _, err := hours.CurrentRules(ctx, db, time.Now()); err != nil {
 		log.Error("cannot read the hour rules", "err", err)
+	}
+	if c.targetsEvery > 0 {
+		wg.Go(func() { targets.RunSync(ctx, db, c.targetsEvery, log.With("part", "targets")) })
 	}
 	if c.hoursEvery > 0 {
 		wg.Go(func() { hours.Run(ctx, db, c.hoursEvery, time.Now, log.With("part", "hours"), svc.RefreshStations) })
