@@ -181,8 +181,26 @@ func testTargetsFixture(t *testing.T, dsn string) {
 		"organisations":         {0, none, none, ""},
 	})
 
+	// The year's statistics file says what the figures say, for a past
+	// year too (a volunteer deregistered since still counts where they
+	// lived): community A's line of its township's file in 2025.
+	code, body := call(city, "GET", "/api/v1/exports/statistics.csv?area="+targetstest.Township+"&year=2025", "")
+	if code != 200 {
+		t.Fatalf("statistics 2025: %d %s", code, body)
+	}
+	var lineA string
+	for _, l := range strings.Split(strings.TrimPrefix(string(body), "\ufeff"), "\n") {
+		if strings.HasPrefix(l, targetstest.Community+",") {
+			lineA = strings.TrimSpace(l)
+		}
+	}
+	// 区域代码, 区域, 注册志愿者 5, 活跃志愿者 3, 服务人次, 服务时长 73 (hours as the figures count them).
+	if f := strings.Split(lineA, ","); len(f) < 6 || f[2] != "5" || f[3] != "3" || f[5] != "73" {
+		t.Errorf("community A in the 2025 statistics: %q, want 5 registered, 3 active, 73 h", lineA)
+	}
+
 	// The areas below the county, and the trend of community A.
-	code, body := call(city, "GET", "/api/v1/targets/children?area="+targetstest.County+"&year=2026", "")
+	code, body = call(city, "GET", "/api/v1/targets/children?area="+targetstest.County+"&year=2026", "")
 	var ch struct {
 		Children []struct {
 			Code    string `json:"code"`

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -158,33 +159,29 @@ func (s *Store) YearCounts(ctx context.Context, from, to string, end time.Time) 
 		}
 		return c
 	}
-	endNs := nanos(end)
-	endDay := to
-	registered := `v.registered_ns > 0 AND v.registered_on <= $1 AND (v.deregistered_ns = 0 OR v.deregistered_ns > $2)`
-	err := s.b.query(ctx, `SELECT v.community, COUNT(*) FROM volunteers v WHERE `+registered+` GROUP BY v.community`,
-		[]any{endDay, endNs}, func(r rows) error {
-			var (
-				code string
-				n    int64
-			)
-			err := r.Scan(&code, &n)
-			at(code).Registered = n
-			return err
-		})
-	if err == nil {
-		err = s.b.query(ctx, `SELECT v.community, COUNT(DISTINCT sr.volunteer), COUNT(*), COALESCE(SUM(sr.counted_cents), 0)
-			FROM service_records sr JOIN volunteers v ON v.id = sr.volunteer
-			WHERE `+registered+` AND sr.status = 'final' AND sr.day >= $3 AND sr.day <= $4
-			GROUP BY v.community`, []any{endDay, endNs, from, to}, func(r rows) error {
-			var (
-				code string
-				c    CommunityYear
-			)
-			err := r.Scan(&code, &c.Active, &c.PersonTimes, &c.CountedCents)
-			y := at(code)
-			y.Active, y.PersonTimes, y.CountedCents = c.Active, c.PersonTimes, c.CountedCents
-			return err
-		})
+	// Registered, active, person-times and hours come from the plan's
+	// rollups, so that the file says what the figures say: volunteers by
+	// the home community they had (a deregistered one keeps it there),
+	// final records of those registered at the end (of the year, or up
+	// to end in the current one).
+	year, err := strconv.Atoi(from[:min(4, len(from))])
+	if err != nil {
+		return nil, fmt.Errorf("store: year counts: bad day %q", from)
+	}
+	lastMonth := 12
+	if e := end.In(cst); e.Year() == year {
+		lastMonth = int(e.Month())
+	}
+	if _, err := s.SyncTargetsQuick(ctx); err != nil {
+		return nil, fmt.Errorf("store: year counts: %w", err)
+	}
+	figures, _, err := s.TargetFigures(ctx, nil, year, lastMonth)
+	if err != nil {
+		return nil, fmt.Errorf("store: year counts: %w", err)
+	}
+	for code, f := range figures {
+		c := at(code)
+		c.Registered, c.Active, c.PersonTimes, c.CountedCents = f.Registered, f.Active, f.Records, f.Cents
 	}
 	if err == nil {
 		err = s.b.query(ctx, `SELECT CASE WHEN community <> '' THEN community ELSE county END, COUNT(*)
